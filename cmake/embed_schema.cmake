@@ -1,0 +1,18 @@
+# Generates a C++ source holding every schema/NNNN_name.sql migration, in order.
+# Invoked as: cmake -DSCHEMA_DIR=... -DOUT=... -P embed_schema.cmake
+file(GLOB migrations "${SCHEMA_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
+list(SORT migrations)
+set(body "// Generated from schema/*.sql by cmake/embed_schema.cmake. Do not edit.\n")
+string(APPEND body "#include \"ledger/migrations.h\"\n\nnamespace escrow {\n\n")
+string(APPEND body "const std::vector<EmbeddedMigration>& embedded_migrations() {\n")
+string(APPEND body "  static const std::vector<EmbeddedMigration> migrations = {\n")
+foreach(path IN LISTS migrations)
+  get_filename_component(name "${path}" NAME_WE)
+  string(SUBSTRING "${name}" 0 4 version)
+  math(EXPR version "${version}")
+  file(READ "${path}" sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"escrow_sql(${sql})escrow_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return migrations;\n}\n\n}  // namespace escrow\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
