@@ -1,0 +1,579 @@
+// The booking aggregate: decide() and evolve() for DESIGN section 4, rules 1-4 and 6-10.
+#include <algorithm>
+#include <string>
+
+#include "ledger/decider.h"
+#include "ledger/hash.h"
+
+namespace escrow {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+ChargeRecord new_charge(const std::string& reference, int installment, Money amount) {
+  ChargeRecord c;
+  c.reference = reference;
+  c.installment = installment;
+  c.amount = amount;
+  c.paystack_fee = Money{0, amount.currency};
+  return c;
+}
+
+bool is_client(const BookingState& s, const Actor& a) {
+  return a.role == Role::client && a.id == s.terms.client_id;
+}
+bool is_provider(const BookingState& s, const Actor& a) {
+  return a.role == Role::provider && a.id == s.terms.provider_id;
+}
+bool is_admin(const Actor& a) { return a.role == Role::admin; }
+bool is_machine(const Actor& a) { return a.role == Role::system || a.role == Role::service; }
+
+const ChargeRecord* find_charge(const BookingState& s, std::string_view reference) {
+  for (const ChargeRecord& c : s.charges) {
+    if (c.reference == reference) return &c;
+  }
+  return nullptr;
+}
+
+ChargeRecord* find_charge(BookingState& s, std::string_view reference) {
+  return const_cast<ChargeRecord*>(find_charge(std::as_const(s), reference));
+}
+
+// For evolve(): the decider only emits events about charges and refunds it knows.
+ChargeRecord& known_charge(BookingState& s, std::string_view reference) {
+  ChargeRecord* c = find_charge(s, reference);
+  LEDGER_ASSERT(c != nullptr, "event names a charge the booking does not have");
+  return *c;
+}
+
+const RefundRecord* find_refund(const BookingState& s, std::string_view refund_id) {
+  for (const RefundRecord& r : s.refunds) {
+    if (r.refund_id == refund_id) return &r;
+  }
+  return nullptr;
+}
+
+RefundRecord& known_refund(BookingState& s, std::string_view refund_id) {
+  auto* r = const_cast<RefundRecord*>(find_refund(std::as_const(s), refund_id));
+  LEDGER_ASSERT(r != nullptr, "event names a refund the booking does not have");
+  return *r;
+}
+
+// The booking's money has reached an end state (or is on its way there): no new decisions.
+std::optional<Rejection> closed_guard(const BookingState& s) {
+  if (s.status == BookingStatus::cancelled) return Rejection::booking_cancelled;
+  if (s.status == BookingStatus::refunded) return Rejection::booking_refunded;
+  if (s.status == BookingStatus::completed) return Rejection::already_released;
+  return std::nullopt;
+}
+
+Money money(const BookingState& s, int64_t amount_minor) { return Money{amount_minor, s.currency()}; }
+
+// Refund `amount_minor` of escrow back to the client, spread over the captured charges in order,
+// one Paystack refund per charge (rule 9). Appends the RefundRequested events to `out`.
+void request_refunds(const BookingState& s, int64_t amount_minor, const std::string& reason,
+                     std::vector<Event>& out) {
+  int number = static_cast<int>(s.refunds.size());
+  for (const ChargeRecord& c : s.charges) {
+    if (amount_minor == 0) break;
+    if (c.status != ChargeStatus::captured || !c.in_escrow) continue;
+    int64_t refundable = c.amount.amount_minor - c.refunded_minor;
+    int64_t part = std::min(refundable, amount_minor);
+    if (part <= 0) continue;
+    out.push_back(RefundRequested{s.terms.booking_id, refund_id_for(s.terms.booking_id, ++number),
+                                  s.terms.client_id, c.reference, c.paystack_transaction_id,
+                                  money(s, part), reason, 1});
+    amount_minor -= part;
+  }
+  LEDGER_ASSERT(amount_minor == 0, "a refund must be covered by captured charges");
+}
+
+FundsReleased release_all(const BookingState& s, const std::string& reason) {
+  FeeSplit split = split_fee(s.held(), s.terms.fee_bps);
+  return FundsReleased{s.terms.booking_id, s.terms.provider_id, s.held(), split.fee,
+                       split.provider_net, reason};
+}
+
+bool fully_held(const BookingState& s) { return s.held_minor() == s.terms.amount.amount_minor; }
+
+// ---- one function per command ----------------------------------------------------------------
+
+Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, int64_t now_ms) {
+  (void)now_ms;
+  BookingCreated e{c.booking_id, c.client_id, c.provider_id, c.client_email, c.description,
+                   c.amount, c.plan, c.plan == "split" ? c.deposit_bps : 0, c.fee_bps,
+                   c.auto_confirm_after_s, c.pay_by_ms, {}};
+  if (c.plan == "split") {
+    int64_t deposit = bps_part(std::max<int64_t>(c.amount.amount_minor, 0),
+                               std::clamp(c.deposit_bps, 0, bps_max));
+    e.installments = {Money{deposit, c.amount.currency},
+                      Money{c.amount.amount_minor - deposit, c.amount.currency}};
+  } else {
+    e.installments = {c.amount};
+  }
+  if (s.exists()) {
+    BookingCreated existing = s.terms;
+    if (encode_event_data(existing) == encode_event_data(e)) return {};  // same terms: no-op
+    return Decision::reject(Rejection::booking_exists);
+  }
+  if (!(is_admin(a) || a.role == Role::service)) return Decision::reject(Rejection::not_allowed);
+  if (c.amount.amount_minor <= 0 || c.amount.amount_minor > amount_minor_max)
+    return Decision::reject(Rejection::invalid_amount);
+  if (c.amount.amount_minor < currency_minimum_minor(c.amount.currency))
+    return Decision::reject(Rejection::amount_below_minimum);
+  if (c.fee_bps < 0 || c.fee_bps > bps_max) return Decision::reject(Rejection::invalid_fee_bps);
+  if (c.plan == "split" && (c.deposit_bps <= 0 || c.deposit_bps >= bps_max))
+    return Decision::reject(Rejection::invalid_deposit_bps);
+  if (c.plan != "full" && c.plan != "split") return Decision::reject(Rejection::invalid_plan);
+  if (c.auto_confirm_after_s < 0) return Decision::reject(Rejection::invalid_plan);
+  for (const Money& part : e.installments) {
+    if (part.amount_minor < currency_minimum_minor(part.currency))
+      return Decision::reject(Rejection::amount_below_minimum);
+  }
+  return Decision{{std::move(e)}, std::nullopt};
+}
+
+Decision initiate(const BookingState& s, const InitiatePayment& c, const Actor& a,
+                  int64_t now_ms) {
+  if (!(is_client(s, a) || is_machine(a) || is_admin(a)))
+    return Decision::reject(Rejection::not_allowed);
+  auto due = next_payment(s, now_ms);
+  if (auto* r = std::get_if<Rejection>(&due)) return Decision::reject(*r);
+  const PaymentDue& d = std::get<PaymentDue>(due);
+  if (d.installment != c.installment || d.amount != c.amount || d.reference != c.reference)
+    return Decision::reject(Rejection::payment_not_due);
+  return Decision{{PaymentInitiated{s.terms.booking_id, c.reference, c.installment, c.amount,
+                                    c.authorization_url, c.access_code}},
+                  std::nullopt};
+}
+
+Decision capture(const BookingState& s, const CapturePayment& c) {
+  const ChargeRecord* known = find_charge(s, c.reference);
+  if (known && known->status == ChargeStatus::captured) return {};  // rule 2: already captured
+  std::optional<int> installment = known ? std::optional<int>(known->installment) : c.installment;
+  int count = static_cast<int>(s.terms.installments.size());
+  if (!installment || *installment < 1 || *installment > count)
+    return Decision::reject(Rejection::unknown_payment);
+  const Money& expected = s.terms.installments[*installment - 1];
+  const std::string& id = s.terms.booking_id;
+  if (c.amount != expected) {
+    if (known && known->status == ChargeStatus::flagged) return {};
+    return Decision{{PaymentFlagged{id, c.reference, *installment, expected, c.amount,
+                                    c.paystack_transaction_id,
+                                    "amount or currency differs from the installment due"}},
+                    std::nullopt};
+  }
+  Decision d{{PaymentCaptured{id, c.reference, *installment, c.amount, c.paystack_transaction_id,
+                              c.paystack_fee, c.channel, c.paid_at_ms, c.source}},
+             std::nullopt};
+  // Money that arrives for a closed booking or twice for one installment goes straight back.
+  std::string refund_reason;
+  if (s.installment_captured(*installment)) refund_reason = "duplicate_payment";
+  else if (closed_guard(s)) refund_reason = "late_payment";
+  BookingState after = s;
+  evolve(after, d.events.back());
+  if (!refund_reason.empty()) {
+    // The charge is not in escrow: refund it by itself, not spread over older charges.
+    ChargeRecord* charge = find_charge(after, c.reference);
+    charge->in_escrow = false;
+    RefundRequested r{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
+                      s.terms.client_id, c.reference, c.paystack_transaction_id, c.amount,
+                      refund_reason, 1};
+    d.events.push_back(std::move(r));
+    return d;
+  }
+  if (after.approved && !after.dispute_open() && fully_held(after))
+    d.events.push_back(release_all(after, after.release_reason));
+  return d;
+}
+
+Decision fail(const BookingState& s, const FailPayment& c) {
+  const ChargeRecord* known = find_charge(s, c.reference);
+  if (!known) return Decision::reject(Rejection::unknown_payment);
+  if (known->status != ChargeStatus::pending) return {};  // captured, failed or flagged stays so
+  return Decision{{PaymentFailed{s.terms.booking_id, c.reference, known->installment, c.reason}},
+                  std::nullopt};
+}
+
+Decision submit_proof(const BookingState& s, const SubmitProof& c, const Actor& a,
+                      int64_t now_ms) {
+  if (!is_provider(s, a)) return Decision::reject(Rejection::not_allowed);
+  if (auto r = closed_guard(s)) return Decision::reject(*r);
+  if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
+  if (s.held_minor() == 0) return Decision::reject(Rejection::nothing_held);
+  if (s.proof) return Decision::reject(Rejection::proof_already_submitted);
+  if (static_cast<int>(c.files.size()) > proof_files_max)
+    return Decision::reject(Rejection::too_many_files);
+  std::optional<int64_t> deadline;
+  if (s.terms.auto_confirm_after_s > 0) deadline = now_ms + s.terms.auto_confirm_after_s * 1000;
+  return Decision{{ProofSubmitted{s.terms.booking_id, c.notes, c.files, c.attachments, deadline}},
+                  std::nullopt};
+}
+
+Decision confirm(const BookingState& s, const Actor& a) {
+  if (!(is_client(s, a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
+  if (auto r = closed_guard(s)) return Decision::reject(*r);
+  if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
+  if (!is_admin(a) && !s.proof) return Decision::reject(Rejection::proof_required);
+  if (s.approved) return Decision::reject(Rejection::already_approved);
+  Decision d{{CompletionConfirmed{s.terms.booking_id, a.id, role_name(a.role),
+                                  s.proof.has_value()}},
+             std::nullopt};
+  if (fully_held(s))
+    d.events.push_back(release_all(s, is_admin(a) ? "admin_released" : "client_approved"));
+  return d;
+}
+
+Decision auto_confirm(const BookingState& s, const Actor& a, int64_t now_ms) {
+  if (a.role != Role::system) return Decision::reject(Rejection::not_allowed);
+  if (auto r = closed_guard(s)) return Decision::reject(*r);
+  if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
+  if (!s.proof) return Decision::reject(Rejection::proof_required);
+  if (s.approved) return Decision::reject(Rejection::already_approved);
+  if (!s.auto_confirm_at_ms) return Decision::reject(Rejection::auto_confirm_disabled);
+  if (now_ms < *s.auto_confirm_at_ms) return Decision::reject(Rejection::auto_confirm_not_due);
+  Decision d{{AutoConfirmed{s.terms.booking_id, *s.auto_confirm_at_ms}}, std::nullopt};
+  if (fully_held(s)) d.events.push_back(release_all(s, "auto_confirmed"));
+  return d;
+}
+
+Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& a,
+                      int64_t now_ms) {
+  bool chargeback = c.source == "chargeback";
+  bool allowed = chargeback ? (is_machine(a) || is_admin(a)) : (is_client(s, a) || is_provider(s, a));
+  if (!allowed) return Decision::reject(Rejection::not_allowed);
+  if (auto r = closed_guard(s)) return Decision::reject(*r);
+  if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
+  if (s.held_minor() == 0) return Decision::reject(Rejection::nothing_held);
+  std::optional<int64_t> remaining;
+  if (s.auto_confirm_at_ms) remaining = std::max<int64_t>(0, *s.auto_confirm_at_ms - now_ms);
+  return Decision{{DisputeOpened{s.terms.booking_id, a.id, role_name(a.role), c.reason,
+                                 c.description, chargeback ? "chargeback" : "party",
+                                 c.paystack_dispute_id, remaining}},
+                  std::nullopt};
+}
+
+Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a) {
+  if (!is_admin(a)) return Decision::reject(Rejection::not_allowed);
+  if (!s.dispute_open()) return Decision::reject(Rejection::no_dispute);
+  int64_t held = s.held_minor();
+  int64_t to_provider = 0;
+  int64_t to_client = 0;
+  if (c.outcome == "release") {
+    to_provider = held;
+  } else if (c.outcome == "refund") {
+    to_client = held;
+  } else if (c.outcome == "split") {
+    to_provider = c.provider_amount_minor.value_or(-1);
+    to_client = c.refund_amount_minor.value_or(-1);
+  }
+  bool valid = (c.outcome == "release" || c.outcome == "refund" || c.outcome == "split") &&
+               to_provider >= 0 && to_client >= 0 && to_provider <= held &&
+               to_client == held - to_provider;
+  if (!valid) return Decision::reject(Rejection::invalid_resolution);
+  FeeSplit split = split_fee(money(s, to_provider), s.terms.fee_bps);
+  Decision d{{DisputeResolved{s.terms.booking_id, s.terms.provider_id, c.outcome,
+                              money(s, to_provider), money(s, to_client), split.fee,
+                              split.provider_net, c.note, a.id}},
+             std::nullopt};
+  request_refunds(s, to_client, "dispute", d.events);
+  return d;
+}
+
+Decision cancel(const BookingState& s, const CancelBooking& c, const Actor& a) {
+  if (!(is_client(s, a) || is_provider(s, a) || is_admin(a)))
+    return Decision::reject(Rejection::not_allowed);
+  if (s.status == BookingStatus::cancelled) return Decision::reject(Rejection::already_cancelled);
+  if (auto r = closed_guard(s)) return Decision::reject(*r);
+  if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
+  if (is_client(s, a) && s.proof) return Decision::reject(Rejection::proof_submitted);
+  Decision d{{BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason, s.held()}},
+             std::nullopt};
+  request_refunds(s, s.held_minor(), "cancellation", d.events);
+  return d;
+}
+
+Decision record_refund(const BookingState& s, const RecordRefundOutcome& c, const Actor& a) {
+  if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
+  const RefundRecord* r = find_refund(s, c.refund_id);
+  if (!r) return Decision::reject(Rejection::unknown_refund);
+  // processed and failed are final; a late or repeated report changes nothing.
+  if (r->status == RefundStatus::processed || r->status == RefundStatus::failed) return {};
+  const std::string& id = s.terms.booking_id;
+  switch (c.status) {
+    case RefundStatus::processed:
+      return Decision{{RefundProcessed{id, r->refund_id, s.terms.client_id, r->amount,
+                                       c.paystack_refund_id ? c.paystack_refund_id
+                                                            : r->paystack_refund_id}},
+                      std::nullopt};
+    case RefundStatus::failed:
+      return Decision{{RefundFailed{id, r->refund_id, s.terms.client_id, r->amount, c.reason}},
+                      std::nullopt};
+    default:
+      if (c.status == r->status && c.paystack_refund_id == r->paystack_refund_id) return {};
+      return Decision{{RefundUpdated{id, r->refund_id, refund_status_name(c.status),
+                                     c.paystack_refund_id ? c.paystack_refund_id
+                                                          : r->paystack_refund_id}},
+                      std::nullopt};
+  }
+}
+
+Decision retry_refund(const BookingState& s, const RetryRefund& c, const Actor& a) {
+  if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
+  const RefundRecord* r = find_refund(s, c.refund_id);
+  if (!r) return Decision::reject(Rejection::unknown_refund);
+  if (r->status != RefundStatus::failed || r->retried)
+    return Decision::reject(Rejection::refund_not_retryable);
+  const std::string& id = s.terms.booking_id;
+  return Decision{{RefundRequested{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
+                                   s.terms.client_id, r->payment_reference,
+                                   r->paystack_transaction_id, r->amount, "retry",
+                                   r->attempt + 1}},
+                  std::nullopt};
+}
+
+}  // namespace
+
+bool BookingState::installment_captured(int installment) const {
+  return std::any_of(charges.begin(), charges.end(), [&](const ChargeRecord& c) {
+    return c.installment == installment && c.status == ChargeStatus::captured && c.in_escrow;
+  });
+}
+
+int64_t BookingState::amount_in_escrow_minor() const {
+  int64_t total = 0;
+  for (const ChargeRecord& c : charges) {
+    if (c.status == ChargeStatus::captured && c.in_escrow) total += c.amount.amount_minor;
+  }
+  return total;
+}
+
+std::variant<PaymentDue, Rejection> next_payment(const BookingState& s, int64_t now_ms) {
+  if (!s.exists()) return Rejection::booking_not_found;
+  if (auto r = closed_guard(s)) return *r;
+  if (s.dispute_open()) return Rejection::dispute_open;
+  int count = static_cast<int>(s.terms.installments.size());
+  int installment = 1;
+  while (installment <= count && s.installment_captured(installment)) ++installment;
+  if (installment > count) return Rejection::nothing_due;
+  if (s.terms.pay_by_ms && now_ms > *s.terms.pay_by_ms && s.captured_minor == 0)
+    return Rejection::booking_expired;
+  int attempt = 1;
+  for (const ChargeRecord& c : s.charges) attempt += c.installment == installment ? 1 : 0;
+  return PaymentDue{installment, s.terms.installments[installment - 1],
+                    payment_reference(s.terms.booking_id, installment, attempt)};
+}
+
+Decision decide(const BookingState& s, const BookingCommand& command, const Actor& a,
+                int64_t now_ms) {
+  if (!std::holds_alternative<CreateBooking>(command) && !s.exists())
+    return Decision::reject(Rejection::booking_not_found);
+  return std::visit(
+      Overloaded{
+          [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
+          [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
+          [&](const CapturePayment& c) { return capture(s, c); },
+          [&](const FailPayment& c) { return fail(s, c); },
+          [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
+          [&](const ConfirmCompletion&) { return confirm(s, a); },
+          [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
+          [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
+          [&](const ResolveDispute& c) { return resolve(s, c, a); },
+          [&](const CancelBooking& c) { return cancel(s, c, a); },
+          [&](const RecordRefundOutcome& c) { return record_refund(s, c, a); },
+          [&](const RetryRefund& c) { return retry_refund(s, c, a); },
+      },
+      command);
+}
+
+// ---- evolve ----------------------------------------------------------------------------------
+
+namespace {
+
+// payment_status once the money is where it is (rule 10 bookkeeping).
+void settle_payment_status(BookingState& s) {
+  bool refunds_open = std::any_of(s.refunds.begin(), s.refunds.end(), [](const RefundRecord& r) {
+    return r.status != RefundStatus::processed && !(r.status == RefundStatus::failed && r.retried);
+  });
+  if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded) {
+    if (refunds_open || s.held_minor() > 0) s.payment_status = PaymentStatus::refunding;
+    else if (s.refunds_processed_minor > 0) s.payment_status = PaymentStatus::refunded;
+  }
+}
+
+void check_invariants(const BookingState& s) {
+  LEDGER_ASSERT(s.held_minor() >= 0, "escrow never goes negative");
+  LEDGER_ASSERT(s.released_minor >= 0 && s.refunded_minor >= 0, "moved amounts are positive");
+  LEDGER_ASSERT(s.fee_minor + s.provider_net_minor == s.released_minor,
+                "fee and provider net add up to what was released");
+  LEDGER_ASSERT(s.amount_in_escrow_minor() <= s.terms.amount.amount_minor,
+                "escrow never holds more than the booking's amount");
+}
+
+void on_captured(BookingState& s, const PaymentCaptured& e) {
+  ChargeRecord* c = find_charge(s, e.reference);
+  if (!c) {
+    s.charges.push_back(new_charge(e.reference, e.installment, e.amount));
+    c = &s.charges.back();
+  }
+  bool duplicate = s.installment_captured(e.installment);
+  c->status = ChargeStatus::captured;
+  c->amount = e.amount;
+  c->paystack_transaction_id = e.paystack_transaction_id;
+  c->paystack_fee = e.paystack_fee;
+  c->in_escrow = !duplicate && s.status != BookingStatus::cancelled &&
+                 s.status != BookingStatus::refunded && s.status != BookingStatus::completed;
+  s.captured_minor += e.amount.amount_minor;
+  s.paystack_fees_minor += e.paystack_fee.amount_minor;
+  if (!c->in_escrow) return;
+  if (s.status == BookingStatus::awaiting_payment) s.status = BookingStatus::pending_execution;
+  s.payment_status = fully_held(s) ? PaymentStatus::escrow : PaymentStatus::partially_paid;
+}
+
+void on_refund_requested(BookingState& s, const RefundRequested& e) {
+  ChargeRecord& c = known_charge(s, e.payment_reference);
+  LEDGER_ASSERT(c.status == ChargeStatus::captured, "a refund needs a captured charge");
+  c.refunded_minor += e.amount.amount_minor;
+  LEDGER_ASSERT(c.refunded_minor <= c.amount.amount_minor, "never refund more than was paid");
+  s.refunded_minor += e.amount.amount_minor;
+  if (e.reason == "retry") {
+    for (RefundRecord& r : s.refunds) {
+      if (r.payment_reference == e.payment_reference && r.status == RefundStatus::failed &&
+          !r.retried && r.amount == e.amount) {
+        r.retried = true;
+        break;
+      }
+    }
+  }
+  s.refunds.push_back(RefundRecord{e.refund_id, e.payment_reference, e.reason,
+                                   e.paystack_transaction_id, e.amount, RefundStatus::queued,
+                                   e.attempt, std::nullopt, false, ""});
+  if (s.status != BookingStatus::completed) s.payment_status = PaymentStatus::refunding;
+}
+
+void on_dispute_resolved(BookingState& s, const DisputeResolved& e) {
+  s.dispute->open = false;
+  s.dispute->outcome = e.outcome;
+  s.dispute->note = e.note;
+  s.dispute->resolved_by = e.resolved_by;
+  s.dispute->provider_amount = e.provider_amount;
+  s.dispute->refund_amount = e.refund_amount;
+  s.released_minor += e.provider_amount.amount_minor;
+  s.fee_minor += e.fee.amount_minor;
+  s.provider_net_minor += e.provider_net.amount_minor;
+  s.auto_confirm_at_ms.reset();
+  if (e.outcome == "refund") {
+    s.status = BookingStatus::refunded;
+    s.payment_status = PaymentStatus::refunding;
+  } else {
+    s.status = BookingStatus::completed;
+    s.payment_status = e.outcome == "split" ? PaymentStatus::split : PaymentStatus::released;
+    s.release_reason = "dispute_resolution";
+  }
+}
+
+}  // namespace
+
+void evolve(BookingState& s, const Event& event) {
+  std::visit(
+      Overloaded{
+          [&](const BookingCreated& e) {
+            s.terms = e;
+            s.status = BookingStatus::awaiting_payment;
+            s.payment_status = PaymentStatus::unpaid;
+          },
+          [&](const PaymentInitiated& e) {
+            s.charges.push_back(new_charge(e.reference, e.installment, e.amount));
+            if (s.captured_minor == 0) s.payment_status = PaymentStatus::pending;
+          },
+          [&](const PaymentCaptured& e) { on_captured(s, e); },
+          [&](const PaymentFailed& e) {
+            known_charge(s, e.reference).status = ChargeStatus::failed;
+            if (s.captured_minor == 0) s.payment_status = PaymentStatus::failed;
+          },
+          [&](const PaymentFlagged& e) {
+            ChargeRecord* c = find_charge(s, e.reference);
+            if (!c) {
+              s.charges.push_back(new_charge(e.reference, e.installment, e.received));
+              c = &s.charges.back();
+            }
+            c->status = ChargeStatus::flagged;
+            c->amount = e.received;
+            c->paystack_transaction_id = e.paystack_transaction_id;
+          },
+          [&](const ProofSubmitted& e) {
+            s.proof = ProofRecord{e.notes, e.files, e.attachments};
+            s.auto_confirm_at_ms = e.auto_confirm_at_ms;
+            if (s.status == BookingStatus::pending_execution)
+              s.status = BookingStatus::awaiting_confirmation;
+          },
+          [&](const CompletionConfirmed& e) {
+            s.approved = true;
+            s.approved_by = e.confirmed_by;
+            s.release_reason = e.role == "admin" ? "admin_released" : "client_approved";
+          },
+          [&](const AutoConfirmed&) {
+            s.approved = true;
+            s.auto_confirmed = true;
+            s.approved_by = "system";
+            s.release_reason = "auto_confirmed";
+          },
+          [&](const FundsReleased& e) {
+            LEDGER_ASSERT(e.gross.amount_minor == s.held_minor(), "a release moves all escrow");
+            s.released_minor += e.gross.amount_minor;
+            s.fee_minor += e.fee.amount_minor;
+            s.provider_net_minor += e.provider_net.amount_minor;
+            s.release_reason = e.reason;
+            s.status = BookingStatus::completed;
+            s.payment_status = PaymentStatus::released;
+            s.auto_confirm_at_ms.reset();
+          },
+          [&](const DisputeOpened& e) {
+            s.dispute = DisputeRecord{true, e.opened_by, e.role, e.reason, e.description,
+                                      e.source, e.paystack_dispute_id,
+                                      e.auto_confirm_remaining_ms, "", "", "", {}, {}};
+            s.status = BookingStatus::disputed;
+            s.auto_confirm_at_ms.reset();  // the clock stops while the dispute is open
+          },
+          [&](const DisputeResolved& e) { on_dispute_resolved(s, e); },
+          [&](const BookingCancelled&) {
+            s.cancelled = true;
+            s.status = BookingStatus::cancelled;
+            s.auto_confirm_at_ms.reset();
+          },
+          [&](const RefundRequested& e) { on_refund_requested(s, e); },
+          [&](const RefundUpdated& e) {
+            RefundRecord& r = known_refund(s, e.refund_id);
+            auto status = parse_refund_status(e.status);
+            LEDGER_ASSERT(status.has_value(), "RefundUpdated with an unknown status");
+            r.status = *status;
+            r.paystack_refund_id = e.paystack_refund_id;
+          },
+          [&](const RefundProcessed& e) {
+            RefundRecord& r = known_refund(s, e.refund_id);
+            r.status = RefundStatus::processed;
+            r.paystack_refund_id = e.paystack_refund_id;
+            s.refunds_processed_minor += e.amount.amount_minor;
+          },
+          [&](const RefundFailed& e) {
+            RefundRecord& r = known_refund(s, e.refund_id);
+            r.status = RefundStatus::failed;
+            r.failure_reason = e.reason;
+            known_charge(s, r.payment_reference).refunded_minor -= e.amount.amount_minor;
+            s.refunded_minor -= e.amount.amount_minor;  // back in escrow until a retry
+          },
+          [&](const auto&) { LEDGER_ASSERT(false, "provider event in a booking stream"); },
+      },
+      event);
+  ++s.version;
+  settle_payment_status(s);
+  check_invariants(s);
+}
+
+}  // namespace escrow

@@ -1,0 +1,77 @@
+#include "ledger/events.h"
+
+#include <rapidjson/error/en.h>
+
+#include <array>
+#include <utility>
+
+#include "ledger/json_codec.h"
+
+namespace escrow {
+
+namespace {
+
+template <size_t I = 0>
+Result<Event> decode_as(std::string_view type, const rapidjson::Value& object) {
+  if constexpr (I == std::variant_size_v<Event>) {
+    return Status(StatusCode::corrupt, "unknown event type " + std::string(type));
+  } else {
+    using T = std::variant_alternative_t<I, Event>;
+    if (type != T::type) return decode_as<I + 1>(type, object);
+    T event;
+    json::FieldReader reader(object);
+    event.fields(reader);
+    if (!reader.ok()) {
+      return Status(StatusCode::corrupt, std::string(T::type) + " data: " + reader.error());
+    }
+    return Event(std::move(event));
+  }
+}
+
+template <size_t... I>
+bool type_known(std::string_view type, std::index_sequence<I...>) {
+  return ((type == std::variant_alternative_t<I, Event>::type) || ...);
+}
+
+}  // namespace
+
+const char* event_type(const Event& event) {
+  return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::type; }, event);
+}
+
+std::string encode_event_data(const Event& event) {
+  return std::visit([](const auto& e) { return json::to_json(e); }, event);
+}
+
+Result<Event> decode_event(std::string_view type, std::string_view data) {
+  rapidjson::Document document;
+  document.Parse(data.data(), data.size());
+  if (document.HasParseError()) {
+    return Status(StatusCode::corrupt, std::string(type) + " data is not JSON: " +
+                                           rapidjson::GetParseError_En(document.GetParseError()));
+  }
+  if (!document.IsObject()) {
+    return Status(StatusCode::corrupt, std::string(type) + " data is not a JSON object");
+  }
+  return decode_as(type, document);
+}
+
+bool is_known_event_type(std::string_view type) {
+  return type_known(type, std::make_index_sequence<std::variant_size_v<Event>>());
+}
+
+std::string encode_meta(const EventMeta& meta) { return json::to_json(meta); }
+
+NewEvent to_new_event(const Event& event, const std::string& meta_json) {
+  return NewEvent{event_type(event), encode_event_data(event), meta_json};
+}
+
+std::string booking_stream(std::string_view booking_id) {
+  return "booking-" + std::string(booking_id);
+}
+
+std::string provider_stream(std::string_view provider_id) {
+  return "provider-" + std::string(provider_id);
+}
+
+}  // namespace escrow
