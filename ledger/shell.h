@@ -1,0 +1,105 @@
+// The imperative shell around the decider: fetch state, decide, append with the expected stream
+// versions, re-decide on a version conflict (bounded), and let the projections write in the same
+// transaction as the events.
+//
+// A release (FundsReleased, or a DisputeResolved with a provider part) is followed in the same
+// atomic append by the provider's PayoutRequested when the provider has a payout account
+// (rule 5): the booking and provider streams move together or not at all.
+//
+// States are cached per stream (bounded); a cached state is brought up to date by reading only the
+// events after its version, so a long provider history is not re-read on every command.
+// Thread-safety: execute_*() may be called from many threads at once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/decider.h"
+#include "ledger/event_store.h"
+
+namespace escrow {
+
+// The state of every stream a command wrote, after the command.
+struct StreamStates {
+  std::optional<BookingState> booking;
+  std::optional<ProviderState> provider;
+};
+
+// Read models written inside the command's transaction (implemented in projections/).
+class ProjectionSink {
+ public:
+  virtual ~ProjectionSink() = default;
+  // Called on the writer thread inside the command's SAVEPOINT.
+  virtual Status apply(sqlite::Db& db, const StreamStates& after,
+                       std::span<const RecordedEvent> recorded) = 0;
+  // The provider's available balance as the read models know it, on a read connection.
+  virtual Result<Money> available_balance(sqlite::Db& db, std::string_view provider_id,
+                                          Currency currency) = 0;
+};
+
+struct CommandContext {
+  Actor actor;
+  std::optional<std::string> request_id, idempotency_key;
+  std::optional<int64_t> causation_seq;
+  AppendHook extra_hook;  // runs after the projections, in the same SAVEPOINT (optional)
+};
+
+struct CommandResult {
+  Status status;                        // operating errors: io_error, store_failed, busy, ...
+  std::optional<Rejection> rejection;   // a business refusal (status is ok)
+  std::vector<RecordedEvent> events;    // what was appended (empty for a refusal or a no-op)
+  StreamStates states;                  // the streams' states after the command
+  bool ok() const { return status.is_ok() && !rejection; }
+};
+
+class CommandShell {
+ public:
+  static constexpr int append_attempts_max = 8;
+  static constexpr size_t cached_streams_max = 100'000;
+  static constexpr size_t readers_max = 64;
+
+  CommandShell(EventStore& store, ProjectionSink& projections, const Clock& clock);
+
+  CommandResult execute(std::string_view booking_id, const BookingCommand& command,
+                        const CommandContext& context);
+  CommandResult execute(std::string_view provider_id, const ProviderCommand& command,
+                        const CommandContext& context);
+
+  // Current states, for reads and for next_payment(); a missing booking has status none.
+  Result<BookingState> load_booking(std::string_view booking_id);
+  Result<ProviderState> load_provider(std::string_view provider_id);
+
+ private:
+  class ReaderLease;
+  template <class State>
+  Result<State> load(const std::string& stream, EventReader* reader);
+  template <class State>
+  void remember(const std::string& stream, const State& state);
+  CommandResult append(std::vector<StreamAppend> appends, StreamStates after,
+                       const CommandContext& context);
+  std::string meta_json(const CommandContext& context) const;
+
+  EventStore& store_;
+  ProjectionSink& projections_;
+  const Clock& clock_;
+
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<EventReader>> readers_;  // idle read connections
+
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, BookingState> booking_cache_;
+  std::unordered_map<std::string, ProviderState> provider_cache_;
+};
+
+// Folds stored events into a state; a stored event that does not decode is corrupt.
+Result<BookingState> fold_booking(std::span<const RecordedEvent> events, BookingState state = {});
+Result<ProviderState> fold_provider(std::span<const RecordedEvent> events,
+                                    ProviderState state = {});
+
+}  // namespace escrow

@@ -1,0 +1,209 @@
+#include "projections/live.h"
+
+#include <map>
+
+#include "projections/tables.h"
+
+namespace escrow::projections {
+
+struct LiveProjections::Statements {
+  sqlite::Stmt upsert[table_count];
+  sqlite::Stmt ledger_entry;
+  sqlite::Stmt account_delta;
+  sqlite::Stmt provider_delta;
+};
+
+namespace {
+
+std::string join_columns(const TableSpec& spec) {
+  std::string out;
+  for (const char* c : spec.columns) out += (out.empty() ? "" : ", ") + std::string(c);
+  return out;
+}
+
+std::string placeholders(size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+bool is_insert_only(const TableSpec& spec, const char* column) {
+  for (const char* c : spec.insert_only) {
+    if (std::string_view(c) == column) return true;
+  }
+  return false;
+}
+
+Status upsert(sqlite::Stmt& stmt, const Row& row) {
+  bind_row(stmt, row);
+  return stmt.run();
+}
+
+// The records a command touched, with the first and last recorded_at that touched each.
+struct Touched {
+  bool booking = false;
+  Times booking_times;
+  int64_t created_seq = 0;
+  std::map<std::string, Times> by_table[table_count];
+};
+
+Status write_touched_rows(sqlite::Stmt (&upserts)[table_count], const StreamStates& after,
+                          const Touched& touched) {
+  auto stmt = [&](Table t) -> sqlite::Stmt& { return upserts[static_cast<int>(t)]; };
+  auto times = [&](Table t) -> const std::map<std::string, Times>& {
+    return touched.by_table[static_cast<int>(t)];
+  };
+  if (after.booking && touched.booking) {
+    const BookingState& b = *after.booking;
+    if (Status x = upsert(stmt(Table::bookings), booking_row(b, touched.booking_times, touched.created_seq)); !x.is_ok()) return x;
+    for (const ChargeRecord& c : b.charges) {
+      auto it = times(Table::payments).find(c.reference);
+      if (it == times(Table::payments).end()) continue;
+      if (Status x = upsert(stmt(Table::payments), payment_row(b, c, it->second)); !x.is_ok()) return x;
+    }
+    for (const RefundRecord& r : b.refunds) {
+      auto it = times(Table::refunds).find(r.refund_id);
+      if (it == times(Table::refunds).end()) continue;
+      if (Status x = upsert(stmt(Table::refunds), refund_row(b, r, it->second)); !x.is_ok()) return x;
+    }
+    auto it = times(Table::disputes).find(b.terms.booking_id);
+    if (b.dispute && it != times(Table::disputes).end()) {
+      if (Status x = upsert(stmt(Table::disputes), dispute_row(b, it->second)); !x.is_ok()) return x;
+    }
+  }
+  if (after.provider) {
+    for (const auto& [payout_id, t] : times(Table::payouts)) {
+      const PayoutRecord* p = after.provider->find_payout(payout_id);
+      LEDGER_ASSERT(p != nullptr, "a touched payout exists in the provider's state");
+      if (Status x = upsert(stmt(Table::payouts), payout_row(*after.provider, *p, t)); !x.is_ok()) return x;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+void bind_row(sqlite::Stmt& stmt, const Row& row) {
+  for (size_t i = 0; i < row.size(); ++i) {
+    int index = static_cast<int>(i + 1);
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) stmt.bind_null(index);
+          else stmt.bind(index, v);
+        },
+        row[i]);
+  }
+}
+
+std::string insert_sql(const TableSpec& spec, const std::string& table_name) {
+  return "INSERT INTO " + table_name + " (" + join_columns(spec) + ") VALUES (" +
+         placeholders(spec.columns.size()) + ")";
+}
+
+std::string upsert_sql(const TableSpec& spec, const std::string& table_name) {
+  std::string key, set;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const char* c = spec.columns[i];
+    if (static_cast<int>(i) < spec.key_columns) {
+      key += (key.empty() ? "" : ", ") + std::string(c);
+    } else if (!is_insert_only(spec, c)) {
+      set += (set.empty() ? "" : ", ") + std::string(c) + " = excluded." + c;
+    }
+  }
+  return insert_sql(spec, table_name) + " ON CONFLICT (" + key + ") DO UPDATE SET " + set;
+}
+
+LiveProjections::LiveProjections() = default;
+LiveProjections::~LiveProjections() = default;
+
+Result<LiveProjections::Statements*> LiveProjections::statements(sqlite::Db& db) {
+  if (statements_ && statements_db_ == db.raw()) return statements_.get();
+  auto fresh = std::make_unique<Statements>();
+  for (const TableSpec& spec : table_specs()) {
+    auto stmt = db.prepare(upsert_sql(spec, spec.name));
+    if (!stmt.is_ok()) return stmt.status();
+    fresh->upsert[static_cast<int>(spec.table)] = std::move(stmt).value();
+  }
+  struct Named {
+    sqlite::Stmt* target;
+    const char* sql;
+  };
+  Named named[] = {
+      {&fresh->ledger_entry, nullptr},
+      {&fresh->account_delta,
+       "INSERT INTO account_balances (account, currency, balance) VALUES (?, ?, ?) "
+       "ON CONFLICT (account, currency) DO UPDATE SET balance = balance + excluded.balance"},
+      {&fresh->provider_delta,
+       "INSERT INTO provider_balances (provider_id, currency, available, pending_escrow, "
+       "in_flight, total_earned) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider_id, currency) "
+       "DO UPDATE SET available = available + excluded.available, pending_escrow = "
+       "pending_escrow + excluded.pending_escrow, in_flight = in_flight + excluded.in_flight, "
+       "total_earned = total_earned + excluded.total_earned"},
+  };
+  std::string entry_sql = insert_sql(spec(Table::ledger_entries), "ledger_entries");
+  named[0].sql = entry_sql.c_str();
+  for (Named& n : named) {
+    auto stmt = db.prepare(n.sql);
+    if (!stmt.is_ok()) return stmt.status();
+    *n.target = std::move(stmt).value();
+  }
+  statements_ = std::move(fresh);
+  statements_db_ = db.raw();
+  return statements_.get();
+}
+
+Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
+                              std::span<const RecordedEvent> recorded) {
+  auto st = statements(db);
+  if (!st.is_ok()) return st.status();
+  Statements& s = *st.value();
+  Touched touched;
+  std::string booking_provider = after.booking ? after.booking->terms.provider_id : "";
+  for (const RecordedEvent& r : recorded) {
+    Result<Event> event = decode_event(r.type, r.data);
+    if (!event.is_ok()) return event.status();
+    if (r.stream.starts_with("booking-")) {
+      touched.booking = true;
+      touched.booking_times.touch(r.recorded_at_ms);
+      if (std::holds_alternative<BookingCreated>(event.value())) touched.created_seq = r.seq;
+    }
+    for (const Touch& t : touches(event.value()))
+      touched.by_table[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
+    std::vector<Posting> postings = postings_for(event.value());
+    for (size_t i = 0; i < postings.size(); ++i) {
+      const Posting& p = postings[i];
+      const char* currency = currency_code(p.amount.currency);
+      if (Status x = upsert(s.ledger_entry, ledger_entry_row(r.seq, static_cast<int>(i), p)); !x.is_ok()) return x;
+      s.account_delta.bind(1, p.debit_account).bind(2, currency).bind(3, -p.amount.amount_minor);
+      if (Status x = s.account_delta.run(); !x.is_ok()) return x;
+      s.account_delta.bind(1, p.credit_account).bind(2, currency).bind(3, p.amount.amount_minor);
+      if (Status x = s.account_delta.run(); !x.is_ok()) return x;
+    }
+    for (const ProviderBalanceDelta& d :
+         provider_balance_deltas(event.value(), postings, booking_provider)) {
+      s.provider_delta.bind(1, d.provider_id).bind(2, currency_code(d.currency));
+      s.provider_delta.bind(3, d.available).bind(4, d.pending_escrow).bind(5, d.in_flight);
+      s.provider_delta.bind(6, d.total_earned);
+      if (Status x = s.provider_delta.run(); !x.is_ok()) return x;
+    }
+  }
+  return write_touched_rows(s.upsert, after, touched);
+}
+
+}  // namespace escrow::projections
+
+namespace escrow::projections {
+
+Result<Money> LiveProjections::available_balance(sqlite::Db& db, std::string_view provider_id,
+                                                 Currency currency) {
+  auto stmt = db.prepare(
+      "SELECT available FROM provider_balances WHERE provider_id = ? AND currency = ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, provider_id).bind(2, currency_code(currency));
+  Result<bool> row = stmt->step();
+  if (!row.is_ok()) return row.status();
+  return Money{row.value() ? stmt->column_int64(0) : 0, currency};
+}
+
+}  // namespace escrow::projections

@@ -1,0 +1,496 @@
+#include "projections/rebuild.h"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "ledger/event_store.h"
+#include "ledger/hash.h"
+#include "projections/live.h"
+
+namespace escrow::projections {
+
+namespace {
+
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual Status row(Table table, const Row& row) = 0;
+};
+
+struct BookingAgg {
+  BookingState state;
+  Times times;
+  int64_t created_seq = 0;
+  std::unordered_map<std::string, Times> touched[table_count];
+};
+
+struct ProviderAgg {
+  ProviderState state;
+  std::unordered_map<std::string, Times> payouts;
+};
+
+struct BalanceSums {
+  int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
+};
+
+// The whole log folded in memory: the same states and rows the live path writes.
+class Fold {
+ public:
+  explicit Fold(RowSink& sink) : sink_(sink) {}
+
+  // Applies one event. A broken rule is described in `problem` (the event is then not applied).
+  Status apply(const RecordedEvent& r, const Event& event, std::string& problem);
+  Status finish();
+  const std::map<std::pair<std::string, Currency>, int64_t>& accounts() const { return accounts_; }
+
+ private:
+  Status post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
+              std::string& problem);
+
+  RowSink& sink_;
+  std::unordered_map<std::string, BookingAgg> bookings_;
+  std::unordered_map<std::string, ProviderAgg> providers_;
+  std::map<std::pair<std::string, Currency>, int64_t> accounts_;
+  std::map<std::pair<std::string, Currency>, BalanceSums> provider_balances_;
+};
+
+Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& problem) {
+  std::string_view stream = r.stream;
+  if (stream.starts_with("booking-")) {
+    BookingAgg& agg = bookings_[std::string(stream.substr(8))];
+    if (r.version != agg.state.version + 1) {
+      problem = "stream " + r.stream + " skips from version " +
+                std::to_string(agg.state.version) + " to " + std::to_string(r.version);
+      return Status::ok();
+    }
+    evolve(agg.state, event);
+    agg.times.touch(r.recorded_at_ms);
+    if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = r.seq;
+    for (const Touch& t : touches(event))
+      agg.touched[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
+    const BookingState& s = agg.state;
+    if (s.released_minor + s.refunded_minor > s.captured_minor) {
+      problem = "booking " + s.terms.booking_id + " released and refunded more than captured";
+      return Status::ok();
+    }
+    return post(r, event, s.terms.provider_id, problem);
+  }
+  if (stream.starts_with("provider-")) {
+    ProviderAgg& agg = providers_[std::string(stream.substr(9))];
+    if (r.version != agg.state.version + 1) {
+      problem = "stream " + r.stream + " skips a version";
+      return Status::ok();
+    }
+    evolve(agg.state, event);
+    agg.state.provider_id = std::string(stream.substr(9));
+    for (const Touch& t : touches(event)) agg.payouts[t.key].touch(r.recorded_at_ms);
+    return post(r, event, "", problem);
+  }
+  return Status::ok();  // streams without money (webhook deliveries) feed no projection here
+}
+
+Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
+                  std::string& problem) {
+  std::vector<Posting> postings = postings_for(event);
+  for (size_t i = 0; i < postings.size(); ++i) {
+    const Posting& p = postings[i];
+    if (Status s = sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p)); !s.is_ok())
+      return s;
+    int64_t& debit = accounts_[{p.debit_account, p.amount.currency}];
+    debit -= p.amount.amount_minor;
+    accounts_[{p.credit_account, p.amount.currency}] += p.amount.amount_minor;
+    if (debit < 0 && account_is_non_negative(p.debit_account) && problem.empty())
+      problem = "account " + p.debit_account + " would go negative";
+  }
+  for (const ProviderBalanceDelta& d : provider_balance_deltas(event, postings, booking_provider)) {
+    BalanceSums& sums = provider_balances_[{d.provider_id, d.currency}];
+    sums.available += d.available;
+    sums.pending_escrow += d.pending_escrow;
+    sums.in_flight += d.in_flight;
+    sums.total_earned += d.total_earned;
+  }
+  return Status::ok();
+}
+
+Status Fold::finish() {
+  auto emit = [&](Table t, const Row& row) { return sink_.row(t, row); };
+  for (const auto& [id, agg] : bookings_) {
+    const BookingState& b = agg.state;
+    if (!b.exists()) continue;
+    const auto& touched = agg.touched;
+    if (Status s = emit(Table::bookings, booking_row(b, agg.times, agg.created_seq)); !s.is_ok()) return s;
+    for (const ChargeRecord& c : b.charges) {
+      if (Status s = emit(Table::payments, payment_row(b, c, touched[static_cast<int>(Table::payments)].at(c.reference))); !s.is_ok()) return s;
+    }
+    for (const RefundRecord& r : b.refunds) {
+      if (Status s = emit(Table::refunds, refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id))); !s.is_ok()) return s;
+    }
+    if (b.dispute) {
+      if (Status s = emit(Table::disputes, dispute_row(b, touched[static_cast<int>(Table::disputes)].at(id))); !s.is_ok()) return s;
+    }
+  }
+  for (const auto& [id, agg] : providers_) {
+    for (const PayoutRecord& p : agg.state.payouts) {
+      if (Status s = emit(Table::payouts, payout_row(agg.state, p, agg.payouts.at(p.payout_id))); !s.is_ok()) return s;
+    }
+  }
+  for (const auto& [key, b] : provider_balances_) {
+    Row row{key.first, std::string(currency_code(key.second)), b.available, b.pending_escrow,
+            b.in_flight, b.total_earned};
+    if (Status s = emit(Table::provider_balances, row); !s.is_ok()) return s;
+  }
+  for (const auto& [key, balance] : accounts_) {
+    Row row{key.first, std::string(currency_code(key.second)), balance};
+    if (Status s = emit(Table::account_balances, row); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+class DigestSink final : public RowSink {
+ public:
+  Status row(Table table, const Row& row) override {
+    digests[static_cast<int>(table)].add(row);
+    return Status::ok();
+  }
+  TableDigest digests[table_count];
+};
+
+class ShadowWriter final : public RowSink {
+ public:
+  ShadowWriter(sqlite::Db& db, const std::set<Table>& tables) : tables_(tables) {
+    for (Table t : tables) {
+      auto stmt = db.prepare(insert_sql(spec(t), shadow_name(t)));
+      if (!stmt.is_ok()) {
+        status_ = stmt.status();
+        return;
+      }
+      inserts_[static_cast<int>(t)] = std::move(stmt).value();
+    }
+  }
+  static std::string shadow_name(Table t) { return std::string(spec(t).name) + "__shadow"; }
+  const Status& status() const { return status_; }
+  Status row(Table table, const Row& row) override {
+    if (!tables_.count(table)) return Status::ok();
+    sqlite::Stmt& stmt = inserts_[static_cast<int>(table)];
+    bind_row(stmt, row);
+    return stmt.run();
+  }
+
+ private:
+  std::set<Table> tables_;
+  sqlite::Stmt inserts_[table_count];
+  Status status_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Result<int64_t> max_seq(sqlite::Db& db) {
+  auto stmt = db.prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
+  if (!stmt.is_ok()) return stmt.status();
+  auto row = stmt->step();
+  if (!row.is_ok()) return row.status();
+  return stmt->column_int64(0);
+}
+
+RecordedEvent read_event(const sqlite::Stmt& stmt) {
+  RecordedEvent e;
+  e.seq = stmt.column_int64(0);
+  e.stream = stmt.column_text(1);
+  e.version = stmt.column_int64(2);
+  e.type = stmt.column_text(3);
+  e.data = stmt.column_text(4);
+  e.meta = stmt.column_text(5);
+  e.recorded_at_ms = stmt.column_int64(6);
+  e.prev_hash = stmt.column_text(7);
+  e.hash = stmt.column_text(8);
+  return e;
+}
+
+constexpr const char* select_events =
+    "SELECT seq, stream, version, type, data, meta, recorded_at, prev_hash, hash FROM events "
+    "ORDER BY seq";
+constexpr int64_t progress_every_events = 20000;
+
+std::string projection_version(const std::string& projection) {
+  std::string version;
+  for (const TableSpec& s : table_specs()) {
+    if (projection == s.projection) version += std::string(version.empty() ? "" : ".") + s.version;
+  }
+  return version;
+}
+
+Result<std::vector<std::string>> ddl_of(sqlite::Db& db, const char* type, const char* table) {
+  auto stmt = db.prepare("SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, type).bind(2, table);
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) break;
+    out.push_back(stmt->column_text(0));
+  }
+  return out;
+}
+
+// Creates `<table>__shadow` with the live table's own definition.
+Status create_shadow(sqlite::Db& db, Table t) {
+  std::string name = spec(t).name;
+  auto ddl = ddl_of(db, "table", name.c_str());
+  if (!ddl.is_ok()) return ddl.status();
+  if (ddl->size() != 1) return Status(StatusCode::corrupt, "no table " + name + ": run migrate");
+  std::string sql = ddl->front();
+  std::string head = "CREATE TABLE " + name;
+  if (sql.rfind(head, 0) != 0) return Status(StatusCode::corrupt, "unexpected DDL for " + name);
+  sql.replace(0, head.size(), "CREATE TABLE " + ShadowWriter::shadow_name(t));
+  if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok()) return s;
+  return db.exec(sql);
+}
+
+// Replaces the live table with its shadow and recreates the live table's indexes.
+Status swap_in(sqlite::Db& db, Table t) {
+  std::string name = spec(t).name;
+  auto indexes = ddl_of(db, "index", name.c_str());
+  if (!indexes.is_ok()) return indexes.status();
+  if (Status s = db.exec("DROP TABLE " + name); !s.is_ok()) return s;
+  if (Status s = db.exec("ALTER TABLE " + ShadowWriter::shadow_name(t) + " RENAME TO " + name); !s.is_ok()) return s;
+  for (const std::string& sql : indexes.value()) {
+    if (Status s = db.exec(sql); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+// Folds every event into `sink`; `check` sees each event first and may stop the fold.
+Status fold_log(sqlite::Db& db, RowSink& sink, const Progress& progress, int64_t total,
+                const std::function<bool(const RecordedEvent&)>& check, int64_t& events,
+                std::optional<int64_t>& bad_seq, std::string& problem) {
+  Fold fold(sink);
+  auto stmt = db.prepare(select_events);
+  if (!stmt.is_ok()) return stmt.status();
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) break;
+    RecordedEvent r = read_event(stmt.value());
+    ++events;
+    if (check && !check(r)) {
+      bad_seq = r.seq;
+      return Status::ok();
+    }
+    Result<Event> event = decode_event(r.type, r.data);
+    if (!event.is_ok()) {
+      if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
+          !r.stream.starts_with("provider-"))
+        continue;  // an event type of another subsystem (e.g. webhook deliveries)
+      bad_seq = r.seq;
+      problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
+      return Status::ok();
+    }
+    if (Status s = fold.apply(r, event.value(), problem); !s.is_ok()) return s;
+    if (!problem.empty()) {
+      bad_seq = r.seq;
+      problem = "seq " + std::to_string(r.seq) + ": " + problem;
+      return Status::ok();
+    }
+    if (progress && events % progress_every_events == 0) progress(events, total);
+  }
+  if (progress) progress(events, total);
+  return fold.finish();
+}
+
+}  // namespace
+
+void TableDigest::add(const Row& row) {
+  thread_local Sha256 sha;
+  for (const SqlValue& value : row) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            sha.update(std::string_view("N", 1));
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            char buffer[1 + sizeof(int64_t)] = {'I'};
+            std::memcpy(buffer + 1, &v, sizeof v);
+            sha.update(std::string_view(buffer, sizeof buffer));
+          } else {
+            uint64_t size = v.size();
+            char buffer[1 + sizeof size] = {'T'};
+            std::memcpy(buffer + 1, &size, sizeof size);
+            sha.update(std::string_view(buffer, sizeof buffer));
+            sha.update(v);
+          }
+        },
+        value);
+  }
+  Sha256Digest digest = sha.finish();
+  for (int i = 0; i < 4; ++i) {
+    uint64_t lane;
+    std::memcpy(&lane, digest.data() + 8 * i, sizeof lane);
+    lanes[i] += lane;
+  }
+  ++rows;
+}
+
+std::string TableDigest::hex() const {
+  std::string out;
+  for (uint64_t lane : lanes) {
+    uint8_t bytes[8];
+    std::memcpy(bytes, &lane, sizeof lane);
+    out += to_hex(bytes, sizeof bytes);
+  }
+  return out + "/" + std::to_string(rows);
+}
+
+Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
+                                 const std::string& table_name) {
+  std::string columns;
+  for (const char* c : spec.columns) columns += (columns.empty() ? "" : ", ") + std::string(c);
+  auto stmt = db.prepare("SELECT " + columns + " FROM " + table_name);
+  if (!stmt.is_ok()) return stmt.status();
+  TableDigest digest;
+  Row row(spec.columns.size());
+  for (;;) {
+    auto more = stmt->step();
+    if (!more.is_ok()) return more.status();
+    if (!more.value()) break;
+    for (size_t i = 0; i < spec.columns.size(); ++i) {
+      int col = static_cast<int>(i);
+      switch (sqlite3_column_type(stmt->raw(), col)) {
+        case SQLITE_NULL: row[i] = std::monostate(); break;
+        case SQLITE_INTEGER: row[i] = stmt->column_int64(col); break;
+        default: row[i] = stmt->column_text(col); break;
+      }
+    }
+    digest.add(row);
+  }
+  return digest;
+}
+
+Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  std::set<Table> tables;
+  std::set<std::string> projections;
+  for (const TableSpec& s : table_specs()) {
+    if (options.projection && *options.projection != s.projection) continue;
+    tables.insert(s.table);
+    projections.insert(s.projection);
+  }
+  if (tables.empty())
+    return Status(StatusCode::invalid_argument, "no projection named " + options.projection.value_or(""));
+  auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
+  if (!txn.is_ok()) return txn.status();
+  for (Table t : tables) {
+    if (Status s = create_shadow(db, t); !s.is_ok()) return s;
+  }
+  auto total = max_seq(db);
+  if (!total.is_ok()) return total.status();
+  ShadowWriter writer(db, tables);
+  if (!writer.status().is_ok()) return writer.status();
+  RebuildReport report;
+  std::optional<int64_t> bad_seq;
+  std::string problem;
+  if (Status s = fold_log(db, writer, options.progress, total.value(), {}, report.events, bad_seq, problem); !s.is_ok())
+    return s;
+  if (bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + problem);
+  for (Table t : tables) {
+    auto fresh = table_digest(db, spec(t), ShadowWriter::shadow_name(t));
+    auto live = table_digest(db, spec(t), spec(t).name);
+    if (!fresh.is_ok()) return fresh.status();
+    if (!live.is_ok()) return live.status();
+    if (!(fresh.value() == live.value())) report.differed.push_back(spec(t).name);
+    if (Status s = swap_in(db, t); !s.is_ok()) return s;
+    report.tables.push_back(spec(t).name);
+  }
+  for (const std::string& p : projections) {
+    auto stmt = db.prepare(
+        "INSERT INTO projection_versions (name, version, built_at, built_seq) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
+        "excluded.built_at, built_seq = excluded.built_seq");
+    if (!stmt.is_ok()) return stmt.status();
+    stmt->bind(1, p).bind(2, projection_version(p)).bind(3, SystemClock().now_ms()).bind(4, total.value());
+    if (Status s = stmt->run(); !s.is_ok()) return s;
+  }
+  if (Status s = txn->commit(); !s.is_ok()) return s;
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db) {
+  std::map<std::string, std::string> recorded;
+  {
+    auto stmt = db.prepare("SELECT name, version FROM projection_versions");
+    if (!stmt.is_ok()) return stmt.status();
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.is_ok()) return row.status();
+      if (!row.value()) break;
+      recorded[stmt->column_text(0)] = stmt->column_text(1);
+    }
+  }
+  std::vector<std::string> rebuilt;
+  for (const std::string& name : projection_names()) {
+    auto it = recorded.find(name);
+    if (it != recorded.end() && it->second == projection_version(name)) continue;
+    auto report = rebuild(db, RebuildOptions{name, {}});
+    if (!report.is_ok()) return report.status();
+    rebuilt.push_back(name);
+  }
+  return rebuilt;
+}
+
+Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
+  auto start = std::chrono::steady_clock::now();
+  auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
+  if (!txn.is_ok()) return txn.status();
+  auto total = max_seq(db);
+  if (!total.is_ok()) return total.status();
+  VerifyReport report;
+  int64_t expected_seq = 1;
+  std::string prev_hash = genesis_hash;
+  std::string problem;
+  auto check_chain = [&](const RecordedEvent& r) {
+    if (r.seq != expected_seq) {
+      problem = "seq " + std::to_string(r.seq) + ": expected seq " + std::to_string(expected_seq) + " (a gap)";
+    } else if (r.prev_hash != prev_hash) {
+      problem = "seq " + std::to_string(r.seq) + ": prev_hash does not match the hash of seq " + std::to_string(r.seq - 1);
+    } else if (event_hash(r) != r.hash) {
+      problem = "seq " + std::to_string(r.seq) + ": hash does not match the event's content (altered)";
+    }
+    expected_seq = r.seq + 1;
+    prev_hash = r.hash;
+    return problem.empty();
+  };
+  DigestSink fresh;
+  if (Status s = fold_log(db, fresh, progress, total.value(), check_chain, report.events, report.first_bad_seq, problem); !s.is_ok())
+    return s;
+  if (!problem.empty()) {
+    report.problems.push_back(problem);
+    report.seconds = seconds_since(start);
+    return report;
+  }
+  std::map<Currency, int64_t> sums;
+  for (const TableSpec& s : table_specs()) {
+    auto live = table_digest(db, s, s.name);
+    if (!live.is_ok()) return live.status();
+    if (!(live.value() == fresh.digests[static_cast<int>(s.table)]))
+      report.problems.push_back("projection table " + std::string(s.name) + " differs from a fresh rebuild (run escrowctl rebuild)");
+  }
+  auto stmt = db.prepare("SELECT currency, SUM(balance) FROM account_balances GROUP BY currency");
+  if (!stmt.is_ok()) return stmt.status();
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) break;
+    if (stmt->column_int64(1) != 0)
+      report.problems.push_back("account balances in " + stmt->column_text(0) + " do not sum to zero");
+  }
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+}  // namespace escrow::projections

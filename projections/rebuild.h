@@ -1,0 +1,67 @@
+// Rebuilding and verifying the projections from the event log.
+//
+// Both fold the whole log in memory through the decider's evolve() and the row functions of
+// tables.h. rebuild() writes the rows into shadow tables, compares each table's digest with the
+// live table, and swaps the shadows in, all in one write transaction (so no append interleaves).
+// verify() writes nothing: it re-checks the hash chain, the double-entry balance, the money
+// invariants of DESIGN section 4 rule 10, and that every live table equals a fresh rebuild.
+// A table digest is an order-independent sum of per-row SHA-256s plus the row count.
+// Thread-safety: each call uses the connection it is given and nothing else.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/sqlite.h"
+#include "ledger/status.h"
+#include "projections/tables.h"
+
+namespace escrow::projections {
+
+struct TableDigest {
+  std::array<uint64_t, 4> lanes{};
+  uint64_t rows = 0;
+  void add(const Row& row);
+  bool operator==(const TableDigest&) const = default;
+  std::string hex() const;
+};
+
+using Progress = std::function<void(int64_t events_done, int64_t events_total)>;
+
+struct RebuildOptions {
+  std::optional<std::string> projection;  // one projection by name; all when empty
+  Progress progress;
+};
+
+struct RebuildReport {
+  int64_t events = 0;
+  double seconds = 0;
+  std::vector<std::string> tables;    // rebuilt and swapped in
+  std::vector<std::string> differed;  // whose live rows differed from the fresh ones
+};
+
+Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options);
+
+// Rebuilds every projection whose recorded version differs from the code's (or was never
+// recorded), e.g. at start-up after an upgrade. Returns the names rebuilt.
+Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db);
+
+struct VerifyReport {
+  int64_t events = 0;
+  double seconds = 0;
+  std::optional<int64_t> first_bad_seq;  // the first event that breaks the chain or a rule
+  std::vector<std::string> problems;     // human sentences, first problem first
+  bool ok() const { return problems.empty(); }
+};
+
+Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress = {});
+
+// Digest of a live table as it is now.
+Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
+                                 const std::string& table_name);
+
+}  // namespace escrow::projections

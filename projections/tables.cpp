@@ -1,0 +1,360 @@
+#include "projections/tables.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "ledger/time_format.h"
+
+namespace escrow::projections {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+SqlValue text(std::string value) { return SqlValue(std::move(value)); }
+SqlValue integer(int64_t value) { return SqlValue(value); }
+template <class T>
+SqlValue optional_value(const std::optional<T>& value) {
+  if (!value) return SqlValue();
+  return SqlValue(*value);
+}
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void key(JsonWriter& w, const char* name) { w.Key(name); }
+void str(JsonWriter& w, const char* name, std::string_view value) {
+  w.Key(name);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+void num(JsonWriter& w, const char* name, int64_t value) {
+  w.Key(name);
+  w.Int64(value);
+}
+void time_or_null(JsonWriter& w, const char* name, std::optional<int64_t> ms) {
+  w.Key(name);
+  if (ms) {
+    std::string iso = format_iso8601_ms(*ms);
+    w.String(iso.c_str());
+  } else {
+    w.Null();
+  }
+}
+
+// Planned until money was released; what was actually taken afterwards.
+std::pair<int64_t, int64_t> fee_and_net(const BookingState& s) {
+  if (s.released_minor > 0) return {s.fee_minor, s.provider_net_minor};
+  if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded) return {0, 0};
+  FeeSplit planned = split_fee(s.terms.amount, s.terms.fee_bps);
+  return {planned.fee.amount_minor, planned.provider_net.amount_minor};
+}
+
+void write_payments(JsonWriter& w, const BookingState& s) {
+  key(w, "payments");
+  w.StartArray();
+  for (const ChargeRecord& c : s.charges) {
+    w.StartObject();
+    str(w, "reference", c.reference);
+    num(w, "installment", c.installment);
+    num(w, "amount", c.amount.amount_minor);
+    str(w, "currency", currency_code(c.amount.currency));
+    str(w, "status", charge_status_name(c.status));
+    num(w, "paystack_transaction_id", c.paystack_transaction_id);
+    num(w, "paystack_fee", c.paystack_fee.amount_minor);
+    num(w, "refunded", c.refunded_minor);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_refunds(JsonWriter& w, const BookingState& s) {
+  key(w, "refunds");
+  w.StartArray();
+  for (const RefundRecord& r : s.refunds) {
+    w.StartObject();
+    str(w, "refund_id", r.refund_id);
+    str(w, "payment_reference", r.payment_reference);
+    num(w, "amount", r.amount.amount_minor);
+    str(w, "currency", currency_code(r.amount.currency));
+    str(w, "status", refund_status_name(r.status));
+    str(w, "reason", r.reason);
+    num(w, "attempt", r.attempt);
+    if (r.paystack_refund_id) num(w, "paystack_refund_id", *r.paystack_refund_id);
+    if (!r.failure_reason.empty()) str(w, "failure_reason", r.failure_reason);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_proof(JsonWriter& w, const BookingState& s) {
+  key(w, "proof");
+  if (!s.proof) return (void)w.Null();
+  w.StartObject();
+  str(w, "notes", s.proof->notes);
+  key(w, "files");
+  w.StartArray();
+  for (const ProofFile& f : s.proof->files) {
+    w.StartObject();
+    str(w, "sha256", f.sha256);
+    str(w, "content_type", f.content_type);
+    str(w, "name", f.name);
+    num(w, "size_bytes", f.size_bytes);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "attachments");
+  w.StartArray();
+  for (const ProofLink& l : s.proof->attachments) {
+    w.StartObject();
+    str(w, "url", l.url);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void write_dispute(JsonWriter& w, const BookingState& s) {
+  key(w, "dispute");
+  if (!s.dispute) return (void)w.Null();
+  const DisputeRecord& d = *s.dispute;
+  w.StartObject();
+  str(w, "status", d.open ? "open" : "resolved");
+  str(w, "opened_by", d.opened_by);
+  str(w, "role", d.role);
+  str(w, "reason", d.reason);
+  str(w, "description", d.description);
+  str(w, "source", d.source);
+  if (!d.open) {
+    str(w, "outcome", d.outcome);
+    num(w, "provider_amount", d.provider_amount.amount_minor);
+    num(w, "refund_amount", d.refund_amount.amount_minor);
+    str(w, "note", d.note);
+    str(w, "resolved_by", d.resolved_by);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+const std::vector<TableSpec>& table_specs() {
+  static const std::vector<TableSpec> specs = {
+      {Table::bookings, "bookings", "bookings", "1",
+       {"id", "client_id", "provider_id", "status", "payment_status", "currency", "amount",
+        "amount_paid", "escrow_balance", "platform_fee", "provider_net", "auto_confirm_at",
+        "created_seq", "created_at", "updated_at", "version", "doc"},
+       1, {"created_seq", "created_at"}},
+      {Table::payments, "payments", "payments", "1",
+       {"reference", "booking_id", "installment", "amount", "currency", "status",
+        "paystack_transaction_id", "paystack_fee", "created_at", "updated_at"},
+       1, {"created_at"}},
+      {Table::refunds, "refunds", "refunds", "1",
+       {"refund_id", "booking_id", "client_id", "payment_reference", "paystack_transaction_id",
+        "amount", "currency", "status", "reason", "attempt", "paystack_refund_id",
+        "failure_reason", "created_at", "updated_at"},
+       1, {"created_at"}},
+      {Table::disputes, "disputes", "disputes", "1",
+       {"booking_id", "status", "opened_by", "role", "reason", "description", "source", "outcome",
+        "provider_amount", "refund_amount", "currency", "note", "resolved_by", "created_at",
+        "updated_at"},
+       1, {"created_at"}},
+      {Table::payouts, "payouts", "payouts", "1",
+       {"payout_id", "provider_id", "amount", "currency", "status", "source", "booking_id",
+        "withdrawal_id", "retry_of", "attempt", "recipient_code", "transfer_code", "reason",
+        "created_at", "updated_at"},
+       1, {"created_at"}},
+      {Table::provider_balances, "provider_balances", "provider_balances", "1",
+       {"provider_id", "currency", "available", "pending_escrow", "in_flight", "total_earned"},
+       2, {}},
+      {Table::ledger_entries, "ledger_entries", "ledger", "1",
+       {"seq", "idx", "debit_account", "credit_account", "amount", "currency"}, 2, {}},
+      {Table::account_balances, "account_balances", "ledger", "1",
+       {"account", "currency", "balance"}, 2, {}},
+  };
+  return specs;
+}
+
+const TableSpec& spec(Table table) {
+  const TableSpec& s = table_specs()[static_cast<int>(table)];
+  LEDGER_ASSERT(s.table == table, "table_specs follows the Table enum");
+  return s;
+}
+
+std::vector<std::string> projection_names() {
+  std::vector<std::string> names;
+  for (const TableSpec& s : table_specs()) {
+    if (names.empty() || names.back() != s.projection) names.push_back(s.projection);
+  }
+  return names;
+}
+
+std::string booking_doc(const BookingState& s) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  const BookingCreated& t = s.terms;
+  auto [fee, net] = fee_and_net(s);
+  w.StartObject();
+  str(w, "id", t.booking_id);
+  str(w, "client_id", t.client_id);
+  str(w, "provider_id", t.provider_id);
+  str(w, "client_email", t.client_email);
+  str(w, "description", t.description);
+  num(w, "amount", t.amount.amount_minor);
+  str(w, "currency", currency_code(t.amount.currency));
+  key(w, "payment_plan");
+  w.StartObject();
+  str(w, "type", t.plan);
+  if (t.plan == "split") num(w, "deposit_bps", t.deposit_bps);
+  w.EndObject();
+  key(w, "installments");
+  w.StartArray();
+  for (size_t i = 0; i < t.installments.size(); ++i) {
+    w.StartObject();
+    num(w, "installment", static_cast<int64_t>(i + 1));
+    num(w, "amount", t.installments[i].amount_minor);
+    key(w, "paid");
+    w.Bool(s.installment_captured(static_cast<int>(i + 1)));
+    w.EndObject();
+  }
+  w.EndArray();
+  num(w, "fee_bps", t.fee_bps);
+  num(w, "auto_confirm_after_s", t.auto_confirm_after_s);
+  time_or_null(w, "pay_by", t.pay_by_ms);
+  str(w, "status", booking_status_name(s.status));
+  str(w, "payment_status", payment_status_name(s.payment_status));
+  num(w, "amount_paid", s.amount_in_escrow_minor());
+  num(w, "escrow_balance", s.held_minor());
+  num(w, "platform_fee", fee);
+  num(w, "provider_net", net);
+  num(w, "released", s.released_minor);
+  num(w, "refunded", s.refunded_minor);
+  time_or_null(w, "auto_confirm_at", s.auto_confirm_at_ms);
+  key(w, "approved");
+  w.Bool(s.approved);
+  if (!s.release_reason.empty()) str(w, "release_reason", s.release_reason);
+  write_payments(w, s);
+  write_proof(w, s);
+  write_dispute(w, s);
+  write_refunds(w, s);
+  num(w, "version", s.version);
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) {
+  auto [fee, net] = fee_and_net(s);
+  const BookingCreated& t = s.terms;
+  return Row{text(t.booking_id), text(t.client_id), text(t.provider_id),
+             text(booking_status_name(s.status)), text(payment_status_name(s.payment_status)),
+             text(currency_code(t.amount.currency)), integer(t.amount.amount_minor),
+             integer(s.amount_in_escrow_minor()), integer(s.held_minor()), integer(fee),
+             integer(net), optional_value(s.auto_confirm_at_ms), integer(created_seq),
+             integer(times.created_at), integer(times.updated_at), integer(s.version),
+             text(booking_doc(s))};
+}
+
+Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times) {
+  return Row{text(c.reference), text(s.terms.booking_id), integer(c.installment),
+             integer(c.amount.amount_minor), text(currency_code(c.amount.currency)),
+             text(charge_status_name(c.status)), integer(c.paystack_transaction_id),
+             integer(c.paystack_fee.amount_minor), integer(times.created_at),
+             integer(times.updated_at)};
+}
+
+Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times) {
+  return Row{text(r.refund_id), text(s.terms.booking_id), text(s.terms.client_id),
+             text(r.payment_reference), integer(r.paystack_transaction_id),
+             integer(r.amount.amount_minor), text(currency_code(r.amount.currency)),
+             text(refund_status_name(r.status)), text(r.reason), integer(r.attempt),
+             optional_value(r.paystack_refund_id), text(r.failure_reason),
+             integer(times.created_at), integer(times.updated_at)};
+}
+
+Row dispute_row(const BookingState& s, const Times& times) {
+  const DisputeRecord& d = *s.dispute;
+  return Row{text(s.terms.booking_id), text(d.open ? "open" : "resolved"), text(d.opened_by),
+             text(d.role), text(d.reason), text(d.description), text(d.source),
+             text(d.outcome), integer(d.provider_amount.amount_minor),
+             integer(d.refund_amount.amount_minor), text(currency_code(s.currency())),
+             text(d.note), text(d.resolved_by), integer(times.created_at),
+             integer(times.updated_at)};
+}
+
+Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times) {
+  return Row{text(p.payout_id), text(s.provider_id), integer(p.amount.amount_minor),
+             text(currency_code(p.amount.currency)), text(payout_status_name(p.status)),
+             text(p.source), optional_value(p.booking_id), optional_value(p.withdrawal_id),
+             optional_value(p.retry_of), integer(p.attempt), text(p.recipient_code),
+             text(p.transfer_code), text(p.reason), integer(times.created_at),
+             integer(times.updated_at)};
+}
+
+Row ledger_entry_row(int64_t seq, int idx, const Posting& posting) {
+  return Row{integer(seq), integer(idx), text(posting.debit_account),
+             text(posting.credit_account), integer(posting.amount.amount_minor),
+             text(currency_code(posting.amount.currency))};
+}
+
+std::vector<Touch> touches(const Event& event) {
+  std::vector<Touch> out;
+  std::visit(
+      Overloaded{
+          [&](const PaymentInitiated& e) { out.push_back({Table::payments, e.reference}); },
+          [&](const PaymentCaptured& e) { out.push_back({Table::payments, e.reference}); },
+          [&](const PaymentFailed& e) { out.push_back({Table::payments, e.reference}); },
+          [&](const PaymentFlagged& e) { out.push_back({Table::payments, e.reference}); },
+          [&](const DisputeOpened& e) { out.push_back({Table::disputes, e.booking_id}); },
+          [&](const DisputeResolved& e) { out.push_back({Table::disputes, e.booking_id}); },
+          [&](const RefundRequested& e) { out.push_back({Table::refunds, e.refund_id}); },
+          [&](const RefundUpdated& e) { out.push_back({Table::refunds, e.refund_id}); },
+          [&](const RefundProcessed& e) { out.push_back({Table::refunds, e.refund_id}); },
+          [&](const RefundFailed& e) { out.push_back({Table::refunds, e.refund_id}); },
+          [&](const PayoutRequested& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const PayoutSent& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const PayoutAwaitingOtp& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const PayoutSucceeded& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const PayoutFailed& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const PayoutReversed& e) { out.push_back({Table::payouts, e.payout_id}); },
+          [&](const auto&) {},
+      },
+      event);
+  return out;
+}
+
+std::vector<ProviderBalanceDelta> provider_balance_deltas(const Event& event,
+                                                          const std::vector<Posting>& postings,
+                                                          std::string_view booking_provider) {
+  std::vector<ProviderBalanceDelta> out;
+  auto delta_for = [&](std::string_view provider, Currency currency) -> ProviderBalanceDelta& {
+    for (ProviderBalanceDelta& d : out) {
+      if (d.provider_id == provider && d.currency == currency) return d;
+    }
+    out.push_back(ProviderBalanceDelta{std::string(provider), currency});
+    return out.back();
+  };
+  auto apply = [&](const std::string& account, int64_t signed_amount, Currency currency) {
+    if (account.starts_with("escrow:")) {
+      delta_for(booking_provider, currency).pending_escrow += signed_amount;
+    } else if (account.starts_with("provider:")) {
+      size_t last = account.rfind(':');
+      std::string provider = account.substr(9, last - 9);
+      ProviderBalanceDelta& d = delta_for(provider, currency);
+      if (account.ends_with(":available")) d.available += signed_amount;
+      else d.in_flight += signed_amount;
+    }
+  };
+  for (const Posting& p : postings) {
+    apply(p.debit_account, -p.amount.amount_minor, p.amount.currency);
+    apply(p.credit_account, p.amount.amount_minor, p.amount.currency);
+  }
+  if (const auto* r = std::get_if<FundsReleased>(&event))
+    delta_for(r->provider_id, r->provider_net.currency).total_earned += r->provider_net.amount_minor;
+  if (const auto* r = std::get_if<DisputeResolved>(&event))
+    delta_for(r->provider_id, r->provider_net.currency).total_earned += r->provider_net.amount_minor;
+  return out;
+}
+
+}  // namespace escrow::projections

@@ -1,0 +1,83 @@
+// The projection tables (schema/0002_projections.sql) as data: their columns, the projection each
+// belongs to, and the functions that turn domain states and events into rows. The live path
+// (live.h) and the rebuild and verify paths (rebuild.h) both build rows only through these
+// functions, so a fresh rebuild can equal the live tables byte for byte.
+// Thread-safety: pure functions and immutable tables.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ledger/decider.h"
+#include "ledger/events.h"
+#include "ledger/postings.h"
+
+namespace escrow::projections {
+
+using SqlValue = std::variant<std::monostate, int64_t, std::string>;
+using Row = std::vector<SqlValue>;
+
+enum class Table {
+  bookings, payments, refunds, disputes, payouts, provider_balances, ledger_entries,
+  account_balances,
+};
+inline constexpr int table_count = 8;
+
+struct TableSpec {
+  Table table;
+  const char* name;
+  const char* projection;                 // what `escrowctl rebuild --projection` names
+  const char* version;                    // bump when the rows this code writes change
+  std::vector<const char*> columns;
+  int key_columns;                        // the first N columns are the primary key
+  std::vector<const char*> insert_only;   // kept on update (created_*)
+};
+
+const std::vector<TableSpec>& table_specs();
+const TableSpec& spec(Table table);
+std::vector<std::string> projection_names();
+
+// When a row was first and last touched by an event (recorded_at, ms).
+struct Times {
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  void touch(int64_t at) {
+    if (created_at == 0) created_at = at;
+    updated_at = at;
+  }
+};
+
+Row booking_row(const BookingState& s, const Times& times, int64_t created_seq);
+Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times);
+Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times);
+Row dispute_row(const BookingState& s, const Times& times);
+Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times);
+Row ledger_entry_row(int64_t seq, int idx, const Posting& posting);
+
+// The booking as the API returns it, less what lives elsewhere: payouts (the provider's stream)
+// and created_at/updated_at (columns of the row).
+std::string booking_doc(const BookingState& s);
+
+// Which records an event touches, by table: (table, key). Every booking event touches its
+// booking row; the others name the payment, refund, dispute or payout they concern.
+struct Touch {
+  Table table;
+  std::string key;
+};
+std::vector<Touch> touches(const Event& event);
+
+// How an event moves a provider's balances. `booking_provider` is the provider of the booking
+// whose escrow moves (for pending_escrow).
+struct ProviderBalanceDelta {
+  std::string provider_id;
+  Currency currency = Currency::NGN;
+  int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
+};
+std::vector<ProviderBalanceDelta> provider_balance_deltas(const Event& event,
+                                                          const std::vector<Posting>& postings,
+                                                          std::string_view booking_provider);
+
+}  // namespace escrow::projections
