@@ -6,9 +6,19 @@
 
 namespace escrow {
 
+namespace {
+// Fetched once: EVP_sha256() inside every init makes OpenSSL 3 look the algorithm up each time,
+// which costs more than hashing a short event.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  LEDGER_ASSERT(md != nullptr, "OpenSSL has no SHA256");
+  return md;
+}
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   LEDGER_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new failed");
-  LEDGER_ASSERT(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1,
+  LEDGER_ASSERT(EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) == 1,
                 "SHA-256 init failed");
 }
 
@@ -24,7 +34,7 @@ Sha256Digest Sha256::finish() {
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
   LEDGER_ASSERT(EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1 && size == 32,
                 "SHA-256 final failed");
-  LEDGER_ASSERT(EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1, "SHA-256 re-init failed");
+  LEDGER_ASSERT(EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) == 1, "SHA-256 re-init failed");
   return digest;
 }
 

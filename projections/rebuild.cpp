@@ -44,7 +44,6 @@ class Fold {
   // Applies one event. A broken rule is described in `problem` (the event is then not applied).
   Status apply(const RecordedEvent& r, const Event& event, std::string& problem);
   Status finish();
-  const std::map<std::pair<std::string, Currency>, int64_t>& accounts() const { return accounts_; }
 
  private:
   Status post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
@@ -53,7 +52,7 @@ class Fold {
   RowSink& sink_;
   std::unordered_map<std::string, BookingAgg> bookings_;
   std::unordered_map<std::string, ProviderAgg> providers_;
-  std::map<std::pair<std::string, Currency>, int64_t> accounts_;
+  std::unordered_map<std::string, int64_t> accounts_;  // "<account>\n<currency>" -> balance
   std::map<std::pair<std::string, Currency>, BalanceSums> provider_balances_;
 };
 
@@ -99,9 +98,10 @@ Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view b
     const Posting& p = postings[i];
     if (Status s = sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p)); !s.is_ok())
       return s;
-    int64_t& debit = accounts_[{p.debit_account, p.amount.currency}];
+    const char* currency = currency_code(p.amount.currency);
+    int64_t& debit = accounts_[p.debit_account + "\n" + currency];
     debit -= p.amount.amount_minor;
-    accounts_[{p.credit_account, p.amount.currency}] += p.amount.amount_minor;
+    accounts_[p.credit_account + "\n" + currency] += p.amount.amount_minor;
     if (debit < 0 && account_is_non_negative(p.debit_account) && problem.empty())
       problem = "account " + p.debit_account + " would go negative";
   }
@@ -143,7 +143,8 @@ Status Fold::finish() {
     if (Status s = emit(Table::provider_balances, row); !s.is_ok()) return s;
   }
   for (const auto& [key, balance] : accounts_) {
-    Row row{key.first, std::string(currency_code(key.second)), balance};
+    size_t split = key.rfind('\n');
+    Row row{key.substr(0, split), key.substr(split + 1), balance};
     if (Status s = emit(Table::account_balances, row); !s.is_ok()) return s;
   }
   return Status::ok();
@@ -174,10 +175,12 @@ class ShadowWriter final : public RowSink {
   const Status& status() const { return status_; }
   Status row(Table table, const Row& row) override {
     if (!tables_.count(table)) return Status::ok();
+    digests[static_cast<int>(table)].add(row);
     sqlite::Stmt& stmt = inserts_[static_cast<int>(table)];
     bind_row(stmt, row);
     return stmt.run();
   }
+  TableDigest digests[table_count];  // of the rows written: the fresh side of the comparison
 
  private:
   std::set<Table> tables_;
@@ -197,23 +200,30 @@ Result<int64_t> max_seq(sqlite::Db& db) {
   return stmt->column_int64(0);
 }
 
-RecordedEvent read_event(const sqlite::Stmt& stmt) {
-  RecordedEvent e;
+// Reads the row of select_events (all columns) or select_for_fold (what a fold needs).
+void read_event(const sqlite::Stmt& stmt, bool all_columns, RecordedEvent& e) {
   e.seq = stmt.column_int64(0);
-  e.stream = stmt.column_text(1);
+  e.stream.assign(stmt.column_view(1));
   e.version = stmt.column_int64(2);
-  e.type = stmt.column_text(3);
-  e.data = stmt.column_text(4);
-  e.meta = stmt.column_text(5);
-  e.recorded_at_ms = stmt.column_int64(6);
-  e.prev_hash = stmt.column_text(7);
-  e.hash = stmt.column_text(8);
-  return e;
+  e.type.assign(stmt.column_view(3));
+  e.data.assign(stmt.column_view(4));
+  e.recorded_at_ms = stmt.column_int64(5);
+  if (!all_columns) return;
+  e.meta.assign(stmt.column_view(6));
+  e.prev_hash.assign(stmt.column_view(7));
+  e.hash.assign(stmt.column_view(8));
 }
 
 constexpr const char* select_events =
-    "SELECT seq, stream, version, type, data, meta, recorded_at, prev_hash, hash FROM events "
+    "SELECT seq, stream, version, type, data, recorded_at, meta, prev_hash, hash FROM events "
     "ORDER BY seq";
+constexpr const char* select_for_fold =
+    "SELECT seq, stream, version, type, data, recorded_at FROM events ORDER BY seq";
+
+// Large reads go through a memory map rather than read() calls and a small page cache.
+void tune_for_scans(sqlite::Db& db) {
+  (void)db.exec("PRAGMA mmap_size = 8589934592; PRAGMA cache_size = -262144");
+}
 constexpr int64_t progress_every_events = 20000;
 
 std::string projection_version(const std::string& projection) {
@@ -244,10 +254,14 @@ Status create_shadow(sqlite::Db& db, Table t) {
   auto ddl = ddl_of(db, "table", name.c_str());
   if (!ddl.is_ok()) return ddl.status();
   if (ddl->size() != 1) return Status(StatusCode::corrupt, "no table " + name + ": run migrate");
+  // The stored DDL names the table as written, or quoted ("bookings") after an earlier swap.
   std::string sql = ddl->front();
-  std::string head = "CREATE TABLE " + name;
-  if (sql.rfind(head, 0) != 0) return Status(StatusCode::corrupt, "unexpected DDL for " + name);
-  sql.replace(0, head.size(), "CREATE TABLE " + ShadowWriter::shadow_name(t));
+  const std::string head = "CREATE TABLE ";
+  size_t name_end = sql.find_first_of(" (", head.size());
+  std::string stored_name = sql.substr(head.size(), name_end - head.size());
+  if (sql.rfind(head, 0) != 0 || (stored_name != name && stored_name != "\"" + name + "\""))
+    return Status(StatusCode::corrupt, "unexpected DDL for " + name);
+  sql.replace(0, name_end, head + ShadowWriter::shadow_name(t));
   if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok()) return s;
   return db.exec(sql);
 }
@@ -270,13 +284,14 @@ Status fold_log(sqlite::Db& db, RowSink& sink, const Progress& progress, int64_t
                 const std::function<bool(const RecordedEvent&)>& check, int64_t& events,
                 std::optional<int64_t>& bad_seq, std::string& problem) {
   Fold fold(sink);
-  auto stmt = db.prepare(select_events);
+  auto stmt = db.prepare(check ? select_events : select_for_fold);
   if (!stmt.is_ok()) return stmt.status();
+  RecordedEvent r;
   for (;;) {
     auto row = stmt->step();
     if (!row.is_ok()) return row.status();
     if (!row.value()) break;
-    RecordedEvent r = read_event(stmt.value());
+    read_event(stmt.value(), static_cast<bool>(check), r);
     ++events;
     if (check && !check(r)) {
       bad_seq = r.seq;
@@ -382,6 +397,7 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   }
   if (tables.empty())
     return Status(StatusCode::invalid_argument, "no projection named " + options.projection.value_or(""));
+  tune_for_scans(db);
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {
@@ -398,11 +414,10 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
     return s;
   if (bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + problem);
   for (Table t : tables) {
-    auto fresh = table_digest(db, spec(t), ShadowWriter::shadow_name(t));
     auto live = table_digest(db, spec(t), spec(t).name);
-    if (!fresh.is_ok()) return fresh.status();
     if (!live.is_ok()) return live.status();
-    if (!(fresh.value() == live.value())) report.differed.push_back(spec(t).name);
+    if (!(writer.digests[static_cast<int>(t)] == live.value()))
+      report.differed.push_back(spec(t).name);
     if (Status s = swap_in(db, t); !s.is_ok()) return s;
     report.tables.push_back(spec(t).name);
   }
@@ -445,6 +460,7 @@ Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db) {
 
 Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
   auto start = std::chrono::steady_clock::now();
+  tune_for_scans(db);
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
   if (!txn.is_ok()) return txn.status();
   auto total = max_seq(db);

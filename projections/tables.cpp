@@ -90,8 +90,7 @@ void write_refunds(JsonWriter& w, const BookingState& s) {
   w.EndArray();
 }
 
-void write_proof(JsonWriter& w, const BookingState& s) {
-  key(w, "proof");
+void write_proof_value(JsonWriter& w, const BookingState& s) {
   if (!s.proof) return (void)w.Null();
   w.StartObject();
   str(w, "notes", s.proof->notes);
@@ -115,6 +114,11 @@ void write_proof(JsonWriter& w, const BookingState& s) {
   }
   w.EndArray();
   w.EndObject();
+}
+
+void write_proof(JsonWriter& w, const BookingState& s) {
+  key(w, "proof");
+  write_proof_value(w, s);
 }
 
 void write_dispute(JsonWriter& w, const BookingState& s) {
@@ -143,9 +147,11 @@ void write_dispute(JsonWriter& w, const BookingState& s) {
 const std::vector<TableSpec>& table_specs() {
   static const std::vector<TableSpec> specs = {
       {Table::bookings, "bookings", "bookings", "1",
-       {"id", "client_id", "provider_id", "status", "payment_status", "currency", "amount",
-        "amount_paid", "escrow_balance", "platform_fee", "provider_net", "auto_confirm_at",
-        "created_seq", "created_at", "updated_at", "version", "doc"},
+       {"id", "client_id", "provider_id", "client_email", "description", "status",
+        "payment_status", "currency", "amount", "plan", "deposit_bps", "fee_bps",
+        "auto_confirm_after_s", "pay_by", "amount_paid", "escrow_balance", "released", "refunded",
+        "platform_fee", "provider_net", "auto_confirm_at", "approved", "release_reason", "proof",
+        "created_seq", "created_at", "updated_at", "version"},
        1, {"created_seq", "created_at"}},
       {Table::payments, "payments", "payments", "1",
        {"reference", "booking_id", "installment", "amount", "currency", "status",
@@ -244,16 +250,27 @@ std::string booking_doc(const BookingState& s) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::string proof_json(const BookingState& s) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  write_proof_value(w, s);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) {
   auto [fee, net] = fee_and_net(s);
   const BookingCreated& t = s.terms;
-  return Row{text(t.booking_id), text(t.client_id), text(t.provider_id),
-             text(booking_status_name(s.status)), text(payment_status_name(s.payment_status)),
-             text(currency_code(t.amount.currency)), integer(t.amount.amount_minor),
-             integer(s.amount_in_escrow_minor()), integer(s.held_minor()), integer(fee),
-             integer(net), optional_value(s.auto_confirm_at_ms), integer(created_seq),
-             integer(times.created_at), integer(times.updated_at), integer(s.version),
-             text(booking_doc(s))};
+  return Row{text(t.booking_id), text(t.client_id), text(t.provider_id), text(t.client_email),
+             text(t.description), text(booking_status_name(s.status)),
+             text(payment_status_name(s.payment_status)), text(currency_code(t.amount.currency)),
+             integer(t.amount.amount_minor), text(t.plan), integer(t.deposit_bps),
+             integer(t.fee_bps), integer(t.auto_confirm_after_s), optional_value(t.pay_by_ms),
+             integer(s.amount_in_escrow_minor()), integer(s.held_minor()),
+             integer(s.released_minor), integer(s.refunded_minor), integer(fee), integer(net),
+             optional_value(s.auto_confirm_at_ms), integer(s.approved ? 1 : 0),
+             text(s.release_reason), s.proof ? text(proof_json(s)) : SqlValue(),
+             integer(created_seq), integer(times.created_at), integer(times.updated_at),
+             integer(s.version)};
 }
 
 Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times) {

@@ -58,8 +58,10 @@ Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times
 Row ledger_entry_row(int64_t seq, int idx, const Posting& posting);
 
 // The booking as the API returns it, less what lives elsewhere: payouts (the provider's stream)
-// and created_at/updated_at (columns of the row).
+// and created_at/updated_at. Built from a state (replay, the API), not stored.
 std::string booking_doc(const BookingState& s);
+// The `proof` column: {notes, files, attachments}.
+std::string proof_json(const BookingState& s);
 
 // Which records an event touches, by table: (table, key). Every booking event touches its
 // booking row; the others name the payment, refund, dispute or payout they concern.

@@ -3,23 +3,34 @@
 -- unix milliseconds taken from the recorded_at of the events that touched the row.
 
 CREATE TABLE bookings (
-  id              TEXT    PRIMARY KEY,
-  client_id       TEXT    NOT NULL,
-  provider_id     TEXT    NOT NULL,
-  status          TEXT    NOT NULL,
-  payment_status  TEXT    NOT NULL,
-  currency        TEXT    NOT NULL,
-  amount          INTEGER NOT NULL,
-  amount_paid     INTEGER NOT NULL,   -- captured into escrow
-  escrow_balance  INTEGER NOT NULL,   -- held now
-  platform_fee    INTEGER NOT NULL,   -- planned until released, then actual
-  provider_net    INTEGER NOT NULL,
-  auto_confirm_at INTEGER,
-  created_seq     INTEGER NOT NULL,   -- seq of BookingCreated: "newest first" paging
-  created_at      INTEGER NOT NULL,
-  updated_at      INTEGER NOT NULL,
-  version         INTEGER NOT NULL,   -- the stream version
-  doc             TEXT    NOT NULL    -- the booking as the API returns it (JSON)
+  id                   TEXT    PRIMARY KEY,
+  client_id            TEXT    NOT NULL,
+  provider_id          TEXT    NOT NULL,
+  client_email         TEXT    NOT NULL,
+  description          TEXT    NOT NULL,
+  status               TEXT    NOT NULL,
+  payment_status       TEXT    NOT NULL,
+  currency             TEXT    NOT NULL,
+  amount               INTEGER NOT NULL,
+  plan                 TEXT    NOT NULL,   -- full | split
+  deposit_bps          INTEGER NOT NULL,
+  fee_bps              INTEGER NOT NULL,
+  auto_confirm_after_s INTEGER NOT NULL,
+  pay_by               INTEGER,
+  amount_paid          INTEGER NOT NULL,   -- captured into escrow
+  escrow_balance       INTEGER NOT NULL,   -- held now
+  released             INTEGER NOT NULL,   -- gross released to the provider side
+  refunded             INTEGER NOT NULL,   -- refunds requested and not failed
+  platform_fee         INTEGER NOT NULL,   -- planned until released, then actual
+  provider_net         INTEGER NOT NULL,
+  auto_confirm_at      INTEGER,
+  approved             INTEGER NOT NULL,   -- 0 | 1: completion approved (release may wait for payment)
+  release_reason       TEXT    NOT NULL,
+  proof                TEXT,               -- JSON {notes, files, attachments} once submitted
+  created_seq          INTEGER NOT NULL,   -- seq of BookingCreated: "newest first" paging
+  created_at           INTEGER NOT NULL,
+  updated_at           INTEGER NOT NULL,
+  version              INTEGER NOT NULL    -- the stream version
 ) STRICT;
 CREATE INDEX bookings_by_client ON bookings (client_id, created_seq);
 CREATE INDEX bookings_by_provider ON bookings (provider_id, created_seq);
