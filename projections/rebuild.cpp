@@ -2,9 +2,16 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
+#include <mutex>
+#include <deque>
+#include <condition_variable>
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "ledger/event_store.h"
 #include "ledger/hash.h"
@@ -279,75 +286,201 @@ Status swap_in(sqlite::Db& db, Table t) {
   return Status::ok();
 }
 
-// Folds every event into `sink`; `check` sees each event first and may stop the fold.
-Status fold_log(sqlite::Db& db, RowSink& sink, const Progress& progress, int64_t total,
-                const std::function<bool(const RecordedEvent&)>& check, int64_t& events,
-                std::optional<int64_t>& bad_seq, std::string& problem) {
-  Fold fold(sink);
-  auto stmt = db.prepare(check ? select_events : select_for_fold);
+// Events travel from the reading thread to the folding thread in batches.
+struct Batch {
+  std::vector<RecordedEvent> records;
+  std::vector<Event> events;             // decoded, one per record
+  std::optional<int64_t> bad_seq;        // the reader stopped at this event
+  std::string problem;
+};
+
+// A bounded queue between the reader and the folder; either side can stop the other.
+class BatchQueue {
+ public:
+  static constexpr size_t batches_max = 8;
+  static constexpr size_t batch_events_max = 512;
+
+  bool push(Batch batch) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return queue_.size() < batches_max || stopped_; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(batch));
+    not_empty_.notify_one();
+    return true;
+  }
+  std::optional<Batch> pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return std::nullopt;
+    Batch batch = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return batch;
+  }
+  void close() {  // the reader is done
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  void stop() {  // the folder wants no more
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    not_full_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Batch> queue_;
+  bool closed_ = false, stopped_ = false;
+};
+
+// The reading side: every event with seq <= last_seq, in order, checked (when `chain` is set)
+// and decoded, on a connection of its own. Events never change once written, so this connection's
+// snapshot agrees with the folder's for every seq up to last_seq.
+Status read_events(const std::string& path, int64_t last_seq, bool chain, BatchQueue& queue) {
+  auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
+  if (!db.is_ok()) return db.status();
+  tune_for_scans(db.value());
+  auto stmt = db->prepare(std::string(chain ? select_events : select_for_fold) + " LIMIT ?");
   if (!stmt.is_ok()) return stmt.status();
-  RecordedEvent r;
+  // ORDER BY seq LIMIT n: seqs are gap-free 1..n, and a gap is what the chain check reports.
+  stmt->bind(1, last_seq);
+  int64_t expected_seq = 1;
+  std::string prev_hash = genesis_hash;
+  Batch batch;
+  auto stop_at = [&](const RecordedEvent& r, std::string problem) {
+    batch.bad_seq = r.seq;
+    batch.problem = "seq " + std::to_string(r.seq) + ": " + std::move(problem);
+  };
   for (;;) {
     auto row = stmt->step();
     if (!row.is_ok()) return row.status();
     if (!row.value()) break;
-    read_event(stmt.value(), static_cast<bool>(check), r);
-    ++events;
-    if (check && !check(r)) {
-      bad_seq = r.seq;
-      return Status::ok();
+    RecordedEvent& r = batch.records.emplace_back();
+    read_event(stmt.value(), chain, r);
+    if (chain) {
+      if (r.seq != expected_seq) stop_at(r, "expected seq " + std::to_string(expected_seq) + " (a gap)");
+      else if (r.prev_hash != prev_hash) stop_at(r, "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1));
+      else if (event_hash(r) != r.hash) stop_at(r, "hash does not match the event's content (altered)");
+      expected_seq = r.seq + 1;
+      prev_hash = r.hash;
     }
-    Result<Event> event = decode_event(r.type, r.data);
-    if (!event.is_ok()) {
-      if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
-          !r.stream.starts_with("provider-"))
-        continue;  // an event type of another subsystem (e.g. webhook deliveries)
-      bad_seq = r.seq;
-      problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
-      return Status::ok();
+    if (!batch.bad_seq) {
+      Result<Event> event = decode_event(r.type, r.data);
+      if (event.is_ok()) {
+        batch.events.push_back(std::move(event).value());
+      } else if (is_known_event_type(r.type) || r.stream.starts_with("booking-") ||
+                 r.stream.starts_with("provider-")) {
+        stop_at(r, event.status().message());
+      } else {
+        batch.records.pop_back();  // an event of another subsystem (e.g. webhook deliveries)
+      }
     }
-    if (Status s = fold.apply(r, event.value(), problem); !s.is_ok()) return s;
-    if (!problem.empty()) {
-      bad_seq = r.seq;
-      problem = "seq " + std::to_string(r.seq) + ": " + problem;
-      return Status::ok();
+    if (batch.bad_seq || batch.records.size() == BatchQueue::batch_events_max) {
+      bool stopped = batch.bad_seq.has_value();
+      if (!queue.push(std::move(batch)) || stopped) return Status::ok();
+      batch = Batch();
     }
-    if (progress && events % progress_every_events == 0) progress(events, total);
   }
-  if (progress) progress(events, total);
+  if (!batch.records.empty()) queue.push(std::move(batch));
+  return Status::ok();
+}
+
+struct FoldOutcome {
+  int64_t events = 0;
+  std::optional<int64_t> bad_seq;
+  std::string problem;
+};
+
+// Folds the log into `sink` on this thread while another thread reads and decodes it.
+// `after_reading` runs on the reading thread once it has read everything (verify uses it to
+// digest the live tables on the reader's snapshot while the fold finishes).
+Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& sink,
+                const Progress& progress, FoldOutcome& out,
+                const std::function<Status()>& after_reading = {}) {
+  BatchQueue queue;
+  Status reader_status;
+  std::thread reader([&] {
+    reader_status = read_events(path, last_seq, chain, queue);
+    queue.close();
+    if (reader_status.is_ok() && after_reading) reader_status = after_reading();
+  });
+  Fold fold(sink);
+  Status status;
+  int64_t next_progress = progress_every_events;
+  while (auto batch = queue.pop()) {
+    size_t usable = batch->events.size();
+    for (size_t i = 0; i < usable && status.is_ok() && !out.bad_seq; ++i) {
+      const RecordedEvent& r = batch->records[i];
+      ++out.events;
+      status = fold.apply(r, batch->events[i], out.problem);
+      if (!out.problem.empty()) {
+        out.bad_seq = r.seq;
+        out.problem = "seq " + std::to_string(r.seq) + ": " + out.problem;
+      }
+    }
+    if (!out.bad_seq && batch->bad_seq) {
+      out.events += 1;
+      out.bad_seq = batch->bad_seq;
+      out.problem = batch->problem;
+    }
+    if (!status.is_ok() || out.bad_seq) queue.stop();
+    if (progress && out.events >= next_progress) {
+      progress(out.events, last_seq);
+      next_progress += progress_every_events;
+    }
+  }
+  queue.stop();
+  reader.join();
+  if (!status.is_ok()) return status;
+  if (!reader_status.is_ok()) return reader_status;
+  if (progress) progress(out.events, last_seq);
+  if (out.bad_seq) return Status::ok();
   return fold.finish();
 }
 
 }  // namespace
 
+namespace {
+
+// The bytes a row's digest covers: per value a tag, then the integer or the length and text.
+void serialize_null(std::string& out) { out.push_back('N'); }
+void serialize_int(std::string& out, int64_t v) {
+  out.push_back('I');
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void serialize_text(std::string& out, std::string_view v) {
+  uint64_t size = v.size();
+  out.push_back('T');
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
+  out.append(v);
+}
+
+}  // namespace
+
 void TableDigest::add(const Row& row) {
-  thread_local Sha256 sha;
+  thread_local std::string bytes;
+  bytes.clear();
   for (const SqlValue& value : row) {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            sha.update(std::string_view("N", 1));
-          } else if constexpr (std::is_same_v<T, int64_t>) {
-            char buffer[1 + sizeof(int64_t)] = {'I'};
-            std::memcpy(buffer + 1, &v, sizeof v);
-            sha.update(std::string_view(buffer, sizeof buffer));
-          } else {
-            uint64_t size = v.size();
-            char buffer[1 + sizeof size] = {'T'};
-            std::memcpy(buffer + 1, &size, sizeof size);
-            sha.update(std::string_view(buffer, sizeof buffer));
-            sha.update(v);
-          }
+          if constexpr (std::is_same_v<T, std::monostate>) serialize_null(bytes);
+          else if constexpr (std::is_same_v<T, int64_t>) serialize_int(bytes, v);
+          else serialize_text(bytes, v);
         },
         value);
   }
-  Sha256Digest digest = sha.finish();
-  for (int i = 0; i < 4; ++i) {
-    uint64_t lane;
-    std::memcpy(&lane, digest.data() + 8 * i, sizeof lane);
-    lanes[i] += lane;
-  }
+  add_bytes(bytes);
+}
+
+// XXH3-128 per row, summed: the digest does not depend on row order, and it is never stored,
+// only compared between two computations made by the same binary.
+void TableDigest::add_bytes(std::string_view bytes) {
+  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  lanes[0] += h.low64;
+  lanes[1] += h.high64;
   ++rows;
 }
 
@@ -368,20 +501,21 @@ Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
   auto stmt = db.prepare("SELECT " + columns + " FROM " + table_name);
   if (!stmt.is_ok()) return stmt.status();
   TableDigest digest;
-  Row row(spec.columns.size());
+  std::string bytes;
+  const int count = static_cast<int>(spec.columns.size());
   for (;;) {
     auto more = stmt->step();
     if (!more.is_ok()) return more.status();
     if (!more.value()) break;
-    for (size_t i = 0; i < spec.columns.size(); ++i) {
-      int col = static_cast<int>(i);
+    bytes.clear();
+    for (int col = 0; col < count; ++col) {
       switch (sqlite3_column_type(stmt->raw(), col)) {
-        case SQLITE_NULL: row[i] = std::monostate(); break;
-        case SQLITE_INTEGER: row[i] = stmt->column_int64(col); break;
-        default: row[i] = stmt->column_text(col); break;
+        case SQLITE_NULL: serialize_null(bytes); break;
+        case SQLITE_INTEGER: serialize_int(bytes, stmt->column_int64(col)); break;
+        default: serialize_text(bytes, stmt->column_view(col)); break;
       }
     }
-    digest.add(row);
+    digest.add_bytes(bytes);
   }
   return digest;
 }
@@ -408,11 +542,12 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   ShadowWriter writer(db, tables);
   if (!writer.status().is_ok()) return writer.status();
   RebuildReport report;
-  std::optional<int64_t> bad_seq;
-  std::string problem;
-  if (Status s = fold_log(db, writer, options.progress, total.value(), {}, report.events, bad_seq, problem); !s.is_ok())
+  FoldOutcome fold;
+  std::string path = sqlite3_db_filename(db.raw(), "main");
+  if (Status s = fold_log(path, total.value(), false, writer, options.progress, fold); !s.is_ok())
     return s;
-  if (bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + problem);
+  report.events = fold.events;
+  if (fold.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + fold.problem);
   for (Table t : tables) {
     auto live = table_digest(db, spec(t), spec(t).name);
     if (!live.is_ok()) return live.status();
@@ -461,49 +596,49 @@ Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db) {
 Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
   auto start = std::chrono::steady_clock::now();
   tune_for_scans(db);
+  // The live tables are read in this transaction's snapshot, with the events up to its last seq.
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
   if (!txn.is_ok()) return txn.status();
   auto total = max_seq(db);
   if (!total.is_ok()) return total.status();
   VerifyReport report;
-  int64_t expected_seq = 1;
-  std::string prev_hash = genesis_hash;
-  std::string problem;
-  auto check_chain = [&](const RecordedEvent& r) {
-    if (r.seq != expected_seq) {
-      problem = "seq " + std::to_string(r.seq) + ": expected seq " + std::to_string(expected_seq) + " (a gap)";
-    } else if (r.prev_hash != prev_hash) {
-      problem = "seq " + std::to_string(r.seq) + ": prev_hash does not match the hash of seq " + std::to_string(r.seq - 1);
-    } else if (event_hash(r) != r.hash) {
-      problem = "seq " + std::to_string(r.seq) + ": hash does not match the event's content (altered)";
+  TableDigest live[table_count];
+  std::vector<std::string> live_problems;
+  // Runs on the reading thread once the events are read; this thread is folding meanwhile and
+  // does not touch `db`.
+  auto digest_live = [&]() -> Status {
+    for (const TableSpec& s : table_specs()) {
+      auto digest = table_digest(db, s, s.name);
+      if (!digest.is_ok()) return digest.status();
+      live[static_cast<int>(s.table)] = digest.value();
     }
-    expected_seq = r.seq + 1;
-    prev_hash = r.hash;
-    return problem.empty();
+    auto stmt = db.prepare("SELECT currency, SUM(balance) FROM account_balances GROUP BY currency");
+    if (!stmt.is_ok()) return stmt.status();
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.is_ok()) return row.status();
+      if (!row.value()) break;
+      if (stmt->column_int64(1) != 0)
+        live_problems.push_back("account balances in " + stmt->column_text(0) + " do not sum to zero");
+    }
+    return Status::ok();
   };
   DigestSink fresh;
-  if (Status s = fold_log(db, fresh, progress, total.value(), check_chain, report.events, report.first_bad_seq, problem); !s.is_ok())
+  FoldOutcome fold;
+  std::string path = sqlite3_db_filename(db.raw(), "main");
+  if (Status s = fold_log(path, total.value(), true, fresh, progress, fold, digest_live); !s.is_ok())
     return s;
-  if (!problem.empty()) {
-    report.problems.push_back(problem);
-    report.seconds = seconds_since(start);
-    return report;
-  }
-  std::map<Currency, int64_t> sums;
-  for (const TableSpec& s : table_specs()) {
-    auto live = table_digest(db, s, s.name);
-    if (!live.is_ok()) return live.status();
-    if (!(live.value() == fresh.digests[static_cast<int>(s.table)]))
-      report.problems.push_back("projection table " + std::string(s.name) + " differs from a fresh rebuild (run escrowctl rebuild)");
-  }
-  auto stmt = db.prepare("SELECT currency, SUM(balance) FROM account_balances GROUP BY currency");
-  if (!stmt.is_ok()) return stmt.status();
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) break;
-    if (stmt->column_int64(1) != 0)
-      report.problems.push_back("account balances in " + stmt->column_text(0) + " do not sum to zero");
+  report.events = fold.events;
+  report.first_bad_seq = fold.bad_seq;
+  if (fold.bad_seq) {
+    report.problems.push_back(fold.problem);
+  } else {
+    for (const TableSpec& s : table_specs()) {
+      if (!(live[static_cast<int>(s.table)] == fresh.digests[static_cast<int>(s.table)]))
+        report.problems.push_back("projection table " + std::string(s.name) +
+                                  " differs from a fresh rebuild (run escrowctl rebuild)");
+    }
+    report.problems.insert(report.problems.end(), live_problems.begin(), live_problems.end());
   }
   report.seconds = seconds_since(start);
   return report;

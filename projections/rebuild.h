@@ -5,7 +5,7 @@
 // live table, and swaps the shadows in, all in one write transaction (so no append interleaves).
 // verify() writes nothing: it re-checks the hash chain, the double-entry balance, the money
 // invariants of DESIGN section 4 rule 10, and that every live table equals a fresh rebuild.
-// A table digest is an order-independent sum of per-row SHA-256s plus the row count.
+// A table digest is an order-independent sum of per-row 128-bit hashes plus the row count.
 // Thread-safety: each call uses the connection it is given and nothing else.
 #pragma once
 
@@ -23,9 +23,10 @@
 namespace escrow::projections {
 
 struct TableDigest {
-  std::array<uint64_t, 4> lanes{};
+  std::array<uint64_t, 2> lanes{};
   uint64_t rows = 0;
   void add(const Row& row);
+  void add_bytes(std::string_view serialized_row);
   bool operator==(const TableDigest&) const = default;
   std::string hex() const;
 };
