@@ -21,6 +21,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/clock.h"
@@ -97,9 +98,9 @@ class EventStore {
   const std::string& path() const;
 
   struct Stats {
-    uint64_t commits = 0;
-    uint64_t commands = 0;
-    uint64_t events = 0;
+    uint64_t commits = 0;   // transactions committed
+    uint64_t commands = 0;  // commands answered from a committed transaction (ok or refused)
+    uint64_t events = 0;    // events committed
   };
   Stats stats() const;
 
@@ -125,11 +126,31 @@ class EventReader {
 
  private:
   explicit EventReader(sqlite::Db db) : db_(std::move(db)) {}
-  sqlite::Db db_;
+  Result<sqlite::Stmt*> cached(sqlite::Stmt& slot, const char* sql);
+
+  sqlite::Db db_;  // declared first: the statements below are finalized before it closes
+  sqlite::Stmt read_stream_stmt_;
+  sqlite::Stmt read_all_stmt_;
+  sqlite::Stmt stream_version_stmt_;
 };
 
 // The hash of DESIGN section 3, over the fields of `event` (its own `hash` is ignored).
 std::string event_hash(const RecordedEvent& event);
+
+// The same hash over borrowed fields, so a verifier can hash rows straight from a statement
+// without copying them into a RecordedEvent.
+struct EventHashFields {
+  std::string_view prev_hash;
+  int64_t seq = 0;
+  std::string_view stream;
+  int64_t version = 0;
+  std::string_view type;
+  int64_t recorded_at_ms = 0;
+  std::string_view data;
+  std::string_view meta;
+};
+std::string event_hash(const EventHashFields& fields);
+
 inline constexpr const char* genesis_hash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
