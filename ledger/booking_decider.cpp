@@ -75,6 +75,21 @@ std::optional<Rejection> closed_guard(const BookingState& s) {
 
 Money money(const BookingState& s, int64_t amount_minor) { return Money{amount_minor, s.currency()}; }
 
+// Money a failed refund put back in escrow (rule 9): it is owed to the client and leaves only
+// through the refund's retry, never through a release, a cancellation or a resolution.
+int64_t owed_to_client_minor(const BookingState& s) {
+  int64_t total = 0;
+  for (const RefundRecord& r : s.refunds) {
+    if (r.status == RefundStatus::failed && !r.retried) total += r.amount.amount_minor;
+  }
+  return total;
+}
+
+// What escrow holds for the booking itself: what a release, cancellation or resolution moves.
+int64_t booking_held_minor(const BookingState& s) {
+  return s.held_minor() - owed_to_client_minor(s);
+}
+
 // Refund `amount_minor` of escrow back to the client, spread over the captured charges in order,
 // one Paystack refund per charge (rule 9). Appends the RefundRequested events to `out`.
 void request_refunds(const BookingState& s, int64_t amount_minor, const std::string& reason,
@@ -95,12 +110,15 @@ void request_refunds(const BookingState& s, int64_t amount_minor, const std::str
 }
 
 FundsReleased release_all(const BookingState& s, const std::string& reason) {
-  FeeSplit split = split_fee(s.held(), s.terms.fee_bps);
-  return FundsReleased{s.terms.booking_id, s.terms.provider_id, s.held(), split.fee,
+  Money gross = money(s, booking_held_minor(s));
+  FeeSplit split = split_fee(gross, s.terms.fee_bps);
+  return FundsReleased{s.terms.booking_id, s.terms.provider_id, gross, split.fee,
                        split.provider_net, reason};
 }
 
-bool fully_held(const BookingState& s) { return s.held_minor() == s.terms.amount.amount_minor; }
+bool fully_held(const BookingState& s) {
+  return booking_held_minor(s) == s.terms.amount.amount_minor;
+}
 
 // ---- one function per command ----------------------------------------------------------------
 
@@ -206,7 +224,7 @@ Decision submit_proof(const BookingState& s, const SubmitProof& c, const Actor& 
   if (!is_provider(s, a)) return Decision::reject(Rejection::not_allowed);
   if (auto r = closed_guard(s)) return Decision::reject(*r);
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
-  if (s.held_minor() == 0) return Decision::reject(Rejection::nothing_held);
+  if (booking_held_minor(s) == 0) return Decision::reject(Rejection::nothing_held);
   if (s.proof) return Decision::reject(Rejection::proof_already_submitted);
   if (static_cast<int>(c.files.size()) > proof_files_max)
     return Decision::reject(Rejection::too_many_files);
@@ -250,7 +268,7 @@ Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& 
   if (!allowed) return Decision::reject(Rejection::not_allowed);
   if (auto r = closed_guard(s)) return Decision::reject(*r);
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
-  if (s.held_minor() == 0) return Decision::reject(Rejection::nothing_held);
+  if (booking_held_minor(s) == 0) return Decision::reject(Rejection::nothing_held);
   std::optional<int64_t> remaining;
   if (s.auto_confirm_at_ms) remaining = std::max<int64_t>(0, *s.auto_confirm_at_ms - now_ms);
   return Decision{{DisputeOpened{s.terms.booking_id, a.id, role_name(a.role), c.reason,
@@ -262,7 +280,7 @@ Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& 
 Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a) {
   if (!is_admin(a)) return Decision::reject(Rejection::not_allowed);
   if (!s.dispute_open()) return Decision::reject(Rejection::no_dispute);
-  int64_t held = s.held_minor();
+  int64_t held = booking_held_minor(s);
   int64_t to_provider = 0;
   int64_t to_client = 0;
   if (c.outcome == "release") {
@@ -293,9 +311,11 @@ Decision cancel(const BookingState& s, const CancelBooking& c, const Actor& a) {
   if (auto r = closed_guard(s)) return Decision::reject(*r);
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (is_client(s, a) && s.proof) return Decision::reject(Rejection::proof_submitted);
-  Decision d{{BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason, s.held()}},
+  int64_t held = booking_held_minor(s);
+  Decision d{{BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason,
+                               money(s, held)}},
              std::nullopt};
-  request_refunds(s, s.held_minor(), "cancellation", d.events);
+  request_refunds(s, held, "cancellation", d.events);
   return d;
 }
 
@@ -315,12 +335,13 @@ Decision record_refund(const BookingState& s, const RecordRefundOutcome& c, cons
     case RefundStatus::failed:
       return Decision{{RefundFailed{id, r->refund_id, s.terms.client_id, r->amount, c.reason}},
                       std::nullopt};
-    default:
-      if (c.status == r->status && c.paystack_refund_id == r->paystack_refund_id) return {};
-      return Decision{{RefundUpdated{id, r->refund_id, refund_status_name(c.status),
-                                     c.paystack_refund_id ? c.paystack_refund_id
-                                                          : r->paystack_refund_id}},
+    default: {
+      std::optional<int64_t> refund_id = c.paystack_refund_id ? c.paystack_refund_id
+                                                              : r->paystack_refund_id;
+      if (c.status == r->status && refund_id == r->paystack_refund_id) return {};
+      return Decision{{RefundUpdated{id, r->refund_id, refund_status_name(c.status), refund_id}},
                       std::nullopt};
+    }
   }
 }
 
@@ -454,7 +475,8 @@ void on_refund_requested(BookingState& s, const RefundRequested& e) {
   s.refunds.push_back(RefundRecord{e.refund_id, e.payment_reference, e.reason,
                                    e.paystack_transaction_id, e.amount, RefundStatus::queued,
                                    e.attempt, std::nullopt, false, ""});
-  if (s.status != BookingStatus::completed) s.payment_status = PaymentStatus::refunding;
+  // payment_status follows the booking's own money, so a duplicate refunded while the booking
+  // is open leaves it alone; settle_payment_status() covers cancelled and refunded bookings.
 }
 
 void on_dispute_resolved(BookingState& s, const DisputeResolved& e) {
@@ -525,7 +547,8 @@ void evolve(BookingState& s, const Event& event) {
             s.release_reason = "auto_confirmed";
           },
           [&](const FundsReleased& e) {
-            LEDGER_ASSERT(e.gross.amount_minor == s.held_minor(), "a release moves all escrow");
+            LEDGER_ASSERT(e.gross.amount_minor == booking_held_minor(s),
+                          "a release moves all the booking's escrow");
             s.released_minor += e.gross.amount_minor;
             s.fee_minor += e.fee.amount_minor;
             s.provider_net_minor += e.provider_net.amount_minor;

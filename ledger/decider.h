@@ -24,8 +24,8 @@ namespace escrow {
 // Every business refusal, in the order guards are checked. Names are the API's error codes.
 enum class Rejection {
   booking_not_found,
-  booking_exists,          // same id, different terms
-  not_allowed,             // this actor may not do this to this booking
+  booking_exists,  // same id, different terms
+  not_allowed,     // this actor may not do this to this booking
   invalid_amount,
   amount_below_minimum,
   invalid_fee_bps,
@@ -37,7 +37,7 @@ enum class Rejection {
   dispute_open,
   booking_expired,
   nothing_due,
-  payment_not_due,         // the installment asked for is not the one due
+  payment_not_due,  // the installment asked for is not the one due
   unknown_payment,
   nothing_held,
   proof_already_submitted,
@@ -49,7 +49,7 @@ enum class Rejection {
   no_dispute,
   invalid_resolution,
   already_cancelled,
-  proof_submitted,         // a client cannot cancel once proof is in: they dispute instead
+  proof_submitted,  // a client cannot cancel once proof is in: they dispute instead
   unknown_refund,
   refund_not_retryable,
   payout_account_missing,
@@ -85,7 +85,15 @@ enum class BookingStatus {
   refunded,
 };
 enum class PaymentStatus {
-  unpaid, pending, partially_paid, escrow, released, refunding, refunded, split, failed,
+  unpaid,
+  pending,
+  partially_paid,
+  escrow,
+  released,
+  refunding,
+  refunded,
+  split,
+  failed,
 };
 enum class ChargeStatus { pending, captured, failed, flagged };
 enum class RefundStatus { queued, pending, processing, processed, failed, needs_attention };
@@ -99,7 +107,7 @@ std::optional<RefundStatus> parse_refund_status(std::string_view name);
 struct ChargeRecord {  // one Paystack transaction for one installment
   std::string reference;
   int installment = 1;
-  Money amount;        // asked for (received, when flagged)
+  Money amount;  // asked for (received, when flagged)
   ChargeStatus status = ChargeStatus::pending;
   int64_t paystack_transaction_id = 0;
   Money paystack_fee;
@@ -134,7 +142,7 @@ struct ProofRecord {
 };
 
 struct BookingState {
-  int64_t version = 0;  // events applied: the stream version decisions are made on
+  int64_t version = 0;   // events applied: the stream version decisions are made on
   BookingCreated terms;  // valid once status != none
   BookingStatus status = BookingStatus::none;
   PaymentStatus payment_status = PaymentStatus::unpaid;
@@ -148,10 +156,10 @@ struct BookingState {
   bool auto_confirmed = false;
   bool cancelled = false;
   std::string release_reason;
-  int64_t captured_minor = 0;   // every capture, also those refunded at once
-  int64_t released_minor = 0;   // gross moved out of escrow to the provider side
-  int64_t refunded_minor = 0;   // refunds requested and not failed
-  int64_t fee_minor = 0;        // platform fee on what was released
+  int64_t captured_minor = 0;  // every capture, also those refunded at once
+  int64_t released_minor = 0;  // gross moved out of escrow to the provider side
+  int64_t refunded_minor = 0;  // refunds requested and not failed
+  int64_t fee_minor = 0;       // platform fee on what was released
   int64_t provider_net_minor = 0;
   int64_t refunds_processed_minor = 0;
   int64_t paystack_fees_minor = 0;

@@ -52,8 +52,9 @@ Result<Event> decode_event(std::string_view type, std::string_view data) {
   thread_local rapidjson::MemoryPoolAllocator<> parse_allocator(parse_buffer, sizeof parse_buffer);
   value_allocator.Clear();
   parse_allocator.Clear();
-  using PooledDocument = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                                                    rapidjson::MemoryPoolAllocator<>>;
+  using PooledDocument =
+      rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                                 rapidjson::MemoryPoolAllocator<>>;
   PooledDocument document(&value_allocator, sizeof parse_buffer, &parse_allocator);
   document.Parse(data.data(), data.size());
   if (document.HasParseError()) {
@@ -70,7 +71,9 @@ bool is_known_event_type(std::string_view type) {
   return type_known(type, std::make_index_sequence<std::variant_size_v<Event>>());
 }
 
-std::string encode_meta(const EventMeta& meta) { return json::to_json(meta); }
+std::string encode_meta(const EventMeta& meta) {
+  return json::to_json(meta);
+}
 
 NewEvent to_new_event(const Event& event, const std::string& meta_json) {
   return NewEvent{event_type(event), encode_event_data(event), meta_json};

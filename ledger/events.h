@@ -31,11 +31,19 @@ struct BookingCreated {
   int64_t auto_confirm_after_s = 0;  // 0 disables auto-confirm
   std::optional<int64_t> pay_by_ms;
   std::vector<Money> installments;  // what each payment must be: [amount] or [deposit, balance]
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("client_id", client_id); v("provider_id", provider_id);
-    v("client_email", client_email); v("description", description); v("amount", amount);
-    v("plan", plan); v("deposit_bps", deposit_bps); v("fee_bps", fee_bps);
-    v("auto_confirm_after_s", auto_confirm_after_s); v("pay_by_ms", pay_by_ms);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("client_id", client_id);
+    v("provider_id", provider_id);
+    v("client_email", client_email);
+    v("description", description);
+    v("amount", amount);
+    v("plan", plan);
+    v("deposit_bps", deposit_bps);
+    v("fee_bps", fee_bps);
+    v("auto_confirm_after_s", auto_confirm_after_s);
+    v("pay_by_ms", pay_by_ms);
     v("installments", installments);
   }
 };
@@ -46,9 +54,14 @@ struct PaymentInitiated {
   int installment = 1;  // 1-based
   Money amount;
   std::string authorization_url, access_code;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("reference", reference); v("installment", installment);
-    v("amount", amount); v("authorization_url", authorization_url); v("access_code", access_code);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("reference", reference);
+    v("installment", installment);
+    v("amount", amount);
+    v("authorization_url", authorization_url);
+    v("access_code", access_code);
   }
 };
 
@@ -58,14 +71,20 @@ struct PaymentCaptured {
   int installment = 1;
   Money amount;
   int64_t paystack_transaction_id = 0;
-  Money paystack_fee;            // Paystack's own fee on the charge
+  Money paystack_fee;  // Paystack's own fee on the charge
   std::string channel;
   std::optional<int64_t> paid_at_ms;
-  std::string source;            // "webhook" | "verify" | "reconcile"
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("reference", reference); v("installment", installment);
-    v("amount", amount); v("paystack_transaction_id", paystack_transaction_id);
-    v("paystack_fee", paystack_fee); v("channel", channel); v("paid_at_ms", paid_at_ms);
+  std::string source;  // "webhook" | "verify" | "reconcile"
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("reference", reference);
+    v("installment", installment);
+    v("amount", amount);
+    v("paystack_transaction_id", paystack_transaction_id);
+    v("paystack_fee", paystack_fee);
+    v("channel", channel);
+    v("paid_at_ms", paid_at_ms);
     v("source", source);
   }
 };
@@ -75,8 +94,11 @@ struct PaymentFailed {
   std::string booking_id, reference;
   int installment = 1;
   std::string reason;  // Paystack's status or gateway response
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("reference", reference); v("installment", installment);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("reference", reference);
+    v("installment", installment);
     v("reason", reason);
   }
 };
@@ -89,25 +111,36 @@ struct PaymentFlagged {
   Money expected, received;
   int64_t paystack_transaction_id = 0;
   std::string reason;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("reference", reference); v("installment", installment);
-    v("expected", expected); v("received", received);
-    v("paystack_transaction_id", paystack_transaction_id); v("reason", reason);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("reference", reference);
+    v("installment", installment);
+    v("expected", expected);
+    v("received", received);
+    v("paystack_transaction_id", paystack_transaction_id);
+    v("reason", reason);
   }
 };
 
 struct ProofFile {
   std::string sha256, content_type, name;
   int64_t size_bytes = 0;
-  template <class V> void fields(V& v) {
-    v("sha256", sha256); v("content_type", content_type); v("name", name);
+  template <class V>
+  void fields(V& v) {
+    v("sha256", sha256);
+    v("content_type", content_type);
+    v("name", name);
     v("size_bytes", size_bytes);
   }
 };
 
 struct ProofLink {
   std::string url;
-  template <class V> void fields(V& v) { v("url", url); }
+  template <class V>
+  void fields(V& v) {
+    v("url", url);
+  }
 };
 
 struct ProofSubmitted {
@@ -116,9 +149,13 @@ struct ProofSubmitted {
   std::vector<ProofFile> files;
   std::vector<ProofLink> attachments;
   std::optional<int64_t> auto_confirm_at_ms;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("notes", notes); v("files", files);
-    v("attachments", attachments); v("auto_confirm_at_ms", auto_confirm_at_ms);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("notes", notes);
+    v("files", files);
+    v("attachments", attachments);
+    v("auto_confirm_at_ms", auto_confirm_at_ms);
   }
 };
 
@@ -127,8 +164,11 @@ struct CompletionConfirmed {
   static constexpr const char* type = "CompletionConfirmed";
   std::string booking_id, confirmed_by, role;
   bool with_proof = false;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("confirmed_by", confirmed_by); v("role", role);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("confirmed_by", confirmed_by);
+    v("role", role);
     v("with_proof", with_proof);
   }
 };
@@ -137,7 +177,11 @@ struct AutoConfirmed {
   static constexpr const char* type = "AutoConfirmed";
   std::string booking_id;
   int64_t deadline_ms = 0;
-  template <class V> void fields(V& v) { v("booking_id", booking_id); v("deadline_ms", deadline_ms); }
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("deadline_ms", deadline_ms);
+  }
 };
 
 // Escrow moves to the provider's balance (net) and platform revenue (fee), in one event.
@@ -146,9 +190,14 @@ struct FundsReleased {
   std::string booking_id, provider_id;
   Money gross, fee, provider_net;
   std::string reason;  // "client_approved" | "admin_released" | "auto_confirmed"
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("provider_id", provider_id); v("gross", gross); v("fee", fee);
-    v("provider_net", provider_net); v("reason", reason);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("provider_id", provider_id);
+    v("gross", gross);
+    v("fee", fee);
+    v("provider_net", provider_net);
+    v("reason", reason);
   }
 };
 
@@ -158,9 +207,14 @@ struct DisputeOpened {
   std::string source;  // "party" | "chargeback"
   std::optional<int64_t> paystack_dispute_id;
   std::optional<int64_t> auto_confirm_remaining_ms;  // the paused clock
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("opened_by", opened_by); v("role", role); v("reason", reason);
-    v("description", description); v("source", source);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("opened_by", opened_by);
+    v("role", role);
+    v("reason", reason);
+    v("description", description);
+    v("source", source);
     v("paystack_dispute_id", paystack_dispute_id);
     v("auto_confirm_remaining_ms", auto_confirm_remaining_ms);
   }
@@ -173,10 +227,17 @@ struct DisputeResolved {
   std::string booking_id, provider_id, outcome;  // "release" | "refund" | "split"
   Money provider_amount, refund_amount, fee, provider_net;
   std::string note, resolved_by;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("provider_id", provider_id); v("outcome", outcome);
-    v("provider_amount", provider_amount); v("refund_amount", refund_amount); v("fee", fee);
-    v("provider_net", provider_net); v("note", note); v("resolved_by", resolved_by);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("provider_id", provider_id);
+    v("outcome", outcome);
+    v("provider_amount", provider_amount);
+    v("refund_amount", refund_amount);
+    v("fee", fee);
+    v("provider_net", provider_net);
+    v("note", note);
+    v("resolved_by", resolved_by);
   }
 };
 
@@ -184,9 +245,13 @@ struct BookingCancelled {
   static constexpr const char* type = "BookingCancelled";
   std::string booking_id, cancelled_by, role, reason;
   Money refund_amount;  // held money that the RefundRequested events with it return
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("cancelled_by", cancelled_by); v("role", role);
-    v("reason", reason); v("refund_amount", refund_amount);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("cancelled_by", cancelled_by);
+    v("role", role);
+    v("reason", reason);
+    v("refund_amount", refund_amount);
   }
 };
 
@@ -195,13 +260,19 @@ struct RefundRequested {
   std::string booking_id, refund_id, client_id, payment_reference;
   int64_t paystack_transaction_id = 0;
   Money amount;
-  std::string reason;  // "cancellation" | "dispute" | "duplicate_payment" | "late_payment" | "retry"
+  std::string
+      reason;  // "cancellation" | "dispute" | "duplicate_payment" | "late_payment" | "retry"
   int attempt = 1;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("refund_id", refund_id); v("client_id", client_id);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("refund_id", refund_id);
+    v("client_id", client_id);
     v("payment_reference", payment_reference);
-    v("paystack_transaction_id", paystack_transaction_id); v("amount", amount);
-    v("reason", reason); v("attempt", attempt);
+    v("paystack_transaction_id", paystack_transaction_id);
+    v("amount", amount);
+    v("reason", reason);
+    v("attempt", attempt);
   }
 };
 
@@ -210,8 +281,11 @@ struct RefundUpdated {
   static constexpr const char* type = "RefundUpdated";
   std::string booking_id, refund_id, status;  // "pending" | "processing" | "needs_attention"
   std::optional<int64_t> paystack_refund_id;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("refund_id", refund_id); v("status", status);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("refund_id", refund_id);
+    v("status", status);
     v("paystack_refund_id", paystack_refund_id);
   }
 };
@@ -221,9 +295,13 @@ struct RefundProcessed {
   std::string booking_id, refund_id, client_id;
   Money amount;
   std::optional<int64_t> paystack_refund_id;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("refund_id", refund_id); v("client_id", client_id);
-    v("amount", amount); v("paystack_refund_id", paystack_refund_id);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("refund_id", refund_id);
+    v("client_id", client_id);
+    v("amount", amount);
+    v("paystack_refund_id", paystack_refund_id);
   }
 };
 
@@ -233,9 +311,13 @@ struct RefundFailed {
   std::string booking_id, refund_id, client_id;
   Money amount;
   std::string reason;
-  template <class V> void fields(V& v) {
-    v("booking_id", booking_id); v("refund_id", refund_id); v("client_id", client_id);
-    v("amount", amount); v("reason", reason);
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("refund_id", refund_id);
+    v("client_id", client_id);
+    v("amount", amount);
+    v("reason", reason);
   }
 };
 
@@ -245,10 +327,14 @@ struct PayoutAccountRegistered {
   static constexpr const char* type = "PayoutAccountRegistered";
   std::string provider_id, recipient_code, bank_code, account_name, account_number_last4;
   Currency currency = Currency::NGN;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("recipient_code", recipient_code);
-    v("bank_code", bank_code); v("account_name", account_name);
-    v("account_number_last4", account_number_last4); v("currency", currency);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("recipient_code", recipient_code);
+    v("bank_code", bank_code);
+    v("account_name", account_name);
+    v("account_number_last4", account_number_last4);
+    v("currency", currency);
   }
 };
 
@@ -256,8 +342,11 @@ struct WithdrawalRequested {
   static constexpr const char* type = "WithdrawalRequested";
   std::string provider_id, withdrawal_id;
   Money amount;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("withdrawal_id", withdrawal_id); v("amount", amount);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("withdrawal_id", withdrawal_id);
+    v("amount", amount);
   }
 };
 
@@ -269,10 +358,17 @@ struct PayoutRequested {
   std::string source;  // "release" | "withdrawal" | "retry"
   std::optional<std::string> booking_id, withdrawal_id, retry_of;
   int attempt = 1;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("reference", reference);
-    v("recipient_code", recipient_code); v("amount", amount); v("source", source);
-    v("booking_id", booking_id); v("withdrawal_id", withdrawal_id); v("retry_of", retry_of);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("reference", reference);
+    v("recipient_code", recipient_code);
+    v("amount", amount);
+    v("source", source);
+    v("booking_id", booking_id);
+    v("withdrawal_id", withdrawal_id);
+    v("retry_of", retry_of);
     v("attempt", attempt);
   }
 };
@@ -281,8 +377,11 @@ struct PayoutSent {
   static constexpr const char* type = "PayoutSent";
   std::string provider_id, payout_id, transfer_code;
   std::optional<int64_t> paystack_transfer_id;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("transfer_code", transfer_code);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("transfer_code", transfer_code);
     v("paystack_transfer_id", paystack_transfer_id);
   }
 };
@@ -290,8 +389,11 @@ struct PayoutSent {
 struct PayoutAwaitingOtp {
   static constexpr const char* type = "PayoutAwaitingOtp";
   std::string provider_id, payout_id, transfer_code;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("transfer_code", transfer_code);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("transfer_code", transfer_code);
   }
 };
 
@@ -299,8 +401,11 @@ struct PayoutSucceeded {
   static constexpr const char* type = "PayoutSucceeded";
   std::string provider_id, payout_id;
   Money amount;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("amount", amount);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("amount", amount);
   }
 };
 
@@ -309,8 +414,11 @@ struct PayoutFailed {
   static constexpr const char* type = "PayoutFailed";
   std::string provider_id, payout_id, reason;
   Money amount;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("reason", reason);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("reason", reason);
     v("amount", amount);
   }
 };
@@ -321,19 +429,22 @@ struct PayoutReversed {
   std::string provider_id, payout_id, reason;
   Money amount;
   bool after_success = false;
-  template <class V> void fields(V& v) {
-    v("provider_id", provider_id); v("payout_id", payout_id); v("reason", reason);
-    v("amount", amount); v("after_success", after_success);
+  template <class V>
+  void fields(V& v) {
+    v("provider_id", provider_id);
+    v("payout_id", payout_id);
+    v("reason", reason);
+    v("amount", amount);
+    v("after_success", after_success);
   }
 };
 
-using Event = std::variant<BookingCreated, PaymentInitiated, PaymentCaptured, PaymentFailed,
-                           PaymentFlagged, ProofSubmitted, CompletionConfirmed, AutoConfirmed,
-                           FundsReleased, DisputeOpened, DisputeResolved, BookingCancelled,
-                           RefundRequested, RefundUpdated, RefundProcessed, RefundFailed,
-                           PayoutAccountRegistered, WithdrawalRequested, PayoutRequested,
-                           PayoutSent, PayoutAwaitingOtp, PayoutSucceeded, PayoutFailed,
-                           PayoutReversed>;
+using Event =
+    std::variant<BookingCreated, PaymentInitiated, PaymentCaptured, PaymentFailed, PaymentFlagged,
+                 ProofSubmitted, CompletionConfirmed, AutoConfirmed, FundsReleased, DisputeOpened,
+                 DisputeResolved, BookingCancelled, RefundRequested, RefundUpdated, RefundProcessed,
+                 RefundFailed, PayoutAccountRegistered, WithdrawalRequested, PayoutRequested,
+                 PayoutSent, PayoutAwaitingOtp, PayoutSucceeded, PayoutFailed, PayoutReversed>;
 
 const char* event_type(const Event& event);
 std::string encode_event_data(const Event& event);
@@ -347,9 +458,13 @@ struct EventMeta {
   std::string actor_role;  // client | provider | admin | service | auditor | system
   std::optional<std::string> request_id, idempotency_key;
   std::optional<int64_t> causation_seq;
-  template <class V> void fields(V& v) {
-    v("actor_id", actor_id); v("actor_role", actor_role); v("request_id", request_id);
-    v("idempotency_key", idempotency_key); v("causation_seq", causation_seq);
+  template <class V>
+  void fields(V& v) {
+    v("actor_id", actor_id);
+    v("actor_role", actor_role);
+    v("request_id", request_id);
+    v("idempotency_key", idempotency_key);
+    v("causation_seq", causation_seq);
   }
 };
 

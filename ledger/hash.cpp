@@ -22,7 +22,9 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
                 "SHA-256 init failed");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 
 void Sha256::update(std::string_view bytes) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
@@ -48,7 +50,9 @@ std::string to_hex(const uint8_t* bytes, size_t size) {
   return out;
 }
 
-std::string to_hex(const Sha256Digest& digest) { return to_hex(digest.data(), digest.size()); }
+std::string to_hex(const Sha256Digest& digest) {
+  return to_hex(digest.data(), digest.size());
+}
 
 std::string sha256_hex(std::string_view bytes) {
   Sha256 sha;

@@ -80,7 +80,9 @@ class FieldWriter {
 
   static void write_element(Writer& w, const Money& money) { write_money(w, money); }
   template <class T>
-  static void write_element(Writer& w, const T& value) { write_object(w, value); }
+  static void write_element(Writer& w, const T& value) {
+    write_object(w, value);
+  }
 
   template <class T>
   static void write_object(Writer& w, const T& value) {
@@ -112,26 +114,34 @@ class FieldReader {
 
   void operator()(const char* key, std::string& out) {
     if (const auto* v = required(key)) {
-      if (v->IsString()) out.assign(v->GetString(), v->GetStringLength());
-      else fail(key, "expected a string");
+      if (v->IsString())
+        out.assign(v->GetString(), v->GetStringLength());
+      else
+        fail(key, "expected a string");
     }
   }
   void operator()(const char* key, int64_t& out) {
     if (const auto* v = required(key)) {
-      if (v->IsInt64()) out = v->GetInt64();
-      else fail(key, "expected an integer");
+      if (v->IsInt64())
+        out = v->GetInt64();
+      else
+        fail(key, "expected an integer");
     }
   }
   void operator()(const char* key, int& out) {
     if (const auto* v = required(key)) {
-      if (v->IsInt()) out = v->GetInt();
-      else fail(key, "expected a 32-bit integer");
+      if (v->IsInt())
+        out = v->GetInt();
+      else
+        fail(key, "expected a 32-bit integer");
     }
   }
   void operator()(const char* key, bool& out) {
     if (const auto* v = required(key)) {
-      if (v->IsBool()) out = v->GetBool();
-      else fail(key, "expected a boolean");
+      if (v->IsBool())
+        out = v->GetBool();
+      else
+        fail(key, "expected a boolean");
     }
   }
   void operator()(const char* key, Money& out) {

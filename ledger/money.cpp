@@ -15,11 +15,8 @@ struct CurrencyInfo {
   int64_t minimum_minor;
 };
 constexpr CurrencyInfo currency_table[currency_count] = {
-    {Currency::NGN, "NGN", 5000},
-    {Currency::GHS, "GHS", 10},
-    {Currency::ZAR, "ZAR", 100},
-    {Currency::KES, "KES", 300},
-    {Currency::USD, "USD", 200},
+    {Currency::NGN, "NGN", 5000}, {Currency::GHS, "GHS", 10},  {Currency::ZAR, "ZAR", 100},
+    {Currency::KES, "KES", 300},  {Currency::USD, "USD", 200},
 };
 }  // namespace
 

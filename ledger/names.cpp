@@ -19,13 +19,15 @@ constexpr RejectionText rejection_table[] = {
     {Rejection::booking_exists, "booking_exists",
      "A booking with this id already exists with different terms."},
     {Rejection::not_allowed, "not_allowed", "You may not do this to this booking."},
-    {Rejection::invalid_amount, "invalid_amount", "The amount must be a positive integer in subunits."},
+    {Rejection::invalid_amount, "invalid_amount",
+     "The amount must be a positive integer in subunits."},
     {Rejection::amount_below_minimum, "amount_below_minimum",
      "The amount (or an installment of it) is below Paystack's minimum for the currency."},
     {Rejection::invalid_fee_bps, "invalid_fee_bps", "fee_bps must be between 0 and 10000."},
     {Rejection::invalid_deposit_bps, "invalid_deposit_bps",
      "deposit_bps must be between 1 and 9999 for a split plan."},
-    {Rejection::invalid_plan, "invalid_plan", "The payment plan or auto-confirm setting is invalid."},
+    {Rejection::invalid_plan, "invalid_plan",
+     "The payment plan or auto-confirm setting is invalid."},
     {Rejection::booking_cancelled, "booking_cancelled", "The booking is cancelled."},
     {Rejection::booking_refunded, "booking_refunded", "The booking was refunded."},
     {Rejection::already_released, "already_released", "The money was already released."},
@@ -34,7 +36,8 @@ constexpr RejectionText rejection_table[] = {
     {Rejection::nothing_due, "nothing_due", "Nothing is due on this booking."},
     {Rejection::payment_not_due, "payment_not_due",
      "That installment is not the one due, or its amount differs."},
-    {Rejection::unknown_payment, "unknown_payment", "No payment with this reference on the booking."},
+    {Rejection::unknown_payment, "unknown_payment",
+     "No payment with this reference on the booking."},
     {Rejection::nothing_held, "nothing_held", "No money is held in escrow for this booking."},
     {Rejection::proof_already_submitted, "proof_already_submitted",
      "Proof of completion was already submitted."},
@@ -76,27 +79,39 @@ const RejectionText& rejection_text(Rejection rejection) {
 }
 
 // Lowercase hex of a SHA-256 prefix: ids chosen by callers may hold characters Paystack refuses.
-std::string short_hash(std::string_view text) { return sha256_hex(text).substr(0, 16); }
+std::string short_hash(std::string_view text) {
+  return sha256_hex(text).substr(0, 16);
+}
 }  // namespace
 
-const char* rejection_code(Rejection rejection) { return rejection_text(rejection).code; }
-std::string rejection_message(Rejection rejection) { return rejection_text(rejection).message; }
+const char* rejection_code(Rejection rejection) {
+  return rejection_text(rejection).code;
+}
+std::string rejection_message(Rejection rejection) {
+  return rejection_text(rejection).message;
+}
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::client: return "client";
-    case Role::provider: return "provider";
-    case Role::admin: return "admin";
-    case Role::service: return "service";
-    case Role::auditor: return "auditor";
-    case Role::system: return "system";
+    case Role::client:
+      return "client";
+    case Role::provider:
+      return "provider";
+    case Role::admin:
+      return "admin";
+    case Role::service:
+      return "service";
+    case Role::auditor:
+      return "auditor";
+    case Role::system:
+      return "system";
   }
   return "unknown";
 }
 
 std::optional<Role> parse_role(std::string_view name) {
-  for (Role role : {Role::client, Role::provider, Role::admin, Role::service, Role::auditor,
-                    Role::system}) {
+  for (Role role :
+       {Role::client, Role::provider, Role::admin, Role::service, Role::auditor, Role::system}) {
     if (name == role_name(role)) return role;
   }
   return std::nullopt;
@@ -104,59 +119,86 @@ std::optional<Role> parse_role(std::string_view name) {
 
 const char* booking_status_name(BookingStatus status) {
   switch (status) {
-    case BookingStatus::none: return "none";
-    case BookingStatus::awaiting_payment: return "awaiting_payment";
-    case BookingStatus::pending_execution: return "pending_execution";
-    case BookingStatus::awaiting_confirmation: return "awaiting_confirmation";
-    case BookingStatus::completed: return "completed";
-    case BookingStatus::disputed: return "disputed";
-    case BookingStatus::cancelled: return "cancelled";
-    case BookingStatus::refunded: return "refunded";
+    case BookingStatus::none:
+      return "none";
+    case BookingStatus::awaiting_payment:
+      return "awaiting_payment";
+    case BookingStatus::pending_execution:
+      return "pending_execution";
+    case BookingStatus::awaiting_confirmation:
+      return "awaiting_confirmation";
+    case BookingStatus::completed:
+      return "completed";
+    case BookingStatus::disputed:
+      return "disputed";
+    case BookingStatus::cancelled:
+      return "cancelled";
+    case BookingStatus::refunded:
+      return "refunded";
   }
   return "unknown";
 }
 
 const char* payment_status_name(PaymentStatus status) {
   switch (status) {
-    case PaymentStatus::unpaid: return "unpaid";
-    case PaymentStatus::pending: return "pending";
-    case PaymentStatus::partially_paid: return "partially_paid";
-    case PaymentStatus::escrow: return "escrow";
-    case PaymentStatus::released: return "released";
-    case PaymentStatus::refunding: return "refunding";
-    case PaymentStatus::refunded: return "refunded";
-    case PaymentStatus::split: return "split";
-    case PaymentStatus::failed: return "failed";
+    case PaymentStatus::unpaid:
+      return "unpaid";
+    case PaymentStatus::pending:
+      return "pending";
+    case PaymentStatus::partially_paid:
+      return "partially_paid";
+    case PaymentStatus::escrow:
+      return "escrow";
+    case PaymentStatus::released:
+      return "released";
+    case PaymentStatus::refunding:
+      return "refunding";
+    case PaymentStatus::refunded:
+      return "refunded";
+    case PaymentStatus::split:
+      return "split";
+    case PaymentStatus::failed:
+      return "failed";
   }
   return "unknown";
 }
 
 const char* charge_status_name(ChargeStatus status) {
   switch (status) {
-    case ChargeStatus::pending: return "pending";
-    case ChargeStatus::captured: return "captured";
-    case ChargeStatus::failed: return "failed";
-    case ChargeStatus::flagged: return "flagged";
+    case ChargeStatus::pending:
+      return "pending";
+    case ChargeStatus::captured:
+      return "captured";
+    case ChargeStatus::failed:
+      return "failed";
+    case ChargeStatus::flagged:
+      return "flagged";
   }
   return "unknown";
 }
 
 const char* refund_status_name(RefundStatus status) {
   switch (status) {
-    case RefundStatus::queued: return "queued";
-    case RefundStatus::pending: return "pending";
-    case RefundStatus::processing: return "processing";
-    case RefundStatus::processed: return "processed";
-    case RefundStatus::failed: return "failed";
-    case RefundStatus::needs_attention: return "needs_attention";
+    case RefundStatus::queued:
+      return "queued";
+    case RefundStatus::pending:
+      return "pending";
+    case RefundStatus::processing:
+      return "processing";
+    case RefundStatus::processed:
+      return "processed";
+    case RefundStatus::failed:
+      return "failed";
+    case RefundStatus::needs_attention:
+      return "needs_attention";
   }
   return "unknown";
 }
 
 std::optional<RefundStatus> parse_refund_status(std::string_view name) {
-  for (RefundStatus s : {RefundStatus::queued, RefundStatus::pending, RefundStatus::processing,
-                         RefundStatus::processed, RefundStatus::failed,
-                         RefundStatus::needs_attention}) {
+  for (RefundStatus s :
+       {RefundStatus::queued, RefundStatus::pending, RefundStatus::processing,
+        RefundStatus::processed, RefundStatus::failed, RefundStatus::needs_attention}) {
     if (name == refund_status_name(s)) return s;
   }
   return std::nullopt;
@@ -164,12 +206,18 @@ std::optional<RefundStatus> parse_refund_status(std::string_view name) {
 
 const char* payout_status_name(PayoutStatus status) {
   switch (status) {
-    case PayoutStatus::queued: return "queued";
-    case PayoutStatus::pending: return "pending";
-    case PayoutStatus::otp: return "otp";
-    case PayoutStatus::success: return "success";
-    case PayoutStatus::failed: return "failed";
-    case PayoutStatus::reversed: return "reversed";
+    case PayoutStatus::queued:
+      return "queued";
+    case PayoutStatus::pending:
+      return "pending";
+    case PayoutStatus::otp:
+      return "otp";
+    case PayoutStatus::success:
+      return "success";
+    case PayoutStatus::failed:
+      return "failed";
+    case PayoutStatus::reversed:
+      return "reversed";
   }
   return "unknown";
 }

@@ -32,8 +32,10 @@ std::vector<NewEvent> to_new_events(const std::vector<Event>& events, const std:
 Money released_to_provider(const std::vector<Event>& events, Currency currency) {
   Money net{0, currency};
   for (const Event& e : events) {
-    if (const auto* r = std::get_if<FundsReleased>(&e)) net.amount_minor += r->provider_net.amount_minor;
-    if (const auto* r = std::get_if<DisputeResolved>(&e)) net.amount_minor += r->provider_net.amount_minor;
+    if (const auto* r = std::get_if<FundsReleased>(&e))
+      net.amount_minor += r->provider_net.amount_minor;
+    if (const auto* r = std::get_if<DisputeResolved>(&e))
+      net.amount_minor += r->provider_net.amount_minor;
   }
   return net;
 }
@@ -106,9 +108,12 @@ template <class State>
 void CommandShell::remember(const std::string& stream, const State& state) {
   std::lock_guard lock(cache_mutex_);
   auto& cache = [&]() -> auto& {
-    if constexpr (std::is_same_v<State, BookingState>) return booking_cache_;
-    else return provider_cache_;
-  }();
+    if constexpr (std::is_same_v<State, BookingState>)
+      return booking_cache_;
+    else
+      return provider_cache_;
+  }
+  ();
   if (cache.size() >= cached_streams_max) cache.clear();  // bounded; states reload on demand
   auto [it, inserted] = cache.try_emplace(stream, state);
   if (!inserted && it->second.version < state.version) it->second = state;
@@ -131,17 +136,18 @@ CommandResult CommandShell::append(std::vector<StreamAppend> appends, StreamStat
                                    const CommandContext& context) {
   auto states = std::make_shared<StreamStates>(std::move(after));
   AppendHook extra = context.extra_hook;
-  AppendCommand command{std::move(appends),
-                        [this, states, extra](sqlite::Db& db,
-                                              std::span<const RecordedEvent> recorded) {
-                          Status status = projections_.apply(db, *states, recorded);
-                          if (status.is_ok() && extra) status = extra(db, recorded);
-                          return status;
-                        }};
+  AppendCommand command{
+      std::move(appends),
+      [this, states, extra](sqlite::Db& db, std::span<const RecordedEvent> recorded) {
+        Status status = projections_.apply(db, *states, recorded);
+        if (status.is_ok() && extra) status = extra(db, recorded);
+        return status;
+      }};
   AppendOutcome outcome = store_.append(std::move(command));
   CommandResult result{outcome.status, std::nullopt, std::move(outcome.events), *states};
   if (!result.status.is_ok()) return result;
-  if (states->booking) remember(booking_stream(states->booking->terms.booking_id), *states->booking);
+  if (states->booking)
+    remember(booking_stream(states->booking->terms.booking_id), *states->booking);
   if (states->provider) remember(provider_stream(states->provider->provider_id), *states->provider);
   return result;
 }

@@ -51,10 +51,10 @@ struct CommandContext {
 };
 
 struct CommandResult {
-  Status status;                        // operating errors: io_error, store_failed, busy, ...
-  std::optional<Rejection> rejection;   // a business refusal (status is ok)
-  std::vector<RecordedEvent> events;    // what was appended (empty for a refusal or a no-op)
-  StreamStates states;                  // the streams' states after the command
+  Status status;                       // operating errors: io_error, store_failed, busy, ...
+  std::optional<Rejection> rejection;  // a business refusal (status is ok)
+  std::vector<RecordedEvent> events;   // what was appended (empty for a refusal or a no-op)
+  StreamStates states;                 // the streams' states after the command
   bool ok() const { return status.is_ok() && !rejection; }
 };
 

@@ -39,9 +39,15 @@ Status status_from_code(int code, std::string_view what, sqlite3* db) {
 Result<Db> Db::open(const std::string& path, Mode mode) {
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (mode) {
-    case Mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
-    case Mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
-    case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+    case Mode::read_write_create:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+    case Mode::read_write:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case Mode::read_only:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
   }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -144,7 +150,9 @@ void Stmt::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::string Stmt::column_text(int col) const { return std::string(column_view(col)); }
+std::string Stmt::column_text(int col) const {
+  return std::string(column_view(col));
+}
 
 std::string_view Stmt::column_view(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);

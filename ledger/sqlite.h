@@ -26,7 +26,7 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  Status exec(const std::string& sql);        // one or more statements, no results
+  Status exec(const std::string& sql);  // one or more statements, no results
   Result<Stmt> prepare(std::string_view sql);
   Status error(std::string_view what) const;  // Status from the last error on this connection
   int64_t changes() const { return sqlite3_changes64(db_); }

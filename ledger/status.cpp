@@ -4,14 +4,22 @@ namespace escrow {
 
 const char* status_code_name(StatusCode code) {
   switch (code) {
-    case StatusCode::ok: return "ok";
-    case StatusCode::invalid_argument: return "invalid_argument";
-    case StatusCode::not_found: return "not_found";
-    case StatusCode::conflict: return "conflict";
-    case StatusCode::busy: return "busy";
-    case StatusCode::io_error: return "io_error";
-    case StatusCode::corrupt: return "corrupt";
-    case StatusCode::store_failed: return "store_failed";
+    case StatusCode::ok:
+      return "ok";
+    case StatusCode::invalid_argument:
+      return "invalid_argument";
+    case StatusCode::not_found:
+      return "not_found";
+    case StatusCode::conflict:
+      return "conflict";
+    case StatusCode::busy:
+      return "busy";
+    case StatusCode::io_error:
+      return "io_error";
+    case StatusCode::corrupt:
+      return "corrupt";
+    case StatusCode::store_failed:
+      return "store_failed";
   }
   return "unknown";
 }

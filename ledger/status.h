@@ -17,11 +17,11 @@ enum class StatusCode {
   ok,
   invalid_argument,  // the caller passed something malformed
   not_found,
-  conflict,          // optimistic concurrency: the stream moved on since the decision
-  busy,              // a bounded queue is full; try again later
-  io_error,          // SQLite or file-system failure
-  corrupt,           // stored data does not parse or does not verify
-  store_failed,      // a commit failed; the store refuses writes until restarted
+  conflict,      // optimistic concurrency: the stream moved on since the decision
+  busy,          // a bounded queue is full; try again later
+  io_error,      // SQLite or file-system failure
+  corrupt,       // stored data does not parse or does not verify
+  store_failed,  // a commit failed; the store refuses writes until restarted
 };
 
 const char* status_code_name(StatusCode code);
@@ -47,7 +47,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool is_ok() const { return status_.is_ok(); }
@@ -69,7 +69,7 @@ class [[nodiscard]] Result {
 }  // namespace escrow
 
 // Always on, also in release builds: a broken invariant in a ledger must stop the process.
-#define LEDGER_ASSERT(expr, why)                                          \
-  do {                                                                    \
+#define LEDGER_ASSERT(expr, why)                                             \
+  do {                                                                       \
     if (!(expr)) ::escrow::assertion_failed(#expr, __FILE__, __LINE__, why); \
   } while (0)

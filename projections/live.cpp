@@ -55,27 +55,34 @@ Status write_touched_rows(sqlite::Stmt (&upserts)[table_count], const StreamStat
   };
   if (after.booking && touched.booking) {
     const BookingState& b = *after.booking;
-    if (Status x = upsert(stmt(Table::bookings), booking_row(b, touched.booking_times, touched.created_seq)); !x.is_ok()) return x;
+    if (Status x = upsert(stmt(Table::bookings),
+                          booking_row(b, touched.booking_times, touched.created_seq));
+        !x.is_ok())
+      return x;
     for (const ChargeRecord& c : b.charges) {
       auto it = times(Table::payments).find(c.reference);
       if (it == times(Table::payments).end()) continue;
-      if (Status x = upsert(stmt(Table::payments), payment_row(b, c, it->second)); !x.is_ok()) return x;
+      if (Status x = upsert(stmt(Table::payments), payment_row(b, c, it->second)); !x.is_ok())
+        return x;
     }
     for (const RefundRecord& r : b.refunds) {
       auto it = times(Table::refunds).find(r.refund_id);
       if (it == times(Table::refunds).end()) continue;
-      if (Status x = upsert(stmt(Table::refunds), refund_row(b, r, it->second)); !x.is_ok()) return x;
+      if (Status x = upsert(stmt(Table::refunds), refund_row(b, r, it->second)); !x.is_ok())
+        return x;
     }
     auto it = times(Table::disputes).find(b.terms.booking_id);
     if (b.dispute && it != times(Table::disputes).end()) {
-      if (Status x = upsert(stmt(Table::disputes), dispute_row(b, it->second)); !x.is_ok()) return x;
+      if (Status x = upsert(stmt(Table::disputes), dispute_row(b, it->second)); !x.is_ok())
+        return x;
     }
   }
   if (after.provider) {
     for (const auto& [payout_id, t] : times(Table::payouts)) {
       const PayoutRecord* p = after.provider->find_payout(payout_id);
       LEDGER_ASSERT(p != nullptr, "a touched payout exists in the provider's state");
-      if (Status x = upsert(stmt(Table::payouts), payout_row(*after.provider, *p, t)); !x.is_ok()) return x;
+      if (Status x = upsert(stmt(Table::payouts), payout_row(*after.provider, *p, t)); !x.is_ok())
+        return x;
     }
   }
   return Status::ok();
@@ -89,8 +96,10 @@ void bind_row(sqlite::Stmt& stmt, const Row& row) {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::monostate>) stmt.bind_null(index);
-          else stmt.bind(index, v);
+          if constexpr (std::is_same_v<T, std::monostate>)
+            stmt.bind_null(index);
+          else
+            stmt.bind(index, v);
         },
         row[i]);
   }
@@ -174,7 +183,9 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
     for (size_t i = 0; i < postings.size(); ++i) {
       const Posting& p = postings[i];
       const char* currency = currency_code(p.amount.currency);
-      if (Status x = upsert(s.ledger_entry, ledger_entry_row(r.seq, static_cast<int>(i), p)); !x.is_ok()) return x;
+      if (Status x = upsert(s.ledger_entry, ledger_entry_row(r.seq, static_cast<int>(i), p));
+          !x.is_ok())
+        return x;
       s.account_delta.bind(1, p.debit_account).bind(2, currency).bind(3, -p.amount.amount_minor);
       if (Status x = s.account_delta.run(); !x.is_ok()) return x;
       s.account_delta.bind(1, p.credit_account).bind(2, currency).bind(3, p.amount.amount_minor);
@@ -197,8 +208,8 @@ namespace escrow::projections {
 
 Result<Money> LiveProjections::available_balance(sqlite::Db& db, std::string_view provider_id,
                                                  Currency currency) {
-  auto stmt = db.prepare(
-      "SELECT available FROM provider_balances WHERE provider_id = ? AND currency = ?");
+  auto stmt =
+      db.prepare("SELECT available FROM provider_balances WHERE provider_id = ? AND currency = ?");
   if (!stmt.is_ok()) return stmt.status();
   stmt->bind(1, provider_id).bind(2, currency_code(currency));
   Result<bool> row = stmt->step();

@@ -1,13 +1,13 @@
 #include "projections/rebuild.h"
 
 #include <chrono>
-#include <cstring>
-#include <thread>
-#include <mutex>
-#include <deque>
 #include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #define XXH_INLINE_ALL
@@ -68,8 +68,8 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
   if (stream.starts_with("booking-")) {
     BookingAgg& agg = bookings_[std::string(stream.substr(8))];
     if (r.version != agg.state.version + 1) {
-      problem = "stream " + r.stream + " skips from version " +
-                std::to_string(agg.state.version) + " to " + std::to_string(r.version);
+      problem = "stream " + r.stream + " skips from version " + std::to_string(agg.state.version) +
+                " to " + std::to_string(r.version);
       return Status::ok();
     }
     evolve(agg.state, event);
@@ -103,7 +103,9 @@ Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view b
   std::vector<Posting> postings = postings_for(event);
   for (size_t i = 0; i < postings.size(); ++i) {
     const Posting& p = postings[i];
-    if (Status s = sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p)); !s.is_ok())
+    if (Status s =
+            sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p));
+        !s.is_ok())
       return s;
     const char* currency = currency_code(p.amount.currency);
     int64_t& debit = accounts_[p.debit_account + "\n" + currency];
@@ -128,24 +130,39 @@ Status Fold::finish() {
     const BookingState& b = agg.state;
     if (!b.exists()) continue;
     const auto& touched = agg.touched;
-    if (Status s = emit(Table::bookings, booking_row(b, agg.times, agg.created_seq)); !s.is_ok()) return s;
+    if (Status s = emit(Table::bookings, booking_row(b, agg.times, agg.created_seq)); !s.is_ok())
+      return s;
     for (const ChargeRecord& c : b.charges) {
-      if (Status s = emit(Table::payments, payment_row(b, c, touched[static_cast<int>(Table::payments)].at(c.reference))); !s.is_ok()) return s;
+      if (Status s =
+              emit(Table::payments,
+                   payment_row(b, c, touched[static_cast<int>(Table::payments)].at(c.reference)));
+          !s.is_ok())
+        return s;
     }
     for (const RefundRecord& r : b.refunds) {
-      if (Status s = emit(Table::refunds, refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id))); !s.is_ok()) return s;
+      if (Status s =
+              emit(Table::refunds,
+                   refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id)));
+          !s.is_ok())
+        return s;
     }
     if (b.dispute) {
-      if (Status s = emit(Table::disputes, dispute_row(b, touched[static_cast<int>(Table::disputes)].at(id))); !s.is_ok()) return s;
+      if (Status s = emit(Table::disputes,
+                          dispute_row(b, touched[static_cast<int>(Table::disputes)].at(id)));
+          !s.is_ok())
+        return s;
     }
   }
   for (const auto& [id, agg] : providers_) {
     for (const PayoutRecord& p : agg.state.payouts) {
-      if (Status s = emit(Table::payouts, payout_row(agg.state, p, agg.payouts.at(p.payout_id))); !s.is_ok()) return s;
+      if (Status s = emit(Table::payouts, payout_row(agg.state, p, agg.payouts.at(p.payout_id)));
+          !s.is_ok())
+        return s;
     }
   }
   for (const auto& [key, b] : provider_balances_) {
-    Row row{key.first, std::string(currency_code(key.second)), b.available, b.pending_escrow,
+    Row row{key.first,   std::string(currency_code(key.second)),
+            b.available, b.pending_escrow,
             b.in_flight, b.total_earned};
     if (Status s = emit(Table::provider_balances, row); !s.is_ok()) return s;
   }
@@ -242,7 +259,8 @@ std::string projection_version(const std::string& projection) {
 }
 
 Result<std::vector<std::string>> ddl_of(sqlite::Db& db, const char* type, const char* table) {
-  auto stmt = db.prepare("SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL");
+  auto stmt = db.prepare(
+      "SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL");
   if (!stmt.is_ok()) return stmt.status();
   stmt->bind(1, type).bind(2, table);
   std::vector<std::string> out;
@@ -269,7 +287,8 @@ Status create_shadow(sqlite::Db& db, Table t) {
   if (sql.rfind(head, 0) != 0 || (stored_name != name && stored_name != "\"" + name + "\""))
     return Status(StatusCode::corrupt, "unexpected DDL for " + name);
   sql.replace(0, name_end, head + ShadowWriter::shadow_name(t));
-  if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok()) return s;
+  if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok())
+    return s;
   return db.exec(sql);
 }
 
@@ -279,7 +298,9 @@ Status swap_in(sqlite::Db& db, Table t) {
   auto indexes = ddl_of(db, "index", name.c_str());
   if (!indexes.is_ok()) return indexes.status();
   if (Status s = db.exec("DROP TABLE " + name); !s.is_ok()) return s;
-  if (Status s = db.exec("ALTER TABLE " + ShadowWriter::shadow_name(t) + " RENAME TO " + name); !s.is_ok()) return s;
+  if (Status s = db.exec("ALTER TABLE " + ShadowWriter::shadow_name(t) + " RENAME TO " + name);
+      !s.is_ok())
+    return s;
   for (const std::string& sql : indexes.value()) {
     if (Status s = db.exec(sql); !s.is_ok()) return s;
   }
@@ -289,8 +310,8 @@ Status swap_in(sqlite::Db& db, Table t) {
 // Events travel from the reading thread to the folding thread in batches.
 struct Batch {
   std::vector<RecordedEvent> records;
-  std::vector<Event> events;             // decoded, one per record
-  std::optional<int64_t> bad_seq;        // the reader stopped at this event
+  std::vector<Event> events;       // decoded, one per record
+  std::optional<int64_t> bad_seq;  // the reader stopped at this event
   std::string problem;
 };
 
@@ -360,9 +381,12 @@ Status read_events(const std::string& path, int64_t last_seq, bool chain, BatchQ
     RecordedEvent& r = batch.records.emplace_back();
     read_event(stmt.value(), chain, r);
     if (chain) {
-      if (r.seq != expected_seq) stop_at(r, "expected seq " + std::to_string(expected_seq) + " (a gap)");
-      else if (r.prev_hash != prev_hash) stop_at(r, "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1));
-      else if (event_hash(r) != r.hash) stop_at(r, "hash does not match the event's content (altered)");
+      if (r.seq != expected_seq)
+        stop_at(r, "expected seq " + std::to_string(expected_seq) + " (a gap)");
+      else if (r.prev_hash != prev_hash)
+        stop_at(r, "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1));
+      else if (event_hash(r) != r.hash)
+        stop_at(r, "hash does not match the event's content (altered)");
       expected_seq = r.seq + 1;
       prev_hash = r.hash;
     }
@@ -445,7 +469,9 @@ Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& 
 namespace {
 
 // The bytes a row's digest covers: per value a tag, then the integer or the length and text.
-void serialize_null(std::string& out) { out.push_back('N'); }
+void serialize_null(std::string& out) {
+  out.push_back('N');
+}
 void serialize_int(std::string& out, int64_t v) {
   out.push_back('I');
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -466,9 +492,12 @@ void TableDigest::add(const Row& row) {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::monostate>) serialize_null(bytes);
-          else if constexpr (std::is_same_v<T, int64_t>) serialize_int(bytes, v);
-          else serialize_text(bytes, v);
+          if constexpr (std::is_same_v<T, std::monostate>)
+            serialize_null(bytes);
+          else if constexpr (std::is_same_v<T, int64_t>)
+            serialize_int(bytes, v);
+          else
+            serialize_text(bytes, v);
         },
         value);
   }
@@ -510,9 +539,15 @@ Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
     bytes.clear();
     for (int col = 0; col < count; ++col) {
       switch (sqlite3_column_type(stmt->raw(), col)) {
-        case SQLITE_NULL: serialize_null(bytes); break;
-        case SQLITE_INTEGER: serialize_int(bytes, stmt->column_int64(col)); break;
-        default: serialize_text(bytes, stmt->column_view(col)); break;
+        case SQLITE_NULL:
+          serialize_null(bytes);
+          break;
+        case SQLITE_INTEGER:
+          serialize_int(bytes, stmt->column_int64(col));
+          break;
+        default:
+          serialize_text(bytes, stmt->column_view(col));
+          break;
       }
     }
     digest.add_bytes(bytes);
@@ -530,7 +565,8 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
     projections.insert(s.projection);
   }
   if (tables.empty())
-    return Status(StatusCode::invalid_argument, "no projection named " + options.projection.value_or(""));
+    return Status(StatusCode::invalid_argument,
+                  "no projection named " + options.projection.value_or(""));
   tune_for_scans(db);
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
@@ -562,7 +598,10 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
         "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
         "excluded.built_at, built_seq = excluded.built_seq");
     if (!stmt.is_ok()) return stmt.status();
-    stmt->bind(1, p).bind(2, projection_version(p)).bind(3, SystemClock().now_ms()).bind(4, total.value());
+    stmt->bind(1, p)
+        .bind(2, projection_version(p))
+        .bind(3, SystemClock().now_ms())
+        .bind(4, total.value());
     if (Status s = stmt->run(); !s.is_ok()) return s;
   }
   if (Status s = txn->commit(); !s.is_ok()) return s;
@@ -619,14 +658,16 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
       if (!row.is_ok()) return row.status();
       if (!row.value()) break;
       if (stmt->column_int64(1) != 0)
-        live_problems.push_back("account balances in " + stmt->column_text(0) + " do not sum to zero");
+        live_problems.push_back("account balances in " + stmt->column_text(0) +
+                                " do not sum to zero");
     }
     return Status::ok();
   };
   DigestSink fresh;
   FoldOutcome fold;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  if (Status s = fold_log(path, total.value(), true, fresh, progress, fold, digest_live); !s.is_ok())
+  if (Status s = fold_log(path, total.value(), true, fresh, progress, fold, digest_live);
+      !s.is_ok())
     return s;
   report.events = fold.events;
   report.first_bad_seq = fold.bad_seq;

@@ -16,8 +16,12 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-SqlValue text(std::string value) { return SqlValue(std::move(value)); }
-SqlValue integer(int64_t value) { return SqlValue(value); }
+SqlValue text(std::string value) {
+  return SqlValue(std::move(value));
+}
+SqlValue integer(int64_t value) {
+  return SqlValue(value);
+}
 template <class T>
 SqlValue optional_value(const std::optional<T>& value) {
   if (!value) return SqlValue();
@@ -26,7 +30,9 @@ SqlValue optional_value(const std::optional<T>& value) {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void key(JsonWriter& w, const char* name) { w.Key(name); }
+void key(JsonWriter& w, const char* name) {
+  w.Key(name);
+}
 void str(JsonWriter& w, const char* name, std::string_view value) {
   w.Key(name);
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
@@ -146,39 +152,96 @@ void write_dispute(JsonWriter& w, const BookingState& s) {
 
 const std::vector<TableSpec>& table_specs() {
   static const std::vector<TableSpec> specs = {
-      {Table::bookings, "bookings", "bookings", "1",
-       {"id", "client_id", "provider_id", "client_email", "description", "status",
-        "payment_status", "currency", "amount", "plan", "deposit_bps", "fee_bps",
-        "auto_confirm_after_s", "pay_by", "amount_paid", "escrow_balance", "released", "refunded",
-        "platform_fee", "provider_net", "auto_confirm_at", "approved", "release_reason", "proof",
-        "created_seq", "created_at", "updated_at", "version"},
-       1, {"created_seq", "created_at"}},
-      {Table::payments, "payments", "payments", "1",
+      {Table::bookings,
+       "bookings",
+       "bookings",
+       "1",
+       {"id",
+        "client_id",
+        "provider_id",
+        "client_email",
+        "description",
+        "status",
+        "payment_status",
+        "currency",
+        "amount",
+        "plan",
+        "deposit_bps",
+        "fee_bps",
+        "auto_confirm_after_s",
+        "pay_by",
+        "amount_paid",
+        "escrow_balance",
+        "released",
+        "refunded",
+        "platform_fee",
+        "provider_net",
+        "auto_confirm_at",
+        "approved",
+        "release_reason",
+        "proof",
+        "created_seq",
+        "created_at",
+        "updated_at",
+        "version"},
+       1,
+       {"created_seq", "created_at"}},
+      {Table::payments,
+       "payments",
+       "payments",
+       "1",
        {"reference", "booking_id", "installment", "amount", "currency", "status",
         "paystack_transaction_id", "paystack_fee", "created_at", "updated_at"},
-       1, {"created_at"}},
-      {Table::refunds, "refunds", "refunds", "1",
+       1,
+       {"created_at"}},
+      {Table::refunds,
+       "refunds",
+       "refunds",
+       "1",
        {"refund_id", "booking_id", "client_id", "payment_reference", "paystack_transaction_id",
-        "amount", "currency", "status", "reason", "attempt", "paystack_refund_id",
-        "failure_reason", "created_at", "updated_at"},
-       1, {"created_at"}},
-      {Table::disputes, "disputes", "disputes", "1",
+        "amount", "currency", "status", "reason", "attempt", "paystack_refund_id", "failure_reason",
+        "created_at", "updated_at"},
+       1,
+       {"created_at"}},
+      {Table::disputes,
+       "disputes",
+       "disputes",
+       "1",
        {"booking_id", "status", "opened_by", "role", "reason", "description", "source", "outcome",
         "provider_amount", "refund_amount", "currency", "note", "resolved_by", "created_at",
         "updated_at"},
-       1, {"created_at"}},
-      {Table::payouts, "payouts", "payouts", "1",
+       1,
+       {"created_at"}},
+      {Table::payouts,
+       "payouts",
+       "payouts",
+       "1",
        {"payout_id", "provider_id", "amount", "currency", "status", "source", "booking_id",
         "withdrawal_id", "retry_of", "attempt", "recipient_code", "transfer_code", "reason",
         "created_at", "updated_at"},
-       1, {"created_at"}},
-      {Table::provider_balances, "provider_balances", "provider_balances", "1",
+       1,
+       {"created_at"}},
+      {Table::provider_balances,
+       "provider_balances",
+       "provider_balances",
+       "1",
        {"provider_id", "currency", "available", "pending_escrow", "in_flight", "total_earned"},
-       2, {}},
-      {Table::ledger_entries, "ledger_entries", "ledger", "1",
-       {"seq", "idx", "debit_account", "credit_account", "amount", "currency"}, 2, {}},
-      {Table::account_balances, "account_balances", "ledger", "1",
-       {"account", "currency", "balance"}, 2, {}},
+       2,
+       {}},
+      {Table::ledger_entries,
+       "ledger_entries",
+       "ledger",
+       "1",
+       {"seq", "idx", "debit_account", "credit_account", "amount", "currency"},
+       2,
+       {}},
+      {Table::account_balances,
+       "account_balances",
+       "ledger",
+       "1",
+       {"account", "currency", "balance"},
+       2,
+       {}},
   };
   return specs;
 }
@@ -260,84 +323,166 @@ std::string proof_json(const BookingState& s) {
 Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) {
   auto [fee, net] = fee_and_net(s);
   const BookingCreated& t = s.terms;
-  return Row{text(t.booking_id), text(t.client_id), text(t.provider_id), text(t.client_email),
-             text(t.description), text(booking_status_name(s.status)),
-             text(payment_status_name(s.payment_status)), text(currency_code(t.amount.currency)),
-             integer(t.amount.amount_minor), text(t.plan), integer(t.deposit_bps),
-             integer(t.fee_bps), integer(t.auto_confirm_after_s), optional_value(t.pay_by_ms),
-             integer(s.amount_in_escrow_minor()), integer(s.held_minor()),
-             integer(s.released_minor), integer(s.refunded_minor), integer(fee), integer(net),
-             optional_value(s.auto_confirm_at_ms), integer(s.approved ? 1 : 0),
-             text(s.release_reason), s.proof ? text(proof_json(s)) : SqlValue(),
-             integer(created_seq), integer(times.created_at), integer(times.updated_at),
+  return Row{text(t.booking_id),
+             text(t.client_id),
+             text(t.provider_id),
+             text(t.client_email),
+             text(t.description),
+             text(booking_status_name(s.status)),
+             text(payment_status_name(s.payment_status)),
+             text(currency_code(t.amount.currency)),
+             integer(t.amount.amount_minor),
+             text(t.plan),
+             integer(t.deposit_bps),
+             integer(t.fee_bps),
+             integer(t.auto_confirm_after_s),
+             optional_value(t.pay_by_ms),
+             integer(s.amount_in_escrow_minor()),
+             integer(s.held_minor()),
+             integer(s.released_minor),
+             integer(s.refunded_minor),
+             integer(fee),
+             integer(net),
+             optional_value(s.auto_confirm_at_ms),
+             integer(s.approved ? 1 : 0),
+             text(s.release_reason),
+             s.proof ? text(proof_json(s)) : SqlValue(),
+             integer(created_seq),
+             integer(times.created_at),
+             integer(times.updated_at),
              integer(s.version)};
 }
 
 Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times) {
-  return Row{text(c.reference), text(s.terms.booking_id), integer(c.installment),
-             integer(c.amount.amount_minor), text(currency_code(c.amount.currency)),
-             text(charge_status_name(c.status)), integer(c.paystack_transaction_id),
-             integer(c.paystack_fee.amount_minor), integer(times.created_at),
+  return Row{text(c.reference),
+             text(s.terms.booking_id),
+             integer(c.installment),
+             integer(c.amount.amount_minor),
+             text(currency_code(c.amount.currency)),
+             text(charge_status_name(c.status)),
+             integer(c.paystack_transaction_id),
+             integer(c.paystack_fee.amount_minor),
+             integer(times.created_at),
              integer(times.updated_at)};
 }
 
 Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times) {
-  return Row{text(r.refund_id), text(s.terms.booking_id), text(s.terms.client_id),
-             text(r.payment_reference), integer(r.paystack_transaction_id),
-             integer(r.amount.amount_minor), text(currency_code(r.amount.currency)),
-             text(refund_status_name(r.status)), text(r.reason), integer(r.attempt),
-             optional_value(r.paystack_refund_id), text(r.failure_reason),
-             integer(times.created_at), integer(times.updated_at)};
+  return Row{text(r.refund_id),
+             text(s.terms.booking_id),
+             text(s.terms.client_id),
+             text(r.payment_reference),
+             integer(r.paystack_transaction_id),
+             integer(r.amount.amount_minor),
+             text(currency_code(r.amount.currency)),
+             text(refund_status_name(r.status)),
+             text(r.reason),
+             integer(r.attempt),
+             optional_value(r.paystack_refund_id),
+             text(r.failure_reason),
+             integer(times.created_at),
+             integer(times.updated_at)};
 }
 
 Row dispute_row(const BookingState& s, const Times& times) {
   const DisputeRecord& d = *s.dispute;
-  return Row{text(s.terms.booking_id), text(d.open ? "open" : "resolved"), text(d.opened_by),
-             text(d.role), text(d.reason), text(d.description), text(d.source),
-             text(d.outcome), integer(d.provider_amount.amount_minor),
-             integer(d.refund_amount.amount_minor), text(currency_code(s.currency())),
-             text(d.note), text(d.resolved_by), integer(times.created_at),
+  return Row{text(s.terms.booking_id),
+             text(d.open ? "open" : "resolved"),
+             text(d.opened_by),
+             text(d.role),
+             text(d.reason),
+             text(d.description),
+             text(d.source),
+             text(d.outcome),
+             integer(d.provider_amount.amount_minor),
+             integer(d.refund_amount.amount_minor),
+             text(currency_code(s.currency())),
+             text(d.note),
+             text(d.resolved_by),
+             integer(times.created_at),
              integer(times.updated_at)};
 }
 
 Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times) {
-  return Row{text(p.payout_id), text(s.provider_id), integer(p.amount.amount_minor),
-             text(currency_code(p.amount.currency)), text(payout_status_name(p.status)),
-             text(p.source), optional_value(p.booking_id), optional_value(p.withdrawal_id),
-             optional_value(p.retry_of), integer(p.attempt), text(p.recipient_code),
-             text(p.transfer_code), text(p.reason), integer(times.created_at),
+  return Row{text(p.payout_id),
+             text(s.provider_id),
+             integer(p.amount.amount_minor),
+             text(currency_code(p.amount.currency)),
+             text(payout_status_name(p.status)),
+             text(p.source),
+             optional_value(p.booking_id),
+             optional_value(p.withdrawal_id),
+             optional_value(p.retry_of),
+             integer(p.attempt),
+             text(p.recipient_code),
+             text(p.transfer_code),
+             text(p.reason),
+             integer(times.created_at),
              integer(times.updated_at)};
 }
 
 Row ledger_entry_row(int64_t seq, int idx, const Posting& posting) {
-  return Row{integer(seq), integer(idx), text(posting.debit_account),
-             text(posting.credit_account), integer(posting.amount.amount_minor),
+  return Row{integer(seq),
+             integer(idx),
+             text(posting.debit_account),
+             text(posting.credit_account),
+             integer(posting.amount.amount_minor),
              text(currency_code(posting.amount.currency))};
 }
 
 std::vector<Touch> touches(const Event& event) {
   std::vector<Touch> out;
-  std::visit(
-      Overloaded{
-          [&](const PaymentInitiated& e) { out.push_back({Table::payments, e.reference}); },
-          [&](const PaymentCaptured& e) { out.push_back({Table::payments, e.reference}); },
-          [&](const PaymentFailed& e) { out.push_back({Table::payments, e.reference}); },
-          [&](const PaymentFlagged& e) { out.push_back({Table::payments, e.reference}); },
-          [&](const DisputeOpened& e) { out.push_back({Table::disputes, e.booking_id}); },
-          [&](const DisputeResolved& e) { out.push_back({Table::disputes, e.booking_id}); },
-          [&](const RefundRequested& e) { out.push_back({Table::refunds, e.refund_id}); },
-          [&](const RefundUpdated& e) { out.push_back({Table::refunds, e.refund_id}); },
-          [&](const RefundProcessed& e) { out.push_back({Table::refunds, e.refund_id}); },
-          [&](const RefundFailed& e) { out.push_back({Table::refunds, e.refund_id}); },
-          [&](const PayoutRequested& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const PayoutSent& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const PayoutAwaitingOtp& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const PayoutSucceeded& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const PayoutFailed& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const PayoutReversed& e) { out.push_back({Table::payouts, e.payout_id}); },
-          [&](const auto&) {},
-      },
-      event);
+  std::visit(Overloaded{
+                 [&](const PaymentInitiated& e) {
+                   out.push_back({Table::payments, e.reference});
+                 },
+                 [&](const PaymentCaptured& e) {
+                   out.push_back({Table::payments, e.reference});
+                 },
+                 [&](const PaymentFailed& e) {
+                   out.push_back({Table::payments, e.reference});
+                 },
+                 [&](const PaymentFlagged& e) {
+                   out.push_back({Table::payments, e.reference});
+                 },
+                 [&](const DisputeOpened& e) {
+                   out.push_back({Table::disputes, e.booking_id});
+                 },
+                 [&](const DisputeResolved& e) {
+                   out.push_back({Table::disputes, e.booking_id});
+                 },
+                 [&](const RefundRequested& e) {
+                   out.push_back({Table::refunds, e.refund_id});
+                 },
+                 [&](const RefundUpdated& e) {
+                   out.push_back({Table::refunds, e.refund_id});
+                 },
+                 [&](const RefundProcessed& e) {
+                   out.push_back({Table::refunds, e.refund_id});
+                 },
+                 [&](const RefundFailed& e) {
+                   out.push_back({Table::refunds, e.refund_id});
+                 },
+                 [&](const PayoutRequested& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const PayoutSent& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const PayoutAwaitingOtp& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const PayoutSucceeded& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const PayoutFailed& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const PayoutReversed& e) {
+                   out.push_back({Table::payouts, e.payout_id});
+                 },
+                 [&](const auto&) {},
+             },
+             event);
   return out;
 }
 
@@ -359,8 +504,10 @@ std::vector<ProviderBalanceDelta> provider_balance_deltas(const Event& event,
       size_t last = account.rfind(':');
       std::string provider = account.substr(9, last - 9);
       ProviderBalanceDelta& d = delta_for(provider, currency);
-      if (account.ends_with(":available")) d.available += signed_amount;
-      else d.in_flight += signed_amount;
+      if (account.ends_with(":available"))
+        d.available += signed_amount;
+      else
+        d.in_flight += signed_amount;
     }
   };
   for (const Posting& p : postings) {
@@ -368,9 +515,11 @@ std::vector<ProviderBalanceDelta> provider_balance_deltas(const Event& event,
     apply(p.credit_account, p.amount.amount_minor, p.amount.currency);
   }
   if (const auto* r = std::get_if<FundsReleased>(&event))
-    delta_for(r->provider_id, r->provider_net.currency).total_earned += r->provider_net.amount_minor;
+    delta_for(r->provider_id, r->provider_net.currency).total_earned +=
+        r->provider_net.amount_minor;
   if (const auto* r = std::get_if<DisputeResolved>(&event))
-    delta_for(r->provider_id, r->provider_net.currency).total_earned += r->provider_net.amount_minor;
+    delta_for(r->provider_id, r->provider_net.currency).total_earned +=
+        r->provider_net.amount_minor;
   return out;
 }
 

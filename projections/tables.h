@@ -21,7 +21,13 @@ using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 using Row = std::vector<SqlValue>;
 
 enum class Table {
-  bookings, payments, refunds, disputes, payouts, provider_balances, ledger_entries,
+  bookings,
+  payments,
+  refunds,
+  disputes,
+  payouts,
+  provider_balances,
+  ledger_entries,
   account_balances,
 };
 inline constexpr int table_count = 8;
@@ -29,11 +35,11 @@ inline constexpr int table_count = 8;
 struct TableSpec {
   Table table;
   const char* name;
-  const char* projection;                 // what `escrowctl rebuild --projection` names
-  const char* version;                    // bump when the rows this code writes change
+  const char* projection;  // what `escrowctl rebuild --projection` names
+  const char* version;     // bump when the rows this code writes change
   std::vector<const char*> columns;
-  int key_columns;                        // the first N columns are the primary key
-  std::vector<const char*> insert_only;   // kept on update (created_*)
+  int key_columns;                       // the first N columns are the primary key
+  std::vector<const char*> insert_only;  // kept on update (created_*)
 };
 
 const std::vector<TableSpec>& table_specs();

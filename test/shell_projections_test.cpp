@@ -56,7 +56,8 @@ struct Fixture {
 
   Fixture() {
     REQUIRE(migrate_file(path).is_ok());
-    auto opened = EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock});
+    auto opened =
+        EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock});
     REQUIRE(opened.is_ok());
     store = std::move(opened).value();
     shell = std::make_unique<CommandShell>(*store, live, clock);
@@ -80,20 +81,25 @@ struct Fixture {
   int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
 
   CommandResult run(const std::string& booking, BookingCommand command, Actor actor) {
-    CommandResult r = shell->execute(booking, command, CommandContext{std::move(actor), {}, {}, {}, {}});
+    CommandResult r =
+        shell->execute(booking, command, CommandContext{std::move(actor), {}, {}, {}, {}});
     REQUIRE(r.status.is_ok());
     return r;
   }
   CommandResult run_provider(const std::string& provider, ProviderCommand command, Actor actor) {
-    CommandResult r = shell->execute(provider, command, CommandContext{std::move(actor), {}, {}, {}, {}});
+    CommandResult r =
+        shell->execute(provider, command, CommandContext{std::move(actor), {}, {}, {}, {}});
     REQUIRE(r.status.is_ok());
     return r;
   }
 
   void create(const std::string& id, int64_t amount, const std::string& plan = "full") {
-    CreateBooking c{id, "client-1", "provider-1", "ada@example.com", "Deep clean",
-                    Money{amount, Currency::NGN}, plan, plan == "split" ? 3000 : 0, 500,
-                    3 * 24 * 3600, std::nullopt};
+    CreateBooking c{id,           "client-1",
+                    "provider-1", "ada@example.com",
+                    "Deep clean", Money{amount, Currency::NGN},
+                    plan,         plan == "split" ? 3000 : 0,
+                    500,          3 * 24 * 3600,
+                    std::nullopt};
     REQUIRE(run(id, c, service).ok());
   }
 
@@ -104,11 +110,15 @@ struct Fixture {
     auto due = next_payment(state.value(), clock.now_ms());
     REQUIRE(std::holds_alternative<PaymentDue>(due));
     const PaymentDue& d = std::get<PaymentDue>(due);
-    REQUIRE(run(id, InitiatePayment{d.reference, d.installment, d.amount, "https://checkout/x", "x"},
-                Actor{"client-1", Role::client}).ok());
-    REQUIRE(run(id, CapturePayment{d.reference, std::nullopt, d.amount, 4'100'000'000LL + d.installment,
-                                   Money{100, Currency::NGN}, "card", std::nullopt, "webhook"},
-                paystack).ok());
+    REQUIRE(run(id,
+                InitiatePayment{d.reference, d.installment, d.amount, "https://checkout/x", "x"},
+                Actor{"client-1", Role::client})
+                .ok());
+    REQUIRE(run(id,
+                CapturePayment{d.reference, std::nullopt, d.amount, 4'100'000'000LL + d.installment,
+                               Money{100, Currency::NGN}, "card", std::nullopt, "webhook"},
+                paystack)
+                .ok());
   }
 
   void expect_verified() {
@@ -124,12 +134,17 @@ struct Fixture {
 
 TEST_CASE("a booking paid, proven and approved shows as released and pays the provider out") {
   Fixture f;
-  REQUIRE(f.run_provider("provider-1", RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN}, service).ok());
+  REQUIRE(f.run_provider("provider-1",
+                         RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN},
+                         service)
+              .ok());
   f.create("b1", 1'000'000);
   f.pay_next("b1");
-  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") == "pending_execution/escrow");
+  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") ==
+        "pending_execution/escrow");
   CHECK(f.integer("SELECT escrow_balance FROM bookings WHERE id='b1'") == 1'000'000);
-  CHECK(f.integer("SELECT pending_escrow FROM provider_balances WHERE provider_id='provider-1'") == 1'000'000);
+  CHECK(f.integer("SELECT pending_escrow FROM provider_balances WHERE provider_id='provider-1'") ==
+        1'000'000);
 
   REQUIRE(f.run("b1", SubmitProof{"done", {}, {}}, Actor{"provider-1", Role::provider}).ok());
   CommandResult approved = f.run("b1", ConfirmCompletion{}, Actor{"client-1", Role::client});
@@ -137,18 +152,26 @@ TEST_CASE("a booking paid, proven and approved shows as released and pays the pr
   // One atomic append wrote the approval, the release and the provider's payout.
   std::vector<std::string> types;
   for (const RecordedEvent& e : approved.events) types.push_back(e.type);
-  CHECK(types == std::vector<std::string>{"CompletionConfirmed", "FundsReleased", "PayoutRequested"});
+  CHECK(types ==
+        std::vector<std::string>{"CompletionConfirmed", "FundsReleased", "PayoutRequested"});
 
-  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") == "completed/released");
+  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") ==
+        "completed/released");
   CHECK(f.integer("SELECT platform_fee FROM bookings WHERE id='b1'") == 50'000);
-  CHECK(f.text("SELECT status || '/' || amount FROM payouts WHERE booking_id='b1'") == "queued/950000");
-  CHECK(f.integer("SELECT in_flight FROM provider_balances WHERE provider_id='provider-1'") == 950'000);
-  CHECK(f.integer("SELECT total_earned FROM provider_balances WHERE provider_id='provider-1'") == 950'000);
+  CHECK(f.text("SELECT status || '/' || amount FROM payouts WHERE booking_id='b1'") ==
+        "queued/950000");
+  CHECK(f.integer("SELECT in_flight FROM provider_balances WHERE provider_id='provider-1'") ==
+        950'000);
+  CHECK(f.integer("SELECT total_earned FROM provider_balances WHERE provider_id='provider-1'") ==
+        950'000);
   CHECK(f.integer("SELECT balance FROM account_balances WHERE account='platform:fees'") == 50'000);
   CHECK(f.integer("SELECT SUM(balance) FROM account_balances") == 0);
 
   std::string payout = f.text("SELECT payout_id FROM payouts WHERE booking_id='b1'");
-  REQUIRE(f.run_provider("provider-1", RecordPayoutOutcome{payout, PayoutStatus::success, "TRF_1", 77, ""}, paystack).ok());
+  REQUIRE(f.run_provider("provider-1",
+                         RecordPayoutOutcome{payout, PayoutStatus::success, "TRF_1", 77, ""},
+                         paystack)
+              .ok());
   CHECK(f.integer("SELECT in_flight FROM provider_balances WHERE provider_id='provider-1'") == 0);
   CHECK(f.text("SELECT status FROM payouts WHERE payout_id='" + payout + "'") == "success");
   f.expect_verified();
@@ -159,18 +182,28 @@ TEST_CASE("a withdrawal is checked against the available balance the projections
   f.create("b1", 200'000);
   f.pay_next("b1");
   REQUIRE(f.run("b1", ConfirmCompletion{}, admin).ok());  // released; no payout account yet
-  CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") == 190'000);
+  CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") ==
+        190'000);
   Actor provider{"provider-1", Role::provider};
-  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{10'000, Currency::NGN}, {}}, provider).rejection ==
-        Rejection::payout_account_missing);
-  REQUIRE(f.run_provider("provider-1", RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN}, provider).ok());
+  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{10'000, Currency::NGN}, {}}, provider)
+            .rejection == Rejection::payout_account_missing);
+  REQUIRE(f.run_provider("provider-1",
+                         RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN},
+                         provider)
+              .ok());
   // The shell fetches the balance itself: whatever the caller claims is ignored.
-  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{190'001, Currency::NGN}, Money{999'999'999, Currency::NGN}}, provider).rejection ==
-        Rejection::insufficient_balance);
-  REQUIRE(f.run_provider("provider-1", RequestWithdrawal{Money{150'000, Currency::NGN}, {}}, provider).ok());
-  CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") == 40'000);
-  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{50'000, Currency::NGN}, {}}, provider).rejection ==
-        Rejection::insufficient_balance);
+  CHECK(f.run_provider(
+             "provider-1",
+             RequestWithdrawal{Money{190'001, Currency::NGN}, Money{999'999'999, Currency::NGN}},
+             provider)
+            .rejection == Rejection::insufficient_balance);
+  REQUIRE(
+      f.run_provider("provider-1", RequestWithdrawal{Money{150'000, Currency::NGN}, {}}, provider)
+          .ok());
+  CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") ==
+        40'000);
+  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{50'000, Currency::NGN}, {}}, provider)
+            .rejection == Rejection::insufficient_balance);
   f.expect_verified();
 }
 
@@ -181,10 +214,12 @@ TEST_CASE("a shell deciding on a stale cached state re-decides after the conflic
   REQUIRE(other.load_booking("b1").is_ok());  // caches version 1
   f.pay_next("b1");                           // moves the stream on through the first shell
   // The second shell's cache is stale; its append conflicts, it reloads and decides again.
-  CommandResult r = other.execute("b1", CancelBooking{"changed plans"}, CommandContext{Actor{"client-1", Role::client}, {}, {}, {}, {}});
+  CommandResult r = other.execute("b1", CancelBooking{"changed plans"},
+                                  CommandContext{Actor{"client-1", Role::client}, {}, {}, {}, {}});
   REQUIRE(r.ok());
   CHECK(r.events.size() == 2);  // BookingCancelled + the refund of what was captured meanwhile
-  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") == "cancelled/refunding");
+  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") ==
+        "cancelled/refunding");
   CHECK(f.integer("SELECT COUNT(*) FROM refunds WHERE booking_id='b1'") == 1);
   f.expect_verified();
 }
@@ -194,7 +229,8 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
   // Catch2 assertions are not thread-safe: the threads count what went wrong instead.
   std::atomic<int> failures{0};
   auto run = [&](const std::string& id, BookingCommand command, Actor actor) {
-    CommandResult r = f.shell->execute(id, command, CommandContext{std::move(actor), {}, {}, {}, {}});
+    CommandResult r =
+        f.shell->execute(id, command, CommandContext{std::move(actor), {}, {}, {}, {}});
     if (!r.status.is_ok()) ++failures;
     return r;
   };
@@ -204,8 +240,16 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
     auto due = next_payment(state.value(), f.clock.now_ms());
     if (!std::holds_alternative<PaymentDue>(due)) return (void)++failures;
     const PaymentDue& d = std::get<PaymentDue>(due);
-    if (!run(id, InitiatePayment{d.reference, d.installment, d.amount, "u", "a"}, Actor{"client-1", Role::client}).ok()) ++failures;
-    if (!run(id, CapturePayment{d.reference, std::nullopt, d.amount, 1, Money{0, Currency::NGN}, "card", std::nullopt, "webhook"}, paystack).ok()) ++failures;
+    if (!run(id, InitiatePayment{d.reference, d.installment, d.amount, "u", "a"},
+             Actor{"client-1", Role::client})
+             .ok())
+      ++failures;
+    if (!run(id,
+             CapturePayment{d.reference, std::nullopt, d.amount, 1, Money{0, Currency::NGN}, "card",
+                            std::nullopt, "webhook"},
+             paystack)
+             .ok())
+      ++failures;
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -213,16 +257,28 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
       for (int i = 0; i < 25; ++i) {
         std::string id = "b" + std::to_string(t) + "-" + std::to_string(i);
         bool split = i % 3 == 0;
-        CreateBooking c{id, "client-1", "provider-1", "ada@example.com", "Deep clean",
-                        Money{100'000 + i * 1000, Currency::NGN}, split ? "split" : "full",
-                        split ? 3000 : 0, 500, 3 * 24 * 3600, std::nullopt};
+        CreateBooking c{id,
+                        "client-1",
+                        "provider-1",
+                        "ada@example.com",
+                        "Deep clean",
+                        Money{100'000 + i * 1000, Currency::NGN},
+                        split ? "split" : "full",
+                        split ? 3000 : 0,
+                        500,
+                        3 * 24 * 3600,
+                        std::nullopt};
         if (!run(id, c, service).ok()) ++failures;
         pay_next(id);
         if (split) pay_next(id);
         if (i % 4 == 0) {
-          run(id, OpenDispute{"late", "never came", "party", std::nullopt}, Actor{"client-1", Role::client});
-          if (run(id, ResolveDispute{"split", 30'000, std::nullopt, "half"}, admin).rejection != Rejection::invalid_resolution) ++failures;
-          if (!run(id, ResolveDispute{"refund", std::nullopt, std::nullopt, "refund"}, admin).ok()) ++failures;
+          run(id, OpenDispute{"late", "never came", "party", std::nullopt},
+              Actor{"client-1", Role::client});
+          if (run(id, ResolveDispute{"split", 30'000, std::nullopt, "half"}, admin).rejection !=
+              Rejection::invalid_resolution)
+            ++failures;
+          if (!run(id, ResolveDispute{"refund", std::nullopt, std::nullopt, "refund"}, admin).ok())
+            ++failures;
         } else if (!run(id, ConfirmCompletion{}, admin).ok()) {
           ++failures;
         }
@@ -289,13 +345,16 @@ TEST_CASE("verify names the seq of an event altered behind the triggers' back") 
   int64_t seq = f.integer("SELECT seq FROM events WHERE type='PaymentCaptured'");
   REQUIRE(db.exec("DROP TRIGGER IF EXISTS events_no_update").is_ok());
   // Whatever the trigger is called, an UPDATE must not pass with it in place; drop every trigger.
-  auto triggers = db.prepare("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='events'");
+  auto triggers =
+      db.prepare("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='events'");
   REQUIRE(triggers.is_ok());
   std::vector<std::string> names;
   while (triggers->step().value()) names.push_back(triggers->column_text(0));
   triggers = sqlite::Stmt();
   for (const std::string& name : names) REQUIRE(db.exec("DROP TRIGGER " + name).is_ok());
-  REQUIRE(db.exec("UPDATE events SET data = replace(data, '300000', '900000') WHERE seq = " + std::to_string(seq)).is_ok());
+  REQUIRE(db.exec("UPDATE events SET data = replace(data, '300000', '900000') WHERE seq = " +
+                  std::to_string(seq))
+              .is_ok());
   auto report = projections::verify(db);
   REQUIRE(report.is_ok());
   REQUIRE_FALSE(report->ok());

@@ -43,9 +43,13 @@ int64_t paystack_fee(int64_t amount_minor) {
 
 class Driver {
  public:
-  Driver(CommandShell& shell, CommandShell& scheduler, const CoreOptions& options, int64_t providers,
-         uint64_t seed)
-      : shell_(shell), scheduler_(scheduler), options_(options), providers_(providers), rng_(seed) {}
+  Driver(CommandShell& shell, CommandShell& scheduler, const CoreOptions& options,
+         int64_t providers, uint64_t seed)
+      : shell_(shell),
+        scheduler_(scheduler),
+        options_(options),
+        providers_(providers),
+        rng_(seed) {}
 
   void lifecycle(int64_t n);
   void register_account(int64_t provider);
@@ -53,7 +57,9 @@ class Driver {
 
  private:
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
-  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+  int64_t uniform(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
 
   template <class Id, class Command>
   CommandResult run(CommandShell& shell, const Id& id, const Command& command, Actor actor);
@@ -77,8 +83,10 @@ class Driver {
 template <class Id, class Command>
 CommandResult Driver::run(CommandShell& shell, const Id& id, const Command& command, Actor actor) {
   auto start = Clock::now();
-  CommandResult result = shell.execute(id, command, CommandContext{std::move(actor), {}, {}, {}, {}});
-  latencies_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+  CommandResult result =
+      shell.execute(id, command, CommandContext{std::move(actor), {}, {}, {}, {}});
+  latencies_ns_.push_back(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
   ++commands_;
   if (!result.status.is_ok()) {
     ++errors_;
@@ -93,7 +101,9 @@ CommandResult Driver::run(CommandShell& shell, const Id& id, const Command& comm
 void Driver::register_account(int64_t provider) {
   std::string id = "provider-" + std::to_string(provider);
   run(shell_, id,
-      ProviderCommand{RegisterPayoutAccount{"RCP_" + std::to_string(provider), "058", "Provider " + std::to_string(provider), "1234", Currency::NGN}},
+      ProviderCommand{RegisterPayoutAccount{"RCP_" + std::to_string(provider), "058",
+                                            "Provider " + std::to_string(provider), "1234",
+                                            Currency::NGN}},
       Actor{"marketplace", Role::service});
 }
 
@@ -102,50 +112,85 @@ bool Driver::pay(const std::string& id, const Actor& client) {
     auto state = shell_.load_booking(id);
     if (!state.is_ok()) return false;
     auto due = next_payment(state.value(), SystemClock().now_ms());
-    if (!std::holds_alternative<PaymentDue>(due)) return std::get<Rejection>(due) == Rejection::nothing_due;
+    if (!std::holds_alternative<PaymentDue>(due))
+      return std::get<Rejection>(due) == Rejection::nothing_due;
     const PaymentDue& d = std::get<PaymentDue>(due);
     std::string access = "ac" + d.reference.substr(3, 12) + std::to_string(d.installment);
-    auto init = run(shell_, id, BookingCommand{InitiatePayment{d.reference, d.installment, d.amount, "https://checkout.paystack.com/" + access, access}}, client);
+    auto init =
+        run(shell_, id,
+            BookingCommand{InitiatePayment{d.reference, d.installment, d.amount,
+                                           "https://checkout.paystack.com/" + access, access}},
+            client);
     if (!init.ok()) return false;
     if (chance(0.08)) {  // the card was declined; the client tries again
-      run(shell_, id, BookingCommand{FailPayment{d.reference, "Declined"}}, Actor{"paystack", Role::system});
+      run(shell_, id, BookingCommand{FailPayment{d.reference, "Declined"}},
+          Actor{"paystack", Role::system});
       continue;
     }
-    CapturePayment capture{d.reference, d.installment, d.amount, ++next_transaction_id_,
-                           Money{paystack_fee(d.amount.amount_minor), d.amount.currency}, "card",
-                           SystemClock().now_ms(), "webhook"};
-    CommandResult captured = run(shell_, id, BookingCommand{capture}, Actor{"paystack", Role::system});
+    CapturePayment capture{d.reference,
+                           d.installment,
+                           d.amount,
+                           ++next_transaction_id_,
+                           Money{paystack_fee(d.amount.amount_minor), d.amount.currency},
+                           "card",
+                           SystemClock().now_ms(),
+                           "webhook"};
+    CommandResult captured =
+        run(shell_, id, BookingCommand{capture}, Actor{"paystack", Role::system});
     settle(captured);
-    if (chance(0.03)) run(shell_, id, BookingCommand{capture}, Actor{"paystack", Role::system});  // a duplicate webhook
+    if (chance(0.03))
+      run(shell_, id, BookingCommand{capture},
+          Actor{"paystack", Role::system});  // a duplicate webhook
   }
   return true;
 }
 
 void Driver::settle_payout(const PayoutRequested& p) {
   Actor system{"paystack", Role::system};
-  run(shell_, p.provider_id, ProviderCommand{RecordPayoutOutcome{p.payout_id, PayoutStatus::pending, "TRF_" + p.payout_id.substr(3, 10), std::nullopt, ""}}, system);
+  run(shell_, p.provider_id,
+      ProviderCommand{RecordPayoutOutcome{p.payout_id, PayoutStatus::pending,
+                                          "TRF_" + p.payout_id.substr(3, 10), std::nullopt, ""}},
+      system);
   if (chance(0.03)) {
-    run(shell_, p.provider_id, ProviderCommand{RecordPayoutOutcome{p.payout_id, PayoutStatus::otp, "", std::nullopt, ""}}, system);
+    run(shell_, p.provider_id,
+        ProviderCommand{RecordPayoutOutcome{p.payout_id, PayoutStatus::otp, "", std::nullopt, ""}},
+        system);
   }
   if (chance(0.08)) {
     PayoutStatus bad = chance(0.5) ? PayoutStatus::failed : PayoutStatus::reversed;
-    run(shell_, p.provider_id, ProviderCommand{RecordPayoutOutcome{p.payout_id, bad, "", std::nullopt, "Account could not be credited"}}, system);
-    CommandResult retry = run(shell_, p.provider_id, ProviderCommand{RetryPayout{p.payout_id, {}}}, Actor{"admin-1", Role::admin});
+    run(shell_, p.provider_id,
+        ProviderCommand{RecordPayoutOutcome{p.payout_id, bad, "", std::nullopt,
+                                            "Account could not be credited"}},
+        system);
+    CommandResult retry = run(shell_, p.provider_id, ProviderCommand{RetryPayout{p.payout_id, {}}},
+                              Actor{"admin-1", Role::admin});
     settle(retry);
     return;
   }
-  run(shell_, p.provider_id, ProviderCommand{RecordPayoutOutcome{p.payout_id, PayoutStatus::success, "", std::nullopt, ""}}, system);
+  run(shell_, p.provider_id,
+      ProviderCommand{
+          RecordPayoutOutcome{p.payout_id, PayoutStatus::success, "", std::nullopt, ""}},
+      system);
 }
 
 void Driver::settle_refund(const RefundRequested& r) {
   Actor system{"paystack", Role::system};
-  run(shell_, r.booking_id, BookingCommand{RecordRefundOutcome{r.refund_id, RefundStatus::pending, uniform(1, 1LL << 40), ""}}, system);
+  run(shell_, r.booking_id,
+      BookingCommand{
+          RecordRefundOutcome{r.refund_id, RefundStatus::pending, uniform(1, 1LL << 40), ""}},
+      system);
   if (chance(0.08)) {
-    run(shell_, r.booking_id, BookingCommand{RecordRefundOutcome{r.refund_id, RefundStatus::failed, std::nullopt, "Bank declined"}}, system);
-    settle(run(shell_, r.booking_id, BookingCommand{RetryRefund{r.refund_id}}, Actor{"admin-1", Role::admin}));
+    run(shell_, r.booking_id,
+        BookingCommand{
+            RecordRefundOutcome{r.refund_id, RefundStatus::failed, std::nullopt, "Bank declined"}},
+        system);
+    settle(run(shell_, r.booking_id, BookingCommand{RetryRefund{r.refund_id}},
+               Actor{"admin-1", Role::admin}));
     return;
   }
-  run(shell_, r.booking_id, BookingCommand{RecordRefundOutcome{r.refund_id, RefundStatus::processed, std::nullopt, ""}}, system);
+  run(shell_, r.booking_id,
+      BookingCommand{RecordRefundOutcome{r.refund_id, RefundStatus::processed, std::nullopt, ""}},
+      system);
 }
 
 // Sends out whatever a command queued: payouts and refunds, with Paystack's answers.
@@ -165,20 +210,32 @@ void Driver::settle(const CommandResult& result) {
 void Driver::withdraw(const std::string& provider_id) {
   auto state = shell_.load_provider(provider_id);
   if (!state.is_ok() || !state->account) return;
-  CommandResult result = run(shell_, provider_id, ProviderCommand{RequestWithdrawal{Money{uniform(10000, 500000), Currency::NGN}, {}}}, Actor{provider_id, Role::provider});
+  CommandResult result =
+      run(shell_, provider_id,
+          ProviderCommand{RequestWithdrawal{Money{uniform(10000, 500000), Currency::NGN}, {}}},
+          Actor{provider_id, Role::provider});
   settle(result);
 }
 
 void Driver::lifecycle(int64_t n) {
   std::string id = "bk" + std::to_string(n);
   std::string provider_id = "provider-" + std::to_string(n % providers_);
-  Actor client{"client-" + std::to_string(n % std::max<int64_t>(1, options_.bookings / 2)), Role::client};
+  Actor client{"client-" + std::to_string(n % std::max<int64_t>(1, options_.bookings / 2)),
+               Role::client};
   Actor provider{provider_id, Role::provider};
   Actor admin{"admin-1", Role::admin};
   bool split = chance(0.3);
-  CreateBooking create{id, client.id, provider_id, "client" + std::to_string(n) + "@example.com",
-                       "Home cleaning", Money{uniform(5000, 5'000'000), Currency::NGN},
-                       split ? "split" : "full", split ? 5000 : 0, 500, 3 * 24 * 3600, std::nullopt};
+  CreateBooking create{id,
+                       client.id,
+                       provider_id,
+                       "client" + std::to_string(n) + "@example.com",
+                       "Home cleaning",
+                       Money{uniform(5000, 5'000'000), Currency::NGN},
+                       split ? "split" : "full",
+                       split ? 5000 : 0,
+                       500,
+                       3 * 24 * 3600,
+                       std::nullopt};
   if (!run(shell_, id, BookingCommand{create}, Actor{"marketplace", Role::service}).ok()) return;
 
   double path = std::uniform_real_distribution<double>(0, 1)(rng_);
@@ -188,25 +245,34 @@ void Driver::lifecycle(int64_t n) {
   }
   if (!pay(id, client)) return;
   if (path < 0.55) {
-    run(shell_, id, BookingCommand{SubmitProof{"Job done", {ProofFile{std::string(64, 'a'), "image/jpeg", "after.jpg", 120000}}, {}}}, provider);
+    run(shell_, id,
+        BookingCommand{SubmitProof{
+            "Job done", {ProofFile{std::string(64, 'a'), "image/jpeg", "after.jpg", 120000}}, {}}},
+        provider);
     settle(run(shell_, id, BookingCommand{ConfirmCompletion{}}, client));
   } else if (path < 0.65) {
     run(shell_, id, BookingCommand{SubmitProof{"Job done", {}, {}}}, provider);
     settle(run(scheduler_, id, BookingCommand{AutoConfirm{}}, Actor{"scheduler", Role::system}));
   } else if (path < 0.85) {
     if (chance(0.5)) run(shell_, id, BookingCommand{SubmitProof{"Job done", {}, {}}}, provider);
-    run(shell_, id, BookingCommand{OpenDispute{"quality", "The work was not finished", "party", std::nullopt}}, chance(0.7) ? client : provider);
+    run(shell_, id,
+        BookingCommand{OpenDispute{"quality", "The work was not finished", "party", std::nullopt}},
+        chance(0.7) ? client : provider);
     auto state = shell_.load_booking(id);
     int64_t held = state.is_ok() ? state->held_minor() : 0;
     int outcome = static_cast<int>(uniform(0, 2));
-    ResolveDispute resolve{outcome == 0 ? "release" : outcome == 1 ? "refund" : "split", std::nullopt, std::nullopt, "Reviewed the evidence"};
+    ResolveDispute resolve{outcome == 0   ? "release"
+                           : outcome == 1 ? "refund"
+                                          : "split",
+                           std::nullopt, std::nullopt, "Reviewed the evidence"};
     if (outcome == 2) {
       resolve.provider_amount_minor = held / 2;
       resolve.refund_amount_minor = held - held / 2;
     }
     settle(run(shell_, id, BookingCommand{resolve}, admin));
   } else {
-    settle(run(shell_, id, BookingCommand{CancelBooking{"cannot attend"}}, chance(0.5) ? client : provider));
+    settle(run(shell_, id, BookingCommand{CancelBooking{"cannot attend"}},
+               chance(0.5) ? client : provider));
   }
   if (n % 10 == 0) withdraw(provider_id);
 }
@@ -223,7 +289,8 @@ void Driver::merge_into(Totals& totals) {
 
 double percentile_ms(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  size_t index = std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
+  size_t index =
+      std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
   return static_cast<double>(sorted[index]) / 1e6;
 }
 
@@ -250,7 +317,8 @@ int run_core(const CoreOptions& options) {
     return 1;
   }
   if (store.value()->last_seq() != 0) {
-    std::fprintf(stderr, "escrow-bench: %s already holds events; use a new file\n", options.db_path.c_str());
+    std::fprintf(stderr, "escrow-bench: %s already holds events; use a new file\n",
+                 options.db_path.c_str());
     return 1;
   }
   projections::LiveProjections live;
@@ -266,7 +334,8 @@ int run_core(const CoreOptions& options) {
   std::vector<std::thread> workers;
   for (int w = 0; w < options.workers; ++w) {
     workers.emplace_back([&, w] {
-      Driver driver(shell, scheduler, options, providers, options.seed * 1000003 + static_cast<uint64_t>(w));
+      Driver driver(shell, scheduler, options, providers,
+                    options.seed * 1000003 + static_cast<uint64_t>(w));
       // Half of the providers have a payout account: their releases go straight out.
       for (int64_t p; (p = next_provider.fetch_add(2)) < providers;) driver.register_account(p);
       for (int64_t n; (n = next.fetch_add(1)) < options.bookings;) driver.lifecycle(n);
@@ -280,8 +349,10 @@ int run_core(const CoreOptions& options) {
   std::sort(totals.latencies_ns.begin(), totals.latencies_ns.end());
   double commands_per_s = static_cast<double>(totals.commands) / seconds;
   double events_per_s = static_cast<double>(totals.events) / seconds;
-  double p50 = percentile_ms(totals.latencies_ns, 0.50), p90 = percentile_ms(totals.latencies_ns, 0.90);
-  double p99 = percentile_ms(totals.latencies_ns, 0.99), max = percentile_ms(totals.latencies_ns, 1.0);
+  double p50 = percentile_ms(totals.latencies_ns, 0.50),
+         p90 = percentile_ms(totals.latencies_ns, 0.90);
+  double p99 = percentile_ms(totals.latencies_ns, 0.99),
+         max = percentile_ms(totals.latencies_ns, 1.0);
   std::printf("escrow-bench core: %lld bookings, %d workers, group commit %s, synchronous=%s\n",
               static_cast<long long>(options.bookings), options.workers,
               options.group_commit ? "on" : "off", options.synchronous.c_str());
@@ -290,19 +361,28 @@ int run_core(const CoreOptions& options) {
               static_cast<long long>(totals.events), seconds);
   std::printf("  %.0f commands/s, %.0f events/s, %llu commits (%.1f commands per commit)\n",
               commands_per_s, events_per_s, static_cast<unsigned long long>(stats.commits),
-              stats.commits ? static_cast<double>(stats.commands) / static_cast<double>(stats.commits) : 0.0);
+              stats.commits
+                  ? static_cast<double>(stats.commands) / static_cast<double>(stats.commits)
+                  : 0.0);
   std::printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", p50, p90, p99, max);
   if (totals.errors) {
-    std::printf("  %lld commands failed; first: %s\n", static_cast<long long>(totals.errors), totals.first_error.c_str());
+    std::printf("  %lld commands failed; first: %s\n", static_cast<long long>(totals.errors),
+                totals.first_error.c_str());
   }
   if (options.json) {
-    std::printf("{\"mode\":\"core\",\"bookings\":%lld,\"workers\":%d,\"group_commit\":%s,\"synchronous\":\"%s\","
-                "\"commands\":%lld,\"rejections\":%lld,\"events\":%lld,\"seconds\":%.3f,\"commands_per_s\":%.0f,"
-                "\"events_per_s\":%.0f,\"commits\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"errors\":%lld}\n",
-                static_cast<long long>(options.bookings), options.workers, options.group_commit ? "true" : "false",
-                options.synchronous.c_str(), static_cast<long long>(totals.commands), static_cast<long long>(totals.rejections),
-                static_cast<long long>(totals.events), seconds, commands_per_s, events_per_s,
-                static_cast<unsigned long long>(stats.commits), p50, p90, p99, max, static_cast<long long>(totals.errors));
+    std::printf(
+        "{\"mode\":\"core\",\"bookings\":%lld,\"workers\":%d,\"group_commit\":%s,\"synchronous\":"
+        "\"%s\","
+        "\"commands\":%lld,\"rejections\":%lld,\"events\":%lld,\"seconds\":%.3f,\"commands_per_s\":"
+        "%.0f,"
+        "\"events_per_s\":%.0f,\"commits\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%"
+        ".3f,\"max\":%.3f},\"errors\":%lld}\n",
+        static_cast<long long>(options.bookings), options.workers,
+        options.group_commit ? "true" : "false", options.synchronous.c_str(),
+        static_cast<long long>(totals.commands), static_cast<long long>(totals.rejections),
+        static_cast<long long>(totals.events), seconds, commands_per_s, events_per_s,
+        static_cast<unsigned long long>(stats.commits), p50, p90, p99, max,
+        static_cast<long long>(totals.errors));
   }
   return totals.errors ? 1 : 0;
 }

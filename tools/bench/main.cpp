@@ -12,8 +12,10 @@ int main(int argc, char** argv) {
       "core", "randomized booking lifecycles through the real command path into a database");
   core_cmd->add_option("--db", core.db_path, "database file (created; must not hold events)")
       ->required();
-  core_cmd->add_option("--bookings", core.bookings, "bookings to drive")->check(CLI::Range(1, 100000000));
-  core_cmd->add_option("--workers", core.workers, "concurrent client threads")->check(CLI::Range(1, 1024));
+  core_cmd->add_option("--bookings", core.bookings, "bookings to drive")
+      ->check(CLI::Range(1, 100000000));
+  core_cmd->add_option("--workers", core.workers, "concurrent client threads")
+      ->check(CLI::Range(1, 1024));
   core_cmd->add_option("--seed", core.seed, "random seed");
   core_cmd->add_flag("!--no-group-commit", core.group_commit,
                      "one transaction per command instead of group commit");
