@@ -160,14 +160,14 @@ CommandResult CommandShell::execute(std::string_view booking_id, const BookingCo
     if (!state.is_ok()) return CommandResult{state.status(), {}, {}, {}};
     Decision decision = decide(state.value(), command, context.actor, clock_.now_ms());
     if (decision.rejected() || decision.events.empty())
-      return CommandResult{Status::ok(), decision.rejection, {}, {state.value(), {}}};
+      return CommandResult{Status::ok(), decision.rejection, {}, {state.value(), {}, {}}};
 
     BookingState after = state.value();
     for (const Event& e : decision.events) evolve(after, e);
     std::string meta = meta_json(context);
     std::vector<StreamAppend> appends{
         {stream, state->version, to_new_events(decision.events, meta)}};
-    StreamStates states{after, std::nullopt};
+    StreamStates states{after, std::nullopt, decision.events};
 
     Money net = released_to_provider(decision.events, after.currency());
     if (net.amount_minor > 0) {
@@ -183,6 +183,7 @@ CommandResult CommandShell::execute(std::string_view booking_id, const BookingCo
       appends.push_back(
           {provider_stream(provider_id), provider->version, to_new_events(payout.events, meta)});
       states.provider = std::move(provider_after);
+      states.events.insert(states.events.end(), payout.events.begin(), payout.events.end());
     }
 
     CommandResult result = append(std::move(appends), std::move(states), context);
@@ -228,13 +229,13 @@ CommandResult CommandShell::execute(std::string_view provider_id, const Provider
     }
     Decision decision = decide(state.value(), provider_id, decided, context.actor);
     if (decision.rejected() || decision.events.empty())
-      return CommandResult{Status::ok(), decision.rejection, {}, {std::nullopt, state.value()}};
+      return CommandResult{Status::ok(), decision.rejection, {}, {std::nullopt, state.value(), {}}};
     ProviderState after = state.value();
     after.provider_id = std::string(provider_id);
     for (const Event& e : decision.events) evolve(after, e);
     std::vector<StreamAppend> appends{
         {stream, state->version, to_new_events(decision.events, meta_json(context))}};
-    CommandResult result = append(std::move(appends), StreamStates{std::nullopt, after}, context);
+    CommandResult result = append(std::move(appends), StreamStates{std::nullopt, after, decision.events}, context);
     if (result.status.code() != StatusCode::conflict) return result;
     std::lock_guard lock(cache_mutex_);
     provider_cache_.erase(stream);

@@ -25,10 +25,12 @@
 
 namespace escrow {
 
-// The state of every stream a command wrote, after the command.
+// The state of every stream a command wrote, after the command, and the events it decided in
+// the order they are appended (so projections need not decode them again).
 struct StreamStates {
   std::optional<BookingState> booking;
   std::optional<ProviderState> provider;
+  std::vector<Event> events;
 };
 
 // Read models written inside the command's transaction (implemented in projections/).

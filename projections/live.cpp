@@ -162,6 +162,41 @@ Result<LiveProjections::Statements*> LiveProjections::statements(sqlite::Db& db)
   return statements_.get();
 }
 
+namespace {
+
+// Ledger entries, account balances and provider balances of one event; notes what it touched.
+Status apply_event(sqlite::Stmt& entry, sqlite::Stmt& account_delta, sqlite::Stmt& provider_delta,
+                   const RecordedEvent& r, const Event& event, std::string_view booking_provider,
+                   Touched& touched) {
+  if (r.stream.starts_with("booking-")) {
+    touched.booking = true;
+    touched.booking_times.touch(r.recorded_at_ms);
+    if (std::holds_alternative<BookingCreated>(event)) touched.created_seq = r.seq;
+  }
+  for (const Touch& t : touches(event))
+    touched.by_table[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
+  std::vector<Posting> postings = postings_for(event);
+  for (size_t i = 0; i < postings.size(); ++i) {
+    const Posting& p = postings[i];
+    const char* currency = currency_code(p.amount.currency);
+    if (Status x = upsert(entry, ledger_entry_row(r.seq, static_cast<int>(i), p)); !x.is_ok())
+      return x;
+    account_delta.bind(1, p.debit_account).bind(2, currency).bind(3, -p.amount.amount_minor);
+    if (Status x = account_delta.run(); !x.is_ok()) return x;
+    account_delta.bind(1, p.credit_account).bind(2, currency).bind(3, p.amount.amount_minor);
+    if (Status x = account_delta.run(); !x.is_ok()) return x;
+  }
+  for (const ProviderBalanceDelta& d : provider_balance_deltas(event, postings, booking_provider)) {
+    provider_delta.bind(1, d.provider_id).bind(2, currency_code(d.currency));
+    provider_delta.bind(3, d.available).bind(4, d.pending_escrow).bind(5, d.in_flight);
+    provider_delta.bind(6, d.total_earned);
+    if (Status x = provider_delta.run(); !x.is_ok()) return x;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
                               std::span<const RecordedEvent> recorded) {
   auto st = statements(db);
@@ -169,35 +204,21 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
   Statements& s = *st.value();
   Touched touched;
   std::string booking_provider = after.booking ? after.booking->terms.provider_id : "";
-  for (const RecordedEvent& r : recorded) {
-    Result<Event> event = decode_event(r.type, r.data);
-    if (!event.is_ok()) return event.status();
-    if (r.stream.starts_with("booking-")) {
-      touched.booking = true;
-      touched.booking_times.touch(r.recorded_at_ms);
-      if (std::holds_alternative<BookingCreated>(event.value())) touched.created_seq = r.seq;
+  // The shell hands over the events it decided, in append order; others are decoded.
+  bool typed = after.events.size() == recorded.size();
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    const RecordedEvent& r = recorded[i];
+    Result<Event> decoded = Status(StatusCode::not_found, "");
+    if (!typed) {
+      decoded = decode_event(r.type, r.data);
+      if (!decoded.is_ok()) return decoded.status();
     }
-    for (const Touch& t : touches(event.value()))
-      touched.by_table[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
-    std::vector<Posting> postings = postings_for(event.value());
-    for (size_t i = 0; i < postings.size(); ++i) {
-      const Posting& p = postings[i];
-      const char* currency = currency_code(p.amount.currency);
-      if (Status x = upsert(s.ledger_entry, ledger_entry_row(r.seq, static_cast<int>(i), p));
-          !x.is_ok())
-        return x;
-      s.account_delta.bind(1, p.debit_account).bind(2, currency).bind(3, -p.amount.amount_minor);
-      if (Status x = s.account_delta.run(); !x.is_ok()) return x;
-      s.account_delta.bind(1, p.credit_account).bind(2, currency).bind(3, p.amount.amount_minor);
-      if (Status x = s.account_delta.run(); !x.is_ok()) return x;
-    }
-    for (const ProviderBalanceDelta& d :
-         provider_balance_deltas(event.value(), postings, booking_provider)) {
-      s.provider_delta.bind(1, d.provider_id).bind(2, currency_code(d.currency));
-      s.provider_delta.bind(3, d.available).bind(4, d.pending_escrow).bind(5, d.in_flight);
-      s.provider_delta.bind(6, d.total_earned);
-      if (Status x = s.provider_delta.run(); !x.is_ok()) return x;
-    }
+    const Event& event = typed ? after.events[i] : decoded.value();
+    LEDGER_ASSERT(r.type == event_type(event), "recorded events follow the decided order");
+    if (Status x = apply_event(s.ledger_entry, s.account_delta, s.provider_delta, r, event,
+                               booking_provider, touched);
+        !x.is_ok())
+      return x;
   }
   return write_touched_rows(s.upsert, after, touched);
 }
