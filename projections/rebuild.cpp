@@ -307,11 +307,12 @@ Status swap_in(sqlite::Db& db, Table t) {
   return Status::ok();
 }
 
-// Events travel from the reading thread to the folding thread in batches.
+// Events travel from the reading thread to the folding thread in batches. Batches go back to the
+// reader once folded, so their strings keep their capacity and the scan allocates almost nothing.
 struct Batch {
-  std::vector<RecordedEvent> records;
-  std::vector<Event> events;       // decoded, one per record
-  std::optional<int64_t> bad_seq;  // the reader stopped at this event
+  std::vector<RecordedEvent> records;  // the first `count` are filled
+  size_t count = 0;
+  std::optional<int64_t> bad_seq;  // the reader stopped at this event (after the first `count`)
   std::string problem;
 };
 
@@ -323,20 +324,34 @@ class BatchQueue {
 
   bool push(Batch batch) {
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return queue_.size() < batches_max || stopped_; });
+    not_full_.wait(lock, [&] { return full_.size() < batches_max || stopped_; });
     if (stopped_) return false;
-    queue_.push_back(std::move(batch));
+    full_.push_back(std::move(batch));
     not_empty_.notify_one();
     return true;
   }
   std::optional<Batch> pop() {
     std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
-    if (queue_.empty()) return std::nullopt;
-    Batch batch = std::move(queue_.front());
-    queue_.pop_front();
+    not_empty_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return std::nullopt;
+    Batch batch = std::move(full_.front());
+    full_.pop_front();
     not_full_.notify_one();
     return batch;
+  }
+  Batch take_empty() {
+    std::lock_guard lock(mutex_);
+    if (empty_.empty()) return Batch();
+    Batch batch = std::move(empty_.back());
+    empty_.pop_back();
+    batch.count = 0;
+    batch.bad_seq.reset();
+    batch.problem.clear();
+    return batch;
+  }
+  void recycle(Batch batch) {
+    std::lock_guard lock(mutex_);
+    if (empty_.size() < batches_max + 2) empty_.push_back(std::move(batch));
   }
   void close() {  // the reader is done
     std::lock_guard lock(mutex_);
@@ -352,62 +367,60 @@ class BatchQueue {
  private:
   std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> queue_;
+  std::deque<Batch> full_;
+  std::vector<Batch> empty_;
   bool closed_ = false, stopped_ = false;
 };
 
-// The reading side: every event with seq <= last_seq, in order, checked (when `chain` is set)
-// and decoded, on a connection of its own. Events never change once written, so this connection's
-// snapshot agrees with the folder's for every seq up to last_seq.
+// What is wrong with the link from the previous event to `r`, if anything.
+std::string chain_problem(const RecordedEvent& r, int64_t expected_seq,
+                          const std::string& prev_hash) {
+  if (r.seq != expected_seq) return "expected seq " + std::to_string(expected_seq) + " (a gap)";
+  if (r.prev_hash != prev_hash)
+    return "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1);
+  EventHashFields fields{r.prev_hash,      r.seq,  r.stream, r.version, r.type,
+                         r.recorded_at_ms, r.data, r.meta};
+  if (event_hash(fields) != r.hash) return "hash does not match the event's content (altered)";
+  return {};
+}
+
+// The reading side: every event with seq <= last_seq, in order, and (when `chain` is set) its
+// link in the hash chain checked, on a connection of its own. Events never change once written,
+// so this connection's snapshot agrees with the folder's for every seq up to last_seq.
 Status read_events(const std::string& path, int64_t last_seq, bool chain, BatchQueue& queue) {
   auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
   if (!db.is_ok()) return db.status();
   tune_for_scans(db.value());
   auto stmt = db->prepare(std::string(chain ? select_events : select_for_fold) + " LIMIT ?");
   if (!stmt.is_ok()) return stmt.status();
-  // ORDER BY seq LIMIT n: seqs are gap-free 1..n, and a gap is what the chain check reports.
-  stmt->bind(1, last_seq);
+  stmt->bind(1, last_seq);  // seqs are 1..n without gaps; a gap is what the chain check reports
   int64_t expected_seq = 1;
   std::string prev_hash = genesis_hash;
-  Batch batch;
-  auto stop_at = [&](const RecordedEvent& r, std::string problem) {
-    batch.bad_seq = r.seq;
-    batch.problem = "seq " + std::to_string(r.seq) + ": " + std::move(problem);
-  };
+  Batch batch = queue.take_empty();
   for (;;) {
     auto row = stmt->step();
     if (!row.is_ok()) return row.status();
     if (!row.value()) break;
-    RecordedEvent& r = batch.records.emplace_back();
+    if (batch.records.size() == batch.count) batch.records.emplace_back();
+    RecordedEvent& r = batch.records[batch.count];
     read_event(stmt.value(), chain, r);
     if (chain) {
-      if (r.seq != expected_seq)
-        stop_at(r, "expected seq " + std::to_string(expected_seq) + " (a gap)");
-      else if (r.prev_hash != prev_hash)
-        stop_at(r, "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1));
-      else if (event_hash(r) != r.hash)
-        stop_at(r, "hash does not match the event's content (altered)");
+      std::string problem = chain_problem(r, expected_seq, prev_hash);
+      if (!problem.empty()) {
+        batch.bad_seq = r.seq;
+        batch.problem = "seq " + std::to_string(r.seq) + ": " + problem;
+        queue.push(std::move(batch));
+        return Status::ok();
+      }
       expected_seq = r.seq + 1;
       prev_hash = r.hash;
     }
-    if (!batch.bad_seq) {
-      Result<Event> event = decode_event(r.type, r.data);
-      if (event.is_ok()) {
-        batch.events.push_back(std::move(event).value());
-      } else if (is_known_event_type(r.type) || r.stream.starts_with("booking-") ||
-                 r.stream.starts_with("provider-")) {
-        stop_at(r, event.status().message());
-      } else {
-        batch.records.pop_back();  // an event of another subsystem (e.g. webhook deliveries)
-      }
-    }
-    if (batch.bad_seq || batch.records.size() == BatchQueue::batch_events_max) {
-      bool stopped = batch.bad_seq.has_value();
-      if (!queue.push(std::move(batch)) || stopped) return Status::ok();
-      batch = Batch();
+    if (++batch.count == BatchQueue::batch_events_max) {
+      if (!queue.push(std::move(batch))) return Status::ok();
+      batch = queue.take_empty();
     }
   }
-  if (!batch.records.empty()) queue.push(std::move(batch));
+  if (batch.count > 0) queue.push(std::move(batch));
   return Status::ok();
 }
 
@@ -415,7 +428,42 @@ struct FoldOutcome {
   int64_t events = 0;
   std::optional<int64_t> bad_seq;
   std::string problem;
+
+  void stop_at(int64_t seq, std::string why) {
+    bad_seq = seq;
+    problem = "seq " + std::to_string(seq) + ": " + std::move(why);
+  }
 };
+
+// Decodes and folds one batch; false once something is wrong.
+bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status) {
+  for (size_t i = 0; i < batch.count; ++i) {
+    const RecordedEvent& r = batch.records[i];
+    ++out.events;
+    Result<Event> event = decode_event(r.type, r.data);
+    if (!event.is_ok()) {
+      if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
+          !r.stream.starts_with("provider-"))
+        continue;  // an event of another subsystem (e.g. webhook deliveries)
+      out.stop_at(r.seq, event.status().message());
+      return false;
+    }
+    std::string problem;
+    status = fold.apply(r, event.value(), problem);
+    if (!status.is_ok()) return false;
+    if (!problem.empty()) {
+      out.stop_at(r.seq, problem);
+      return false;
+    }
+  }
+  if (batch.bad_seq) {
+    ++out.events;
+    out.bad_seq = batch.bad_seq;
+    out.problem = batch.problem;
+    return false;
+  }
+  return true;
+}
 
 // Folds the log into `sink` on this thread while another thread reads and decodes it.
 // `after_reading` runs on the reading thread once it has read everything (verify uses it to
@@ -433,23 +481,11 @@ Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& 
   Fold fold(sink);
   Status status;
   int64_t next_progress = progress_every_events;
+  bool going = true;
   while (auto batch = queue.pop()) {
-    size_t usable = batch->events.size();
-    for (size_t i = 0; i < usable && status.is_ok() && !out.bad_seq; ++i) {
-      const RecordedEvent& r = batch->records[i];
-      ++out.events;
-      status = fold.apply(r, batch->events[i], out.problem);
-      if (!out.problem.empty()) {
-        out.bad_seq = r.seq;
-        out.problem = "seq " + std::to_string(r.seq) + ": " + out.problem;
-      }
-    }
-    if (!out.bad_seq && batch->bad_seq) {
-      out.events += 1;
-      out.bad_seq = batch->bad_seq;
-      out.problem = batch->problem;
-    }
-    if (!status.is_ok() || out.bad_seq) queue.stop();
+    if (going) going = fold_batch(fold, *batch, out, status);
+    if (!going) queue.stop();
+    queue.recycle(std::move(batch).value());
     if (progress && out.events >= next_progress) {
       progress(out.events, last_seq);
       next_progress += progress_every_events;
