@@ -1,0 +1,1257 @@
+// Randomized command sequences against the escrow decider, checked by an independent auditor.
+//
+// Each sequence (std::mt19937_64 with a fixed seed, so a failure reproduces; the seed is printed
+// and ESCROW_SEED=<n> reruns one seed with its trace) creates one booking with random terms
+// (currency, amount up to amount_minor_max, full or split plan, fee_bps, auto-confirm, pay_by) and
+// then drives it and its provider with random commands from random actors, wrong ones included:
+// checkouts, captures (right and wrong amounts and currencies, duplicates, unknown references with
+// and without an installment), failures, proofs, approvals, auto-confirms at random times,
+// disputes and chargebacks, resolutions (valid and invalid), cancellations, refund outcomes and
+// retries, payout account registration, withdrawals, payout outcomes and retries. Released money
+// is paid out the way the shell does it (PayOutRelease in the same step).
+//
+// Every accepted decision is applied with evolve(), its events are posted with postings_for() to
+// an in-memory double-entry ledger, and fed to the Auditor: a small reference model that knows
+// the rules of DESIGN section 4 and tracks captured/released/refunded/held and the provider's
+// balances from the events alone. After every step: captured = released + refunded + held, nothing
+// negative, at most one release, never more released than the booking's amount, books balanced per
+// currency, non-negative accounts non-negative, BookingState and the escrow account agree with the
+// auditor's held, provider and refund balances agree with the auditor's. At the end every refund
+// and payout is driven to a final outcome and a closed booking must hold nothing.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ledger/decider.h"
+#include "ledger/postings.h"
+
+using namespace escrow;
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"  // commands as short aggregates
+
+namespace {
+
+__extension__ typedef __int128 int128;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+constexpr int sequences = 20'000;
+constexpr uint64_t first_seed = 0x5eed'0000;
+constexpr int64_t day_ms = 24LL * 3600 * 1000;
+
+const Currency currencies[] = {Currency::NGN, Currency::GHS, Currency::ZAR, Currency::KES,
+                               Currency::USD};
+
+int64_t floor_bps(int64_t amount, int bps) {
+  return static_cast<int64_t>(static_cast<int128>(amount) * bps / 10'000);
+}
+
+bool valid_reference(const std::string& r) {
+  if (r.size() < 16 || r.size() > 50) return false;
+  for (char ch : r) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+  }
+  return true;
+}
+
+// ---- the books -------------------------------------------------------------------------------
+
+struct Ledger {
+  std::map<std::pair<std::string, Currency>, int64_t> balances;
+
+  void post(const Event& e) {
+    for (const Posting& p : postings_for(e)) {
+      balances[{p.debit_account, p.amount.currency}] -= p.amount.amount_minor;
+      balances[{p.credit_account, p.amount.currency}] += p.amount.amount_minor;
+    }
+  }
+  int64_t balance(const std::string& account, Currency currency) const {
+    auto it = balances.find({account, currency});
+    return it == balances.end() ? 0 : it->second;
+  }
+};
+
+// ---- the auditor: DESIGN section 4 from the events alone ---------------------------------------
+
+struct Auditor {
+  std::string error;
+  void expect(bool ok, const std::string& what) {
+    if (!ok && error.empty()) error = what;
+  }
+
+  // terms
+  bool created = false;
+  Currency currency = Currency::NGN;
+  int64_t amount = 0;
+  int fee_bps = 0;
+  std::vector<int64_t> installments;
+
+  // the booking's money
+  int64_t captured = 0, released = 0, refunded = 0, held = 0;
+  int64_t owed = 0;       // failed refunds waiting for their retry: the client's money, in escrow
+  int64_t in_escrow = 0;  // captured for the booking itself (not refunded at once)
+  int64_t fees = 0, paystack_fees = 0, refund_in_flight = 0;
+  int endings = 0;  // FundsReleased or DisputeResolved
+  bool closed = false, cancelled = false, refunded_outcome = false, released_by_event = false;
+  bool dispute_open = false, approved = false, proof = false;
+  std::optional<int64_t> auto_confirm_at;
+  std::set<int> installments_held;
+  std::map<std::string, int64_t> captured_by_ref, refunded_by_ref;
+  std::set<std::string> seen_references;  // initiated, captured or flagged
+  struct Refund {
+    std::string reference;
+    int64_t amount = 0;
+    std::string status = "requested";
+    bool retried = false;
+    int attempt = 1;
+  };
+  std::map<std::string, Refund> refunds;
+
+  // the provider's money
+  std::map<Currency, int64_t> available, in_flight;
+  struct Payout {
+    Money amount;
+    std::string status = "queued";
+    bool retried = false;
+    int attempt = 1;
+  };
+  std::map<std::string, Payout> payouts;
+  std::set<std::string> payout_references;
+
+  int64_t booking_held() const { return held - owed; }
+
+  int64_t refunds_following(const std::vector<Event>& events, size_t i, const std::string& reason) {
+    int64_t sum = 0;
+    for (size_t j = i + 1; j < events.size(); ++j) {
+      if (const auto* r = std::get_if<RefundRequested>(&events[j])) {
+        expect(r->reason == reason,
+               "a refund decided with a " + reason + " has reason " + r->reason);
+        sum += r->amount.amount_minor;
+      }
+    }
+    return sum;
+  }
+
+  void check_fee(const Money& gross, const Money& fee, const Money& net) {
+    expect(fee.amount_minor == floor_bps(gross.amount_minor, fee_bps),
+           "fee is not floor(gross * fee_bps / 10000)");
+    expect(net.amount_minor == gross.amount_minor - fee.amount_minor, "net is not gross - fee");
+    expect(fee.currency == currency && net.currency == currency && gross.currency == currency,
+           "release in another currency");
+  }
+
+  void on_created(const BookingCreated& e) {
+    expect(!created, "created twice");
+    created = true;
+    currency = e.amount.currency;
+    amount = e.amount.amount_minor;
+    fee_bps = e.fee_bps;
+    installments.clear();
+    int64_t sum = 0;
+    for (const Money& m : e.installments) {
+      installments.push_back(m.amount_minor);
+      sum += m.amount_minor;
+      expect(m.currency == currency, "an installment in another currency");
+      expect(m.amount_minor >= currency_minimum_minor(currency), "installment below minimum");
+    }
+    expect(sum == amount, "installments do not add up to the amount");
+    expect(amount > 0 && amount <= amount_minor_max, "amount out of range");
+    expect(amount >= currency_minimum_minor(currency), "amount below minimum");
+    expect(fee_bps >= 0 && fee_bps <= bps_max, "fee_bps out of range");
+    if (e.plan == "split") {
+      expect(installments.size() == 2, "split plan without two installments");
+      expect(installments[0] == floor_bps(amount, e.deposit_bps), "deposit is not floored bps");
+    } else {
+      expect(e.plan == "full" && installments.size() == 1, "full plan is not one installment");
+    }
+  }
+
+  void on_captured(const std::vector<Event>& events, size_t i, const PaymentCaptured& e) {
+    expect(!captured_by_ref.count(e.reference), "a reference captured twice");
+    bool known = e.installment >= 1 && e.installment <= static_cast<int>(installments.size());
+    expect(known, "capture of an installment the plan lacks");
+    if (!known) return;
+    expect(e.amount == Money{installments[e.installment - 1], currency},
+           "a capture of another amount than the installment entered the books");
+    bool extra = installments_held.count(e.installment) > 0 || closed;
+    const RefundRequested* back = nullptr;
+    if (i + 1 < events.size()) back = std::get_if<RefundRequested>(&events[i + 1]);
+    bool refunded_at_once = back && back->payment_reference == e.reference;
+    expect(extra == refunded_at_once, extra ? "a duplicate or late capture was not refunded at once"
+                                            : "a capture due for the booking was refunded at once");
+    if (refunded_at_once) {
+      expect(back->amount == e.amount, "a capture refunded at once in part");
+      expect(back->reason ==
+                 (installments_held.count(e.installment) ? "duplicate_payment" : "late_payment"),
+             "refund at once with the wrong reason");
+    } else {
+      installments_held.insert(e.installment);
+      in_escrow += e.amount.amount_minor;
+    }
+    captured_by_ref[e.reference] = e.amount.amount_minor;
+    seen_references.insert(e.reference);
+    captured += e.amount.amount_minor;
+    held += e.amount.amount_minor;
+    paystack_fees += e.paystack_fee.amount_minor;
+  }
+
+  void on_released(const FundsReleased& e) {
+    expect(approved, "released without an approval");
+    expect(!dispute_open, "released while a dispute is open");
+    expect(!closed, "released a closed booking");
+    expect(booking_held() == amount, "released without the full amount held");
+    expect(e.gross.amount_minor == amount, "a release of other than the booking's amount");
+    check_fee(e.gross, e.fee, e.provider_net);
+    ++endings;
+    released += e.gross.amount_minor;
+    held -= e.gross.amount_minor;
+    fees += e.fee.amount_minor;
+    available[currency] += e.provider_net.amount_minor;
+    closed = released_by_event = true;
+    auto_confirm_at.reset();
+  }
+
+  void on_resolved(const std::vector<Event>& events, size_t i, const DisputeResolved& e) {
+    expect(dispute_open, "resolved with no dispute open");
+    int64_t to_provider = e.provider_amount.amount_minor;
+    int64_t to_client = e.refund_amount.amount_minor;
+    expect(to_provider >= 0 && to_client >= 0, "negative resolution part");
+    expect(to_provider + to_client == booking_held(), "resolution parts do not add up to held");
+    if (e.outcome == "release") expect(to_client == 0, "a release resolution refunds");
+    if (e.outcome == "refund") expect(to_provider == 0, "a refund resolution releases");
+    expect(refunds_following(events, i, "dispute") == to_client,
+           "resolution refunds do not add up to its refund part");
+    check_fee(e.provider_amount, e.fee, e.provider_net);
+    ++endings;
+    released += to_provider;
+    held -= to_provider;
+    fees += e.fee.amount_minor;
+    available[currency] += e.provider_net.amount_minor;
+    closed = true;
+    dispute_open = false;
+    refunded_outcome = e.outcome == "refund";
+    auto_confirm_at.reset();
+  }
+
+  void on_refund_requested(const RefundRequested& e) {
+    expect(valid_reference(e.refund_id), "refund id is not a valid reference");
+    expect(captured_by_ref.count(e.payment_reference) > 0, "refund of a charge never captured");
+    expect(e.amount.amount_minor > 0 && e.amount.currency == currency, "refund of a bad amount");
+    expect(!refunds.count(e.refund_id), "refund id reused");
+    int64_t& of_charge = refunded_by_ref[e.payment_reference];
+    of_charge += e.amount.amount_minor;
+    expect(of_charge <= captured_by_ref[e.payment_reference], "refunded more than a charge");
+    Refund r{e.payment_reference, e.amount.amount_minor, "requested", false, e.attempt};
+    if (e.reason == "retry") {
+      bool found = false;
+      for (auto& [id, old] : refunds) {
+        if (old.status == "failed" && !old.retried && old.reference == e.payment_reference &&
+            old.amount == e.amount.amount_minor && old.attempt + 1 == e.attempt) {
+          old.retried = found = true;
+          break;
+        }
+      }
+      expect(found, "a retry of no failed refund");
+      owed -= e.amount.amount_minor;
+    }
+    refunds[e.refund_id] = r;
+    refunded += e.amount.amount_minor;
+    held -= e.amount.amount_minor;
+    refund_in_flight += e.amount.amount_minor;
+  }
+
+  Refund* open_refund(const std::string& id) {
+    auto it = refunds.find(id);
+    expect(it != refunds.end(), "outcome of an unknown refund");
+    if (it == refunds.end()) return nullptr;
+    expect(it->second.status != "processed" && it->second.status != "failed",
+           "outcome recorded on a final refund");
+    return &it->second;
+  }
+
+  void booking_decision(const std::vector<Event>& events, int64_t now_ms) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      std::visit(
+          Overloaded{
+              [&](const BookingCreated& e) { on_created(e); },
+              [&](const PaymentInitiated& e) {
+                expect(!closed && !dispute_open, "a checkout on a closed or disputed booking");
+                expect(valid_reference(e.reference), "checkout reference shape");
+                expect(!installments_held.count(e.installment), "a checkout of a paid installment");
+                expect(seen_references.insert(e.reference).second,
+                       "a checkout reusing a reference");
+              },
+              [&](const PaymentCaptured& e) { on_captured(events, i, e); },
+              [&](const PaymentFailed&) {},
+              [&](const PaymentFlagged& e) {
+                expect(e.expected != e.received, "flagged a matching payment");
+                expect(!captured_by_ref.count(e.reference), "flagged a captured reference");
+                seen_references.insert(e.reference);
+              },
+              [&](const ProofSubmitted& e) {
+                expect(!closed && !dispute_open && booking_held() > 0 && !proof,
+                       "proof without money held, or twice");
+                proof = true;
+                auto_confirm_at = e.auto_confirm_at_ms;
+              },
+              [&](const CompletionConfirmed& e) {
+                expect(!closed && !dispute_open && !approved, "approval out of turn");
+                if (e.role == "client") expect(proof, "the client approved without proof");
+                approved = true;
+              },
+              [&](const AutoConfirmed& e) {
+                expect(!closed && !dispute_open && !approved, "auto-confirm out of turn");
+                expect(auto_confirm_at && e.deadline_ms == *auto_confirm_at &&
+                           now_ms >= *auto_confirm_at,
+                       "auto-confirmed before the deadline");
+                approved = true;
+              },
+              [&](const FundsReleased& e) { on_released(e); },
+              [&](const DisputeOpened& e) {
+                expect(!closed && !dispute_open && booking_held() > 0, "dispute out of turn");
+                std::optional<int64_t> remaining;
+                if (auto_confirm_at) remaining = std::max<int64_t>(0, *auto_confirm_at - now_ms);
+                expect(e.auto_confirm_remaining_ms == remaining, "dispute froze the wrong clock");
+                dispute_open = true;
+                auto_confirm_at.reset();
+              },
+              [&](const DisputeResolved& e) { on_resolved(events, i, e); },
+              [&](const BookingCancelled& e) {
+                expect(!closed && !dispute_open, "cancelled a closed or disputed booking");
+                if (e.role == "client") expect(!proof, "the client cancelled after proof");
+                expect(e.refund_amount.amount_minor == booking_held(),
+                       "cancellation refunds other than what the booking holds");
+                expect(refunds_following(events, i, "cancellation") == e.refund_amount.amount_minor,
+                       "cancellation refunds do not add up");
+                closed = cancelled = true;
+                auto_confirm_at.reset();
+              },
+              [&](const RefundRequested& e) { on_refund_requested(e); },
+              [&](const RefundUpdated& e) {
+                if (Refund* r = open_refund(e.refund_id)) r->status = e.status;
+              },
+              [&](const RefundProcessed& e) {
+                if (Refund* r = open_refund(e.refund_id)) {
+                  expect(r->amount == e.amount.amount_minor, "processed another amount");
+                  r->status = "processed";
+                  refund_in_flight -= r->amount;
+                }
+              },
+              [&](const RefundFailed& e) {
+                if (Refund* r = open_refund(e.refund_id)) {
+                  expect(r->amount == e.amount.amount_minor, "failed another amount");
+                  r->status = "failed";
+                  refund_in_flight -= r->amount;
+                  refunded -= r->amount;
+                  refunded_by_ref[r->reference] -= r->amount;
+                  held += r->amount;
+                  owed += r->amount;
+                }
+              },
+              [&](const auto&) { expect(false, "a provider event in a booking decision"); },
+          },
+          events[i]);
+    }
+    if (approved && !dispute_open && !closed && booking_held() == amount)
+      expect(false, "approved and fully held, yet not released");
+  }
+
+  Payout* open_payout(const std::string& id, bool success_is_open) {
+    auto it = payouts.find(id);
+    expect(it != payouts.end(), "outcome of an unknown payout");
+    if (it == payouts.end()) return nullptr;
+    const std::string& s = it->second.status;
+    expect(s != "failed" && s != "reversed" && (success_is_open || s != "success"),
+           "outcome recorded on a final payout: " + s);
+    return &it->second;
+  }
+
+  void provider_decision(const std::vector<Event>& events) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      std::visit(
+          Overloaded{
+              [&](const PayoutAccountRegistered&) {},
+              [&](const WithdrawalRequested& e) {
+                const PayoutRequested* p = nullptr;
+                if (i + 1 < events.size()) p = std::get_if<PayoutRequested>(&events[i + 1]);
+                expect(p && p->source == "withdrawal" && p->amount == e.amount &&
+                           p->withdrawal_id == e.withdrawal_id,
+                       "a withdrawal without its payout");
+                expect(valid_reference(e.withdrawal_id), "withdrawal id shape");
+              },
+              [&](const PayoutRequested& e) {
+                expect(valid_reference(e.reference), "payout reference shape");
+                expect(payout_references.insert(e.reference).second, "payout reference reused");
+                expect(!payouts.count(e.payout_id), "payout id reused");
+                expect(e.amount.amount_minor > 0, "payout of nothing");
+                Payout p{e.amount, "queued", false, e.attempt};
+                if (e.retry_of) {
+                  auto it = payouts.find(*e.retry_of);
+                  expect(it != payouts.end(), "retry of an unknown payout");
+                  if (it != payouts.end()) {
+                    Payout& old = it->second;
+                    expect((old.status == "failed" || old.status == "reversed") && !old.retried,
+                           "retry of a payout that is not retryable");
+                    expect(old.amount == e.amount && e.attempt == old.attempt + 1,
+                           "retry with another amount or attempt");
+                    old.retried = true;
+                  }
+                } else {
+                  expect(e.attempt == 1, "first payout attempt is not 1");
+                }
+                payouts[e.payout_id] = p;
+                available[e.amount.currency] -= e.amount.amount_minor;
+                in_flight[e.amount.currency] += e.amount.amount_minor;
+              },
+              [&](const PayoutSent& e) {
+                if (Payout* p = open_payout(e.payout_id, false)) p->status = "pending";
+              },
+              [&](const PayoutAwaitingOtp& e) {
+                if (Payout* p = open_payout(e.payout_id, false)) p->status = "otp";
+              },
+              [&](const PayoutSucceeded& e) {
+                if (Payout* p = open_payout(e.payout_id, false)) {
+                  expect(p->amount == e.amount, "succeeded with another amount");
+                  p->status = "success";
+                  in_flight[p->amount.currency] -= p->amount.amount_minor;
+                }
+              },
+              [&](const PayoutFailed& e) {
+                if (Payout* p = open_payout(e.payout_id, false)) {
+                  expect(p->amount == e.amount, "failed with another amount");
+                  p->status = "failed";
+                  in_flight[p->amount.currency] -= p->amount.amount_minor;
+                  available[p->amount.currency] += p->amount.amount_minor;
+                }
+              },
+              [&](const PayoutReversed& e) {
+                if (Payout* p = open_payout(e.payout_id, true)) {
+                  expect(p->amount == e.amount, "reversed with another amount");
+                  expect(e.after_success == (p->status == "success"), "after_success is wrong");
+                  if (p->status != "success")
+                    in_flight[p->amount.currency] -= p->amount.amount_minor;
+                  available[p->amount.currency] += p->amount.amount_minor;
+                  p->status = "reversed";
+                }
+              },
+              [&](const auto&) { expect(false, "a booking event in a provider decision"); },
+          },
+          events[i]);
+    }
+  }
+};
+
+// ---- one random sequence ---------------------------------------------------------------------
+
+// What the sequences reached, over all of them: every event type and rejection must show up.
+std::map<std::string, long> reached;
+
+struct Sequence {
+  explicit Sequence(uint64_t seed)
+      : seed(seed),
+        rng(seed),
+        booking_id("booking-" + std::to_string(seed)),
+        client{"client-" + std::to_string(seed % 7), Role::client},
+        provider{"provider-" + std::to_string(seed % 5), Role::provider},
+        actors{client,
+               provider,
+               Actor{"client-other", Role::client},
+               Actor{"provider-other", Role::provider},
+               Actor{"admin-1", Role::admin},
+               Actor{"marketplace", Role::service},
+               Actor{"scheduler", Role::system},
+               Actor{"auditor-1", Role::auditor}} {}
+
+  uint64_t seed;
+  std::mt19937_64 rng;
+  std::string booking_id;
+  Actor client, provider;
+  std::vector<Actor> actors;
+  const Actor& admin() const { return actors[4]; }
+  const Actor& service() const { return actors[5]; }
+  const Actor& system() const { return actors[6]; }
+
+  BookingState booking;
+  ProviderState payee;
+  Auditor auditor;
+  Ledger ledger;
+  int64_t now_ms = 1'700'000'000'000;
+  int external_references = 0;
+  int step_number = 0;
+  long decisions = 0;
+  std::vector<std::string> trace;
+  bool keep_trace = false;
+  std::string failure;
+
+  // ---- randomness ----
+  int64_t uniform(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  }
+  bool chance(int percent) { return uniform(0, 99) < percent; }
+  const Actor& any_actor() { return actors[uniform(0, static_cast<int64_t>(actors.size()) - 1)]; }
+  const Actor& mostly(const Actor& right, int percent = 80) {
+    return chance(percent) ? right : any_actor();
+  }
+  Currency currency() const { return booking.currency(); }
+  Money money(int64_t minor) const { return Money{minor, currency()}; }
+
+  void fail(const std::string& what) {
+    if (failure.empty()) failure = "step " + std::to_string(step_number) + ": " + what;
+  }
+  void note(const std::string& line) {
+    if (keep_trace) std::fprintf(stderr, "%d %s\n", step_number, line.c_str());  // survives aborts
+    if (trace.size() < 400) trace.push_back(line);
+  }
+
+  // Whether DESIGN section 4 lets this actor do this (checked on every accepted decision).
+  bool booking_actor_allowed(const BookingCommand& command, const Actor& a) const {
+    bool own_client = a.role == Role::client && a.id == client.id;
+    bool own_provider = a.role == Role::provider && a.id == provider.id;
+    bool admin = a.role == Role::admin;
+    bool machine = a.role == Role::system || a.role == Role::service;
+    return std::visit(Overloaded{
+                          [&](const CreateBooking&) { return admin || a.role == Role::service; },
+                          [&](const InitiatePayment&) { return own_client || machine || admin; },
+                          [&](const CapturePayment&) { return true; },
+                          [&](const FailPayment&) { return true; },
+                          [&](const SubmitProof&) { return own_provider; },
+                          [&](const ConfirmCompletion&) { return own_client || admin; },
+                          [&](const AutoConfirm&) { return a.role == Role::system; },
+                          [&](const OpenDispute& c) {
+                            return c.source == "chargeback" ? machine || admin
+                                                            : own_client || own_provider;
+                          },
+                          [&](const ResolveDispute&) { return admin; },
+                          [&](const CancelBooking&) { return own_client || own_provider || admin; },
+                          [&](const RecordRefundOutcome&) { return machine || admin; },
+                          [&](const RetryRefund&) { return machine || admin; },
+                      },
+                      command);
+  }
+
+  bool provider_actor_allowed(const ProviderCommand& command, const Actor& a) const {
+    bool self = a.role == Role::provider && a.id == provider.id;
+    bool machine_or_admin =
+        a.role == Role::system || a.role == Role::service || a.role == Role::admin;
+    return std::visit(
+        Overloaded{
+            [&](const RegisterPayoutAccount&) { return self || machine_or_admin; },
+            [&](const PayOutRelease&) { return machine_or_admin || a.role == Role::client; },
+            [&](const RequestWithdrawal&) { return self; },
+            [&](const RecordPayoutOutcome&) { return machine_or_admin; },
+            [&](const RetryPayout&) { return self || machine_or_admin; },
+        },
+        command);
+  }
+
+  static void count_reached(const Decision& d) {
+    if (d.rejection) ++reached[rejection_code(*d.rejection)];
+    for (const Event& e : d.events) {
+      ++reached[event_type(e)];
+      if (const auto* r = std::get_if<RefundRequested>(&e))
+        ++reached["RefundRequested:" + r->reason];
+      if (const auto* r = std::get_if<FundsReleased>(&e)) ++reached["FundsReleased:" + r->reason];
+      if (const auto* r = std::get_if<DisputeResolved>(&e))
+        ++reached["DisputeResolved:" + r->outcome];
+      if (const auto* r = std::get_if<PayoutRequested>(&e))
+        ++reached["PayoutRequested:" + r->source];
+      if (const auto* r = std::get_if<PayoutReversed>(&e))
+        ++reached[r->after_success ? "PayoutReversed:after_success" : "PayoutReversed:before"];
+      if (const auto* r = std::get_if<DisputeOpened>(&e)) ++reached["DisputeOpened:" + r->source];
+    }
+  }
+
+  static std::string describe(const Decision& d) {
+    if (d.rejection) return std::string("rejected ") + rejection_code(*d.rejection);
+    std::string s = "->";
+    for (const Event& e : d.events) s += std::string(" ") + event_type(e);
+    return d.events.empty() ? "no-op" : s;
+  }
+
+  // ---- deciding and applying ----
+  Decision booking_command(const BookingCommand& command, const Actor& actor, const char* what) {
+    if (keep_trace) std::fprintf(stderr, "%d deciding %s\n", step_number, what);
+    Decision d = decide(booking, command, actor, now_ms);
+    ++decisions;
+    count_reached(d);
+    note(std::string(what) + " by " + role_name(actor.role) + ":" + actor.id + " at " +
+         std::to_string(now_ms) + " " + describe(d));
+    if (d.rejected() && !d.events.empty()) fail("a rejection with events");
+    if (d.rejected() || d.events.empty()) return d;
+    if (!booking_actor_allowed(command, actor))
+      fail(std::string(what) + " accepted from " + role_name(actor.role) + " " + actor.id);
+    if (chance(10)) {  // decide() is a pure function
+      Decision again = decide(booking, command, actor, now_ms);
+      bool same = again.events.size() == d.events.size();
+      for (size_t i = 0; same && i < d.events.size(); ++i)
+        same = encode_event_data(again.events[i]) == encode_event_data(d.events[i]);
+      if (!same) fail("decide() is not deterministic");
+    }
+    for (const Event& e : d.events) {
+      evolve(booking, e);
+      ledger.post(e);
+    }
+    auditor.booking_decision(d.events, now_ms);
+    pay_out_release(d);
+    check();
+    return d;
+  }
+
+  Decision provider_command(const ProviderCommand& command, const Actor& actor, const char* what) {
+    if (keep_trace) std::fprintf(stderr, "%d deciding %s\n", step_number, what);
+    Decision d = decide(payee, provider.id, command, actor);
+    ++decisions;
+    count_reached(d);
+    note(std::string(what) + " by " + role_name(actor.role) + ":" + actor.id + " " + describe(d));
+    if (d.rejected() && !d.events.empty()) fail("a rejection with events");
+    if (d.rejected() || d.events.empty()) return d;
+    if (!provider_actor_allowed(command, actor))
+      fail(std::string(what) + " accepted from " + role_name(actor.role) + " " + actor.id);
+    for (const Event& e : d.events) {
+      evolve(payee, e);
+      ledger.post(e);
+    }
+    auditor.provider_decision(d.events);
+    check();
+    return d;
+  }
+
+  // As the shell does: released money goes to the provider stream in the same step.
+  void pay_out_release(const Decision& d) {
+    int64_t net = 0;
+    for (const Event& e : d.events) {
+      if (const auto* r = std::get_if<FundsReleased>(&e)) net += r->provider_net.amount_minor;
+      if (const auto* r = std::get_if<DisputeResolved>(&e)) net += r->provider_net.amount_minor;
+    }
+    if (net == 0) return;
+    Decision p = provider_command(PayOutRelease{booking_id, money(net)}, system(), "PayOutRelease");
+    if (p.rejected()) fail("paying out a release was refused");
+  }
+
+  // ---- the invariants, after every accepted decision ----
+  void check() {
+    const Auditor& a = auditor;
+    if (!a.error.empty()) return fail("auditor: " + a.error);
+    Currency c = currency();
+    if (a.captured != a.released + a.refunded + a.held)
+      return fail("captured != released + refunded + held");
+    if (a.captured < 0 || a.released < 0 || a.refunded < 0 || a.held < 0 || a.owed < 0 ||
+        a.booking_held() < 0)
+      return fail("a negative amount");
+    if (a.released + a.refunded > a.captured) return fail("released and refunded the same money");
+    if (a.endings > 1) return fail("the booking's money ended twice");
+    if (a.released > a.amount) return fail("released more than the booking's amount");
+    if (a.in_escrow > a.amount) return fail("escrow took in more than the booking's amount");
+    if (booking.held_minor() != a.held) return fail("BookingState held differs from the auditor");
+    if (booking.captured_minor != a.captured || booking.released_minor != a.released ||
+        booking.refunded_minor != a.refunded)
+      return fail("BookingState totals differ from the auditor");
+    if (ledger.balance(escrow_account(booking_id), c) != a.held)
+      return fail("escrow account differs from held");
+    if (ledger.balance(client_refund_account(client.id), c) != a.refund_in_flight)
+      return fail("refund in flight differs");
+    if (ledger.balance(platform_fees_account, c) != a.fees) return fail("platform fees differ");
+    if (ledger.balance(paystack_fees_account, c) != -a.paystack_fees)
+      return fail("Paystack fees differ");
+    for (Currency k : currencies) {
+      auto get = [](const std::map<Currency, int64_t>& m, Currency k) {
+        auto it = m.find(k);
+        return it == m.end() ? 0 : it->second;
+      };
+      if (ledger.balance(provider_available_account(provider.id), k) != get(a.available, k))
+        return fail("provider available differs from the auditor");
+      if (ledger.balance(provider_in_flight_account(provider.id), k) != get(a.in_flight, k))
+        return fail("provider in flight differs from the auditor");
+    }
+    check_statuses();
+    std::map<Currency, int64_t> sums;
+    for (const auto& [key, balance] : ledger.balances) {
+      sums[key.second] += balance;
+      if (account_is_non_negative(key.first) && balance < 0)
+        return fail("account " + key.first + " is negative");
+    }
+    for (const auto& [k, sum] : sums) {
+      if (sum != 0) return fail(std::string("books do not balance in ") + currency_code(k));
+    }
+  }
+
+  // status and payment_status as DESIGN section 4 names them, from the auditor's facts.
+  void check_statuses() {
+    const Auditor& a = auditor;
+    BookingStatus status = BookingStatus::awaiting_payment;
+    if (a.cancelled)
+      status = BookingStatus::cancelled;
+    else if (a.refunded_outcome)
+      status = BookingStatus::refunded;
+    else if (a.closed)
+      status = BookingStatus::completed;
+    else if (a.dispute_open)
+      status = BookingStatus::disputed;
+    else if (a.proof)
+      status = BookingStatus::awaiting_confirmation;
+    else if (a.in_escrow > 0)
+      status = BookingStatus::pending_execution;
+    if (booking.status != status)
+      return fail(std::string("status ") + booking_status_name(booking.status) + ", expected " +
+                  booking_status_name(status));
+
+    PaymentStatus p = booking.payment_status;
+    bool refunds_open = a.refund_in_flight > 0 || a.owed > 0;
+    bool ok = true;
+    if (a.cancelled || a.refunded_outcome) {
+      if (refunds_open || a.held > 0)
+        ok = p == PaymentStatus::refunding;
+      else if (!a.refunds.empty())
+        ok = p == PaymentStatus::refunded;
+      else
+        ok =
+            p == PaymentStatus::unpaid || p == PaymentStatus::pending || p == PaymentStatus::failed;
+    } else if (a.closed) {
+      ok = p == PaymentStatus::released || p == PaymentStatus::split;
+    } else if (a.booking_held() == a.amount) {
+      ok = p == PaymentStatus::escrow;
+    } else if (a.booking_held() > 0) {
+      ok = p == PaymentStatus::partially_paid;
+    } else {
+      ok = p == PaymentStatus::unpaid || p == PaymentStatus::pending || p == PaymentStatus::failed;
+    }
+    if (!ok)
+      fail(std::string("payment_status ") + payment_status_name(p) + " with status " +
+           booking_status_name(booking.status));
+  }
+
+  // ---- random commands ----
+  CreateBooking random_terms() {
+    CreateBooking c;
+    c.booking_id = booking_id;
+    c.client_id = client.id;
+    c.provider_id = provider.id;
+    c.client_email = "client@example.com";
+    c.description = "job";
+    Currency k = currencies[uniform(0, 4)];
+    int64_t minimum = currency_minimum_minor(k);
+    int64_t amount;
+    switch (uniform(0, 9)) {
+      case 0:
+        amount = amount_minor_max - uniform(0, 1000);
+        break;
+      case 1:
+        amount = minimum + uniform(-2, 3);
+        break;
+      case 2:
+        amount = uniform(-5, 5);
+        break;
+      case 3:
+        amount = amount_minor_max + uniform(1, 5);
+        break;
+      default:
+        amount = uniform(minimum, std::min<int64_t>(amount_minor_max, minimum * 20'000));
+    }
+    c.amount = Money{amount, k};
+    c.plan = chance(50) ? "split" : (chance(95) ? "full" : "monthly");
+    c.deposit_bps =
+        chance(95) ? static_cast<int>(uniform(1, 9999)) : static_cast<int>(uniform(-1, 1)) * 10'000;
+    c.fee_bps = chance(95) ? static_cast<int>(chance(30) ? 500 : uniform(0, 10'000))
+                           : static_cast<int>(chance(50) ? -1 : 10'001);
+    c.auto_confirm_after_s = chance(25) ? 0 : uniform(1, 7 * 24 * 3600);
+    if (chance(3)) c.auto_confirm_after_s = -1;
+    if (chance(25)) c.pay_by_ms = now_ms + uniform(0, 3 * day_ms);
+    return c;
+  }
+
+  void create() {
+    if (chance(3)) {  // nothing but CreateBooking finds a booking that does not exist
+      Decision d = decide(booking, BookingCommand{AutoConfirm{}}, system(), now_ms);
+      count_reached(d);
+      note("AutoConfirm before creation " + describe(d));
+      if (d.rejection != Rejection::booking_not_found) fail("a command found no booking");
+    }
+    for (int attempt = 0; attempt < 20 && !booking.exists(); ++attempt) {
+      CreateBooking c = random_terms();
+      Decision d =
+          booking_command(c, mostly(chance(50) ? admin() : service(), 90), "CreateBooking");
+      if (booking.exists()) {
+        Decision again = decide(booking, c, any_actor(), now_ms);
+        if (again.rejected() || !again.events.empty()) fail("CreateBooking again is not a no-op");
+      }
+    }
+    if (!booking.exists()) {
+      CreateBooking c = random_terms();
+      c.amount = Money{100'000, Currency::NGN};
+      c.plan = "full";
+      c.fee_bps = 500;
+      c.auto_confirm_after_s = 3600;
+      booking_command(c, service(), "CreateBooking");
+    }
+    if (!booking.exists()) fail("valid terms were refused");
+    if (chance(40)) register_account();
+  }
+
+  void register_account() {
+    Currency k = chance(85) ? currency() : currencies[uniform(0, 4)];
+    provider_command(RegisterPayoutAccount{"RCP_" + std::to_string(seed), "058", "P", "1234", k},
+                     mostly(chance(50) ? provider : service()), "RegisterPayoutAccount");
+  }
+
+  void initiate() {
+    auto due = next_payment(booking, now_ms);
+    const Actor& a = mostly(chance(70) ? client : service());
+    if (const auto* r = std::get_if<Rejection>(&due)) {
+      Decision d = booking_command(
+          InitiatePayment{"bk-x-" + std::to_string(uniform(0, 99)), static_cast<int>(uniform(1, 2)),
+                          money(uniform(1, 100'000)), "", ""},
+          a, "InitiatePayment (nothing due)");
+      bool allowed = booking_actor_allowed(InitiatePayment{}, a);
+      if (allowed && d.rejection != *r) fail("InitiatePayment disagrees with next_payment()");
+      return;
+    }
+    PaymentDue p = std::get<PaymentDue>(due);
+    if (!valid_reference(p.reference)) fail("payment reference shape");
+    InitiatePayment c{p.reference, p.installment, p.amount, "https://checkout.paystack.com/r", "r"};
+    bool tampered = chance(10);
+    if (tampered) {
+      switch (uniform(0, 2)) {
+        case 0:
+          c.installment += 1;
+          break;
+        case 1:
+          c.amount.amount_minor += 1;
+          break;
+        default:
+          c.reference = "bk-other-" + std::to_string(uniform(0, 9));
+          break;
+      }
+    }
+    Decision d = booking_command(c, a, "InitiatePayment");
+    if (booking_actor_allowed(c, a) && tampered && d.rejection != Rejection::payment_not_due)
+      fail("a checkout for what is not due was not refused with payment_not_due");
+    if (booking_actor_allowed(c, a) && !tampered && d.rejected()) fail("a due checkout refused");
+  }
+
+  void capture() {
+    CapturePayment c;
+    int installment_count = static_cast<int>(booking.terms.installments.size());
+    int installment = static_cast<int>(uniform(1, installment_count));
+    int which = static_cast<int>(uniform(0, 99));
+    auto due = next_payment(booking, now_ms);
+    if (which < 10 && std::holds_alternative<PaymentDue>(due)) {
+      // The checkout was opened but its PaymentInitiated never stored (a crash in between).
+      c.reference = std::get<PaymentDue>(due).reference;
+      installment = std::get<PaymentDue>(due).installment;
+      if (chance(80)) c.installment = installment;
+    } else if (which < 65 && !booking.charges.empty()) {
+      const ChargeRecord& charge = booking.charges[uniform(0, booking.charges.size() - 1)];
+      c.reference = charge.reference;
+      installment = charge.installment;
+      if (chance(10)) c.installment = static_cast<int>(uniform(0, 3));  // ignored for known
+    } else {
+      c.reference = "ext-" + std::to_string(seed) + "-" + std::to_string(++external_references);
+      if (chance(80)) {
+        c.installment = chance(90) ? installment : static_cast<int>(uniform(-1, 4));
+        installment = *c.installment;
+      }
+    }
+    int64_t expected = installment >= 1 && installment <= installment_count
+                           ? booking.terms.installments[installment - 1].amount_minor
+                           : booking.terms.amount.amount_minor;
+    switch (uniform(0, 19)) {
+      case 0:
+        c.amount = money(expected + uniform(-100, 100));
+        break;
+      case 1:
+        c.amount = Money{expected, currencies[(static_cast<int>(currency()) + 1) % 5]};
+        break;
+      case 2:
+        c.amount = money(booking.terms.amount.amount_minor);
+        break;
+      default:
+        c.amount = money(expected);
+    }
+    c.paystack_transaction_id = uniform(1, 1'000'000'000);
+    c.paystack_fee = money(std::min<int64_t>(uniform(0, 2'000), c.amount.amount_minor / 10 + 1));
+    c.channel = chance(50) ? "card" : "bank";
+    c.paid_at_ms = now_ms;
+    c.source = chance(50) ? "webhook" : "verify";
+    Decision d = booking_command(c, mostly(service(), 70), "CapturePayment");
+    if (!d.rejected() && !d.events.empty()) {  // rule 2: the same report again changes nothing
+      Decision again = decide(booking, c, service(), now_ms);
+      if (again.rejected() || !again.events.empty()) fail("a repeated capture was not a no-op");
+    }
+  }
+
+  void fail_payment() {
+    std::string reference = "nowhere-" + std::to_string(uniform(0, 9));
+    if (!booking.charges.empty() && chance(85))
+      reference = booking.charges[uniform(0, booking.charges.size() - 1)].reference;
+    booking_command(FailPayment{reference, "Declined"}, mostly(service()), "FailPayment");
+  }
+
+  void submit_proof() {
+    SubmitProof p{"done",
+                  std::vector<ProofFile>(uniform(0, 12), ProofFile{"ab", "image/png", "p.png", 10}),
+                  {}};
+    booking_command(p, mostly(provider, 75), "SubmitProof");
+  }
+
+  void confirm() {
+    booking_command(ConfirmCompletion{}, mostly(chance(70) ? client : admin(), 75),
+                    "ConfirmCompletion");
+  }
+
+  void auto_confirm() {
+    if (booking.auto_confirm_at_ms && chance(60))
+      now_ms = std::max(now_ms, *booking.auto_confirm_at_ms + uniform(-2, 2));
+    booking_command(AutoConfirm{}, mostly(system(), 85), "AutoConfirm");
+  }
+
+  void open_dispute() {
+    if (chance(20)) {
+      booking_command(OpenDispute{"chargeback", "", "chargeback", uniform(1, 1'000'000)},
+                      mostly(service()), "OpenDispute (chargeback)");
+    } else {
+      booking_command(OpenDispute{"not_as_described", "x"}, mostly(chance(60) ? client : provider),
+                      "OpenDispute");
+    }
+  }
+
+  void resolve() {
+    int64_t held = auditor.booking_held();
+    ResolveDispute r;
+    r.note = "decided";
+    switch (uniform(0, 9)) {
+      case 0:
+        r.outcome = "release";
+        break;
+      case 1:
+        r.outcome = "refund";
+        break;
+      case 2:
+        r.outcome = "maybe";
+        break;
+      case 3:
+        r.outcome = "split";
+        r.provider_amount_minor = uniform(0, held);
+        r.refund_amount_minor = held - *r.provider_amount_minor + (chance(50) ? 1 : -1);
+        break;
+      case 4:
+        r.outcome = "split";
+        r.provider_amount_minor = held + 1;
+        r.refund_amount_minor = -1;
+        break;
+      case 5:
+        r.outcome = "split";
+        break;
+      default:
+        r.outcome = "split";
+        r.provider_amount_minor = chance(20) ? (chance(50) ? 0 : held) : uniform(0, held);
+        r.refund_amount_minor = held - *r.provider_amount_minor;
+    }
+    const Actor& a = mostly(admin(), 85);
+    bool valid = r.outcome == "release" || r.outcome == "refund" ||
+                 (r.outcome == "split" && r.provider_amount_minor && r.refund_amount_minor &&
+                  *r.provider_amount_minor >= 0 && *r.refund_amount_minor >= 0 &&
+                  *r.provider_amount_minor + *r.refund_amount_minor == held);
+    bool was_disputed = booking.dispute_open();
+    Decision d = booking_command(r, a, "ResolveDispute");
+    if (a.role == Role::admin && was_disputed && valid == d.rejected())
+      fail(valid ? "a valid resolution was refused" : "an invalid resolution was accepted");
+  }
+
+  void cancel() {
+    const Actor& a = chance(80) ? actors[uniform(0, 1)] : (chance(50) ? admin() : any_actor());
+    booking_command(CancelBooking{"changed plans"}, a, "CancelBooking");
+  }
+
+  std::string random_refund_id() {
+    if (booking.refunds.empty() || chance(5)) return refund_id_for(booking_id, uniform(1, 9));
+    return booking.refunds[uniform(0, booking.refunds.size() - 1)].refund_id;
+  }
+
+  void refund_outcome() {
+    static const RefundStatus statuses[] = {RefundStatus::pending,         RefundStatus::processing,
+                                            RefundStatus::needs_attention, RefundStatus::processed,
+                                            RefundStatus::processed,       RefundStatus::failed,
+                                            RefundStatus::failed,          RefundStatus::queued};
+    RecordRefundOutcome c{random_refund_id(), statuses[uniform(0, 7)],
+                          chance(50) ? std::optional<int64_t>(uniform(1, 1000)) : std::nullopt,
+                          "paystack says so"};
+    Decision d =
+        booking_command(c, mostly(chance(50) ? service() : system()), "RecordRefundOutcome");
+    if (!d.rejected() && !d.events.empty()) {  // the same report again changes nothing
+      Decision again = decide(booking, c, service(), now_ms);
+      if (again.rejected() || !again.events.empty())
+        fail("a repeated refund outcome was not a no-op");
+    }
+  }
+
+  void retry_refund() {
+    std::string id = random_refund_id();
+    for (const RefundRecord& r : booking.refunds) {
+      if (r.status == RefundStatus::failed && !r.retried && chance(70)) id = r.refund_id;
+    }
+    booking_command(RetryRefund{id}, mostly(chance(50) ? admin() : system()), "RetryRefund");
+  }
+
+  Money available(Currency k) const {
+    return Money{ledger.balance(provider_available_account(provider.id), k), k};
+  }
+
+  void withdraw() {
+    Currency k = payee.account && chance(90) ? payee.account->currency : currencies[uniform(0, 4)];
+    Money have = available(k);
+    int64_t amount = chance(80) && have.amount_minor > 0 ? uniform(1, have.amount_minor)
+                                                         : have.amount_minor + uniform(-1, 1000);
+    Decision d = provider_command(RequestWithdrawal{Money{amount, k}, have}, mostly(provider, 85),
+                                  "RequestWithdrawal");
+    if (!d.rejected() && !d.events.empty() && amount > have.amount_minor)
+      fail("withdrew more than available");
+  }
+
+  std::string random_payout_id() {
+    if (payee.payouts.empty() || chance(5)) return payout_reference(provider.id, uniform(1, 9));
+    return payee.payouts[uniform(0, payee.payouts.size() - 1)].payout_id;
+  }
+
+  void payout_outcome() {
+    static const PayoutStatus statuses[] = {
+        PayoutStatus::pending, PayoutStatus::otp,      PayoutStatus::success, PayoutStatus::success,
+        PayoutStatus::failed,  PayoutStatus::reversed, PayoutStatus::queued};
+    std::string id = random_payout_id();
+    if (auto r = check_finalize(payee, id)) ++reached[rejection_code(*r)];
+    RecordPayoutOutcome c{id, statuses[uniform(0, 6)], "TRF_" + std::to_string(uniform(0, 99)),
+                          uniform(1, 1000), "bank says so"};
+    if (c.status == PayoutStatus::otp && !payee.payouts.empty()) {
+      const PayoutRecord* p = payee.find_payout(id);
+      if (p && p->status == PayoutStatus::otp && check_finalize(payee, id))
+        fail("check_finalize refused a payout waiting for an OTP");
+    }
+    Decision d =
+        provider_command(c, mostly(chance(50) ? service() : system()), "RecordPayoutOutcome");
+    if (!d.rejected() && !d.events.empty()) {
+      Decision again = decide(payee, provider.id, c, service());
+      if (again.rejected() || !again.events.empty())
+        fail("a repeated payout outcome was not a no-op");
+      const PayoutRecord* p = payee.find_payout(id);
+      bool awaiting = p && p->status == PayoutStatus::otp;
+      if (awaiting == check_finalize(payee, id).has_value()) fail("check_finalize disagrees");
+    }
+  }
+
+  void retry_payout() {
+    std::string id = random_payout_id();
+    for (const PayoutRecord& p : payee.payouts) {
+      bool final = p.status == PayoutStatus::failed || p.status == PayoutStatus::reversed;
+      if (final && !p.retried && chance(70)) id = p.payout_id;
+    }
+    const PayoutRecord* p = payee.find_payout(id);
+    Money amount = p ? p->amount : money(0);  // copied: deciding moves payee.payouts
+    Money have = available(chance(95) ? amount.currency : currencies[uniform(0, 4)]);
+    Decision d = provider_command(RetryPayout{id, have}, mostly(chance(50) ? provider : system()),
+                                  "RetryPayout");
+    if (!d.rejected() && !d.events.empty() && amount.amount_minor > have.amount_minor)
+      fail("retried a payout the balance does not cover");
+  }
+
+  void pass_time() {
+    switch (uniform(0, 9)) {
+      case 0:
+        now_ms += uniform(0, 4 * day_ms);
+        break;
+      case 1:
+      case 2:
+        now_ms += uniform(0, 6 * 3600 * 1000);
+        break;
+      case 3:
+        break;
+      default:
+        now_ms += uniform(0, 600'000);
+    }
+  }
+
+  void step() {
+    ++step_number;
+    pass_time();
+    int roll = static_cast<int>(uniform(0, 139));
+    if (roll < 14)
+      initiate();
+    else if (roll < 38)
+      capture();
+    else if (roll < 41)
+      fail_payment();
+    else if (roll < 49)
+      submit_proof();
+    else if (roll < 59)
+      confirm();
+    else if (roll < 66)
+      auto_confirm();
+    else if (roll < 72)
+      open_dispute();
+    else if (roll < 79)
+      resolve();
+    else if (roll < 82)
+      cancel();
+    else if (roll < 96)
+      booking.refunds.empty() && chance(80) ? capture() : refund_outcome();
+    else if (roll < 102)
+      retry_refund();
+    else if (roll < 105)
+      register_account();
+    else if (roll < 112)
+      withdraw();
+    else if (roll < 127)
+      payee.payouts.empty() && chance(80) ? withdraw() : payout_outcome();
+    else if (roll < 137)
+      retry_payout();
+    else
+      create_again();
+  }
+
+  // The same terms change nothing; other terms are refused with booking_exists.
+  void create_again() {
+    CreateBooking same{booking.terms.booking_id,  booking.terms.client_id,
+                       booking.terms.provider_id, booking.terms.client_email,
+                       booking.terms.description, booking.terms.amount,
+                       booking.terms.plan,        booking.terms.deposit_bps,
+                       booking.terms.fee_bps,     booking.terms.auto_confirm_after_s,
+                       booking.terms.pay_by_ms};
+    bool change = chance(50);
+    if (change) same.amount.amount_minor += 1;
+    Decision d = booking_command(same, mostly(service()), "CreateBooking again");
+    if (change ? d.rejection != Rejection::booking_exists : (d.rejected() || !d.events.empty()))
+      fail("CreateBooking of an existing booking");
+  }
+
+  // Every refund and payout to a final outcome; then the money must have ended.
+  void drain() {
+    for (int round = 0; round < 8; ++round) {
+      std::vector<std::string> failed, open;
+      for (const RefundRecord& r : booking.refunds) {
+        if (r.status == RefundStatus::failed && !r.retried) failed.push_back(r.refund_id);
+        if (r.status != RefundStatus::failed && r.status != RefundStatus::processed)
+          open.push_back(r.refund_id);
+      }
+      for (const std::string& id : failed)
+        booking_command(RetryRefund{id}, system(), "drain retry");
+      for (const std::string& id : open) {
+        booking_command(RecordRefundOutcome{id, RefundStatus::processed, 1, ""}, service(),
+                        "drain refund");
+      }
+      std::vector<std::string> payouts;
+      for (const PayoutRecord& p : payee.payouts) {
+        if (p.status == PayoutStatus::queued || p.status == PayoutStatus::pending ||
+            p.status == PayoutStatus::otp)
+          payouts.push_back(p.payout_id);
+      }
+      for (const std::string& id : payouts) {
+        provider_command(RecordPayoutOutcome{id, PayoutStatus::success}, service(), "drain payout");
+      }
+      if (failed.empty() && open.empty() && payouts.empty()) break;
+    }
+    const Auditor& a = auditor;
+    Currency c = currency();
+    if (a.refund_in_flight != 0 || a.owed != 0) fail("refunds still open after the drain");
+    if (ledger.balance(provider_in_flight_account(provider.id), c) != 0)
+      fail("payouts still in flight after the drain");
+    bool closed = booking.status == BookingStatus::cancelled ||
+                  booking.status == BookingStatus::refunded ||
+                  booking.status == BookingStatus::completed;
+    if (closed && (a.held != 0 || ledger.balance(escrow_account(booking_id), c) != 0))
+      fail("a closed booking still holds money");
+    if (!closed && a.held != a.in_escrow) fail("an open booking holds other than its captures");
+    bool ended_for_client =
+        booking.status == BookingStatus::cancelled || booking.status == BookingStatus::refunded;
+    if (ended_for_client && a.released != 0) fail("a cancelled or refunded booking released money");
+    if (ended_for_client && !booking.refunds.empty() &&
+        booking.payment_status != PaymentStatus::refunded)
+      fail("a cancelled or refunded booking is not marked refunded after its refunds");
+    if (a.released_by_event && a.refunded - (a.captured - a.in_escrow) != 0)
+      fail("a released booking also refunded the booking's own money");
+  }
+
+  void run(int steps) {
+    create();
+    for (int i = 0; i < steps && failure.empty(); ++i) step();
+    if (failure.empty()) drain();
+  }
+};
+
+int steps_for(uint64_t seed) {
+  return 10 + static_cast<int>(seed % 71);
+}
+
+std::string tail(const std::vector<std::string>& lines, size_t count) {
+  std::ostringstream out;
+  size_t from = lines.size() > count ? lines.size() - count : 0;
+  for (size_t i = from; i < lines.size(); ++i) out << "  " << lines[i] << "\n";
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("random command sequences conserve money", "[decider][randomized]") {
+  if (const char* only = std::getenv("ESCROW_SEED")) {
+    uint64_t seed = std::strtoull(only, nullptr, 0);
+    Sequence s(seed);
+    s.keep_trace = true;
+    s.run(steps_for(seed));
+    INFO("seed " << seed << " (its steps are on stderr)");
+    CHECK(s.failure == "");
+    return;
+  }
+  // A longer soak: ESCROW_SEQUENCES=<count> ESCROW_FIRST_SEED=<seed>.
+  const char* count_env = std::getenv("ESCROW_SEQUENCES");
+  const char* first_env = std::getenv("ESCROW_FIRST_SEED");
+  const long count = count_env ? std::strtol(count_env, nullptr, 0) : sequences;
+  const uint64_t first = first_env ? std::strtoull(first_env, nullptr, 0) : first_seed;
+  int failures = 0;
+  long decisions = 0;
+  std::map<std::string, int> endings;
+  for (long i = 0; i < count && failures < 3; ++i) {
+    uint64_t seed = first + static_cast<uint64_t>(i);
+    INFO("seed " << seed << " (rerun with ESCROW_SEED=" << seed << ")");
+    Sequence s(seed);
+    s.run(steps_for(seed));
+    decisions += s.decisions;
+    endings[booking_status_name(s.booking.status)]++;
+    if (!s.failure.empty()) {
+      ++failures;
+      FAIL_CHECK("seed " << seed << ": " << s.failure << "\nlast steps:\n" << tail(s.trace, 40));
+    }
+  }
+  CHECK(failures == 0);
+  // The generator must reach every event and every rejection, or the sequences prove little.
+  auto event_types = []<size_t... I>(std::index_sequence<I...>) {
+    return std::vector<std::string>{std::variant_alternative_t<I, Event>::type...};
+  }
+  (std::make_index_sequence<std::variant_size_v<Event>>());
+  for (const std::string& type : event_types) {
+    INFO("event " << type << " reached " << reached[type] << " times");
+    CHECK(reached[type] >= 100);
+  }
+  for (int i = 0; i <= static_cast<int>(Rejection::payout_not_awaiting_otp); ++i) {
+    std::string code = rejection_code(static_cast<Rejection>(i));
+    INFO("rejection " << code << " reached " << reached[code] << " times");
+    CHECK(reached[code] >= 100);
+  }
+  for (const char* status : {"completed", "cancelled", "refunded", "disputed"}) {
+    INFO(status << ": " << endings[status]);
+    CHECK(endings[status] > 100);
+  }
+  WARN(count << " sequences, " << decisions << " decisions; endings: completed "
+             << endings["completed"] << ", cancelled " << endings["cancelled"] << ", refunded "
+             << endings["refunded"] << ", disputed " << endings["disputed"]
+             << ", pending_execution " << endings["pending_execution"]);
+}
