@@ -312,6 +312,9 @@ Status swap_in(sqlite::Db& db, Table t) {
 struct Batch {
   std::vector<RecordedEvent> records;  // the first `count` are filled
   size_t count = 0;
+  // Decoded by the reader when it has time to spare (rebuild); empty when the folder decodes
+  // (verify, whose reader is busy hashing). nullopt: an event of another subsystem, skipped.
+  std::vector<std::optional<Event>> events;
   std::optional<int64_t> bad_seq;  // the reader stopped at this event (after the first `count`)
   std::string problem;
 };
@@ -345,6 +348,7 @@ class BatchQueue {
     Batch batch = std::move(empty_.back());
     empty_.pop_back();
     batch.count = 0;
+    batch.events.clear();
     batch.bad_seq.reset();
     batch.problem.clear();
     return batch;
@@ -387,10 +391,38 @@ std::string chain_problem(const RecordedEvent& r, int64_t expected_seq,
 // The reading side: every event with seq <= last_seq, in order, and (when `chain` is set) its
 // link in the hash chain checked, on a connection of its own. Events never change once written,
 // so this connection's snapshot agrees with the folder's for every seq up to last_seq.
-Status read_events(const std::string& path, int64_t last_seq, bool chain, BatchQueue& queue) {
+Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
+                       BatchQueue& queue);
+
+// Decodes the event just read into the batch; false when it cannot be (the batch then says why).
+bool decode_into(Batch& batch, const RecordedEvent& r) {
+  Result<Event> event = decode_event(r.type, r.data);
+  if (event.is_ok()) {
+    batch.events.emplace_back(std::move(event).value());
+  } else if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
+             !r.stream.starts_with("provider-")) {
+    batch.events.emplace_back(std::nullopt);  // an event of another subsystem
+  } else {
+    batch.bad_seq = r.seq;
+    batch.problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
+    return false;
+  }
+  return true;
+}
+
+Status read_events(const std::string& path, int64_t last_seq, bool chain, bool decode,
+                   BatchQueue& queue, const std::function<Status(sqlite::Db&)>& after_reading) {
   auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
   if (!db.is_ok()) return db.status();
-  tune_for_scans(db.value());
+  if (Status s = read_all_events(db.value(), last_seq, chain, decode, queue); !s.is_ok()) return s;
+  queue.close();
+  return after_reading ? after_reading(db.value()) : Status::ok();
+}
+
+Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
+                       BatchQueue& queue) {
+  sqlite::Db* db = &reader;
+  tune_for_scans(*db);
   auto stmt = db->prepare(std::string(chain ? select_events : select_for_fold) + " LIMIT ?");
   if (!stmt.is_ok()) return stmt.status();
   stmt->bind(1, last_seq);  // seqs are 1..n without gaps; a gap is what the chain check reports
@@ -415,6 +447,10 @@ Status read_events(const std::string& path, int64_t last_seq, bool chain, BatchQ
       expected_seq = r.seq + 1;
       prev_hash = r.hash;
     }
+    if (decode && !decode_into(batch, r)) {
+      queue.push(std::move(batch));
+      return Status::ok();
+    }
     if (++batch.count == BatchQueue::batch_events_max) {
       if (!queue.push(std::move(batch))) return Status::ok();
       batch = queue.take_empty();
@@ -435,11 +471,25 @@ struct FoldOutcome {
   }
 };
 
-// Decodes and folds one batch; false once something is wrong.
+bool apply_one(Fold& fold, const RecordedEvent& r, const Event& event, FoldOutcome& out,
+               Status& status) {
+  std::string problem;
+  status = fold.apply(r, event, problem);
+  if (!status.is_ok()) return false;
+  if (!problem.empty()) out.stop_at(r.seq, problem);
+  return problem.empty();
+}
+
+// Decodes (unless the reader did) and folds one batch; false once something is wrong.
 bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status) {
   for (size_t i = 0; i < batch.count; ++i) {
     const RecordedEvent& r = batch.records[i];
     ++out.events;
+    if (!batch.events.empty()) {
+      if (!batch.events[i]) continue;
+      if (!apply_one(fold, r, *batch.events[i], out, status)) return false;
+      continue;
+    }
     Result<Event> event = decode_event(r.type, r.data);
     if (!event.is_ok()) {
       if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
@@ -448,13 +498,7 @@ bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status
       out.stop_at(r.seq, event.status().message());
       return false;
     }
-    std::string problem;
-    status = fold.apply(r, event.value(), problem);
-    if (!status.is_ok()) return false;
-    if (!problem.empty()) {
-      out.stop_at(r.seq, problem);
-      return false;
-    }
+    if (!apply_one(fold, r, event.value(), out, status)) return false;
   }
   if (batch.bad_seq) {
     ++out.events;
@@ -465,18 +509,18 @@ bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status
   return true;
 }
 
-// Folds the log into `sink` on this thread while another thread reads and decodes it.
-// `after_reading` runs on the reading thread once it has read everything (verify uses it to
-// digest the live tables on the reader's snapshot while the fold finishes).
+// Folds the log into `sink` on this thread while another thread reads it (checking the hash
+// chain when `chain` is set, decoding it otherwise: each side gets about half the work).
+// `after_reading` runs on the reading thread, with its connection, once it has read everything,
+// so the live tables can be digested while the fold finishes.
 Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& sink,
                 const Progress& progress, FoldOutcome& out,
-                const std::function<Status()>& after_reading = {}) {
+                const std::function<Status(sqlite::Db&)>& after_reading = {}) {
   BatchQueue queue;
   Status reader_status;
   std::thread reader([&] {
-    reader_status = read_events(path, last_seq, chain, queue);
+    reader_status = read_events(path, last_seq, chain, !chain, queue, after_reading);
     queue.close();
-    if (reader_status.is_ok() && after_reading) reader_status = after_reading();
   });
   Fold fold(sink);
   Status status;
@@ -604,6 +648,9 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
     return Status(StatusCode::invalid_argument,
                   "no projection named " + options.projection.value_or(""));
   tune_for_scans(db);
+  // A rebuild lost to a power cut leaves the old projections in place, so its commit need not
+  // wait for the disk; WAL mode keeps the file consistent either way.
+  (void)db.exec("PRAGMA synchronous = NORMAL");
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {
@@ -616,14 +663,24 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   RebuildReport report;
   FoldOutcome fold;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  if (Status s = fold_log(path, total.value(), false, writer, options.progress, fold); !s.is_ok())
+  // The reader digests the live tables on its own connection: this transaction holds the write
+  // lock and has not touched them, so it sees them exactly as they are here.
+  TableDigest live[table_count];
+  auto digest_live = [&](sqlite::Db& reader_db) -> Status {
+    for (Table t : tables) {
+      auto digest = table_digest(reader_db, spec(t), spec(t).name);
+      if (!digest.is_ok()) return digest.status();
+      live[static_cast<int>(t)] = digest.value();
+    }
+    return Status::ok();
+  };
+  if (Status s = fold_log(path, total.value(), false, writer, options.progress, fold, digest_live);
+      !s.is_ok())
     return s;
   report.events = fold.events;
   if (fold.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + fold.problem);
   for (Table t : tables) {
-    auto live = table_digest(db, spec(t), spec(t).name);
-    if (!live.is_ok()) return live.status();
-    if (!(writer.digests[static_cast<int>(t)] == live.value()))
+    if (!(writer.digests[static_cast<int>(t)] == live[static_cast<int>(t)]))
       report.differed.push_back(spec(t).name);
     if (Status s = swap_in(db, t); !s.is_ok()) return s;
     report.tables.push_back(spec(t).name);
@@ -681,7 +738,7 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
   std::vector<std::string> live_problems;
   // Runs on the reading thread once the events are read; this thread is folding meanwhile and
   // does not touch `db`.
-  auto digest_live = [&]() -> Status {
+  auto digest_live = [&](sqlite::Db&) -> Status {
     for (const TableSpec& s : table_specs()) {
       auto digest = table_digest(db, s, s.name);
       if (!digest.is_ok()) return digest.status();
