@@ -650,7 +650,17 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   tune_for_scans(db);
   // A rebuild lost to a power cut leaves the old projections in place, so its commit need not
   // wait for the disk; WAL mode keeps the file consistent either way.
+  int64_t synchronous_before = 2;
+  if (auto q = db.prepare("PRAGMA synchronous"); q.is_ok()) {
+    auto row = q->step();
+    if (row.is_ok() && row.value()) synchronous_before = q->column_int64(0);
+  }
   (void)db.exec("PRAGMA synchronous = NORMAL");
+  struct RestoreSynchronous {
+    sqlite::Db& db;
+    int64_t level;
+    ~RestoreSynchronous() { (void)db.exec("PRAGMA synchronous = " + std::to_string(level)); }
+  } restore{db, synchronous_before};
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {

@@ -308,6 +308,15 @@ int run_core(const CoreOptions& options) {
     std::fprintf(stderr, "escrow-bench: %s\n", migrated.status().to_string().c_str());
     return 1;
   }
+  {  // record the projections' code versions, as escrowd and escrowctl migrate do at start
+    auto db = sqlite::Db::open(options.db_path, sqlite::Db::Mode::read_write);
+    auto stale = db.is_ok() ? projections::rebuild_stale(db.value())
+                            : Result<std::vector<std::string>>(db.status());
+    if (!stale.is_ok()) {
+      std::fprintf(stderr, "escrow-bench: %s\n", stale.status().to_string().c_str());
+      return 1;
+    }
+  }
   SystemClock clock;
   auto store = EventStore::open(EventStoreOptions{options.db_path, options.group_commit,
                                                   parse_synchronous(options.synchronous), 1024,
