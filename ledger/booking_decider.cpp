@@ -4,17 +4,11 @@
 
 #include "ledger/decider.h"
 #include "ledger/hash.h"
+#include "ledger/overloaded.h"
 
 namespace escrow {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 ChargeRecord new_charge(const std::string& reference, int installment, Money amount) {
   ChargeRecord c;
@@ -31,8 +25,12 @@ bool is_client(const BookingState& s, const Actor& a) {
 bool is_provider(const BookingState& s, const Actor& a) {
   return a.role == Role::provider && a.id == s.terms.provider_id;
 }
-bool is_admin(const Actor& a) { return a.role == Role::admin; }
-bool is_machine(const Actor& a) { return a.role == Role::system || a.role == Role::service; }
+bool is_admin(const Actor& a) {
+  return a.role == Role::admin;
+}
+bool is_machine(const Actor& a) {
+  return a.role == Role::system || a.role == Role::service;
+}
 
 const ChargeRecord* find_charge(const BookingState& s, std::string_view reference) {
   for (const ChargeRecord& c : s.charges) {
@@ -73,7 +71,9 @@ std::optional<Rejection> closed_guard(const BookingState& s) {
   return std::nullopt;
 }
 
-Money money(const BookingState& s, int64_t amount_minor) { return Money{amount_minor, s.currency()}; }
+Money money(const BookingState& s, int64_t amount_minor) {
+  return Money{amount_minor, s.currency()};
+}
 
 // Money a failed refund put back in escrow (rule 9): it is owed to the client and leaves only
 // through the refund's retry, never through a release, a cancellation or a resolution.
@@ -112,8 +112,8 @@ void request_refunds(const BookingState& s, int64_t amount_minor, const std::str
 FundsReleased release_all(const BookingState& s, const std::string& reason) {
   Money gross = money(s, booking_held_minor(s));
   FeeSplit split = split_fee(gross, s.terms.fee_bps);
-  return FundsReleased{s.terms.booking_id, s.terms.provider_id, gross, split.fee,
-                       split.provider_net, reason};
+  return FundsReleased{s.terms.booking_id, s.terms.provider_id, gross,
+                       split.fee,          split.provider_net,  reason};
 }
 
 bool fully_held(const BookingState& s) {
@@ -124,9 +124,12 @@ bool fully_held(const BookingState& s) {
 
 Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, int64_t now_ms) {
   (void)now_ms;
-  BookingCreated e{c.booking_id, c.client_id, c.provider_id, c.client_email, c.description,
-                   c.amount, c.plan, c.plan == "split" ? c.deposit_bps : 0, c.fee_bps,
-                   c.auto_confirm_after_s, c.pay_by_ms, {}};
+  BookingCreated e{c.booking_id,  c.client_id,
+                   c.provider_id, c.client_email,
+                   c.description, c.amount,
+                   c.plan,        c.plan == "split" ? c.deposit_bps : 0,
+                   c.fee_bps,     c.auto_confirm_after_s,
+                   c.pay_by_ms,   {}};
   if (c.plan == "split") {
     int64_t deposit = bps_part(std::max<int64_t>(c.amount.amount_minor, 0),
                                std::clamp(c.deposit_bps, 0, bps_max));
@@ -157,8 +160,7 @@ Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, i
   return Decision{{std::move(e)}, std::nullopt};
 }
 
-Decision initiate(const BookingState& s, const InitiatePayment& c, const Actor& a,
-                  int64_t now_ms) {
+Decision initiate(const BookingState& s, const InitiatePayment& c, const Actor& a, int64_t now_ms) {
   if (!(is_client(s, a) || is_machine(a) || is_admin(a)))
     return Decision::reject(Rejection::not_allowed);
   auto due = next_payment(s, now_ms);
@@ -192,17 +194,24 @@ Decision capture(const BookingState& s, const CapturePayment& c) {
              std::nullopt};
   // Money that arrives for a closed booking or twice for one installment goes straight back.
   std::string refund_reason;
-  if (s.installment_captured(*installment)) refund_reason = "duplicate_payment";
-  else if (closed_guard(s)) refund_reason = "late_payment";
+  if (s.installment_captured(*installment))
+    refund_reason = "duplicate_payment";
+  else if (closed_guard(s))
+    refund_reason = "late_payment";
   BookingState after = s;
   evolve(after, d.events.back());
   if (!refund_reason.empty()) {
     // The charge is not in escrow: refund it by itself, not spread over older charges.
     ChargeRecord* charge = find_charge(after, c.reference);
     charge->in_escrow = false;
-    RefundRequested r{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
-                      s.terms.client_id, c.reference, c.paystack_transaction_id, c.amount,
-                      refund_reason, 1};
+    RefundRequested r{id,
+                      refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
+                      s.terms.client_id,
+                      c.reference,
+                      c.paystack_transaction_id,
+                      c.amount,
+                      refund_reason,
+                      1};
     d.events.push_back(std::move(r));
     return d;
   }
@@ -219,8 +228,7 @@ Decision fail(const BookingState& s, const FailPayment& c) {
                   std::nullopt};
 }
 
-Decision submit_proof(const BookingState& s, const SubmitProof& c, const Actor& a,
-                      int64_t now_ms) {
+Decision submit_proof(const BookingState& s, const SubmitProof& c, const Actor& a, int64_t now_ms) {
   if (!is_provider(s, a)) return Decision::reject(Rejection::not_allowed);
   if (auto r = closed_guard(s)) return Decision::reject(*r);
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
@@ -240,9 +248,9 @@ Decision confirm(const BookingState& s, const Actor& a) {
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (!is_admin(a) && !s.proof) return Decision::reject(Rejection::proof_required);
   if (s.approved) return Decision::reject(Rejection::already_approved);
-  Decision d{{CompletionConfirmed{s.terms.booking_id, a.id, role_name(a.role),
-                                  s.proof.has_value()}},
-             std::nullopt};
+  Decision d{
+      {CompletionConfirmed{s.terms.booking_id, a.id, role_name(a.role), s.proof.has_value()}},
+      std::nullopt};
   if (fully_held(s))
     d.events.push_back(release_all(s, is_admin(a) ? "admin_released" : "client_approved"));
   return d;
@@ -261,20 +269,20 @@ Decision auto_confirm(const BookingState& s, const Actor& a, int64_t now_ms) {
   return d;
 }
 
-Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& a,
-                      int64_t now_ms) {
+Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& a, int64_t now_ms) {
   bool chargeback = c.source == "chargeback";
-  bool allowed = chargeback ? (is_machine(a) || is_admin(a)) : (is_client(s, a) || is_provider(s, a));
+  bool allowed =
+      chargeback ? (is_machine(a) || is_admin(a)) : (is_client(s, a) || is_provider(s, a));
   if (!allowed) return Decision::reject(Rejection::not_allowed);
   if (auto r = closed_guard(s)) return Decision::reject(*r);
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (booking_held_minor(s) == 0) return Decision::reject(Rejection::nothing_held);
   std::optional<int64_t> remaining;
   if (s.auto_confirm_at_ms) remaining = std::max<int64_t>(0, *s.auto_confirm_at_ms - now_ms);
-  return Decision{{DisputeOpened{s.terms.booking_id, a.id, role_name(a.role), c.reason,
-                                 c.description, chargeback ? "chargeback" : "party",
-                                 c.paystack_dispute_id, remaining}},
-                  std::nullopt};
+  return Decision{
+      {DisputeOpened{s.terms.booking_id, a.id, role_name(a.role), c.reason, c.description,
+                     chargeback ? "chargeback" : "party", c.paystack_dispute_id, remaining}},
+      std::nullopt};
 }
 
 Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a) {
@@ -296,10 +304,10 @@ Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a)
                to_client == held - to_provider;
   if (!valid) return Decision::reject(Rejection::invalid_resolution);
   FeeSplit split = split_fee(money(s, to_provider), s.terms.fee_bps);
-  Decision d{{DisputeResolved{s.terms.booking_id, s.terms.provider_id, c.outcome,
-                              money(s, to_provider), money(s, to_client), split.fee,
-                              split.provider_net, c.note, a.id}},
-             std::nullopt};
+  Decision d{
+      {DisputeResolved{s.terms.booking_id, s.terms.provider_id, c.outcome, money(s, to_provider),
+                       money(s, to_client), split.fee, split.provider_net, c.note, a.id}},
+      std::nullopt};
   request_refunds(s, to_client, "dispute", d.events);
   return d;
 }
@@ -312,9 +320,9 @@ Decision cancel(const BookingState& s, const CancelBooking& c, const Actor& a) {
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (is_client(s, a) && s.proof) return Decision::reject(Rejection::proof_submitted);
   int64_t held = booking_held_minor(s);
-  Decision d{{BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason,
-                               money(s, held)}},
-             std::nullopt};
+  Decision d{
+      {BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason, money(s, held)}},
+      std::nullopt};
   request_refunds(s, held, "cancellation", d.events);
   return d;
 }
@@ -328,16 +336,16 @@ Decision record_refund(const BookingState& s, const RecordRefundOutcome& c, cons
   const std::string& id = s.terms.booking_id;
   switch (c.status) {
     case RefundStatus::processed:
-      return Decision{{RefundProcessed{id, r->refund_id, s.terms.client_id, r->amount,
-                                       c.paystack_refund_id ? c.paystack_refund_id
-                                                            : r->paystack_refund_id}},
-                      std::nullopt};
+      return Decision{
+          {RefundProcessed{id, r->refund_id, s.terms.client_id, r->amount,
+                           c.paystack_refund_id ? c.paystack_refund_id : r->paystack_refund_id}},
+          std::nullopt};
     case RefundStatus::failed:
       return Decision{{RefundFailed{id, r->refund_id, s.terms.client_id, r->amount, c.reason}},
                       std::nullopt};
     default: {
-      std::optional<int64_t> refund_id = c.paystack_refund_id ? c.paystack_refund_id
-                                                              : r->paystack_refund_id;
+      std::optional<int64_t> refund_id =
+          c.paystack_refund_id ? c.paystack_refund_id : r->paystack_refund_id;
       if (c.status == r->status && refund_id == r->paystack_refund_id) return {};
       return Decision{{RefundUpdated{id, r->refund_id, refund_status_name(c.status), refund_id}},
                       std::nullopt};
@@ -354,8 +362,7 @@ Decision retry_refund(const BookingState& s, const RetryRefund& c, const Actor& 
   const std::string& id = s.terms.booking_id;
   return Decision{{RefundRequested{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
                                    s.terms.client_id, r->payment_reference,
-                                   r->paystack_transaction_id, r->amount, "retry",
-                                   r->attempt + 1}},
+                                   r->paystack_transaction_id, r->amount, "retry", r->attempt + 1}},
                   std::nullopt};
 }
 
@@ -395,22 +402,21 @@ Decision decide(const BookingState& s, const BookingCommand& command, const Acto
                 int64_t now_ms) {
   if (!std::holds_alternative<CreateBooking>(command) && !s.exists())
     return Decision::reject(Rejection::booking_not_found);
-  return std::visit(
-      Overloaded{
-          [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
-          [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
-          [&](const CapturePayment& c) { return capture(s, c); },
-          [&](const FailPayment& c) { return fail(s, c); },
-          [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
-          [&](const ConfirmCompletion&) { return confirm(s, a); },
-          [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
-          [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
-          [&](const ResolveDispute& c) { return resolve(s, c, a); },
-          [&](const CancelBooking& c) { return cancel(s, c, a); },
-          [&](const RecordRefundOutcome& c) { return record_refund(s, c, a); },
-          [&](const RetryRefund& c) { return retry_refund(s, c, a); },
-      },
-      command);
+  return std::visit(Overloaded{
+                        [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
+                        [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
+                        [&](const CapturePayment& c) { return capture(s, c); },
+                        [&](const FailPayment& c) { return fail(s, c); },
+                        [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
+                        [&](const ConfirmCompletion&) { return confirm(s, a); },
+                        [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
+                        [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
+                        [&](const ResolveDispute& c) { return resolve(s, c, a); },
+                        [&](const CancelBooking& c) { return cancel(s, c, a); },
+                        [&](const RecordRefundOutcome& c) { return record_refund(s, c, a); },
+                        [&](const RetryRefund& c) { return retry_refund(s, c, a); },
+                    },
+                    command);
 }
 
 // ---- evolve ----------------------------------------------------------------------------------
@@ -423,8 +429,10 @@ void settle_payment_status(BookingState& s) {
     return r.status != RefundStatus::processed && !(r.status == RefundStatus::failed && r.retried);
   });
   if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded) {
-    if (refunds_open || s.held_minor() > 0) s.payment_status = PaymentStatus::refunding;
-    else if (s.refunds_processed_minor > 0) s.payment_status = PaymentStatus::refunded;
+    if (refunds_open || s.held_minor() > 0)
+      s.payment_status = PaymentStatus::refunding;
+    else if (s.refunds_processed_minor > 0)
+      s.payment_status = PaymentStatus::refunded;
   }
 }
 
@@ -503,97 +511,106 @@ void on_dispute_resolved(BookingState& s, const DisputeResolved& e) {
 }  // namespace
 
 void evolve(BookingState& s, const Event& event) {
-  std::visit(
-      Overloaded{
-          [&](const BookingCreated& e) {
-            s.terms = e;
-            s.status = BookingStatus::awaiting_payment;
-            s.payment_status = PaymentStatus::unpaid;
-          },
-          [&](const PaymentInitiated& e) {
-            s.charges.push_back(new_charge(e.reference, e.installment, e.amount));
-            if (s.captured_minor == 0) s.payment_status = PaymentStatus::pending;
-          },
-          [&](const PaymentCaptured& e) { on_captured(s, e); },
-          [&](const PaymentFailed& e) {
-            known_charge(s, e.reference).status = ChargeStatus::failed;
-            if (s.captured_minor == 0) s.payment_status = PaymentStatus::failed;
-          },
-          [&](const PaymentFlagged& e) {
-            ChargeRecord* c = find_charge(s, e.reference);
-            if (!c) {
-              s.charges.push_back(new_charge(e.reference, e.installment, e.received));
-              c = &s.charges.back();
-            }
-            c->status = ChargeStatus::flagged;
-            c->amount = e.received;
-            c->paystack_transaction_id = e.paystack_transaction_id;
-          },
-          [&](const ProofSubmitted& e) {
-            s.proof = ProofRecord{e.notes, e.files, e.attachments};
-            s.auto_confirm_at_ms = e.auto_confirm_at_ms;
-            if (s.status == BookingStatus::pending_execution)
-              s.status = BookingStatus::awaiting_confirmation;
-          },
-          [&](const CompletionConfirmed& e) {
-            s.approved = true;
-            s.approved_by = e.confirmed_by;
-            s.release_reason = e.role == "admin" ? "admin_released" : "client_approved";
-          },
-          [&](const AutoConfirmed&) {
-            s.approved = true;
-            s.auto_confirmed = true;
-            s.approved_by = "system";
-            s.release_reason = "auto_confirmed";
-          },
-          [&](const FundsReleased& e) {
-            LEDGER_ASSERT(e.gross.amount_minor == booking_held_minor(s),
-                          "a release moves all the booking's escrow");
-            s.released_minor += e.gross.amount_minor;
-            s.fee_minor += e.fee.amount_minor;
-            s.provider_net_minor += e.provider_net.amount_minor;
-            s.release_reason = e.reason;
-            s.status = BookingStatus::completed;
-            s.payment_status = PaymentStatus::released;
-            s.auto_confirm_at_ms.reset();
-          },
-          [&](const DisputeOpened& e) {
-            s.dispute = DisputeRecord{true, e.opened_by, e.role, e.reason, e.description,
-                                      e.source, e.paystack_dispute_id,
-                                      e.auto_confirm_remaining_ms, "", "", "", {}, {}};
-            s.status = BookingStatus::disputed;
-            s.auto_confirm_at_ms.reset();  // the clock stops while the dispute is open
-          },
-          [&](const DisputeResolved& e) { on_dispute_resolved(s, e); },
-          [&](const BookingCancelled&) {
-            s.cancelled = true;
-            s.status = BookingStatus::cancelled;
-            s.auto_confirm_at_ms.reset();
-          },
-          [&](const RefundRequested& e) { on_refund_requested(s, e); },
-          [&](const RefundUpdated& e) {
-            RefundRecord& r = known_refund(s, e.refund_id);
-            auto status = parse_refund_status(e.status);
-            LEDGER_ASSERT(status.has_value(), "RefundUpdated with an unknown status");
-            r.status = *status;
-            r.paystack_refund_id = e.paystack_refund_id;
-          },
-          [&](const RefundProcessed& e) {
-            RefundRecord& r = known_refund(s, e.refund_id);
-            r.status = RefundStatus::processed;
-            r.paystack_refund_id = e.paystack_refund_id;
-            s.refunds_processed_minor += e.amount.amount_minor;
-          },
-          [&](const RefundFailed& e) {
-            RefundRecord& r = known_refund(s, e.refund_id);
-            r.status = RefundStatus::failed;
-            r.failure_reason = e.reason;
-            known_charge(s, r.payment_reference).refunded_minor -= e.amount.amount_minor;
-            s.refunded_minor -= e.amount.amount_minor;  // back in escrow until a retry
-          },
-          [&](const auto&) { LEDGER_ASSERT(false, "provider event in a booking stream"); },
-      },
-      event);
+  std::visit(Overloaded{
+                 [&](const BookingCreated& e) {
+                   s.terms = e;
+                   s.status = BookingStatus::awaiting_payment;
+                   s.payment_status = PaymentStatus::unpaid;
+                 },
+                 [&](const PaymentInitiated& e) {
+                   s.charges.push_back(new_charge(e.reference, e.installment, e.amount));
+                   if (s.captured_minor == 0) s.payment_status = PaymentStatus::pending;
+                 },
+                 [&](const PaymentCaptured& e) { on_captured(s, e); },
+                 [&](const PaymentFailed& e) {
+                   known_charge(s, e.reference).status = ChargeStatus::failed;
+                   if (s.captured_minor == 0) s.payment_status = PaymentStatus::failed;
+                 },
+                 [&](const PaymentFlagged& e) {
+                   ChargeRecord* c = find_charge(s, e.reference);
+                   if (!c) {
+                     s.charges.push_back(new_charge(e.reference, e.installment, e.received));
+                     c = &s.charges.back();
+                   }
+                   c->status = ChargeStatus::flagged;
+                   c->amount = e.received;
+                   c->paystack_transaction_id = e.paystack_transaction_id;
+                 },
+                 [&](const ProofSubmitted& e) {
+                   s.proof = ProofRecord{e.notes, e.files, e.attachments};
+                   s.auto_confirm_at_ms = e.auto_confirm_at_ms;
+                   if (s.status == BookingStatus::pending_execution)
+                     s.status = BookingStatus::awaiting_confirmation;
+                 },
+                 [&](const CompletionConfirmed& e) {
+                   s.approved = true;
+                   s.approved_by = e.confirmed_by;
+                   s.release_reason = e.role == "admin" ? "admin_released" : "client_approved";
+                 },
+                 [&](const AutoConfirmed&) {
+                   s.approved = true;
+                   s.auto_confirmed = true;
+                   s.approved_by = "system";
+                   s.release_reason = "auto_confirmed";
+                 },
+                 [&](const FundsReleased& e) {
+                   LEDGER_ASSERT(e.gross.amount_minor == booking_held_minor(s),
+                                 "a release moves all the booking's escrow");
+                   s.released_minor += e.gross.amount_minor;
+                   s.fee_minor += e.fee.amount_minor;
+                   s.provider_net_minor += e.provider_net.amount_minor;
+                   s.release_reason = e.reason;
+                   s.status = BookingStatus::completed;
+                   s.payment_status = PaymentStatus::released;
+                   s.auto_confirm_at_ms.reset();
+                 },
+                 [&](const DisputeOpened& e) {
+                   s.dispute = DisputeRecord{true,
+                                             e.opened_by,
+                                             e.role,
+                                             e.reason,
+                                             e.description,
+                                             e.source,
+                                             e.paystack_dispute_id,
+                                             e.auto_confirm_remaining_ms,
+                                             "",
+                                             "",
+                                             "",
+                                             {},
+                                             {}};
+                   s.status = BookingStatus::disputed;
+                   s.auto_confirm_at_ms.reset();  // the clock stops while the dispute is open
+                 },
+                 [&](const DisputeResolved& e) { on_dispute_resolved(s, e); },
+                 [&](const BookingCancelled&) {
+                   s.cancelled = true;
+                   s.status = BookingStatus::cancelled;
+                   s.auto_confirm_at_ms.reset();
+                 },
+                 [&](const RefundRequested& e) { on_refund_requested(s, e); },
+                 [&](const RefundUpdated& e) {
+                   RefundRecord& r = known_refund(s, e.refund_id);
+                   auto status = parse_refund_status(e.status);
+                   LEDGER_ASSERT(status.has_value(), "RefundUpdated with an unknown status");
+                   r.status = *status;
+                   r.paystack_refund_id = e.paystack_refund_id;
+                 },
+                 [&](const RefundProcessed& e) {
+                   RefundRecord& r = known_refund(s, e.refund_id);
+                   r.status = RefundStatus::processed;
+                   r.paystack_refund_id = e.paystack_refund_id;
+                   s.refunds_processed_minor += e.amount.amount_minor;
+                 },
+                 [&](const RefundFailed& e) {
+                   RefundRecord& r = known_refund(s, e.refund_id);
+                   r.status = RefundStatus::failed;
+                   r.failure_reason = e.reason;
+                   known_charge(s, r.payment_reference).refunded_minor -= e.amount.amount_minor;
+                   s.refunded_minor -= e.amount.amount_minor;  // back in escrow until a retry
+                 },
+                 [&](const auto&) { LEDGER_ASSERT(false, "provider event in a booking stream"); },
+             },
+             event);
   ++s.version;
   settle_payment_status(s);
   check_invariants(s);

@@ -1,15 +1,10 @@
 #include "ledger/postings.h"
 
+#include "ledger/overloaded.h"
+
 namespace escrow {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 void add(std::vector<Posting>& out, std::string from, std::string to, const Money& amount) {
   if (amount.amount_minor == 0) return;

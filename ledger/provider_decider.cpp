@@ -4,17 +4,11 @@
 #include <algorithm>
 
 #include "ledger/decider.h"
+#include "ledger/overloaded.h"
 
 namespace escrow {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 bool is_self(std::string_view provider_id, const Actor& a) {
   return a.role == Role::provider && a.id == provider_id;
@@ -27,9 +21,16 @@ PayoutRequested new_payout(const ProviderState& s, std::string_view provider_id,
                            std::string source) {
   int number = static_cast<int>(s.payouts.size()) + 1;
   std::string reference = payout_reference(provider_id, number);
-  return PayoutRequested{std::string(provider_id), reference, reference,
-                         s.account->recipient_code, amount, std::move(source), std::nullopt,
-                         std::nullopt, std::nullopt, 1};
+  return PayoutRequested{std::string(provider_id),
+                         reference,
+                         reference,
+                         s.account->recipient_code,
+                         amount,
+                         std::move(source),
+                         std::nullopt,
+                         std::nullopt,
+                         std::nullopt,
+                         1};
 }
 
 Decision register_account(std::string_view id, const RegisterPayoutAccount& c, const Actor& a) {
@@ -103,8 +104,7 @@ Decision record_outcome(const ProviderState& s, std::string_view id, const Recor
   return {};
 }
 
-Decision retry(const ProviderState& s, std::string_view id, const RetryPayout& c,
-               const Actor& a) {
+Decision retry(const ProviderState& s, std::string_view id, const RetryPayout& c, const Actor& a) {
   if (!(is_self(id, a) || is_machine_or_admin(a))) return Decision::reject(Rejection::not_allowed);
   const PayoutRecord* p = s.find_payout(c.payout_id);
   if (!p) return Decision::reject(Rejection::unknown_payout);
@@ -159,50 +159,51 @@ std::optional<Rejection> check_finalize(const ProviderState& s, std::string_view
 }
 
 void evolve(ProviderState& s, const Event& event) {
-  std::visit(
-      Overloaded{
-          [&](const PayoutAccountRegistered& e) {
-            s.provider_id = e.provider_id;
-            s.account = PayoutAccount{e.recipient_code, e.bank_code, e.account_name,
-                                      e.account_number_last4, e.currency};
-          },
-          [&](const WithdrawalRequested& e) {
-            s.provider_id = e.provider_id;
-            ++s.withdrawals;
-          },
-          [&](const PayoutRequested& e) {
-            s.provider_id = e.provider_id;
-            if (e.retry_of) known_payout(s, *e.retry_of).retried = true;
-            s.payouts.push_back(PayoutRecord{e.payout_id, e.reference, e.recipient_code, e.source,
-                                             "", "", e.booking_id, e.withdrawal_id, e.retry_of,
-                                             e.amount, PayoutStatus::queued, e.attempt, false,
-                                             std::nullopt});
-          },
-          [&](const PayoutSent& e) {
-            PayoutRecord& p = known_payout(s, e.payout_id);
-            p.status = PayoutStatus::pending;
-            p.transfer_code = e.transfer_code;
-            p.paystack_transfer_id = e.paystack_transfer_id;
-          },
-          [&](const PayoutAwaitingOtp& e) {
-            PayoutRecord& p = known_payout(s, e.payout_id);
-            p.status = PayoutStatus::otp;
-            if (!e.transfer_code.empty()) p.transfer_code = e.transfer_code;
-          },
-          [&](const PayoutSucceeded& e) { known_payout(s, e.payout_id).status = PayoutStatus::success; },
-          [&](const PayoutFailed& e) {
-            PayoutRecord& p = known_payout(s, e.payout_id);
-            p.status = PayoutStatus::failed;
-            p.reason = e.reason;
-          },
-          [&](const PayoutReversed& e) {
-            PayoutRecord& p = known_payout(s, e.payout_id);
-            p.status = PayoutStatus::reversed;
-            p.reason = e.reason;
-          },
-          [&](const auto&) { LEDGER_ASSERT(false, "booking event in a provider stream"); },
-      },
-      event);
+  std::visit(Overloaded{
+                 [&](const PayoutAccountRegistered& e) {
+                   s.provider_id = e.provider_id;
+                   s.account = PayoutAccount{e.recipient_code, e.bank_code, e.account_name,
+                                             e.account_number_last4, e.currency};
+                 },
+                 [&](const WithdrawalRequested& e) {
+                   s.provider_id = e.provider_id;
+                   ++s.withdrawals;
+                 },
+                 [&](const PayoutRequested& e) {
+                   s.provider_id = e.provider_id;
+                   if (e.retry_of) known_payout(s, *e.retry_of).retried = true;
+                   s.payouts.push_back(PayoutRecord{e.payout_id, e.reference, e.recipient_code,
+                                                    e.source, "", "", e.booking_id, e.withdrawal_id,
+                                                    e.retry_of, e.amount, PayoutStatus::queued,
+                                                    e.attempt, false, std::nullopt});
+                 },
+                 [&](const PayoutSent& e) {
+                   PayoutRecord& p = known_payout(s, e.payout_id);
+                   p.status = PayoutStatus::pending;
+                   p.transfer_code = e.transfer_code;
+                   p.paystack_transfer_id = e.paystack_transfer_id;
+                 },
+                 [&](const PayoutAwaitingOtp& e) {
+                   PayoutRecord& p = known_payout(s, e.payout_id);
+                   p.status = PayoutStatus::otp;
+                   if (!e.transfer_code.empty()) p.transfer_code = e.transfer_code;
+                 },
+                 [&](const PayoutSucceeded& e) {
+                   known_payout(s, e.payout_id).status = PayoutStatus::success;
+                 },
+                 [&](const PayoutFailed& e) {
+                   PayoutRecord& p = known_payout(s, e.payout_id);
+                   p.status = PayoutStatus::failed;
+                   p.reason = e.reason;
+                 },
+                 [&](const PayoutReversed& e) {
+                   PayoutRecord& p = known_payout(s, e.payout_id);
+                   p.status = PayoutStatus::reversed;
+                   p.reason = e.reason;
+                 },
+                 [&](const auto&) { LEDGER_ASSERT(false, "booking event in a provider stream"); },
+             },
+             event);
   ++s.version;
 }
 

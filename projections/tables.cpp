@@ -3,18 +3,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "ledger/overloaded.h"
 #include "ledger/time_format.h"
 
 namespace escrow::projections {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 SqlValue text(std::string value) {
   return SqlValue(std::move(value));

@@ -30,6 +30,7 @@
 #include "ledger/hash.h"
 #include "ledger/migrations.h"
 #include "ledger/sqlite.h"
+#include "test/temp_dir.h"
 
 using namespace escrow;
 using namespace std::chrono_literals;
@@ -37,20 +38,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto wait_max = 10s;  // a test that waits longer than this has failed
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/escrow-store-test-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 // A migrated database file, plus helpers to open stores, readers and raw connections on it.
 struct Fixture {

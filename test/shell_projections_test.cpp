@@ -23,24 +23,11 @@
 #include "ledger/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
+#include "test/temp_dir.h"
 
 using namespace escrow;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/escrow-shell-test-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 const Actor service{"marketplace", Role::service};
 const Actor admin{"admin-1", Role::admin};
