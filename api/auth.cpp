@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 
+#include "ledger/text.h"
+
 namespace escrow::api {
 
 namespace {
@@ -30,16 +32,15 @@ struct CharFree {
 using CharPtr = std::unique_ptr<char, CharFree>;
 
 HttpResponse unauthorized(std::string_view why) {
-  HttpResponse response =
-      error_response(401, "unauthorized", std::string("Authentication failed: ") +
-                                              std::string(why) + ".");
+  HttpResponse response = error_response(
+      401, "unauthorized", std::string("Authentication failed: ") + std::string(why) + ".");
   response.headers.set("WWW-Authenticate", "Bearer realm=\"escrowd\"");
   return response;
 }
 
 bool is_token_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
 }
 
 // The token from "Bearer <token>", or the reason there is none.
@@ -48,7 +49,7 @@ HttpResult<std::string> bearer_token(const HttpRequest& request) {
   if (!header) return unauthorized("no Authorization header");
   std::string_view value = *header;
   std::size_t space = value.find(' ');
-  if (space == std::string_view::npos || !iequals(value.substr(0, space), "Bearer")) {
+  if (space == std::string_view::npos || !ascii_iequals(value.substr(0, space), "Bearer")) {
     return unauthorized("the Authorization scheme must be Bearer");
   }
   std::string_view token = value.substr(space + 1);
@@ -164,12 +165,13 @@ Result<std::string> issue_token(std::string_view secret, std::string_view sub, R
   JwtPtr jwt(raw);
   const int64_t now_s = now_ms / 1000;
   std::string sub_text(sub);
-  bool ok = jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
-                        static_cast<int>(secret.size())) == 0 &&
-            jwt_add_grant(jwt.get(), "sub", sub_text.c_str()) == 0 &&
-            jwt_add_grant(jwt.get(), "role", role_name(role)) == 0 &&
-            jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now_s)) == 0 &&
-            jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now_s + ttl_s)) == 0;
+  bool ok =
+      jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                  static_cast<int>(secret.size())) == 0 &&
+      jwt_add_grant(jwt.get(), "sub", sub_text.c_str()) == 0 &&
+      jwt_add_grant(jwt.get(), "role", role_name(role)) == 0 &&
+      jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now_s)) == 0 &&
+      jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now_s + ttl_s)) == 0;
   if (!ok) return Status(StatusCode::invalid_argument, "the token could not be built");
   CharPtr encoded(jwt_encode_str(jwt.get()));
   if (!encoded) return Status(StatusCode::io_error, "the token could not be encoded");

@@ -9,30 +9,21 @@
 #include <cctype>
 
 #include "ledger/status.h"
+#include "ledger/text.h"
 
 namespace escrow::api {
 
 // ---- headers ---------------------------------------------------------------------------------
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const Header& header : headers_) {
-    if (iequals(header.name, name)) return std::string_view(header.value);
+    if (ascii_iequals(header.name, name)) return std::string_view(header.value);
   }
   return std::nullopt;
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
-  std::erase_if(headers_, [&](const Header& header) { return iequals(header.name, name); });
+  std::erase_if(headers_, [&](const Header& header) { return ascii_iequals(header.name, name); });
   add(name, value);
 }
 
@@ -139,8 +130,8 @@ int hex_value(char c) {
 }
 
 HttpResponse invalid_query(std::string_view why) {
-  return error_response(400, "invalid_query", std::string("The query string is invalid: ") +
-                                                  std::string(why) + ".");
+  return error_response(400, "invalid_query",
+                        std::string("The query string is invalid: ") + std::string(why) + ".");
 }
 }  // namespace
 

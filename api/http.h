@@ -57,8 +57,6 @@ class Headers {
   std::vector<Header> headers_;
 };
 
-bool iequals(std::string_view a, std::string_view b);
-
 struct HttpRequest {
   std::string method;  // "GET", "POST", ... (case-sensitive, as HTTP says)
   std::string target;  // origin-form: path, then optionally '?' and the query

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "ledger/text.h"
 
 namespace escrow::api {
 
@@ -22,7 +23,7 @@ bool is_json_media_type(std::optional<std::string_view> content_type) {
   std::string_view type = content_type->substr(0, content_type->find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  return iequals(type, "application/json");
+  return ascii_iequals(type, "application/json");
 }
 
 // The deepest nesting of arrays and objects, counted before parsing so that no parser ever
@@ -82,9 +83,9 @@ HttpResult<rapidjson::Document> parse_json_body(const HttpRequest& request,
                           "The body must be JSON (Content-Type: application/json).");
   }
   if (request.body.size() > limits.body_bytes_max) {
-    return error_response(413, "body_too_large",
-                          "The body is larger than " + std::to_string(limits.body_bytes_max) +
-                              " bytes.");
+    return error_response(
+        413, "body_too_large",
+        "The body is larger than " + std::to_string(limits.body_bytes_max) + " bytes.");
   }
   // RapidJSON's memory stream reads a NUL as the end of input, so "{}\0garbage" would pass as
   // "{}". A raw NUL is never valid JSON text.
@@ -92,7 +93,8 @@ HttpResult<rapidjson::Document> parse_json_body(const HttpRequest& request,
   if (nesting_depth(request.body, limits.depth_max) > limits.depth_max) {
     return invalid_json("nesting deeper than " + std::to_string(limits.depth_max) + " levels");
   }
-  constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+  constexpr unsigned flags = rapidjson::kParseIterativeFlag |
+                             rapidjson::kParseValidateEncodingFlag |
                              rapidjson::kParseFullPrecisionFlag;
   rapidjson::Document document;
   // Without kParseStopWhenDoneFlag RapidJSON itself refuses anything after the root value but
@@ -122,9 +124,9 @@ const rapidjson::Value* BodyReader::find(const char* field) {
 
 void BodyReader::fail(const char* field, std::string_view expectation) {
   if (error_) return;
-  error_ = error_response(400, "invalid_field",
-                          std::string("Field '") + field + "' must be " +
-                              std::string(expectation) + ".");
+  error_ = error_response(
+      400, "invalid_field",
+      std::string("Field '") + field + "' must be " + std::string(expectation) + ".");
 }
 
 std::optional<std::string> BodyReader::optional_string(const char* field, std::size_t bytes_max) {

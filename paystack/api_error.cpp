@@ -5,18 +5,12 @@
 #include <cctype>
 #include <string_view>
 
+#include "ledger/text.h"
 #include "paystack/json_lenient.h"
 
 namespace escrow::paystack {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
@@ -65,7 +59,7 @@ bool any_whole(const std::string& message, const std::array<std::string_view, N>
 
 // The kind named by the envelope's code or message, if any.
 std::optional<ErrorKind> kind_from_envelope(const std::string& code, const std::string& message) {
-  std::string text = lower(message);
+  std::string text = ascii_lower(message);
   if (code == "duplicate_reference" || any_fragment(text, duplicate_transaction_messages))
     return ErrorKind::duplicate_transaction_reference;
   if (code == "duplicate_transfer_reference" || any_fragment(text, duplicate_transfer_messages))

@@ -27,6 +27,8 @@
 #include <mutex>
 #include <vector>
 
+#include "ledger/text.h"
+
 namespace escrow::paystack {
 
 namespace beast = boost::beast;
@@ -37,13 +39,6 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Where requests go, taken apart once at construction.
 struct Target {
@@ -64,7 +59,7 @@ Result<Target> parse_base_url(std::string_view base_url) {
   if (parsed.has_error()) return refuse("not a URL");
   boost::urls::url_view url = *parsed;
   Target target;
-  std::string scheme = lower(url.scheme());
+  std::string scheme = ascii_lower(url.scheme());
   if (scheme != "https" && scheme != "http")
     return refuse("scheme must be https (or http for loopback)");
   if (url.has_userinfo()) return refuse("credentials in the URL are not allowed");
@@ -84,7 +79,7 @@ Result<Target> parse_base_url(std::string_view base_url) {
       target.host_is_address = true;
       break;
     case boost::urls::host_type::name:
-      target.host = lower(url.host_address());
+      target.host = ascii_lower(url.host_address());
       break;
     default:
       return refuse("unsupported host");
@@ -127,16 +122,16 @@ Status transport_failure(const Target& target, std::string_view phase,
 bool is_loopback_host(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  if (lower(host) == "localhost") return true;
+  if (ascii_lower(host) == "localhost") return true;
   boost::system::error_code ec;
   net::ip::address address = net::ip::make_address(std::string(host), ec);
   return !ec && address.is_loopback();
 }
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
-  std::string wanted = lower(name);
+  std::string wanted = ascii_lower(name);
   for (const auto& [key, value] : headers) {
-    if (lower(key) == wanted) return value;
+    if (ascii_lower(key) == wanted) return value;
   }
   return std::nullopt;
 }
@@ -320,7 +315,7 @@ Result<HttpResponse> HttpClient::Impl::exchange_on(Stream& stream, const HttpReq
   HttpResponse response;
   response.status = static_cast<int>(message.result_int());
   for (const auto& field : message)
-    response.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    response.headers.emplace_back(ascii_lower(field.name_string()), std::string(field.value()));
   if (!message.keep_alive()) close();
   response.body = std::move(message.body());
   return response;

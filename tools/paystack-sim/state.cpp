@@ -1,11 +1,13 @@
 // The simulated Paystack integration: names, fees, envelopes, configuration, reset, the state
 // dump and the transaction operations (initialize, verify, list, fetch, pay). Transfers and
 // refunds live in payouts.cpp, the JSON views in views.cpp, banks and balance in banks.cpp.
+#include "state.h"
+
 #include <algorithm>
 #include <array>
 
 #include "envelope.h"
-#include "state.h"
+#include "ledger/text.h"
 #include "util.h"
 
 namespace paystack_sim {
@@ -37,63 +39,80 @@ bool valid_email(std::string_view email) {
          email.find('.', at) != std::string_view::npos && email.find(' ') == std::string_view::npos;
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string_view tx_status_name(TxStatus s) {
   switch (s) {
-    case TxStatus::abandoned: return "abandoned";
-    case TxStatus::success: return "success";
-    case TxStatus::failed: return "failed";
-    case TxStatus::reversed: return "reversed";
+    case TxStatus::abandoned:
+      return "abandoned";
+    case TxStatus::success:
+      return "success";
+    case TxStatus::failed:
+      return "failed";
+    case TxStatus::reversed:
+      return "reversed";
   }
   return "abandoned";
 }
 
 std::string_view transfer_status_name(TransferStatus s) {
   switch (s) {
-    case TransferStatus::pending: return "pending";
-    case TransferStatus::otp: return "otp";
-    case TransferStatus::success: return "success";
-    case TransferStatus::failed: return "failed";
-    case TransferStatus::reversed: return "reversed";
-    case TransferStatus::abandoned: return "abandoned";
+    case TransferStatus::pending:
+      return "pending";
+    case TransferStatus::otp:
+      return "otp";
+    case TransferStatus::success:
+      return "success";
+    case TransferStatus::failed:
+      return "failed";
+    case TransferStatus::reversed:
+      return "reversed";
+    case TransferStatus::abandoned:
+      return "abandoned";
   }
   return "pending";
 }
 
 std::string_view refund_status_name(RefundStatus s) {
   switch (s) {
-    case RefundStatus::pending: return "pending";
-    case RefundStatus::processing: return "processing";
-    case RefundStatus::processed: return "processed";
-    case RefundStatus::failed: return "failed";
-    case RefundStatus::needs_attention: return "needs-attention";
+    case RefundStatus::pending:
+      return "pending";
+    case RefundStatus::processing:
+      return "processing";
+    case RefundStatus::processed:
+      return "processed";
+    case RefundStatus::failed:
+      return "failed";
+    case RefundStatus::needs_attention:
+      return "needs-attention";
   }
   return "pending";
 }
 
 std::string_view transfer_mode_name(TransferMode m) {
   switch (m) {
-    case TransferMode::success: return "success";
-    case TransferMode::pending: return "pending";
-    case TransferMode::otp: return "otp";
-    case TransferMode::fail: return "fail";
-    case TransferMode::reverse: return "reverse";
+    case TransferMode::success:
+      return "success";
+    case TransferMode::pending:
+      return "pending";
+    case TransferMode::otp:
+      return "otp";
+    case TransferMode::fail:
+      return "fail";
+    case TransferMode::reverse:
+      return "reverse";
   }
   return "success";
 }
 
 std::string_view refund_mode_name(RefundMode m) {
   switch (m) {
-    case RefundMode::processed: return "processed";
-    case RefundMode::failed: return "failed";
-    case RefundMode::needs_attention: return "needs-attention";
+    case RefundMode::processed:
+      return "processed";
+    case RefundMode::failed:
+      return "failed";
+    case RefundMode::needs_attention:
+      return "needs-attention";
   }
   return "processed";
 }
@@ -176,7 +195,9 @@ std::optional<TimeRange> time_range_of(const Query& query, ApiResult* error) {
 
 // --- construction, reset, lookups ---------------------------------------------------------
 
-SimState::SimState(SimOptions options) : options_(std::move(options)) { reset(); }
+SimState::SimState(SimOptions options) : options_(std::move(options)) {
+  reset();
+}
 
 void SimState::reset() {
   config_ = SimConfig{};
@@ -197,7 +218,9 @@ void SimState::reset() {
   refunds_.clear();
 }
 
-void SimState::credit(const std::string& currency, int64_t amount) { balance_[currency] += amount; }
+void SimState::credit(const std::string& currency, int64_t amount) {
+  balance_[currency] += amount;
+}
 
 FollowUp SimState::follow_up(FollowUpKind kind, uint64_t id, int64_t delay_ms) const {
   return FollowUp{kind, id, delay_ms, generation_};
@@ -206,8 +229,8 @@ FollowUp SimState::follow_up(FollowUpKind kind, uint64_t id, int64_t delay_ms) c
 const Transaction* SimState::find_transaction(std::string_view id_or_reference) const {
   if (auto it = tx_by_reference_.find(std::string(id_or_reference)); it != tx_by_reference_.end())
     return &transactions_[it->second];
-  if (auto id = parse_uint(id_or_reference); id && *id >= kFirstTransactionId &&
-                                             *id - kFirstTransactionId < transactions_.size())
+  if (auto id = parse_uint(id_or_reference);
+      id && *id >= kFirstTransactionId && *id - kFirstTransactionId < transactions_.size())
     return &transactions_[*id - kFirstTransactionId];
   return nullptr;
 }
@@ -222,7 +245,7 @@ const Transaction* SimState::find_by_access_code(std::string_view access_code) c
 }
 
 size_t SimState::customer_for(const std::string& email) {
-  std::string key = lowercase(email);
+  std::string key = escrow::ascii_lower(email);
   if (auto it = customer_by_email_.find(key); it != customer_by_email_.end()) return it->second;
   Customer c;
   c.id = kFirstCustomerId + customers_.size();
@@ -259,7 +282,8 @@ std::optional<ApiResult> check_email_and_amount(const rapidjson::Value& body, st
                 (it->value.IsString() && std::string_view(it->value.GetString()) == "0");
     return error_result(400, zero ? "You must specify a valid amount" : "Invalid Amount Sent");
   }
-  if (*parsed > kTransactionAmountMax) return error_result(400, "Transaction amount limit exceeded");
+  if (*parsed > kTransactionAmountMax)
+    return error_result(400, "Transaction amount limit exceeded");
   *email = std::move(*email_text);
   *amount = *parsed;
   return std::nullopt;
@@ -483,8 +507,10 @@ void write_config(JsonOut& out, const SimConfig& c) {
       .kint("webhook_delay_ms", c.webhook_delay_ms)
       .kint("webhook_duplicates", c.webhook_duplicates)
       .kbool("webhook_shuffle", c.webhook_shuffle)
-      .key("webhook_drop_rate").dbl(c.webhook_drop_rate)
-      .key("error_rate").dbl(c.error_rate)
+      .key("webhook_drop_rate")
+      .dbl(c.webhook_drop_rate)
+      .key("error_rate")
+      .dbl(c.error_rate)
       .kint("latency_ms", c.latency_ms)
       .kstr("webhook_url", c.webhook_url)
       .end_object();
@@ -523,7 +549,8 @@ std::optional<std::string> apply_config_key(SimConfig& c, std::string_view key,
   }
   if (key == "webhook_delay_ms" || key == "latency_ms") {
     auto n = bounded_int(v, kDelayMsMax);
-    if (!n) return std::string(key) + " must be an integer from 0 to " + std::to_string(kDelayMsMax);
+    if (!n)
+      return std::string(key) + " must be an integer from 0 to " + std::to_string(kDelayMsMax);
     (key == "latency_ms" ? c.latency_ms : c.webhook_delay_ms) = *n;
     return std::nullopt;
   }
