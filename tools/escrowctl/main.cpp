@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add_balance(app, runner);
   add_stats(app, runner);
   add_backup(app, runner);
+  add_token(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,97 @@
+// The escrow service without its sockets: every part a handler needs (Services), the request
+// pipeline (App::handle: request id, rate limit, routing, idempotency, metrics, access log) and
+// the background workers (outbox dispatcher, schedulers, webhook retries, notifications).
+//
+// The Beast server (server.h) turns bytes into an HttpRequest, calls App::handle on one of its
+// threads and writes the HttpResponse back; tests may call App::handle directly.
+//
+// Module map (each file owns one concern; route handlers are plain functions, STYLE.md):
+//   handler_support.h  auth guards, CommandResult -> response, JSON writing helpers
+//   read_pool.h        read-only SQLite connections for queries
+//   handlers_*.cpp     the routes of DESIGN section 5, registered by add_*_routes()
+//   idempotency.h      Idempotency-Key store;  rate_limit.h  per-token limits;  metrics.h
+//   uploads.h          multipart proof uploads, content-addressed blobs
+//   outbox.h           transfers and refunds after the commit; schedulers.h; webhooks.h
+//   notifier.h         signed outbound notifications
+// Thread-safety: App::handle may be called from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "api/config.h"
+#include "api/http.h"
+#include "api/router.h"
+#include "ledger/clock.h"
+#include "ledger/event_store.h"
+#include "ledger/shell.h"
+
+namespace escrow::projections {
+class LiveProjections;
+class WebhookLog;
+}  // namespace escrow::projections
+namespace escrow::paystack {
+class Client;
+}
+
+namespace escrow::api {
+
+class Authenticator;
+class ReadPool;
+class BlobStore;
+class Metrics;
+class IdempotencyStore;
+class RateLimiter;
+class Outbox;
+class Notifier;
+class WebhookProcessor;
+class Schedulers;
+
+// What every handler and worker shares. Owned by App; references stay valid while it lives.
+struct Services {
+  const Config& config;
+  const Clock& clock;
+  EventStore& store;
+  CommandShell& shell;
+  projections::LiveProjections& projections;
+  ReadPool& reads;
+  Authenticator& auth;
+  paystack::Client& paystack;
+  BlobStore& blobs;
+  Metrics& metrics;
+  projections::WebhookLog& webhooks;
+  Outbox& outbox;  // wake() it after a command that queued a payout or refund
+};
+
+// Route registration, one function per handler file.
+void add_booking_routes(Router& router, Services& services);   // handlers_bookings.cpp
+void add_provider_routes(Router& router, Services& services);  // handlers_providers.cpp
+void add_read_routes(Router& router, Services& services);      // handlers_reads.cpp
+void add_admin_routes(Router& router, Services& services);     // handlers_admin.cpp
+void add_webhook_routes(Router& router, Services& services,
+                        WebhookProcessor& processor);          // webhooks.cpp
+void add_ops_routes(Router& router, Services& services);       // handlers_ops.cpp
+
+class App {
+ public:
+  // Migrates the database, opens the store, the Paystack client and every part; starts nothing.
+  static Result<std::unique_ptr<App>> open(const Config& config, const Clock& clock);
+  ~App();  // stops the workers, then drains the store
+
+  // The whole request pipeline. Never throws.
+  HttpResponse handle(HttpRequest request);
+
+  void start_workers();  // outbox, schedulers, webhook retries, notifier
+  void stop_workers();   // idempotent; waits for in-progress work to finish
+
+  Services& services();
+  bool ready() const;  // DB writable and migrated, store not failed
+
+ private:
+  struct Parts;
+  explicit App(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace escrow::api

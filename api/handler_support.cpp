@@ -1,0 +1,123 @@
+// Shared handler helpers; see handler_support.h.
+#include "api/handler_support.h"
+
+#include <charconv>
+
+#include "ledger/time_format.h"
+
+namespace escrow::api {
+
+std::string request_id_of(const HttpRequest& request) {
+  return std::string(request.headers.get("X-Request-Id").value_or(""));
+}
+
+HttpResult<Principal> require(const Services& services, const HttpRequest& request,
+                              std::initializer_list<Role> roles) {
+  HttpResult<Principal> who = services.auth.authenticate(request, services.clock.now_ms());
+  if (!who.is_ok()) return who;
+  for (Role role : roles) {
+    if (who.value().role == role) return who;
+  }
+  return error_response(403, "not_allowed", "This role may not use this route.");
+}
+
+Actor actor_of(const Principal& principal) { return Actor{principal.sub, principal.role}; }
+
+CommandContext context_for(const Principal& principal, const HttpRequest& request) {
+  CommandContext context;
+  context.actor = actor_of(principal);
+  if (auto id = request.headers.get("X-Request-Id"); id && !id->empty()) {
+    context.request_id = std::string(*id);
+  }
+  if (auto key = request.headers.get("Idempotency-Key"); key && !key->empty()) {
+    context.idempotency_key = std::string(*key);
+  }
+  return context;
+}
+
+HttpResponse internal_error(const Status& status) {
+  if (status.code() == StatusCode::busy) {
+    HttpResponse response =
+        error_response(503, "busy", "The service is busy; retry in a moment.");
+    response.headers.set("Retry-After", "1");
+    return response;
+  }
+  if (status.code() == StatusCode::store_failed) {
+    return error_response(503, "unavailable",
+                          "The service cannot record changes right now; an operator must act.");
+  }
+  return error_response(500, "internal_error", "An internal error occurred; it was logged.");
+}
+
+std::optional<HttpResponse> command_failure(const CommandResult& result) {
+  if (!result.status.is_ok()) {
+    if (result.status.code() == StatusCode::conflict) {
+      return error_response(409, "conflict",
+                            "The booking changed while this request ran; retry it.");
+    }
+    return internal_error(result.status);
+  }
+  if (result.rejection) return rejection_response(*result.rejection);
+  return std::nullopt;
+}
+
+void write_field(JsonWriter& w, std::string_view key, std::string_view value) {
+  write_key(w, key);
+  write_string(w, value);
+}
+
+void write_field(JsonWriter& w, std::string_view key, int64_t value) {
+  write_key(w, key);
+  w.Int64(value);
+}
+
+void write_optional(JsonWriter& w, std::string_view key, const std::optional<std::string>& value) {
+  write_key(w, key);
+  if (value) {
+    write_string(w, *value);
+  } else {
+    w.Null();
+  }
+}
+
+void write_optional(JsonWriter& w, std::string_view key, const std::optional<int64_t>& value) {
+  write_key(w, key);
+  if (value) {
+    w.Int64(*value);
+  } else {
+    w.Null();
+  }
+}
+
+void write_time(JsonWriter& w, std::string_view key, std::optional<int64_t> ms) {
+  write_key(w, key);
+  if (ms) {
+    write_string(w, format_iso8601_ms(*ms));
+  } else {
+    w.Null();
+  }
+}
+
+HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit, int64_t max_limit) {
+  PageQuery page;
+  page.limit = default_limit;
+  if (auto text = query.get("limit")) {
+    int64_t limit = 0;
+    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (error != std::errc() || end != text->data() + text->size() || limit < 1 ||
+        limit > max_limit) {
+      return error_response(400, "invalid_query",
+                            "limit must be an integer from 1 to " + std::to_string(max_limit) + ".");
+    }
+    page.limit = limit;
+  }
+  if (auto cursor = query.get("cursor"); cursor && !cursor->empty()) {
+    if (cursor->size() > 256) {
+      return error_response(400, "invalid_query", "cursor is not one this service issued.");
+    }
+    page.cursor = std::string(*cursor);
+  }
+  return page;
+}
+
+}  // namespace escrow::api

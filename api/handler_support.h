@@ -1,0 +1,73 @@
+// What every route handler shares: who is asking (auth + role guard), how a command's outcome
+// becomes a response, and small JSON writing helpers over RapidJSON's Writer.
+//
+//   auto who = require(services, request, {Role::client, Role::admin});
+//   if (!who.is_ok()) return who.error();                      // 401 or 403
+//   CommandResult r = services.shell.execute(id, command, context_for(who.value(), request));
+//   if (auto failed = command_failure(r)) return *failed;      // 409/404/403/400 or 500/503
+//
+// Thread-safety: pure functions over their arguments.
+#pragma once
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/http.h"
+#include "ledger/money.h"
+#include "ledger/shell.h"
+
+namespace escrow::api {
+
+// The request id the pipeline put in the request's X-Request-Id header (empty if none).
+std::string request_id_of(const HttpRequest& request);
+
+// Authenticates the bearer token (401) and checks the role is one of `roles` (403
+// `not_allowed`). Object-level checks (is this client the booking's client?) stay in handlers.
+HttpResult<Principal> require(const Services& services, const HttpRequest& request,
+                              std::initializer_list<Role> roles);
+
+Actor actor_of(const Principal& principal);
+
+// actor, X-Request-Id and Idempotency-Key of the request.
+CommandContext context_for(const Principal& principal, const HttpRequest& request);
+
+// nullopt when the command succeeded (or was a no-op); else the response to return: the
+// rejection's 4xx, 409 `conflict` for a lost optimistic race, 503 `busy`/`unavailable` for
+// operating errors (logged by the pipeline, never with secrets).
+std::optional<HttpResponse> command_failure(const CommandResult& result);
+
+// 500 `internal_error` for an unexpected Status from storage (the Status text is not leaked).
+HttpResponse internal_error(const Status& status);
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void write_key(JsonWriter& w, std::string_view key) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+// "key": "value" / integer / null for an absent optional.
+void write_field(JsonWriter& w, std::string_view key, std::string_view value);
+void write_field(JsonWriter& w, std::string_view key, int64_t value);
+void write_optional(JsonWriter& w, std::string_view key, const std::optional<std::string>& value);
+void write_optional(JsonWriter& w, std::string_view key, const std::optional<int64_t>& value);
+// An ISO 8601 UTC time, or null.
+void write_time(JsonWriter& w, std::string_view key, std::optional<int64_t> ms);
+
+// Paging: `limit` (1..max, default `default_limit`) and an opaque `cursor` from the last page.
+struct PageQuery {
+  int64_t limit = 50;
+  std::optional<std::string> cursor;
+};
+HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit = 50,
+                                 int64_t max_limit = 200);
+
+}  // namespace escrow::api

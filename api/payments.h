@@ -1,0 +1,46 @@
+// Applying what Paystack says of a transaction to its booking (DESIGN section 4, rule 2): shared
+// by POST /payments/verify, the charge.success webhook, the pending-checkout scheduler and
+// reconciliation, so that every path captures, fails or flags a payment the same way.
+//
+// settle_transaction() finds the booking of `tx.reference` (the payments projection, else the
+// transaction's metadata.booking_id) and executes: CapturePayment for status "success" (the
+// decider flags an amount or currency mismatch instead of holding it, and a second capture of a
+// reference is a no-op), FailPayment for "failed"/"abandoned"/"reversed", nothing for a payment
+// still in progress. Thread-safety: as CommandShell.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/app.h"
+#include "ledger/shell.h"
+#include "paystack/types.h"
+
+namespace escrow::api {
+
+enum class Settlement {
+  captured,           // money now held (or already was: a repeated capture)
+  flagged,            // amount or currency differs from what was asked: never held
+  failed,             // Paystack says the payment failed or was abandoned
+  in_progress,        // Paystack has no final answer yet
+  unknown_reference,  // no booking of ours knows this reference
+  refused,            // the decider refused (see result.rejection)
+};
+const char* settlement_name(Settlement settlement);
+
+struct SettleOutcome {
+  Settlement settlement = Settlement::in_progress;
+  std::string booking_id;
+  CommandResult result;  // of the command executed (empty for in_progress/unknown_reference)
+};
+
+// `source` is "verify", "webhook" or "reconcile". Status is not ok only for storage errors.
+Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
+                                         std::string_view source, const CommandContext& context);
+
+// The booking that asked for `reference` (payments projection), if any.
+Result<std::optional<std::string>> booking_of_reference(Services& services,
+                                                        std::string_view reference);
+
+}  // namespace escrow::api
