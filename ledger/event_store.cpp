@@ -72,7 +72,7 @@ std::future<AppendOutcome> ready_outcome(Status status) {
 Status validate(const AppendCommand& command) {
   for (const StreamAppend& append : command.appends) {
     if (append.stream.empty()) return Status(StatusCode::invalid_argument, "empty stream name");
-    if (append.expected_version < 0) {
+    if (append.expected_version < 0 && append.expected_version != StreamAppend::any_version) {
       return Status(StatusCode::invalid_argument, "negative expected_version for " + append.stream);
     }
     for (const NewEvent& event : append.events) {
@@ -354,21 +354,23 @@ AppendOutcome EventStore::Impl::apply_command(AppendCommand& command, int64_t no
   return outcome;
 }
 
-// Checks every stream's version, then inserts the events with the next seqs and versions. The
-// command's event texts are moved into the recorded events: the command is not used afterwards.
+// Checks every stream's version (unless any_version), then inserts the events with the next seqs
+// and versions. The command's event texts are moved into the recorded events: the command is not
+// used afterwards.
 Status EventStore::Impl::write_command(AppendCommand& command, int64_t now_ms,
                                        AppendOutcome& outcome) {
   for (StreamAppend& append : command.appends) {
     Result<int64_t> version = current_version(append.stream);
     if (!version.is_ok()) return version.status();
-    if (version.value() != append.expected_version) {
+    const bool any = append.expected_version == StreamAppend::any_version;
+    if (!any && version.value() != append.expected_version) {
       outcome.conflict_stream = append.stream;
       outcome.actual_version = version.value();
       return Status(StatusCode::conflict, "stream " + append.stream + " is at version " +
                                               std::to_string(version.value()) + ", not " +
                                               std::to_string(append.expected_version));
     }
-    int64_t stream_version_next = append.expected_version;
+    int64_t stream_version_next = version.value();
     for (NewEvent& event : append.events) {
       RecordedEvent recorded{last_seq + 1,
                              append.stream,

@@ -5,6 +5,8 @@
 //   stream (1-based). `hash` chains each event to the previous one.
 // - An append states, per stream, the version its decision was made on. If the stream has moved
 //   on, the whole command is refused with StatusCode::conflict and nothing of it is written.
+//   StreamAppend::any_version instead appends at the stream's version of the moment (the events
+//   still take the next versions and seqs, hashed as any other).
 // - One writer thread owns the write connection. Commands that queue up while a commit runs are
 //   committed together in one transaction, with a SAVEPOINT per command, so a refused or failing
 //   command does not undo its neighbours. Every caller learns its outcome only after COMMIT.
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +40,10 @@ struct NewEvent {
 };
 
 struct StreamAppend {
+  // For a stream that records facts no decision depends on (webhook deliveries): append at
+  // whatever version the stream has when the writer reaches the command, never a conflict.
+  static constexpr int64_t any_version = std::numeric_limits<int64_t>::min();
+
   std::string stream;
   int64_t expected_version = 0;  // the stream's version the decision saw; 0 = stream is new
   std::vector<NewEvent> events;

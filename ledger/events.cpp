@@ -11,39 +11,35 @@ namespace escrow {
 
 namespace {
 
-template <size_t I = 0>
-Result<Event> decode_as(std::string_view type, const rapidjson::Value& object) {
-  if constexpr (I == std::variant_size_v<Event>) {
+template <class Variant, size_t I = 0>
+Result<Variant> decode_as(std::string_view type, const rapidjson::Value& object) {
+  if constexpr (I == std::variant_size_v<Variant>) {
     return Status(StatusCode::corrupt, "unknown event type " + std::string(type));
   } else {
-    using T = std::variant_alternative_t<I, Event>;
-    if (type != T::type) return decode_as<I + 1>(type, object);
+    using T = std::variant_alternative_t<I, Variant>;
+    if (type != T::type) return decode_as<Variant, I + 1>(type, object);
     T event;
     json::FieldReader reader(object);
     event.fields(reader);
     if (!reader.ok()) {
       return Status(StatusCode::corrupt, std::string(T::type) + " data: " + reader.error());
     }
-    return Event(std::move(event));
+    return Variant(std::move(event));
   }
 }
 
-template <size_t... I>
+template <class Variant, size_t... I>
 bool type_known(std::string_view type, std::index_sequence<I...>) {
-  return ((type == std::variant_alternative_t<I, Event>::type) || ...);
+  return ((type == std::variant_alternative_t<I, Variant>::type) || ...);
 }
 
-}  // namespace
-
-const char* event_type(const Event& event) {
-  return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::type; }, event);
+template <class Variant>
+bool type_known(std::string_view type) {
+  return type_known<Variant>(type, std::make_index_sequence<std::variant_size_v<Variant>>());
 }
 
-std::string encode_event_data(const Event& event) {
-  return std::visit([](const auto& e) { return json::to_json(e); }, event);
-}
-
-Result<Event> decode_event(std::string_view type, std::string_view data) {
+template <class Variant>
+Result<Variant> decode_data(std::string_view type, std::string_view data) {
   // Parsing allocates from per-thread buffers that are reused: decoding is the inner loop of
   // every fold, rebuild and verify.
   thread_local char value_buffer[16384];
@@ -64,11 +60,41 @@ Result<Event> decode_event(std::string_view type, std::string_view data) {
   if (!document.IsObject()) {
     return Status(StatusCode::corrupt, std::string(type) + " data is not a JSON object");
   }
-  return decode_as(type, document);
+  return decode_as<Variant>(type, document);
+}
+
+}  // namespace
+
+const char* event_type(const Event& event) {
+  return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::type; }, event);
+}
+
+std::string encode_event_data(const Event& event) {
+  return std::visit([](const auto& e) { return json::to_json(e); }, event);
+}
+
+Result<Event> decode_event(std::string_view type, std::string_view data) {
+  return decode_data<Event>(type, data);
 }
 
 bool is_known_event_type(std::string_view type) {
-  return type_known(type, std::make_index_sequence<std::variant_size_v<Event>>());
+  return type_known<Event>(type);
+}
+
+Result<WebhookEvent> decode_webhook_event(std::string_view type, std::string_view data) {
+  return decode_data<WebhookEvent>(type, data);
+}
+
+bool is_webhook_event_type(std::string_view type) {
+  return type_known<WebhookEvent>(type);
+}
+
+NewEvent to_new_event(const WebhookEvent& event, const std::string& meta_json) {
+  return std::visit(
+      [&](const auto& e) {
+        return NewEvent{std::decay_t<decltype(e)>::type, json::to_json(e), meta_json};
+      },
+      event);
 }
 
 std::string encode_meta(const EventMeta& meta) {

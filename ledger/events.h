@@ -3,7 +3,8 @@
 // Events are facts, named in the past tense. Each lists its fields once (see json_codec.h); the
 // encoded `data` is what the event store keeps and hashes, keys in declaration order. Streams:
 // `booking-<id>` for a booking's life, `provider-<id>` for a provider's payout account, payouts
-// and withdrawals. The glossary (release vs payout vs withdrawal) is in ledger/README.md.
+// and withdrawals, `paystack-webhooks` for the webhook deliveries (a variant of their own, at the
+// end of this file). The glossary (release vs payout vs withdrawal) is in ledger/README.md.
 // Thread-safety: plain values.
 #pragma once
 
@@ -450,7 +451,7 @@ const char* event_type(const Event& event);
 std::string encode_event_data(const Event& event);
 // Decodes stored `data` of a known `type`; an unknown type or bad data is StatusCode::corrupt.
 Result<Event> decode_event(std::string_view type, std::string_view data);
-bool is_known_event_type(std::string_view type);
+bool is_known_event_type(std::string_view type);  // an Event type (not a webhook event type)
 
 // Who caused an event, and why: the `meta` column.
 struct EventMeta {
@@ -473,5 +474,53 @@ NewEvent to_new_event(const Event& event, const std::string& meta_json);
 
 std::string booking_stream(std::string_view booking_id);
 std::string provider_stream(std::string_view provider_id);
+
+// ---- paystack-webhooks stream ----------------------------------------------------------------
+//
+// Every accepted Paystack delivery, kept as received, and the outcome of each attempt to process
+// it (projections/webhook_log.h). One stream for all deliveries, appended at its current version
+// (StreamAppend::any_version). These events move no money and never enter a booking or provider
+// stream, so they are not part of Event: the deciders, folds and postings cannot see them.
+
+inline constexpr const char* webhook_stream = "paystack-webhooks";
+
+struct WebhookReceived {
+  static constexpr const char* type = "WebhookReceived";
+  std::string event;           // Paystack's `event`, e.g. "charge.success"
+  std::string dedupe_key;      // identifies the delivery: a redelivery carries the same key
+  std::string reference;       // the transaction, transfer or refund reference; may be empty
+  std::string payload;         // the raw body, exactly as received
+  std::string remote_address;  // the peer that sent it
+  template <class V>
+  void fields(V& v) {
+    v("event", event);
+    v("dedupe_key", dedupe_key);
+    v("reference", reference);
+    v("payload", payload);
+    v("remote_address", remote_address);
+  }
+};
+
+struct WebhookProcessed {
+  static constexpr const char* type = "WebhookProcessed";
+  int64_t delivery_id = 0;  // the seq of the delivery's WebhookReceived
+  std::string outcome;      // "processed" | "ignored" | "failed"
+  std::string detail;       // the error (failed) or why it was ignored; empty when processed
+  int attempt = 1;          // 1 for the first processing, + 1 for each retry
+  template <class V>
+  void fields(V& v) {
+    v("delivery_id", delivery_id);
+    v("outcome", outcome);
+    v("detail", detail);
+    v("attempt", attempt);
+  }
+};
+
+using WebhookEvent = std::variant<WebhookReceived, WebhookProcessed>;
+
+// Decodes stored `data` of a webhook event type; anything else is StatusCode::corrupt.
+Result<WebhookEvent> decode_webhook_event(std::string_view type, std::string_view data);
+bool is_webhook_event_type(std::string_view type);
+NewEvent to_new_event(const WebhookEvent& event, const std::string& meta_json);
 
 }  // namespace escrow

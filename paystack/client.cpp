@@ -178,14 +178,19 @@ ApiResult<Client::Exchange> Client::send(const HttpRequest& request) {
 }
 
 template <class T>
-ApiResult<T> Client::call(const HttpRequest& request, ApiResult<T> (*decode)(const HttpResponse&)) {
+ApiResult<T> Client::call(std::string_view endpoint, const HttpRequest& request,
+                          ApiResult<T> (*decode)(const HttpResponse&)) {
   ApiResult<Exchange> exchange = send(request);
-  if (!exchange.is_ok()) return exchange.error();
+  if (!exchange.is_ok()) {
+    if (observer_) observer_(endpoint, error_kind_name(exchange.error().kind));
+    return exchange.error();
+  }
   ApiResult<T> result = decode(exchange->response);
   if (!result.is_ok()) {
     result.error().attempts = exchange->attempts;
     scrub(result.error());
   }
+  if (observer_) observer_(endpoint, result.is_ok() ? "ok" : error_kind_name(result.error().kind));
   return result;
 }
 
@@ -213,16 +218,17 @@ ApiResult<InitializedTransaction> Client::initialize_transaction(
     metadata.Accept(w);
   }
   w.EndObject();
-  return call(post("/transaction/initialize", body), decode_initialize);
+  return call("transaction.initialize", post("/transaction/initialize", body), decode_initialize);
 }
 
 ApiResult<Transaction> Client::verify_transaction(std::string_view reference) {
   if (reference.empty()) return local_error(ErrorKind::validation, "verify: empty reference");
-  return call(get("/transaction/verify/" + segment(reference)), decode_transaction);
+  return call("transaction.verify", get("/transaction/verify/" + segment(reference)),
+              decode_transaction);
 }
 
 ApiResult<Transaction> Client::fetch_transaction(int64_t id) {
-  return call(get("/transaction/" + std::to_string(id)), decode_transaction);
+  return call("transaction.fetch", get("/transaction/" + std::to_string(id)), decode_transaction);
 }
 
 ApiResult<Page<Transaction>> Client::list_transactions(const ListTransactionsQuery& query) {
@@ -231,7 +237,7 @@ ApiResult<Page<Transaction>> Client::list_transactions(const ListTransactionsQue
   if (query.use_cursor) target.add("use_cursor", "true");
   target.add("next", query.next).add("previous", query.previous);
   target.add_time("from", query.from_ms).add_time("to", query.to_ms).add("status", query.status);
-  return call(get(target.str()), decode_transaction_page);
+  return call("transaction.list", get(target.str()), decode_transaction_page);
 }
 
 ApiResult<Recipient> Client::create_transfer_recipient(const CreateRecipientRequest& request) {
@@ -247,14 +253,14 @@ ApiResult<Recipient> Client::create_transfer_recipient(const CreateRecipientRequ
   put(w, "bank_code", request.bank_code);
   put(w, "currency", currency_code(request.currency));
   w.EndObject();
-  return call(post("/transferrecipient", body), decode_recipient);
+  return call("transferrecipient.create", post("/transferrecipient", body), decode_recipient);
 }
 
 ApiResult<Page<Recipient>> Client::list_transfer_recipients(std::optional<int> page,
                                                             std::optional<int> per_page) {
   Target target("/transferrecipient");
   target.add("perPage", widen(per_page)).add("page", widen(page));
-  return call(get(target.str()), decode_recipient_page);
+  return call("transferrecipient.list", get(target.str()), decode_recipient_page);
 }
 
 ApiResult<Page<Bank>> Client::list_banks(const ListBanksQuery& query) {
@@ -265,7 +271,7 @@ ApiResult<Page<Bank>> Client::list_banks(const ListBanksQuery& query) {
       .add("perPage", widen(query.per_page));
   if (query.use_cursor) target.add("use_cursor", "true");
   target.add("next", query.next);
-  return call(get(target.str()), decode_bank_page);
+  return call("bank.list", get(target.str()), decode_bank_page);
 }
 
 ApiResult<ResolvedAccount> Client::resolve_account(std::string_view account_number,
@@ -275,7 +281,7 @@ ApiResult<ResolvedAccount> Client::resolve_account(std::string_view account_numb
                        "resolve account: account number and bank code are required");
   Target target("/bank/resolve");
   target.add("account_number", account_number).add("bank_code", bank_code);
-  return call(get(target.str()), decode_resolved_account);
+  return call("bank.resolve", get(target.str()), decode_resolved_account);
 }
 
 ApiResult<Transfer> Client::initiate_transfer(const InitiateTransferRequest& request) {
@@ -295,7 +301,7 @@ ApiResult<Transfer> Client::initiate_transfer(const InitiateTransferRequest& req
   put(w, "reference", request.reference);
   if (!request.reason.empty()) put(w, "reason", request.reason);
   w.EndObject();
-  return call(post("/transfer", body), decode_transfer);
+  return call("transfer.initiate", post("/transfer", body), decode_transfer);
 }
 
 ApiResult<Transfer> Client::initiate_or_lookup_transfer(const InitiateTransferRequest& request) {
@@ -318,7 +324,7 @@ ApiResult<Transfer> Client::initiate_or_lookup_transfer(const InitiateTransferRe
 ApiResult<Transfer> Client::verify_transfer(std::string_view reference) {
   if (reference.empty())
     return local_error(ErrorKind::validation, "verify transfer: empty reference");
-  return call(get("/transfer/verify/" + segment(reference)), decode_transfer);
+  return call("transfer.verify", get("/transfer/verify/" + segment(reference)), decode_transfer);
 }
 
 ApiResult<Transfer> Client::finalize_transfer(std::string_view transfer_code,
@@ -332,7 +338,7 @@ ApiResult<Transfer> Client::finalize_transfer(std::string_view transfer_code,
   put(w, "transfer_code", transfer_code);
   put(w, "otp", otp);
   w.EndObject();
-  return call(post("/transfer/finalize_transfer", body), decode_transfer);
+  return call("transfer.finalize", post("/transfer/finalize_transfer", body), decode_transfer);
 }
 
 ApiResult<Page<Transfer>> Client::list_transfers(const ListTransfersQuery& query) {
@@ -340,7 +346,7 @@ ApiResult<Page<Transfer>> Client::list_transfers(const ListTransfersQuery& query
   target.add("perPage", widen(query.per_page)).add("page", widen(query.page));
   target.add("status", query.status).add("recipient", query.recipient);
   target.add_time("from", query.from_ms).add_time("to", query.to_ms);
-  return call(get(target.str()), decode_transfer_page);
+  return call("transfer.list", get(target.str()), decode_transfer_page);
 }
 
 ApiResult<Refund> Client::create_refund(const CreateRefundRequest& request) {
@@ -363,7 +369,7 @@ ApiResult<Refund> Client::create_refund(const CreateRefundRequest& request) {
   if (!request.customer_note.empty()) put(w, "customer_note", request.customer_note);
   if (!request.merchant_note.empty()) put(w, "merchant_note", request.merchant_note);
   w.EndObject();
-  return call(post("/refund", body), decode_refund);
+  return call("refund.create", post("/refund", body), decode_refund);
 }
 
 ApiResult<Page<Refund>> Client::list_refunds(const ListRefundsQuery& query) {
@@ -372,15 +378,15 @@ ApiResult<Page<Refund>> Client::list_refunds(const ListRefundsQuery& query) {
   if (query.currency) target.add("currency", currency_code(*query.currency));
   target.add("perPage", widen(query.per_page)).add("page", widen(query.page));
   target.add_time("from", query.from_ms).add_time("to", query.to_ms);
-  return call(get(target.str()), decode_refund_page);
+  return call("refund.list", get(target.str()), decode_refund_page);
 }
 
 ApiResult<Refund> Client::fetch_refund(int64_t id) {
-  return call(get("/refund/" + std::to_string(id)), decode_refund);
+  return call("refund.fetch", get("/refund/" + std::to_string(id)), decode_refund);
 }
 
 ApiResult<std::vector<Balance>> Client::balance() {
-  return call(get("/balance"), decode_balances);
+  return call("balance.fetch", get("/balance"), decode_balances);
 }
 
 }  // namespace escrow::paystack

@@ -63,6 +63,12 @@ int64_t rate_limit_delay_ms(const RetryPolicy& policy, const ApiError& error, in
 
 using SleepFn = std::function<void(std::chrono::milliseconds)>;
 
+// Told once per call that reached the transport (retries included in that one call), with the
+// endpoint name ("transaction.verify", "transfer.initiate", ...) and the outcome: "ok" or the
+// error_kind_name() of the failure. Calls refused locally before sending are not reported.
+// Runs on the calling thread; it must be cheap and must not call the client.
+using CallObserver = std::function<void(std::string_view endpoint, std::string_view outcome)>;
+
 struct ClientConfig {
   std::string base_url = "https://api.paystack.co";  // the caller applies PAYSTACK_BASE_URL
   std::string secret_key;                            // PAYSTACK_SECRET_KEY
@@ -82,6 +88,9 @@ class Client {
   // `secret_key` is used only to scrub it from error text.
   explicit Client(std::shared_ptr<HttpTransport> transport, RetryPolicy retry = {},
                   SleepFn sleep = {}, std::string secret_key = {});
+
+  // Set once at start-up, before the client is shared between threads.
+  void set_observer(CallObserver observer) { observer_ = std::move(observer); }
 
   // ---- transactions (DESIGN section 6: pay, capture) ------------------------------------------
   ApiResult<InitializedTransaction> initialize_transaction(
@@ -127,7 +136,8 @@ class Client {
   double unit_random();
   void scrub(ApiError& error) const;
   template <class T>
-  ApiResult<T> call(const HttpRequest& request, ApiResult<T> (*decode)(const HttpResponse&));
+  ApiResult<T> call(std::string_view endpoint, const HttpRequest& request,
+                    ApiResult<T> (*decode)(const HttpResponse&));
 
   std::shared_ptr<HttpTransport> transport_;
   RetryPolicy retry_;
@@ -135,6 +145,7 @@ class Client {
   std::string secret_key_;
   std::mutex random_mutex_;
   std::mt19937_64 random_;
+  CallObserver observer_;
 };
 
 }  // namespace escrow::paystack

@@ -101,6 +101,14 @@ bool header_value_ok(std::string_view value, bool spaces_allowed) {
   });
 }
 
+// An RFC 9110 token: what a header name may be.
+bool header_name_ok(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                  std::string_view::npos;
+  });
+}
+
 // Failures that mean "no usable response": io_error (retryable by the caller's policy) or
 // corrupt (the server answered something we cannot or will not read).
 Status transport_failure(const Target& target, std::string_view phase,
@@ -293,7 +301,9 @@ Result<HttpResponse> HttpClient::Impl::exchange_on(Stream& stream, const HttpReq
   req.set(http::field::host, target.host_header);
   req.set(http::field::user_agent, config.user_agent);
   req.set(http::field::accept, "application/json");
-  req.set(http::field::authorization, "Bearer " + config.secret_key);
+  if (!config.secret_key.empty())
+    req.set(http::field::authorization, "Bearer " + config.secret_key);
+  for (const auto& [name, value] : request.headers) req.set(name, value);
   if (request.method == HttpMethod::post) {
     req.set(http::field::content_type, "application/json");
     req.body() = request.body;
@@ -333,6 +343,10 @@ Result<HttpResponse> HttpClient::Impl::exchange(const HttpRequest& request, bool
 }
 
 Result<HttpResponse> HttpClient::Impl::send(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (!header_name_ok(name) || !header_value_ok(value, /*spaces_allowed=*/true))
+      return Status(StatusCode::invalid_argument, "HTTP request: invalid extra header");
+  }
   std::lock_guard<std::mutex> lock(mutex);
   try {  // Asio and OpenSSL report allocation failures by exception: no exception leaves here
     return send_locked(request);

@@ -33,6 +33,9 @@ struct HttpRequest {
   HttpMethod method = HttpMethod::get;
   std::string target;  // path and query relative to the base URL: "/transaction/verify/abc"
   std::string body;    // JSON for POST, empty for GET
+  // Extra request headers (a signature, say). Names must be tokens and values printable, or the
+  // request is refused with invalid_argument before anything is sent.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 struct HttpResponse {
@@ -61,7 +64,7 @@ inline constexpr int keep_alive_idle_ms_max = 20'000;
 
 struct HttpClientConfig {
   std::string base_url = "https://api.paystack.co";
-  std::string secret_key;  // sent as `Authorization: Bearer <secret_key>`
+  std::string secret_key;  // sent as `Authorization: Bearer <secret_key>`; none when empty
   std::string user_agent = "escrow-ledger-paystack/0.1";
   int connect_timeout_ms = connect_timeout_ms_default;  // DNS + TCP + TLS handshake
   int request_timeout_ms = request_timeout_ms_default;  // write the request, read the response

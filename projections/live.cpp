@@ -11,6 +11,7 @@ struct LiveProjections::Statements {
   sqlite::Stmt ledger_entry;
   sqlite::Stmt account_delta;
   sqlite::Stmt provider_delta;
+  sqlite::Stmt delivery_by_id;
 };
 
 namespace {
@@ -110,6 +111,30 @@ std::string insert_sql(const TableSpec& spec, const std::string& table_name) {
          placeholders(spec.columns.size()) + ")";
 }
 
+std::string select_sql(const TableSpec& spec, std::string_view rest) {
+  return "SELECT " + join_columns(spec) + " FROM " + spec.name + " " + std::string(rest);
+}
+
+Row read_row(const sqlite::Stmt& stmt, size_t columns) {
+  Row row;
+  row.reserve(columns);
+  for (size_t i = 0; i < columns; ++i) {
+    int col = static_cast<int>(i);
+    switch (sqlite3_column_type(stmt.raw(), col)) {
+      case SQLITE_NULL:
+        row.emplace_back();
+        break;
+      case SQLITE_INTEGER:
+        row.emplace_back(stmt.column_int64(col));
+        break;
+      default:
+        row.emplace_back(stmt.column_text(col));
+        break;
+    }
+  }
+  return row;
+}
+
 std::string upsert_sql(const TableSpec& spec, const std::string& table_name) {
   std::string key, set;
   for (size_t i = 0; i < spec.columns.size(); ++i) {
@@ -138,8 +163,10 @@ Result<LiveProjections::Statements*> LiveProjections::statements(sqlite::Db& db)
     sqlite::Stmt* target;
     const char* sql;
   };
+  std::string delivery_sql = select_sql(spec(Table::webhook_deliveries), "WHERE id = ?");
   Named named[] = {
       {&fresh->ledger_entry, nullptr},
+      {&fresh->delivery_by_id, delivery_sql.c_str()},
       {&fresh->account_delta,
        "INSERT INTO account_balances (account, currency, balance) VALUES (?, ?, ?) "
        "ON CONFLICT (account, currency) DO UPDATE SET balance = balance + excluded.balance"},
@@ -221,6 +248,38 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
       return x;
   }
   return write_touched_rows(s.upsert, after, touched);
+}
+
+Status LiveProjections::apply_webhook_events(sqlite::Db& db,
+                                             std::span<const RecordedEvent> recorded) {
+  auto st = statements(db);
+  if (!st.is_ok()) return st.status();
+  Statements& s = *st.value();
+  sqlite::Stmt& upsert_delivery = s.upsert[static_cast<int>(Table::webhook_deliveries)];
+  for (const RecordedEvent& r : recorded) {
+    if (r.stream != webhook_stream) continue;
+    Result<WebhookEvent> event = decode_webhook_event(r.type, r.data);
+    if (!event.is_ok()) return event.status();
+    DeliveryRow delivery;
+    if (const auto* received = std::get_if<WebhookReceived>(&event.value())) {
+      delivery = delivery_received(r.seq, r.recorded_at_ms, *received);
+    } else {
+      const auto& processed = std::get<WebhookProcessed>(event.value());
+      s.delivery_by_id.bind(1, processed.delivery_id);
+      Result<bool> found = s.delivery_by_id.step();
+      if (found.is_ok() && found.value())
+        delivery = delivery_from_row(
+            read_row(s.delivery_by_id, spec(Table::webhook_deliveries).columns.size()));
+      s.delivery_by_id.reset();
+      if (!found.is_ok()) return found.status();
+      if (!found.value())
+        return Status(StatusCode::not_found,
+                      "no webhook delivery " + std::to_string(processed.delivery_id));
+      delivery_processed(delivery, processed, r.recorded_at_ms);
+    }
+    if (Status x = upsert(upsert_delivery, delivery_row(delivery)); !x.is_ok()) return x;
+  }
+  return Status::ok();
 }
 
 }  // namespace escrow::projections

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -43,6 +44,25 @@ struct BalanceSums {
   int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
 };
 
+// A decoded event of the log: a domain event, a webhook event, or nothing (an event of another
+// subsystem, which feeds no projection).
+using LogEvent = std::variant<std::monostate, Event, WebhookEvent>;
+
+// Decodes one event by its stream; a bad event of a known stream or type is corrupt.
+Result<LogEvent> decode_log_event(const RecordedEvent& r) {
+  if (r.stream == webhook_stream) {
+    Result<WebhookEvent> event = decode_webhook_event(r.type, r.data);
+    if (!event.is_ok()) return event.status();
+    return LogEvent(std::move(event).value());
+  }
+  Result<Event> event = decode_event(r.type, r.data);
+  if (event.is_ok()) return LogEvent(std::move(event).value());
+  if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
+      !r.stream.starts_with("provider-"))
+    return LogEvent();
+  return event.status();
+}
+
 // The whole log folded in memory: the same states and rows the live path writes.
 class Fold {
  public:
@@ -50,6 +70,7 @@ class Fold {
 
   // Applies one event. A broken rule is described in `problem` (the event is then not applied).
   Status apply(const RecordedEvent& r, const Event& event, std::string& problem);
+  void apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem);
   Status finish();
 
  private:
@@ -61,6 +82,8 @@ class Fold {
   std::unordered_map<std::string, ProviderAgg> providers_;
   std::unordered_map<std::string, int64_t> accounts_;  // "<account>\n<currency>" -> balance
   std::map<std::pair<std::string, Currency>, BalanceSums> provider_balances_;
+  std::unordered_map<int64_t, DeliveryRow> deliveries_;  // by id (the WebhookReceived's seq)
+  std::unordered_set<std::string> delivery_keys_;
 };
 
 Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& problem) {
@@ -95,7 +118,32 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
     for (const Touch& t : touches(event)) agg.payouts[t.key].touch(r.recorded_at_ms);
     return post(r, event, "", problem);
   }
-  return Status::ok();  // streams without money (webhook deliveries) feed no projection here
+  return Status::ok();  // another subsystem's stream: no projection of these
+}
+
+// The webhook log's own rules: one delivery per key, attempts numbered 1, 2, 3, ...
+void Fold::apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem) {
+  if (const auto* received = std::get_if<WebhookReceived>(&event)) {
+    if (!delivery_keys_.insert(received->dedupe_key).second) {
+      problem = "webhook delivery key " + received->dedupe_key + " is stored twice";
+      return;
+    }
+    deliveries_.emplace(r.seq, delivery_received(r.seq, r.recorded_at_ms, *received));
+    return;
+  }
+  const auto& processed = std::get<WebhookProcessed>(event);
+  auto it = deliveries_.find(processed.delivery_id);
+  if (it == deliveries_.end()) {
+    problem = "WebhookProcessed names no delivery (" + std::to_string(processed.delivery_id) + ")";
+  } else if (processed.attempt != it->second.attempts + 1) {
+    problem = "webhook delivery " + std::to_string(processed.delivery_id) + " skips to attempt " +
+              std::to_string(processed.attempt);
+  } else if (processed.outcome != "processed" && processed.outcome != "ignored" &&
+             processed.outcome != "failed") {
+    problem = "webhook delivery outcome '" + processed.outcome + "' is unknown";
+  } else {
+    delivery_processed(it->second, processed, r.recorded_at_ms);
+  }
 }
 
 Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
@@ -170,6 +218,9 @@ Status Fold::finish() {
     size_t split = key.rfind('\n');
     Row row{key.substr(0, split), key.substr(split + 1), balance};
     if (Status s = emit(Table::account_balances, row); !s.is_ok()) return s;
+  }
+  for (const auto& [id, delivery] : deliveries_) {
+    if (Status s = emit(Table::webhook_deliveries, delivery_row(delivery)); !s.is_ok()) return s;
   }
   return Status::ok();
 }
@@ -313,8 +364,8 @@ struct Batch {
   std::vector<RecordedEvent> records;  // the first `count` are filled
   size_t count = 0;
   // Decoded by the reader when it has time to spare (rebuild); empty when the folder decodes
-  // (verify, whose reader is busy hashing). nullopt: an event of another subsystem, skipped.
-  std::vector<std::optional<Event>> events;
+  // (verify, whose reader is busy hashing).
+  std::vector<LogEvent> events;
   std::optional<int64_t> bad_seq;  // the reader stopped at this event (after the first `count`)
   std::string problem;
 };
@@ -396,17 +447,13 @@ Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool de
 
 // Decodes the event just read into the batch; false when it cannot be (the batch then says why).
 bool decode_into(Batch& batch, const RecordedEvent& r) {
-  Result<Event> event = decode_event(r.type, r.data);
-  if (event.is_ok()) {
-    batch.events.emplace_back(std::move(event).value());
-  } else if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
-             !r.stream.starts_with("provider-")) {
-    batch.events.emplace_back(std::nullopt);  // an event of another subsystem
-  } else {
+  Result<LogEvent> event = decode_log_event(r);
+  if (!event.is_ok()) {
     batch.bad_seq = r.seq;
     batch.problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
     return false;
   }
+  batch.events.push_back(std::move(event).value());
   return true;
 }
 
@@ -471,11 +518,15 @@ struct FoldOutcome {
   }
 };
 
-bool apply_one(Fold& fold, const RecordedEvent& r, const Event& event, FoldOutcome& out,
+bool apply_one(Fold& fold, const RecordedEvent& r, const LogEvent& event, FoldOutcome& out,
                Status& status) {
   std::string problem;
-  status = fold.apply(r, event, problem);
-  if (!status.is_ok()) return false;
+  if (const auto* e = std::get_if<Event>(&event)) {
+    status = fold.apply(r, *e, problem);
+    if (!status.is_ok()) return false;
+  } else if (const auto* w = std::get_if<WebhookEvent>(&event)) {
+    fold.apply_webhook(r, *w, problem);
+  }
   if (!problem.empty()) out.stop_at(r.seq, problem);
   return problem.empty();
 }
@@ -486,15 +537,11 @@ bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status
     const RecordedEvent& r = batch.records[i];
     ++out.events;
     if (!batch.events.empty()) {
-      if (!batch.events[i]) continue;
-      if (!apply_one(fold, r, *batch.events[i], out, status)) return false;
+      if (!apply_one(fold, r, batch.events[i], out, status)) return false;
       continue;
     }
-    Result<Event> event = decode_event(r.type, r.data);
+    Result<LogEvent> event = decode_log_event(r);
     if (!event.is_ok()) {
-      if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
-          !r.stream.starts_with("provider-"))
-        continue;  // an event of another subsystem (e.g. webhook deliveries)
       out.stop_at(r.seq, event.status().message());
       return false;
     }

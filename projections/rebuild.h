@@ -4,7 +4,9 @@
 // tables.h. rebuild() writes the rows into shadow tables, compares each table's digest with the
 // live table, and swaps the shadows in, all in one write transaction (so no append interleaves).
 // verify() writes nothing: it re-checks the hash chain, the double-entry balance, the money
-// invariants of DESIGN section 4 rule 10, and that every live table equals a fresh rebuild.
+// invariants of DESIGN section 4 rule 10, the webhook log's (one delivery per dedupe key, each
+// outcome about a stored delivery, attempts numbered 1, 2, 3, ...), and that every live table
+// equals a fresh rebuild.
 // A table digest is an order-independent sum of per-row 128-bit hashes plus the row count.
 // Thread-safety: each call uses the connection it is given and nothing else.
 #pragma once

@@ -236,6 +236,14 @@ const std::vector<TableSpec>& table_specs() {
        {"account", "currency", "balance"},
        2,
        {}},
+      {Table::webhook_deliveries,
+       "webhook_deliveries",
+       "webhooks",
+       "1",
+       {"id", "dedupe_key", "event", "reference", "status", "attempts", "last_error",
+        "received_at_ms", "updated_at_ms", "payload"},
+       1,
+       {"dedupe_key", "event", "reference", "received_at_ms", "payload"}},
   };
   return specs;
 }
@@ -421,6 +429,48 @@ Row ledger_entry_row(int64_t seq, int idx, const Posting& posting) {
              text(posting.credit_account),
              integer(posting.amount.amount_minor),
              text(currency_code(posting.amount.currency))};
+}
+
+DeliveryRow delivery_received(int64_t seq, int64_t recorded_at_ms, const WebhookReceived& e) {
+  return DeliveryRow{seq, e.dedupe_key, e.event,        e.reference,    "received",
+                     0,   "",           recorded_at_ms, recorded_at_ms, e.payload};
+}
+
+void delivery_processed(DeliveryRow& d, const WebhookProcessed& e, int64_t recorded_at_ms) {
+  d.status = e.outcome;
+  d.attempts = e.attempt;
+  d.last_error = e.outcome == "processed" ? "" : e.detail;
+  d.updated_at_ms = recorded_at_ms;
+}
+
+Row delivery_row(const DeliveryRow& d) {
+  return Row{integer(d.id),
+             text(d.dedupe_key),
+             text(d.event),
+             text(d.reference),
+             text(d.status),
+             integer(d.attempts),
+             text(d.last_error),
+             integer(d.received_at_ms),
+             integer(d.updated_at_ms),
+             text(d.payload)};
+}
+
+DeliveryRow delivery_from_row(const Row& row) {
+  LEDGER_ASSERT(row.size() == spec(Table::webhook_deliveries).columns.size(),
+                "a webhook_deliveries row has every column");
+  auto integer_at = [&](size_t i) {
+    const int64_t* v = std::get_if<int64_t>(&row[i]);
+    return v ? *v : 0;
+  };
+  auto text_at = [&](size_t i) {
+    const std::string* v = std::get_if<std::string>(&row[i]);
+    return v ? *v : std::string();
+  };
+  return DeliveryRow{integer_at(0), text_at(1),    text_at(2),
+                     text_at(3),    text_at(4),    static_cast<int>(integer_at(5)),
+                     text_at(6),    integer_at(7), integer_at(8),
+                     text_at(9)};
 }
 
 std::vector<Touch> touches(const Event& event) {

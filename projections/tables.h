@@ -1,7 +1,7 @@
-// The projection tables (schema/0002_projections.sql) as data: their columns, the projection each
-// belongs to, and the functions that turn domain states and events into rows. The live path
-// (live.h) and the rebuild and verify paths (rebuild.h) both build rows only through these
-// functions, so a fresh rebuild can equal the live tables byte for byte.
+// The projection tables (schema/0002_projections.sql, 0004_webhooks.sql) as data: their columns,
+// the projection each belongs to, and the functions that turn domain states and events into rows.
+// The live path (live.h) and the rebuild and verify paths (rebuild.h) both build rows only through
+// these functions, so a fresh rebuild can equal the live tables byte for byte.
 // Thread-safety: pure functions and immutable tables.
 #pragma once
 
@@ -29,8 +29,9 @@ enum class Table {
   provider_balances,
   ledger_entries,
   account_balances,
+  webhook_deliveries,
 };
-inline constexpr int table_count = 8;
+inline constexpr int table_count = 9;
 
 struct TableSpec {
   Table table;
@@ -62,6 +63,22 @@ Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times)
 Row dispute_row(const BookingState& s, const Times& times);
 Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times);
 Row ledger_entry_row(int64_t seq, int idx, const Posting& posting);
+
+// One Paystack webhook delivery (schema/0004_webhooks.sql): made by its WebhookReceived, updated
+// by every WebhookProcessed that names it. Also what projections/webhook_log.h reads back.
+struct DeliveryRow {
+  int64_t id = 0;  // the seq of the WebhookReceived
+  std::string dedupe_key, event, reference;
+  std::string status;  // received | processed | ignored | failed
+  int attempts = 0;
+  std::string last_error;  // the failure, or why it was ignored; '' otherwise
+  int64_t received_at_ms = 0, updated_at_ms = 0;
+  std::string payload;
+};
+DeliveryRow delivery_received(int64_t seq, int64_t recorded_at_ms, const WebhookReceived& e);
+void delivery_processed(DeliveryRow& d, const WebhookProcessed& e, int64_t recorded_at_ms);
+Row delivery_row(const DeliveryRow& d);
+DeliveryRow delivery_from_row(const Row& row);  // the inverse of delivery_row()
 
 // The booking as the API returns it, less what lives elsewhere: payouts (the provider's stream)
 // and created_at/updated_at. Built from a state (replay, the API), not stored.

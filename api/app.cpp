@@ -1,0 +1,263 @@
+// The escrow service's parts and its request pipeline; see app.h.
+#include "api/app.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "api/auth.h"
+#include "api/handler_support.h"
+#include "api/idempotency.h"
+#include "api/log.h"
+#include "api/metrics.h"
+#include "api/notifier.h"
+#include "api/outbox.h"
+#include "api/rate_limit.h"
+#include "api/read_pool.h"
+#include "api/schedulers.h"
+#include "api/uploads.h"
+#include "api/webhooks.h"
+#include "ledger/hash.h"
+#include "ledger/migrations.h"
+#include "paystack/client.h"
+#include "projections/live.h"
+#include "projections/rebuild.h"
+#include "projections/webhook_log.h"
+
+namespace escrow::api {
+namespace {
+
+constexpr std::size_t request_id_chars_max = 128;
+
+bool request_id_valid(std::string_view id) {
+  if (id.empty() || id.size() > request_id_chars_max) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string new_request_id() {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return "req-unknown";
+  return "req_" + to_hex(bytes, sizeof bytes);
+}
+
+// Routes that take no Idempotency-Key (DESIGN section 5: every POST/PUT except the webhook).
+bool idempotent_method(std::string_view method) { return method == "POST" || method == "PUT"; }
+
+// Routes outside the per-token rate limit: Paystack's deliveries and the probes.
+bool rate_limited_route(std::string_view route) {
+  return route != "/webhooks/paystack" && route != "/healthz" && route != "/readyz" &&
+         route != "/metrics";
+}
+
+Result<std::string> prepare_database(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code error;
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  if (error) {
+    return Status(StatusCode::io_error,
+                  "cannot create the directory of ESCROW_DB: " + error.message());
+  }
+  auto migrated = migrate_file(path);
+  if (!migrated.is_ok()) return migrated.status();
+  auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_write);
+  if (!db.is_ok()) return db.status();
+  auto stale = projections::rebuild_stale(db.value());  // a projection whose code changed
+  if (!stale.is_ok()) return stale.status();
+  return path;
+}
+
+}  // namespace
+
+struct App::Parts {
+  Parts(const Config& config_in, const Clock& clock_in, std::unique_ptr<EventStore> store_in,
+        Authenticator auth_in, std::unique_ptr<paystack::Client> paystack_in,
+        std::unique_ptr<BlobStore> blobs_in, std::unique_ptr<IdempotencyStore> idempotency_in)
+      : config(config_in),
+        clock(clock_in),
+        store(std::move(store_in)),
+        shell(*store, projections, clock),
+        reads(config.db_path),
+        auth(std::move(auth_in)),
+        paystack(std::move(paystack_in)),
+        blobs(std::move(blobs_in)),
+        webhooks(*store, projections),
+        services{config, clock,  *store, shell,    projections, reads, auth,
+                 *paystack, *blobs, metrics, webhooks, outbox},
+        outbox(services, Outbox::Options{config.scheduler_interval_ms,
+                                         config.pending_payment_check_after_s * 1000, 1}),
+        schedulers(services, Schedulers::Options{config.scheduler_interval_ms,
+                                                 config.pending_payment_check_after_s * 1000}),
+        processor(services),
+        idempotency(std::move(idempotency_in)),
+        limiter(config.rate_limit_per_minute) {}
+
+  Config config;
+  const Clock& clock;
+  std::unique_ptr<EventStore> store;
+  projections::LiveProjections projections;
+  CommandShell shell;
+  ReadPool reads;
+  Authenticator auth;
+  std::unique_ptr<paystack::Client> paystack;
+  std::unique_ptr<BlobStore> blobs;
+  Metrics metrics;
+  projections::WebhookLog webhooks;
+  Services services;
+  Outbox outbox;
+  Schedulers schedulers;
+  WebhookProcessor processor;
+  std::unique_ptr<IdempotencyStore> idempotency;
+  RateLimiter limiter;
+  std::unique_ptr<Notifier> notifier;
+  Router router;
+  bool workers_running = false;
+};
+
+App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+App::~App() { stop_workers(); }
+
+Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock) {
+  auto prepared = prepare_database(config.db_path);
+  if (!prepared.is_ok()) return prepared.status();
+
+  EventStoreOptions store_options;
+  store_options.path = config.db_path;
+  store_options.synchronous = config.synchronous;
+  store_options.clock = &clock;
+  auto store = EventStore::open(store_options);
+  if (!store.is_ok()) return store.status();
+
+  auto auth = Authenticator::create(config.jwt_secret);
+  if (!auth.is_ok()) return auth.status();
+
+  paystack::ClientConfig paystack_config;
+  paystack_config.base_url = config.paystack_base_url;
+  paystack_config.secret_key = config.paystack_secret_key;
+  auto paystack = paystack::Client::create(paystack_config);
+  if (!paystack.is_ok()) return paystack.status();
+
+  auto blobs = BlobStore::open(config.blob_dir);
+  if (!blobs.is_ok()) return blobs.status();
+
+  auto idempotency = IdempotencyStore::open(config.db_path);
+  if (!idempotency.is_ok()) return idempotency.status();
+
+  auto parts = std::make_unique<Parts>(config, clock, std::move(store).value(),
+                                       std::move(auth).value(), std::move(paystack).value(),
+                                       std::move(blobs).value(), std::move(idempotency).value());
+  Parts& p = *parts;
+  p.paystack->set_observer([&metrics = p.metrics](std::string_view endpoint,
+                                                  std::string_view outcome) {
+    metrics.count_paystack_call(endpoint, outcome);
+  });
+  if (!config.notify_url.empty()) {
+    Notifier::Options options;
+    options.url = config.notify_url;
+    options.secret = config.notify_secret;
+    options.db_path = config.db_path;
+    auto notifier = Notifier::open(options, clock, [&metrics = p.metrics](std::string_view outcome) {
+      metrics.count_notification(outcome);
+    });
+    if (!notifier.is_ok()) return notifier.status();
+    p.notifier = std::move(notifier).value();
+  }
+
+  add_booking_routes(p.router, p.services);
+  add_provider_routes(p.router, p.services);
+  add_read_routes(p.router, p.services);
+  add_admin_routes(p.router, p.services);
+  add_webhook_routes(p.router, p.services, p.processor);
+  add_ops_routes(p.router, p.services);
+  return std::unique_ptr<App>(new App(std::move(parts)));
+}
+
+Services& App::services() { return parts_->services; }
+
+bool App::ready() const { return !parts_->store->failed(); }
+
+void App::start_workers() {
+  Parts& p = *parts_;
+  if (p.workers_running) return;
+  p.workers_running = true;
+  p.outbox.start();
+  p.schedulers.start();
+  p.processor.start();
+  if (p.notifier) p.notifier->start();
+}
+
+void App::stop_workers() {
+  Parts& p = *parts_;
+  if (!p.workers_running) return;
+  p.workers_running = false;
+  if (p.notifier) p.notifier->stop();
+  p.processor.stop();
+  p.schedulers.stop();
+  p.outbox.stop();
+}
+
+HttpResponse App::handle(HttpRequest request) {
+  Parts& p = *parts_;
+  auto started = std::chrono::steady_clock::now();
+
+  std::string request_id;
+  if (auto given = request.headers.get("X-Request-Id"); given && request_id_valid(*given)) {
+    request_id = std::string(*given);
+  } else {
+    request_id = new_request_id();
+    request.headers.set("X-Request-Id", request_id);
+  }
+
+  Router::Match match = p.router.match(request.method, request.path());
+  HttpResponse response;
+  if (match.error) {
+    response = std::move(*match.error);
+  } else {
+    // Who is asking, for the rate limit and the idempotency scope; the handler authenticates
+    // again and answers 401 itself, so an unauthenticated request is limited by address.
+    HttpResult<Principal> who = p.auth.authenticate(request, p.clock.now_ms());
+    std::string actor = who.is_ok() ? std::string(role_name(who.value().role)) + ":" + who.value().sub
+                                    : std::string();
+    std::string limit_key = who.is_ok() ? "sub:" + actor : "ip:" + request.remote_address;
+    RateLimiter::Decision allowed{true, 0};
+    if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, p.clock.now_ms());
+    if (!allowed.allowed) {
+      response = rate_limited_response(allowed.retry_after_s);
+    } else {
+      auto call = [&] { return (*match.handler)(request, match.params); };
+      try {
+        if (who.is_ok() && idempotent_method(request.method) &&
+            match.route != "/webhooks/paystack" && request.headers.contains("Idempotency-Key")) {
+          response = p.idempotency->run(actor, request.method, match.route, request, call,
+                                        p.clock.now_ms());
+        } else {
+          response = call();
+        }
+      } catch (const std::exception& e) {
+        logging::error("handler threw", {{"route", match.route}, {"what", e.what()},
+                                         {"request_id", request_id}});
+        response = error_response(500, "internal_error", "An internal error occurred; it was logged.");
+      }
+    }
+  }
+  response.headers.set("X-Request-Id", request_id);
+
+  int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  p.metrics.observe_request(request.method, match.route, response.status, micros);
+  logging::info("request", {{"method", request.method},
+                            {"route", match.route},
+                            {"status", static_cast<int64_t>(response.status)},
+                            {"ms", static_cast<double>(micros) / 1000.0},
+                            {"request_id", request_id}});
+  return response;
+}
+
+}  // namespace escrow::api

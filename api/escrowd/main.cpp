@@ -1,0 +1,116 @@
+// escrowd: the escrow ledger service. Reads its configuration from the environment (escrowd
+// --help lists it), opens the database and every part of the service, serves HTTP until SIGTERM or
+// SIGINT, then drains: the server stops accepting and lets requests in progress finish (up to
+// 10 s), the background workers finish what they are doing, and the process exits 0.
+//
+// stdout: first the line `escrowd listening on http://HOST:PORT` (scripts and tests read the port
+// from it), then the JSON log, one object per line. Errors before that line go to stderr.
+// Exit codes: 0 stopped by a signal; 1 could not start (database, port); 2 bad configuration or
+// command line.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "api/app.h"
+#include "api/config.h"
+#include "api/config_help.h"
+#include "api/log.h"
+#include "api/server.h"
+#include "ledger/clock.h"
+
+namespace {
+
+using namespace escrow;
+using namespace escrow::api;
+
+constexpr auto drain_time = std::chrono::seconds(10);
+
+constexpr std::string_view usage =
+    "Usage: escrowd [--help]\n"
+    "\n"
+    "The escrow ledger service: bookings paid through Paystack, held in escrow, released to\n"
+    "providers or refunded; every fact an event in one SQLite file. Configured by environment\n"
+    "variables only. Prints `escrowd listening on http://HOST:PORT`, then logs JSON lines to\n"
+    "stdout; SIGTERM or SIGINT stops it gracefully.\n"
+    "\n";
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// SIGINT and SIGTERM are blocked in every thread (threads inherit the mask of the thread that
+// starts them, so this runs first) and collected by sigwait() in main.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error code, not the end of the process
+  return set;
+}
+
+int serve(const Config& config, const sigset_t& stop_signals) {
+  logging::init();
+  SystemClock clock;
+  auto opened = App::open(config, clock);
+  if (!opened.is_ok()) {
+    std::cerr << "escrowd: cannot open the service: " << opened.status().message() << "\n";
+    return 1;
+  }
+  App& app = *opened.value();
+  app.start_workers();
+
+  ServerOptions options;
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  options.threads = config.threads;
+  auto started = Server::start(
+      options, [&app](HttpRequest request) { return app.handle(std::move(request)); });
+  if (!started.is_ok()) {
+    std::cerr << "escrowd: " << started.status().message() << "\n";
+    app.stop_workers();
+    return 1;
+  }
+  Server& server = *started.value();
+  const std::string url =
+      "http://" + url_host(config.listen_host) + ":" + std::to_string(server.port());
+  std::cout << "escrowd listening on " << url << std::endl;  // flushed: scripts wait for it
+  logging::info("started", {{"url", url},
+                            {"db", config.db_path},
+                            {"paystack_base_url", config.paystack_base_url},
+                            {"threads", int64_t{config.threads}}});
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  logging::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
+                             {"drain_ms", int64_t{std::chrono::milliseconds(drain_time).count()}}});
+  server.stop(drain_time);
+  app.stop_workers();
+  logging::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const sigset_t stop_signals = block_stop_signals();
+  if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::cout << usage << escrow::api::config_help();
+    return 0;
+  }
+  if (argc > 1) {
+    std::cerr << "escrowd: unexpected argument '" << argv[1] << "' (see escrowd --help)\n";
+    return 2;
+  }
+  auto config = escrow::api::config_from_env();
+  if (!config.is_ok()) {
+    std::cerr << "escrowd: " << config.status().message() << "\n";
+    return 2;
+  }
+  return serve(config.value(), stop_signals);
+}

@@ -1,0 +1,792 @@
+// The booking routes of DESIGN section 5: create, list, read, history and replay, pay, proof,
+// release, dispute, resolution, cancellation, and POST /payments/verify.
+//
+// Every handler authenticates and checks the role first (401/403), then the object: a client or
+// provider acts only on bookings where they are the party, and any other booking answers 404
+// `booking_not_found` exactly as an unknown one does, so a stranger learns nothing. Business
+// rules stay in the decider: handlers read and validate input, run one command and write the
+// booking back. A command that queued a payout or refund wakes the outbox.
+//
+// Paying opens a Paystack checkout before the command records it. If the process stops in
+// between, the retried pay meets Paystack's "duplicate reference" (initialize is not
+// idempotent, and it never returns the first checkout again): the reference is then adopted,
+// i.e. recorded as initiated, settled with what verify says of it, and the next reference is
+// used. So no reference is ever given two checkouts, and a payment made on the lost checkout is
+// still captured. Pays of one booking are serialised in this process (a striped lock).
+#include <openssl/rand.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <functional>
+#include <mutex>
+#include <span>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/handler_support.h"
+#include "api/outbox.h"
+#include "api/payments.h"
+#include "api/read_pool.h"
+#include "api/uploads.h"
+#include "api/views.h"
+#include "ledger/hash.h"
+#include "ledger/time_format.h"
+#include "paystack/client.h"
+
+namespace escrow::api {
+namespace {
+
+constexpr std::size_t booking_id_chars_max = 64;
+constexpr std::size_t party_id_bytes_max = jwt_sub_bytes_max;  // ids the parties' tokens carry
+constexpr std::size_t email_bytes_max = 254;
+constexpr std::size_t description_bytes_max = 2000;
+constexpr std::size_t reason_bytes_max = 200;
+constexpr std::size_t text_bytes_max = 5000;  // dispute descriptions, resolution notes
+constexpr std::size_t url_bytes_max = 2048;
+constexpr std::size_t reference_bytes_max = 100;
+constexpr int64_t auto_confirm_after_s_max = 365LL * 24 * 3600;
+constexpr int pay_attempts_max = 2;  // the due reference, and the next one after adopting it
+constexpr std::size_t pay_lock_stripes = 64;
+
+const std::initializer_list<Role> readers = {Role::client, Role::provider, Role::admin,
+                                             Role::service, Role::auditor};
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+bool booking_id_valid(std::string_view id) {
+  if (id.empty() || id.size() > booking_id_chars_max) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> new_booking_id() {
+  uint8_t bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return std::nullopt;
+  return "bk_" + to_hex(bytes, sizeof bytes);
+}
+
+bool is_http_url(std::string_view url) {
+  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+}
+
+HttpResponse invalid_field(std::string_view field, std::string_view expectation) {
+  return error_response(
+      400, "invalid_field",
+      "Field '" + std::string(field) + "' must be " + std::string(expectation) + ".");
+}
+
+std::string json_text(const std::function<void(JsonWriter&)>& write) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  write(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// A JSON object body; an empty body counts as {} (routes whose fields are all optional).
+HttpResult<rapidjson::Document> optional_json_body(const HttpRequest& request) {
+  if (!request.body.empty()) return parse_json_body(request);
+  rapidjson::Document empty;
+  empty.SetObject();
+  return empty;
+}
+
+// A party sees and touches only their own bookings; the other roles are limited by the route.
+bool visible_to(const Principal& who, const BookingState& state) {
+  switch (who.role) {
+    case Role::client:
+      return state.terms.client_id == who.sub;
+    case Role::provider:
+      return state.terms.provider_id == who.sub;
+    default:
+      return true;
+  }
+}
+
+HttpResult<BookingState> load_visible(Services& services, const Principal& who,
+                                      const std::string& id) {
+  auto state = services.shell.load_booking(id);
+  if (!state.is_ok()) return internal_error(state.status());
+  if (!state->exists() || !visible_to(who, state.value()))
+    return rejection_response(Rejection::booking_not_found);
+  return std::move(state).value();
+}
+
+Result<BookingExtras> extras_of(Services& services, std::string_view id) {
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  return load_booking_extras(lease.value().db(), id);
+}
+
+HttpResponse booking_response(Services& services, int status, const BookingState& state) {
+  auto extras = extras_of(services, state.terms.booking_id);
+  if (!extras.is_ok()) return internal_error(extras.status());
+  return json_response(status, booking_json(state, extras.value()));
+}
+
+void wake_outbox_if_queued(Services& services, const CommandResult& result) {
+  for (const RecordedEvent& e : result.events) {
+    if (e.type == PayoutRequested::type || e.type == RefundRequested::type) {
+      services.outbox.wake();
+      return;
+    }
+  }
+}
+
+// Runs `command` on a booking the principal may see and answers 200 with the booking after it.
+HttpResponse run_on_booking(Services& services, const HttpRequest& request, const Principal& who,
+                            const std::string& id, const BookingCommand& command) {
+  auto visible = load_visible(services, who, id);
+  if (!visible.is_ok()) return visible.error();
+  CommandResult result = services.shell.execute(id, command, context_for(who, request));
+  if (auto failed = command_failure(result)) return *failed;
+  wake_outbox_if_queued(services, result);
+  return booking_response(services, 200, *result.states.booking);
+}
+
+// ---- POST /bookings --------------------------------------------------------------------------
+
+// payment_plan, absent for a full plan; the 400 that says what is wrong with it, if anything.
+std::optional<HttpResponse> read_plan(const rapidjson::Document& body, CreateBooking& c) {
+  auto plan = body.FindMember("payment_plan");
+  if (plan == body.MemberEnd() || plan->value.IsNull()) return std::nullopt;
+  if (!plan->value.IsObject())
+    return invalid_field("payment_plan", R"(an object {"type": "full"|"split", "deposit_bps"})");
+  BodyReader in(plan->value);
+  c.plan = in.required_enum("type", {"full", "split"});
+  if (c.plan == "split")
+    c.deposit_bps = static_cast<int>(in.required_int("deposit_bps", 1, bps_max - 1));
+  if (!in.ok()) return in.error();
+  return std::nullopt;
+}
+
+HttpResult<CreateBooking> parse_create(const rapidjson::Document& body, const Config& config) {
+  BodyReader in(body);
+  CreateBooking c;
+  std::optional<std::string> id = in.optional_string("id", booking_id_chars_max);
+  c.client_id = in.required_string("client_id", party_id_bytes_max);
+  c.provider_id = in.required_string("provider_id", party_id_bytes_max);
+  c.client_email = in.required_string("client_email", email_bytes_max);
+  c.description = in.required_string("description", description_bytes_max);
+  c.amount.amount_minor = in.required_int("amount", 1, amount_minor_max);
+  std::string currency = in.required_enum("currency", {"NGN", "GHS", "ZAR", "KES", "USD"});
+  c.fee_bps = static_cast<int>(in.optional_int("fee_bps", 0, bps_max).value_or(config.fee_bps));
+  c.auto_confirm_after_s = in.optional_int("auto_confirm_after_s", 0, auto_confirm_after_s_max)
+                               .value_or(config.auto_confirm_after_s);
+  std::optional<std::string> pay_by = in.optional_string("pay_by", 64);
+  if (!in.ok()) return in.error();
+
+  if (id && !booking_id_valid(*id)) return invalid_field("id", "1 to 64 of [A-Za-z0-9_-]");
+  if (c.client_id.empty()) return invalid_field("client_id", "a non-empty string");
+  if (c.provider_id.empty()) return invalid_field("provider_id", "a non-empty string");
+  if (c.client_email.find('@') == std::string::npos ||
+      c.client_email.find_first_of(" \t\r\n") != std::string::npos)
+    return invalid_field("client_email", "an email address");
+  c.amount.currency = *parse_currency(currency);
+  if (pay_by) {
+    c.pay_by_ms = parse_iso8601_ms(*pay_by);
+    if (!c.pay_by_ms) return invalid_field("pay_by", "an ISO 8601 time");
+  }
+  if (auto plan_error = read_plan(body, c)) return std::move(*plan_error);
+
+  if (id) {
+    c.booking_id = *id;
+  } else if (auto generated = new_booking_id()) {
+    c.booking_id = *generated;
+  } else {
+    return error_response(500, "internal_error", "No random booking id could be generated.");
+  }
+  return c;
+}
+
+HttpResponse create_booking(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::service, Role::admin});
+  if (!who.is_ok()) return who.error();
+  auto body = parse_json_body(request);
+  if (!body.is_ok()) return body.error();
+  auto command = parse_create(body.value(), services.config);
+  if (!command.is_ok()) return command.error();
+  const std::string id = command.value().booking_id;
+  CommandResult result =
+      services.shell.execute(id, command.value(), context_for(who.value(), request));
+  if (auto failed = command_failure(result)) return *failed;
+  // The decider answers a repeated create with the same terms with no events: already so.
+  return booking_response(services, result.events.empty() ? 200 : 201, *result.states.booking);
+}
+
+// ---- GET /bookings ---------------------------------------------------------------------------
+
+// Whether `value` names one of the enum's values from `first` to `last`.
+template <class Enum>
+bool names_one_of(std::string_view value, Enum first, Enum last, const char* (*name)(Enum)) {
+  for (int i = static_cast<int>(first); i <= static_cast<int>(last); ++i) {
+    if (value == name(static_cast<Enum>(i))) return true;
+  }
+  return false;
+}
+
+struct ListFilter {
+  std::vector<std::pair<std::string, std::string>> equals;  // column = value
+  PageQuery page;
+  std::optional<int64_t> before_seq;  // from the cursor
+};
+
+HttpResult<ListFilter> list_filter(const Principal& who, const Query& query) {
+  auto page = page_query(query);
+  if (!page.is_ok()) return page.error();
+  ListFilter filter;
+  filter.page = page.value();
+  for (const char* column : {"client_id", "provider_id", "status", "payment_status"}) {
+    auto value = query.get(column);
+    if (!value) continue;
+    bool known = true;
+    if (std::string_view(column) == "status")
+      known = names_one_of(*value, BookingStatus::awaiting_payment, BookingStatus::refunded,
+                           booking_status_name);
+    if (std::string_view(column) == "payment_status")
+      known =
+          names_one_of(*value, PaymentStatus::unpaid, PaymentStatus::failed, payment_status_name);
+    if (!known)
+      return error_response(400, "invalid_query", std::string(column) + " is not a known status.");
+    filter.equals.emplace_back(column, std::string(*value));
+  }
+  // A party lists only their own bookings, whatever the query asks.
+  if (who.role == Role::client) filter.equals.emplace_back("client_id", who.sub);
+  if (who.role == Role::provider) filter.equals.emplace_back("provider_id", who.sub);
+  if (filter.page.cursor) {
+    const std::string& cursor = *filter.page.cursor;
+    int64_t seq = 0;
+    auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), seq);
+    if (error != std::errc() || end != cursor.data() + cursor.size() || seq < 1)
+      return error_response(400, "invalid_query", "cursor is not one this service issued.");
+    filter.before_seq = seq;
+  }
+  return filter;
+}
+
+HttpResponse list_bookings(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, readers);
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto filter = list_filter(who.value(), query.value());
+  if (!filter.is_ok()) return filter.error();
+  const ListFilter& f = filter.value();
+
+  std::string sql =
+      std::string("SELECT ") + booking_summary_columns + ", created_seq FROM bookings WHERE 1 = 1";
+  for (const auto& [column, value] : f.equals) sql += " AND " + column + " = ?";
+  if (f.before_seq) sql += " AND created_seq < ?";
+  sql += " ORDER BY created_seq DESC LIMIT ?";
+
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return internal_error(lease.status());
+  auto stmt = lease.value().db().prepare(sql);
+  if (!stmt.is_ok()) return internal_error(stmt.status());
+  int index = 0;
+  for (const auto& [column, value] : f.equals) stmt->bind(++index, value);
+  if (f.before_seq) stmt->bind(++index, *f.before_seq);
+  stmt->bind(++index, f.page.limit + 1);  // one more tells whether a next page exists
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "data");
+  w.StartArray();
+  std::optional<int64_t> next_seq;
+  int64_t last_seq_written = 0;
+  for (int64_t rows = 0;; ++rows) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return internal_error(row.status());
+    if (!row.value()) break;
+    if (rows == f.page.limit) {
+      next_seq = last_seq_written;
+      break;
+    }
+    write_booking_summary(w, stmt.value());
+    last_seq_written = stmt->column_int64(booking_summary_column_count);  // created_seq
+  }
+  w.EndArray();
+  write_optional(w, "next_cursor",
+                 next_seq ? std::optional<std::string>(std::to_string(*next_seq)) : std::nullopt);
+  w.EndObject();
+  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+// ---- GET /bookings/:id, /events, /at ---------------------------------------------------------
+
+HttpResponse get_booking(Services& services, const HttpRequest& request, const std::string& id) {
+  auto who = require(services, request, readers);
+  if (!who.is_ok()) return who.error();
+  auto state = load_visible(services, who.value(), id);
+  if (!state.is_ok()) return state.error();
+  return booking_response(services, 200, state.value());
+}
+
+// The booking's stream, oldest first (a booking stream is short: the decider bounds it).
+Result<std::vector<RecordedEvent>> read_booking_stream(sqlite::Db& db, std::string_view id) {
+  auto stmt = db.prepare(
+      "SELECT seq, version, type, data, meta, recorded_at, prev_hash, hash FROM events "
+      "WHERE stream = ? ORDER BY version");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, booking_stream(id));
+  std::vector<RecordedEvent> events;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) break;
+    RecordedEvent e;
+    e.seq = stmt->column_int64(0);
+    e.stream = booking_stream(id);
+    e.version = stmt->column_int64(1);
+    e.type = stmt->column_text(2);
+    e.data = stmt->column_text(3);
+    e.meta = stmt->column_text(4);
+    e.recorded_at_ms = stmt->column_int64(5);
+    e.prev_hash = stmt->column_text(6);
+    e.hash = stmt->column_text(7);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+void write_actor(JsonWriter& w, const std::string& meta) {
+  rapidjson::Document doc;
+  doc.Parse(meta.c_str(), meta.size());
+  auto text = [&](const char* name) -> std::string {
+    if (!doc.IsObject()) return "";
+    auto m = doc.FindMember(name);
+    return m != doc.MemberEnd() && m->value.IsString() ? m->value.GetString() : "";
+  };
+  write_key(w, "actor");
+  w.StartObject();
+  write_field(w, "id", text("actor_id"));
+  write_field(w, "role", text("actor_role"));
+  w.EndObject();
+}
+
+// Raw JSON text stored with the event, copied verbatim so an auditor can re-hash it.
+void write_raw_object(JsonWriter& w, std::string_view key, const std::string& json) {
+  write_key(w, key);
+  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+
+void write_event(JsonWriter& w, const RecordedEvent& e) {
+  w.StartObject();
+  write_field(w, "seq", e.seq);
+  write_field(w, "stream", e.stream);
+  write_field(w, "version", e.version);
+  write_field(w, "type", e.type);
+  write_time(w, "recorded_at", e.recorded_at_ms);
+  write_field(w, "recorded_at_ms", e.recorded_at_ms);
+  write_actor(w, e.meta);
+  write_field(w, "hash", e.hash);
+  write_field(w, "prev_hash", e.prev_hash);
+  write_raw_object(w, "data", e.data);
+  write_raw_object(w, "meta", e.meta);
+  w.EndObject();
+}
+
+HttpResponse booking_events(Services& services, const HttpRequest& request, const std::string& id) {
+  auto who = require(services, request, readers);
+  if (!who.is_ok()) return who.error();
+  auto state = load_visible(services, who.value(), id);
+  if (!state.is_ok()) return state.error();
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return internal_error(lease.status());
+  auto events = read_booking_stream(lease.value().db(), id);
+  if (!events.is_ok()) return internal_error(events.status());
+  return json_response(200, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_key(w, "data");
+                         w.StartArray();
+                         for (const RecordedEvent& e : events.value()) write_event(w, e);
+                         w.EndArray();
+                         w.EndObject();
+                       }));
+}
+
+struct AsOf {
+  std::optional<int64_t> seq, time_ms;
+};
+
+HttpResult<AsOf> as_of(const HttpRequest& request) {
+  auto parsed = parse_query(request.query());
+  if (!parsed.is_ok()) return parsed.error();
+  const Query& query = parsed.value();
+  AsOf at;
+  if (auto seq = query.get("seq")) {
+    int64_t n = 0;
+    auto [end, error] = std::from_chars(seq->data(), seq->data() + seq->size(), n);
+    if (error != std::errc() || end != seq->data() + seq->size() || n < 1)
+      return error_response(400, "invalid_query", "seq must be a positive integer.");
+    at.seq = n;
+  }
+  if (auto time = query.get("time")) {
+    at.time_ms = parse_iso8601_ms(*time);
+    if (!at.time_ms) return error_response(400, "invalid_query", "time must be an ISO 8601 time.");
+  }
+  if (at.seq.has_value() == at.time_ms.has_value())
+    return error_response(400, "invalid_query", "Give exactly one of seq and time.");
+  return at;
+}
+
+HttpResponse booking_at(Services& services, const HttpRequest& request, const std::string& id) {
+  auto who = require(services, request, readers);
+  if (!who.is_ok()) return who.error();
+  auto asked = as_of(request);
+  if (!asked.is_ok()) return asked.error();
+  const AsOf& at = asked.value();
+  auto current = load_visible(services, who.value(), id);
+  if (!current.is_ok()) return current.error();
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return internal_error(lease.status());
+  auto events = read_booking_stream(lease.value().db(), id);
+  if (!events.is_ok()) return internal_error(events.status());
+  std::vector<RecordedEvent>& all = events.value();
+  auto after = std::find_if(all.begin(), all.end(), [&](const RecordedEvent& e) {
+    return at.seq ? e.seq > *at.seq : e.recorded_at_ms > *at.time_ms;
+  });
+  std::span<const RecordedEvent> then(all.data(), static_cast<size_t>(after - all.begin()));
+  if (then.empty()) return rejection_response(Rejection::booking_not_found);  // not yet created
+  auto state = fold_booking(then);
+  if (!state.is_ok()) return internal_error(state.status());
+  BookingExtras extras{then.front().recorded_at_ms, std::nullopt};
+  return json_response(200, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_key(w, "as_of");
+                         w.StartObject();
+                         write_field(w, "seq", then.back().seq);
+                         write_time(w, "recorded_at", then.back().recorded_at_ms);
+                         w.EndObject();
+                         write_key(w, "booking");
+                         write_booking(w, state.value(), extras);
+                         w.EndObject();
+                       }));
+}
+
+// ---- POST /bookings/:id/pay ------------------------------------------------------------------
+
+class PayLocks {
+ public:
+  std::mutex& of(std::string_view booking_id) {
+    return stripes_[std::hash<std::string_view>{}(booking_id) % stripes_.size()];
+  }
+
+ private:
+  std::array<std::mutex, pay_lock_stripes> stripes_;
+};
+
+HttpResponse paystack_failure(const paystack::ApiError& error) {
+  switch (error.kind) {
+    case paystack::ErrorKind::unavailable:
+    case paystack::ErrorKind::rate_limited:
+    case paystack::ErrorKind::unexpected:
+    case paystack::ErrorKind::invalid_key:
+      return error_response(502, "paystack_unavailable",
+                            "Paystack could not be reached or gave no usable answer; try again.");
+    default:
+      return error_response(502, "paystack_refused",
+                            "Paystack refused the request: " + error.message);
+  }
+}
+
+paystack::InitializeTransactionRequest checkout_request(
+    const BookingState& state, const PaymentDue& due, const std::optional<std::string>& callback) {
+  paystack::InitializeTransactionRequest r;
+  r.email = state.terms.client_email;
+  r.amount = due.amount;
+  r.reference = due.reference;
+  r.callback_url = callback.value_or("");
+  r.metadata_json = json_text([&](JsonWriter& w) {
+    w.StartObject();
+    write_field(w, "booking_id", state.terms.booking_id);
+    write_field(w, "installment", int64_t{due.installment});
+    w.EndObject();
+  });
+  return r;
+}
+
+HttpResponse checkout_response(Services& services, const PaymentDue& due,
+                               const paystack::InitializedTransaction& checkout,
+                               const BookingState& after) {
+  auto extras = extras_of(services, after.terms.booking_id);
+  if (!extras.is_ok()) return internal_error(extras.status());
+  return json_response(201, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_field(w, "reference", due.reference);
+                         write_field(w, "authorization_url", checkout.authorization_url);
+                         write_field(w, "access_code", checkout.access_code);
+                         write_field(w, "amount", due.amount.amount_minor);
+                         write_field(w, "currency", currency_code(due.amount.currency));
+                         write_field(w, "installment", int64_t{due.installment});
+                         write_key(w, "booking");
+                         write_booking(w, after, extras.value());
+                         w.EndObject();
+                       }));
+}
+
+// A checkout Paystack holds for `due.reference` that we never recorded: record it (without its
+// URL, which Paystack does not give twice) and apply what Paystack says of it. nullopt when the
+// caller may decide again.
+std::optional<HttpResponse> adopt_checkout(Services& services, const std::string& id,
+                                           const PaymentDue& due, const CommandContext& context) {
+  auto tx = services.paystack.verify_transaction(due.reference);
+  if (!tx.is_ok()) return paystack_failure(tx.error());
+  CommandResult recorded = services.shell.execute(
+      id, InitiatePayment{due.reference, due.installment, due.amount, "", ""}, context);
+  if (auto failed = command_failure(recorded)) return failed;
+  auto settled = settle_transaction(services, tx.value(), "verify", context);
+  if (!settled.is_ok()) return internal_error(settled.status());
+  if (settled->settlement == Settlement::refused && settled->result.rejection)
+    return rejection_response(*settled->result.rejection);
+  wake_outbox_if_queued(services, settled->result);
+  return std::nullopt;
+}
+
+HttpResponse pay(Services& services, PayLocks& locks, const HttpRequest& request,
+                 const std::string& id) {
+  auto who = require(services, request, {Role::client, Role::service});
+  if (!who.is_ok()) return who.error();
+  auto body = optional_json_body(request);
+  if (!body.is_ok()) return body.error();
+  BodyReader in(body.value());
+  std::optional<std::string> callback = in.optional_string("callback_url", url_bytes_max);
+  if (!in.ok()) return in.error();
+  if (callback && !is_http_url(*callback))
+    return invalid_field("callback_url", "an http:// or https:// URL");
+
+  std::lock_guard lock(locks.of(id));
+  CommandContext context = context_for(who.value(), request);
+  for (int attempt = 1; attempt <= pay_attempts_max; ++attempt) {
+    auto state = load_visible(services, who.value(), id);
+    if (!state.is_ok()) return state.error();
+    auto due = next_payment(state.value(), services.clock.now_ms());
+    if (auto* refused = std::get_if<Rejection>(&due)) return rejection_response(*refused);
+    const PaymentDue& d = std::get<PaymentDue>(due);
+    auto checkout =
+        services.paystack.initialize_transaction(checkout_request(state.value(), d, callback));
+    if (checkout.is_ok()) {
+      CommandResult result = services.shell.execute(
+          id,
+          InitiatePayment{d.reference, d.installment, d.amount, checkout->authorization_url,
+                          checkout->access_code},
+          context);
+      if (auto failed = command_failure(result)) return *failed;
+      return checkout_response(services, d, checkout.value(), *result.states.booking);
+    }
+    if (checkout.error().kind != paystack::ErrorKind::duplicate_transaction_reference)
+      return paystack_failure(checkout.error());
+    if (auto answered = adopt_checkout(services, id, d, context)) return *answered;
+  }
+  return error_response(409, "conflict", "The payment could not be opened; retry it.");
+}
+
+// ---- proof -----------------------------------------------------------------------------------
+
+HttpResponse complete(Services& services, const HttpRequest& request, const std::string& id) {
+  auto who = require(services, request, {Role::provider});
+  if (!who.is_ok()) return who.error();
+  // Visibility before parsing: a stranger's upload is never stored.
+  auto visible = load_visible(services, who.value(), id);
+  if (!visible.is_ok()) return visible.error();
+  auto proof = parse_proof_request(request, services.blobs);
+  if (!proof.is_ok()) return proof.error();
+  return run_on_booking(services, request, who.value(), id, proof.value());
+}
+
+HttpResponse proof_file(Services& services, const HttpRequest& request, const std::string& id,
+                        const std::string& sha256) {
+  auto who = require(services, request, {Role::client, Role::provider, Role::admin});
+  if (!who.is_ok()) return who.error();
+  auto state = load_visible(services, who.value(), id);
+  if (!state.is_ok()) return state.error();
+  const ProofFile* file = nullptr;
+  if (state.value().proof) {
+    for (const ProofFile& f : state.value().proof->files) {
+      if (f.sha256 == sha256) file = &f;
+    }
+  }
+  if (file == nullptr) return error_response(404, "not_found", "This booking has no such file.");
+  auto bytes = services.blobs.get(sha256);
+  if (!bytes.is_ok()) return internal_error(bytes.status());
+  if (!bytes.value()) return error_response(404, "not_found", "The file is not in the store.");
+  HttpResponse response;
+  response.status = 200;
+  response.headers.set("Content-Type", file->content_type);
+  response.headers.set("X-Content-Type-Options", "nosniff");
+  response.headers.set("Content-Disposition", "attachment");
+  response.body = std::move(*bytes.value());
+  return response;
+}
+
+// ---- release, dispute, resolution, cancellation ----------------------------------------------
+
+// The body's command, or the 400 that says what is wrong with it.
+using CommandParser = std::function<HttpResult<BookingCommand>(BodyReader&)>;
+
+HttpResponse action(Services& services, const HttpRequest& request, const std::string& id,
+                    std::initializer_list<Role> roles, const CommandParser& parse) {
+  auto who = require(services, request, roles);
+  if (!who.is_ok()) return who.error();
+  auto body = optional_json_body(request);
+  if (!body.is_ok()) return body.error();
+  BodyReader in(body.value());
+  auto command = parse(in);
+  if (!command.is_ok()) return command.error();
+  return run_on_booking(services, request, who.value(), id, command.value());
+}
+
+HttpResult<BookingCommand> parse_dispute(BodyReader& in) {
+  OpenDispute c;
+  c.reason = in.required_string("reason", reason_bytes_max);
+  c.description = in.optional_string("description", text_bytes_max).value_or("");
+  if (!in.ok()) return in.error();
+  if (c.reason.empty()) return invalid_field("reason", "a non-empty string");
+  return BookingCommand{c};
+}
+
+HttpResult<BookingCommand> parse_resolution(BodyReader& in) {
+  ResolveDispute c;
+  c.outcome = in.required_enum("outcome", {"release", "refund", "split"});
+  c.provider_amount_minor = in.optional_int("provider_amount", 0, amount_minor_max);
+  c.refund_amount_minor = in.optional_int("refund_amount", 0, amount_minor_max);
+  c.note = in.required_string("note", text_bytes_max);
+  if (!in.ok()) return in.error();
+  if (c.note.empty()) return invalid_field("note", "a non-empty string");
+  if (c.outcome == "split" && !(c.provider_amount_minor && c.refund_amount_minor))
+    return invalid_field("provider_amount", "given with refund_amount for a split");
+  return BookingCommand{c};
+}
+
+HttpResult<BookingCommand> parse_cancel(BodyReader& in) {
+  CancelBooking c;
+  c.reason = in.required_string("reason", reason_bytes_max);
+  if (!in.ok()) return in.error();
+  if (c.reason.empty()) return invalid_field("reason", "a non-empty string");
+  return BookingCommand{c};
+}
+
+// ---- POST /payments/verify -------------------------------------------------------------------
+
+// The same answer for "no such payment" and "not yours": a stranger learns nothing.
+HttpResponse unknown_payment() {
+  return rejection_response(Rejection::unknown_payment);
+}
+
+HttpResponse settlement_response(Services& services, const std::string& reference,
+                                 const SettleOutcome& settled) {
+  if (settled.settlement == Settlement::unknown_reference) return unknown_payment();
+  if (settled.settlement == Settlement::refused && settled.result.rejection)
+    return rejection_response(*settled.result.rejection);
+  std::optional<BookingState> state = settled.result.states.booking;
+  if (!state) {  // in progress: nothing was executed
+    auto loaded = services.shell.load_booking(settled.booking_id);
+    if (!loaded.is_ok()) return internal_error(loaded.status());
+    state = std::move(loaded).value();
+  }
+  auto extras = extras_of(services, settled.booking_id);
+  if (!extras.is_ok()) return internal_error(extras.status());
+  return json_response(200, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_field(w, "reference", reference);
+                         write_field(w, "settlement", settlement_name(settled.settlement));
+                         write_key(w, "booking");
+                         write_booking(w, *state, extras.value());
+                         w.EndObject();
+                       }));
+}
+
+HttpResponse verify_payment(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::client, Role::provider, Role::service, Role::admin});
+  if (!who.is_ok()) return who.error();
+  auto body = parse_json_body(request);
+  if (!body.is_ok()) return body.error();
+  BodyReader in(body.value());
+  std::string reference = in.required_string("reference", reference_bytes_max);
+  if (!in.ok()) return in.error();
+  if (reference.empty()) return invalid_field("reference", "a non-empty string");
+
+  // A reference we never recorded can only be tied to a booking by Paystack's metadata: only
+  // the marketplace and admins may ask for that; a party checks the payments of their bookings.
+  auto known = booking_of_reference(services, reference);
+  if (!known.is_ok()) return internal_error(known.status());
+  if (known.value()) {
+    if (!load_visible(services, who.value(), *known.value()).is_ok()) return unknown_payment();
+  } else if (who.value().role != Role::service && who.value().role != Role::admin) {
+    return unknown_payment();
+  }
+  auto tx = services.paystack.verify_transaction(reference);
+  if (!tx.is_ok()) {
+    if (tx.error().kind == paystack::ErrorKind::not_found) return unknown_payment();
+    return paystack_failure(tx.error());
+  }
+  // Paystack says `abandoned` also of a checkout the customer has not finished yet (FACTS
+  // section 3): a party's verify must not fail a payment in progress. The pending-payment
+  // scheduler fails it once the checkout is old.
+  if (tx->status == paystack::TransactionStatus::abandoned) {
+    if (!known.value()) return unknown_payment();
+    return settlement_response(services, reference,
+                               SettleOutcome{Settlement::in_progress, *known.value(), {}});
+  }
+  auto settled =
+      settle_transaction(services, tx.value(), "verify", context_for(who.value(), request));
+  if (!settled.is_ok()) return internal_error(settled.status());
+  wake_outbox_if_queued(services, settled->result);
+  return settlement_response(services, reference, settled.value());
+}
+
+}  // namespace
+
+void add_booking_routes(Router& router, Services& services) {
+  Services* s = &services;
+  auto locks = std::make_shared<PayLocks>();
+  router.add("POST", "/bookings",
+             [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); });
+  router.add("GET", "/bookings",
+             [s](const HttpRequest& r, const RouteParams&) { return list_bookings(*s, r); });
+  router.add("GET", "/bookings/:id", [s](const HttpRequest& r, const RouteParams& p) {
+    return get_booking(*s, r, p.get("id"));
+  });
+  router.add("GET", "/bookings/:id/events", [s](const HttpRequest& r, const RouteParams& p) {
+    return booking_events(*s, r, p.get("id"));
+  });
+  router.add("GET", "/bookings/:id/at", [s](const HttpRequest& r, const RouteParams& p) {
+    return booking_at(*s, r, p.get("id"));
+  });
+  router.add("POST", "/bookings/:id/pay", [s, locks](const HttpRequest& r, const RouteParams& p) {
+    return pay(*s, *locks, r, p.get("id"));
+  });
+  router.add("POST", "/bookings/:id/complete", [s](const HttpRequest& r, const RouteParams& p) {
+    return complete(*s, r, p.get("id"));
+  });
+  router.add("GET", "/bookings/:id/proof/:sha256", [s](const HttpRequest& r, const RouteParams& p) {
+    return proof_file(*s, r, p.get("id"), p.get("sha256"));
+  });
+  router.add("POST", "/bookings/:id/release-payment",
+             [s](const HttpRequest& r, const RouteParams& p) {
+               return action(*s, r, p.get("id"), {Role::client, Role::admin},
+                             [](BodyReader&) -> HttpResult<BookingCommand> {
+                               return BookingCommand{ConfirmCompletion{}};
+                             });
+             });
+  router.add("POST", "/bookings/:id/dispute", [s](const HttpRequest& r, const RouteParams& p) {
+    return action(*s, r, p.get("id"), {Role::client, Role::provider}, parse_dispute);
+  });
+  router.add("POST", "/bookings/:id/dispute/resolve",
+             [s](const HttpRequest& r, const RouteParams& p) {
+               return action(*s, r, p.get("id"), {Role::admin}, parse_resolution);
+             });
+  router.add("POST", "/bookings/:id/cancel", [s](const HttpRequest& r, const RouteParams& p) {
+    return action(*s, r, p.get("id"), {Role::client, Role::provider, Role::admin}, parse_cancel);
+  });
+  router.add("POST", "/payments/verify",
+             [s](const HttpRequest& r, const RouteParams&) { return verify_payment(*s, r); });
+}
+
+}  // namespace escrow::api

@@ -1,0 +1,362 @@
+// The provider routes of DESIGN section 5: payout account, balance, withdrawals.
+//
+// PUT /providers/:id/payout-account creates the Paystack transfer recipient first (nuban for
+// NGN; ghipss for Ghanaian banks and mobile_money for the MTN/VOD/ATL operators; kepss for KES;
+// basa for ZAR) and then records RegisterPayoutAccount, which keeps only the last four digits of
+// the account number. The number is never logged nor echoed back. Registering does not pay out
+// money already waiting in the available balance: rule 5 lets it wait until the provider asks for
+// it with a withdrawal, so a payout never starts without the provider acting; releases after the
+// registration are paid out automatically.
+//
+// A provider acts only on their own id (403 otherwise); service, admin and auditor read any.
+#include <rapidjson/stringbuffer.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/handler_support.h"
+#include "api/log.h"
+#include "api/outbox.h"
+#include "api/read_pool.h"
+#include "paystack/client.h"
+
+namespace escrow::api {
+namespace {
+
+constexpr std::size_t bank_code_chars_max = 20;
+constexpr std::size_t account_name_bytes_max = 100;
+constexpr std::size_t account_number_chars_min = 6;
+constexpr std::size_t account_number_chars_max = 20;
+constexpr std::size_t nuban_chars = 10;  // Nigerian account numbers
+
+const std::initializer_list<Role> readers = {Role::provider, Role::service, Role::admin,
+                                             Role::auditor};
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool bank_code_valid(std::string_view s) {
+  return !s.empty() && s.size() <= bank_code_chars_max &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+         });
+}
+
+HttpResponse invalid_field(std::string_view field, std::string_view expectation) {
+  return error_response(400, "invalid_field",
+                        std::string(field) + " must be " + std::string(expectation) + ".");
+}
+
+// Who may act on provider `id`: a provider only on themselves.
+HttpResult<Principal> require_provider(Services& services, const HttpRequest& request,
+                                       std::string_view id, std::initializer_list<Role> roles) {
+  auto who = require(services, request, roles);
+  if (!who.is_ok()) return who;
+  if (id.empty() || id.size() > jwt_sub_bytes_max)
+    return error_response(400, "invalid_path", "The provider id is not valid.");
+  if (who.value().role == Role::provider && who.value().sub != id)
+    return error_response(403, "not_allowed", "A provider may act only on their own account.");
+  return who;
+}
+
+// Paystack's recipient type for an account in `currency` at `bank_code` (FACTS section 5.1).
+std::optional<std::string> recipient_type(Currency currency, std::string_view bank_code) {
+  switch (currency) {
+    case Currency::NGN:
+      return "nuban";
+    case Currency::GHS:
+      if (bank_code == "MTN" || bank_code == "VOD" || bank_code == "ATL") return "mobile_money";
+      return "ghipss";
+    case Currency::KES:
+      return "kepss";
+    case Currency::ZAR:
+      return "basa";
+    case Currency::USD:
+      return std::nullopt;  // Paystack pays out in NGN, GHS, KES and ZAR only
+  }
+  return std::nullopt;
+}
+
+// Paystack's message with every occurrence of the account number masked.
+std::string masked(std::string message, const std::string& account_number) {
+  if (account_number.empty()) return message;
+  for (size_t at = message.find(account_number); at != std::string::npos;
+       at = message.find(account_number, at)) {
+    message.replace(at, account_number.size(), "****");
+  }
+  return message;
+}
+
+HttpResponse paystack_unavailable(const paystack::ApiError& error) {
+  logging::warn("paystack call failed", {{"error", error.to_string()}});
+  return error_response(502, "paystack_unavailable",
+                        "Paystack did not answer; nothing was changed. Retry later.");
+}
+
+// ---- PUT /providers/:id/payout-account ---------------------------------------------------------
+
+struct AccountInput {
+  std::string bank_code, account_number, account_name;
+  Currency currency = Currency::NGN;
+};
+
+HttpResult<AccountInput> read_account(const HttpRequest& request) {
+  auto body = parse_json_body(request);
+  if (!body.is_ok()) return std::move(body).error();
+  BodyReader in(body.value());
+  AccountInput a;
+  a.bank_code = in.required_string("bank_code", bank_code_chars_max);
+  a.account_number = in.required_string("account_number", account_number_chars_max);
+  a.account_name = in.required_string("account_name", account_name_bytes_max);
+  std::string currency = in.required_enum("currency", {"NGN", "GHS", "KES", "ZAR", "USD"});
+  if (!in.ok()) return in.error();
+  a.currency = *parse_currency(currency);
+  if (!bank_code_valid(a.bank_code)) return invalid_field("bank_code", "a Paystack bank code");
+  bool nuban = a.currency == Currency::NGN;
+  if (!all_digits(a.account_number) ||
+      (nuban ? a.account_number.size() != nuban_chars
+             : a.account_number.size() < account_number_chars_min)) {
+    return invalid_field("account_number", nuban ? "10 digits (a NUBAN)" : "6 to 20 digits");
+  }
+  if (a.account_name.find_first_not_of(" \t") == std::string::npos)
+    return invalid_field("account_name", "a non-empty name");
+  if (!recipient_type(a.currency, a.bank_code))
+    return error_response(400, "unsupported_currency",
+                          "Payouts are possible in NGN, GHS, KES and ZAR only.");
+  return a;
+}
+
+HttpResponse put_payout_account(Services& services, const HttpRequest& request,
+                                const std::string& id) {
+  auto who = require_provider(services, request, id, {Role::provider, Role::service});
+  if (!who.is_ok()) return std::move(who).error();
+  auto input = read_account(request);
+  if (!input.is_ok()) return std::move(input).error();
+  const AccountInput& a = input.value();
+
+  paystack::CreateRecipientRequest recipient{*recipient_type(a.currency, a.bank_code),
+                                             a.account_name, a.account_number, a.bank_code,
+                                             a.currency};
+  auto created = services.paystack.create_transfer_recipient(recipient);
+  if (!created.is_ok()) {
+    const paystack::ApiError& error = created.error();
+    if (error.kind == paystack::ErrorKind::validation ||
+        error.kind == paystack::ErrorKind::not_found) {
+      return error_response(
+          400, "invalid_payout_account",
+          "Paystack refused the account: " + masked(error.message, a.account_number));
+    }
+    return paystack_unavailable(error);
+  }
+  RegisterPayoutAccount command{created->recipient_code, a.bank_code, a.account_name,
+                                a.account_number.substr(a.account_number.size() - 4), a.currency};
+  CommandResult result = services.shell.execute(id, command, context_for(who.value(), request));
+  if (auto failed = command_failure(result)) return *failed;
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_field(w, "provider_id", id);
+  write_field(w, "recipient_code", command.recipient_code);
+  write_field(w, "bank_code", command.bank_code);
+  write_field(w, "account_name", command.account_name);
+  write_field(w, "account_number_last4", command.account_number_last4);
+  write_field(w, "currency", currency_code(command.currency));
+  w.EndObject();
+  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+// ---- GET /providers/:id/balance --------------------------------------------------------------
+
+HttpResponse get_balance(Services& services, const HttpRequest& request, const std::string& id) {
+  auto who = require_provider(services, request, id, readers);
+  if (!who.is_ok()) return std::move(who).error();
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return internal_error(lease.status());
+  auto stmt = lease.value().db().prepare(
+      "SELECT currency, available, pending_escrow, in_flight, total_earned "
+      "FROM provider_balances WHERE provider_id = ? ORDER BY currency");
+  if (!stmt.is_ok()) return internal_error(stmt.status());
+  stmt->bind(1, id);
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_field(w, "provider_id", id);
+  write_key(w, "balances");
+  w.StartArray();
+  while (true) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return internal_error(row.status());
+    if (!row.value()) break;
+    w.StartObject();
+    write_field(w, "currency", stmt->column_view(0));
+    write_field(w, "available", stmt->column_int64(1));
+    write_field(w, "pending_escrow", stmt->column_int64(2));
+    write_field(w, "in_flight", stmt->column_int64(3));
+    write_field(w, "total_earned", stmt->column_int64(4));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+// ---- POST /providers/:id/withdrawals ---------------------------------------------------------
+
+HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
+                             const std::string& id) {
+  auto who = require_provider(services, request, id, {Role::provider});
+  if (!who.is_ok()) return std::move(who).error();
+  auto body = parse_json_body(request);
+  if (!body.is_ok()) return std::move(body).error();
+  BodyReader in(body.value());
+  int64_t amount = in.required_int("amount", 1, amount_minor_max);
+  std::string currency_text = in.required_enum("currency", {"NGN", "GHS", "KES", "ZAR", "USD"});
+  if (!in.ok()) return in.error();
+  Currency currency = *parse_currency(currency_text);
+
+  // The shell fills `available` from the projections in the snapshot it decides on.
+  RequestWithdrawal command{Money{amount, currency}, Money{0, currency}};
+  CommandResult result = services.shell.execute(id, command, context_for(who.value(), request));
+  if (auto failed = command_failure(result)) return *failed;
+  const WithdrawalRequested* withdrawal = nullptr;
+  const PayoutRequested* payout = nullptr;
+  for (const Event& e : result.states.events) {
+    if (auto* w = std::get_if<WithdrawalRequested>(&e)) withdrawal = w;
+    if (auto* p = std::get_if<PayoutRequested>(&e)) payout = p;
+  }
+  LEDGER_ASSERT(withdrawal && payout, "an accepted withdrawal queues its payout");
+  services.outbox.wake();
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_field(w, "withdrawal_id", withdrawal->withdrawal_id);
+  write_field(w, "payout_id", payout->payout_id);
+  write_field(w, "amount", payout->amount.amount_minor);
+  write_field(w, "currency", currency_code(payout->amount.currency));
+  write_field(w, "status", payout_status_name(PayoutStatus::queued));
+  w.EndObject();
+  return json_response(201, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+// ---- GET /providers/:id/withdrawals ----------------------------------------------------------
+
+// Cursor "<created_at>.<payout_id>" of the last payout on the previous page.
+struct PayoutCursor {
+  int64_t created_at = 0;
+  std::string payout_id;
+};
+
+std::optional<PayoutCursor> parse_cursor(const std::string& cursor) {
+  size_t dot = cursor.find('.');
+  if (dot == std::string::npos || dot + 1 >= cursor.size()) return std::nullopt;
+  PayoutCursor c;
+  auto [end, error] = std::from_chars(cursor.data(), cursor.data() + dot, c.created_at);
+  if (error != std::errc() || end != cursor.data() + dot) return std::nullopt;
+  c.payout_id = cursor.substr(dot + 1);
+  return c;
+}
+
+void write_payout_row(JsonWriter& w, const sqlite::Stmt& stmt) {
+  auto optional_text = [&](int col) {
+    return stmt.column_is_null(col) ? std::nullopt
+                                    : std::optional<std::string>(stmt.column_text(col));
+  };
+  w.StartObject();
+  write_field(w, "payout_id", stmt.column_view(0));
+  write_field(w, "amount", stmt.column_int64(1));
+  write_field(w, "currency", stmt.column_view(2));
+  write_field(w, "status", stmt.column_view(3));
+  write_field(w, "source", stmt.column_view(4));
+  write_optional(w, "booking_id", optional_text(5));
+  write_optional(w, "withdrawal_id", optional_text(6));
+  write_optional(w, "retry_of", optional_text(7));
+  write_field(w, "attempt", stmt.column_int64(8));
+  write_field(w, "transfer_code", stmt.column_view(9));
+  write_field(w, "reason", stmt.column_view(10));
+  write_time(w, "created_at", stmt.column_int64(11));
+  write_time(w, "updated_at", stmt.column_int64(12));
+  w.EndObject();
+}
+
+HttpResponse list_withdrawals(Services& services, const HttpRequest& request,
+                              const std::string& id) {
+  auto who = require_provider(services, request, id, readers);
+  if (!who.is_ok()) return std::move(who).error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return std::move(query).error();
+  auto page = page_query(query.value());
+  if (!page.is_ok()) return std::move(page).error();
+  std::optional<PayoutCursor> after;
+  if (page.value().cursor) {
+    after = parse_cursor(*page.value().cursor);
+    if (!after)
+      return error_response(400, "invalid_query", "cursor is not one this service issued.");
+  }
+
+  auto lease = services.reads.lease();
+  if (!lease.is_ok()) return internal_error(lease.status());
+  std::string sql =
+      "SELECT payout_id, amount, currency, status, source, booking_id, withdrawal_id, retry_of, "
+      "attempt, transfer_code, reason, created_at, updated_at FROM payouts WHERE provider_id = ?";
+  if (after) sql += " AND (created_at, payout_id) < (?, ?)";
+  sql += " ORDER BY created_at DESC, payout_id DESC LIMIT ?";
+  auto stmt = lease.value().db().prepare(sql);
+  if (!stmt.is_ok()) return internal_error(stmt.status());
+  int index = 0;
+  stmt->bind(++index, id);
+  if (after) {
+    stmt->bind(++index, after->created_at);
+    stmt->bind(++index, after->payout_id);
+  }
+  stmt->bind(++index, page.value().limit + 1);  // one more tells whether a next page exists
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "data");
+  w.StartArray();
+  std::optional<std::string> next_cursor, last_written;
+  for (int64_t rows = 0;; ++rows) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return internal_error(row.status());
+    if (!row.value()) break;
+    if (rows == page.value().limit) {
+      next_cursor = last_written;
+      break;
+    }
+    write_payout_row(w, stmt.value());
+    last_written = std::to_string(stmt->column_int64(11)) + "." + stmt->column_text(0);
+  }
+  w.EndArray();
+  write_optional(w, "next_cursor", next_cursor);
+  w.EndObject();
+  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+}  // namespace
+
+void add_provider_routes(Router& router, Services& services) {
+  Services* s = &services;
+  router.add("PUT", "/providers/:id/payout-account",
+             [s](const HttpRequest& r, const RouteParams& p) {
+               return put_payout_account(*s, r, p.get("id"));
+             });
+  router.add("GET", "/providers/:id/balance", [s](const HttpRequest& r, const RouteParams& p) {
+    return get_balance(*s, r, p.get("id"));
+  });
+  router.add("POST", "/providers/:id/withdrawals", [s](const HttpRequest& r, const RouteParams& p) {
+    return post_withdrawal(*s, r, p.get("id"));
+  });
+  router.add("GET", "/providers/:id/withdrawals", [s](const HttpRequest& r, const RouteParams& p) {
+    return list_withdrawals(*s, r, p.get("id"));
+  });
+}
+
+}  // namespace escrow::api

@@ -1,0 +1,90 @@
+// IdempotencyStore: the Idempotency-Key contract of DESIGN section 5, kept in the
+// `idempotency_keys` table (schema/0003_idempotency.sql).
+//
+// A request with an Idempotency-Key runs its handler at most once per (actor, key):
+// - the key is claimed (a row with no response) before the handler runs;
+// - a 2xx response is stored and replayed to every later request with the same key and the same
+//   fingerprint (method, route, target, Content-Type, body), with `Idempotent-Replayed: true`;
+// - any other response (validation 4xx, 409 refusal, 502, 5xx) gives the key back: the row is
+//   deleted, so a refused request does not consume its key;
+// - the same key with another fingerprint is 422 `idempotency_key_reused`, whether the first
+//   request finished or not;
+// - the same key while the first request still runs in this process is 409
+//   `idempotency_in_flight`;
+// - a claim left by another process (each store takes a random instance id when opened) is
+//   stale: that process died before answering, so the request runs again. That is safe because
+//   every ledger command is idempotent (a second capture, release or payout of the same thing
+//   changes nothing).
+// A request without the header runs as usual; a malformed key (empty, over 255 bytes, not
+// printable ASCII) is 400 `invalid_idempotency_key` and runs nothing.
+//
+// Storage: a connection of its own (the event store's writer writes the same WAL file), with
+// synchronous=NORMAL, since a record lost to a power cut only means the request runs again, which
+// the ledger makes harmless; and a busy handler that polls finely, since the writer's commits are
+// short.
+// Thread-safety: run() may be called from any thread; the connection is used under a mutex
+// that is never held while a handler runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "api/http.h"
+#include "ledger/sqlite.h"
+#include "ledger/status.h"
+
+namespace escrow::api {
+
+inline constexpr std::size_t idempotency_key_bytes_max = 255;
+inline constexpr const char* idempotency_key_header = "Idempotency-Key";
+inline constexpr const char* idempotent_replayed_header = "Idempotent-Replayed";
+
+// True when `key` is 1..255 bytes of printable ASCII (0x20..0x7E).
+bool idempotency_key_valid(std::string_view key);
+
+// Hex SHA-256 over method, route, the request target, its Content-Type and its body, each
+// length-prefixed so no two different requests share a fingerprint by concatenation.
+std::string request_fingerprint(std::string_view method, std::string_view route,
+                                const HttpRequest& request);
+
+class IdempotencyStore {
+ public:
+  // Opens its own read-write connection to a migrated database (the App migrates first).
+  static Result<std::unique_ptr<IdempotencyStore>> open(const std::string& db_path);
+
+  ~IdempotencyStore();
+  IdempotencyStore(const IdempotencyStore&) = delete;
+  IdempotencyStore& operator=(const IdempotencyStore&) = delete;
+
+  // Runs `handler` under the contract above and returns its response, the replay or the
+  // refusal. `actor` scopes the key ("<role>:<sub>"); `route` is the matched pattern. A storage
+  // failure before the handler ran is 503 `unavailable` (nothing ran); after it ran, the
+  // handler's response is returned and the key is given back as well as the store can.
+  HttpResponse run(std::string_view actor, std::string_view method, std::string_view route,
+                   const HttpRequest& request, const std::function<HttpResponse()>& handler,
+                   int64_t now_ms);
+
+  const std::string& instance_id() const { return instance_id_; }
+
+ private:
+  struct Claim;
+  struct Statements;
+  IdempotencyStore(sqlite::Db db, std::string instance_id);
+
+  Result<Claim> claim(std::string_view actor, std::string_view key, std::string_view method,
+                      std::string_view route, const std::string& fingerprint, int64_t now_ms);
+  Status complete(std::string_view actor, std::string_view key, const HttpResponse& response,
+                  int64_t now_ms);
+  Status release(std::string_view actor, std::string_view key);
+
+  std::mutex mutex_;  // guards db_ and the statements
+  sqlite::Db db_;     // declared first: the statements are finalized before it closes
+  std::unique_ptr<Statements> statements_;
+  std::string instance_id_;
+};
+
+}  // namespace escrow::api

@@ -1,0 +1,15 @@
+// The OpenAPI 3.0.3 document of escrowd's HTTP API (DESIGN section 5), as JSON text: every route
+// with its parameters, request bodies, response schemas, the error body, the bearer JWT security
+// scheme and examples. Served verbatim by GET /openapi.json; test/openapi_test.sh checks that it
+// lists exactly the routes the server registers and that its examples match its schemas.
+// Thread-safety: a constant.
+#pragma once
+
+#include <string_view>
+
+namespace escrow::api {
+
+// Valid JSON, static storage duration.
+std::string_view openapi_document();
+
+}  // namespace escrow::api

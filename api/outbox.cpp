@@ -1,0 +1,548 @@
+#include "api/outbox.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "api/log.h"
+
+namespace escrow::api {
+
+namespace {
+
+using paystack::ApiError;
+using paystack::ErrorKind;
+
+CommandContext outbox_context() {
+  return CommandContext{
+      Actor{"outbox", Role::system}, std::nullopt, std::nullopt, std::nullopt, {}};
+}
+
+std::string payout_key(std::string_view id) {
+  return "payout:" + std::string(id);
+}
+std::string refund_key(std::string_view id) {
+  return "refund:" + std::string(id);
+}
+
+// Paystack refused the request (4xx): nothing was created, and sending it again as it is would
+// be refused again. Anything else (5xx, timeout, 429, an unreadable answer, a key problem) leaves
+// the outcome unknown or the fault on our side: the item waits and is looked up before a resend.
+bool refused(const ApiError& error) {
+  return error.kind == ErrorKind::validation || error.kind == ErrorKind::insufficient_balance ||
+         error.kind == ErrorKind::not_found;
+}
+
+// (first, second) text columns of `sql`, which takes the bound integers in order.
+Result<std::vector<std::pair<std::string, std::string>>> pairs(ReadPool& reads,
+                                                               std::string_view sql,
+                                                               std::vector<int64_t> binds) {
+  auto lease = reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(sql);
+  if (!stmt.is_ok()) return stmt.status();
+  for (size_t i = 0; i < binds.size(); ++i) stmt->bind(static_cast<int>(i) + 1, binds[i]);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) break;
+    out.emplace_back(stmt->column_text(0), stmt->column_text(1));
+  }
+  return out;
+}
+
+Status executed(const CommandResult& result, std::string_view what, std::string_view id) {
+  if (!result.status.is_ok()) return result.status;
+  if (result.rejection) {
+    logging::error("outbox: recording an outcome was refused",
+                   {{"what", what}, {"id", id}, {"code", rejection_code(*result.rejection)}});
+  }
+  return Status::ok();
+}
+
+std::string transfer_reason(const PayoutRecord& p) {
+  if (p.booking_id) return "Escrow payout for booking " + *p.booking_id;
+  if (p.withdrawal_id) return "Escrow withdrawal " + *p.withdrawal_id;
+  return "Escrow payout " + p.payout_id;
+}
+
+std::string failure_reason(const paystack::Transfer& t) {
+  if (!t.gateway_response.empty()) return t.gateway_response;
+  return "transfer " + t.status_text;
+}
+
+// Records what Paystack says of payout `p`'s transfer. A transfer code that arrives with a final
+// status is recorded first (PayoutSent), so the payout keeps it.
+Status record_transfer(CommandShell& shell, const std::string& provider_id, const PayoutRecord& p,
+                       const paystack::Transfer& t, const CommandContext& context) {
+  PayoutStatus status = payout_status_of(t.status);
+  std::optional<int64_t> transfer_id;
+  if (t.id != 0) transfer_id = t.id;
+  bool final_status = status != PayoutStatus::pending && status != PayoutStatus::otp;
+  if (final_status && p.status == PayoutStatus::queued && !t.transfer_code.empty()) {
+    RecordPayoutOutcome sent{p.payout_id, PayoutStatus::pending, t.transfer_code, transfer_id, ""};
+    Status s = executed(shell.execute(provider_id, sent, context), "the transfer", p.payout_id);
+    if (!s.is_ok()) return s;
+  }
+  std::string reason = status == PayoutStatus::failed || status == PayoutStatus::reversed
+                           ? failure_reason(t)
+                           : std::string();
+  RecordPayoutOutcome outcome{p.payout_id, status, t.transfer_code, transfer_id, reason};
+  return executed(shell.execute(provider_id, outcome, context), "the transfer", p.payout_id);
+}
+
+Status record_refund(CommandShell& shell, const std::string& booking_id, const RefundRecord& r,
+                     const paystack::Refund& refund) {
+  std::optional<RefundStatus> status = refund_status_of(refund.status);
+  if (!status) {
+    logging::warn("outbox: refund status unknown",
+                  {{"refund_id", r.refund_id}, {"status", refund.status_text}});
+    return Status::ok();
+  }
+  std::string reason = *status == RefundStatus::failed ? "refund " + refund.status_text : "";
+  RecordRefundOutcome outcome{r.refund_id, *status, refund.id, reason};
+  return executed(shell.execute(booking_id, outcome, outbox_context()), "the refund", r.refund_id);
+}
+
+const RefundRecord* find_refund(const BookingState& state, std::string_view refund_id) {
+  for (const RefundRecord& r : state.refunds) {
+    if (r.refund_id == refund_id) return &r;
+  }
+  return nullptr;
+}
+
+std::string transaction_of(const RefundRecord& r) {
+  return r.paystack_transaction_id != 0 ? std::to_string(r.paystack_transaction_id)
+                                        : r.payment_reference;
+}
+
+// The refund Paystack already holds for `r`: by its Paystack id once known, else by our refund id
+// in merchant_note and the amount.
+paystack::ApiResult<std::optional<paystack::Refund>> lookup_refund(paystack::Client& client,
+                                                                   const RefundRecord& r) {
+  paystack::ListRefundsQuery query;
+  query.transaction = transaction_of(r);
+  query.per_page = 100;
+  auto listed = client.list_refunds(query);
+  if (!listed.is_ok()) return listed.error();
+  for (const paystack::Refund& refund : listed->items) {
+    if (r.paystack_transaction_id != 0 && refund.transaction_id &&
+        *refund.transaction_id != r.paystack_transaction_id)
+      continue;
+    bool same = r.paystack_refund_id
+                    ? refund.id == *r.paystack_refund_id
+                    : refund.merchant_note == r.refund_id && refund.amount == r.amount;
+    if (same) return std::optional<paystack::Refund>(refund);
+  }
+  return std::optional<paystack::Refund>();
+}
+
+Result<std::optional<std::string>> provider_of_payout(ReadPool& reads, std::string_view payout_id) {
+  auto lease = reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare("SELECT provider_id FROM payouts WHERE payout_id = ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, payout_id);
+  auto row = stmt->step();
+  if (!row.is_ok()) return row.status();
+  if (!row.value()) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->column_text(0));
+}
+
+}  // namespace
+
+PayoutStatus payout_status_of(paystack::TransferStatus status) {
+  using T = paystack::TransferStatus;
+  switch (status) {
+    case T::otp:
+      return PayoutStatus::otp;
+    case T::success:
+      return PayoutStatus::success;
+    case T::failed:
+    case T::abandoned:  // no OTP within 30 minutes
+    case T::blocked:    // the approval URL did not answer
+    case T::rejected:   // the approval URL said no
+      return PayoutStatus::failed;
+    case T::reversed:
+      return PayoutStatus::reversed;
+    case T::pending:
+    case T::received:
+    case T::unknown:  // not conclusive: keep waiting
+      return PayoutStatus::pending;
+  }
+  return PayoutStatus::pending;
+}
+
+std::optional<RefundStatus> refund_status_of(paystack::RefundStatus status) {
+  using R = paystack::RefundStatus;
+  switch (status) {
+    case R::pending:
+      return RefundStatus::pending;
+    case R::processing:
+      return RefundStatus::processing;
+    case R::processed:
+      return RefundStatus::processed;
+    case R::failed:
+      return RefundStatus::failed;
+    case R::needs_attention:
+      return RefundStatus::needs_attention;
+    case R::unknown:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// An item this pass works on; other passes skip it while the claim lives.
+class Outbox::Claim {
+ public:
+  Claim(Outbox& outbox, std::string key) : outbox_(outbox), key_(std::move(key)) {
+    std::lock_guard lock(outbox_.mutex_);
+    held_ = outbox_.claimed_.insert(key_).second;
+  }
+  ~Claim() {
+    if (!held_) return;
+    std::lock_guard lock(outbox_.mutex_);
+    outbox_.claimed_.erase(key_);
+  }
+  Claim(const Claim&) = delete;
+  Claim& operator=(const Claim&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  Outbox& outbox_;
+  std::string key_;
+  bool held_ = false;
+};
+
+Outbox::Outbox(Services& services, Options options)
+    : Outbox(OutboxDeps{services.clock, services.shell, services.reads, services.paystack},
+             options) {}
+
+Outbox::Outbox(OutboxDeps deps, Options options) : deps_(deps), options_(options) {}
+
+Outbox::~Outbox() {
+  stop();
+}
+
+void Outbox::start() {
+  std::lock_guard lock(mutex_);
+  if (!threads_.empty()) return;
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { loop(); });
+}
+
+void Outbox::stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  wake_cv_.notify_all();
+  for (std::thread& t : threads) t.join();
+}
+
+void Outbox::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+void Outbox::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    if (Status s = run_once(); !s.is_ok())
+      logging::error("outbox: pass failed", {{"error", s.to_string()}});
+    lock.lock();
+    wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
+                      [this] { return stopping_ || woken_; });
+  }
+}
+
+Status Outbox::run_once() {
+  {
+    // Checks older than the interval would be due anyway: forget them (bounded memory).
+    std::lock_guard lock(mutex_);
+    int64_t now = deps_.clock.now_ms();
+    std::erase_if(last_checked_ms_, [&](const auto& entry) {
+      return now - entry.second >= options_.pending_check_after_ms;
+    });
+  }
+  Status first = Status::ok();
+  for (Status s : {send_queued_payouts(), send_queued_refunds(), check_pending_payouts(),
+                   check_pending_refunds()}) {
+    if (first.is_ok() && !s.is_ok()) first = s;
+  }
+  return first;
+}
+
+Status Outbox::send_queued_payouts() {
+  auto rows = pairs(deps_.reads,
+                    "SELECT provider_id, payout_id FROM payouts WHERE status = 'queued' "
+                    "ORDER BY created_at, payout_id LIMIT ?",
+                    {batch_max});
+  if (!rows.is_ok()) return rows.status();
+  Status first = Status::ok();
+  for (const auto& [provider_id, payout_id] : rows.value()) {
+    std::string key = payout_key(payout_id);
+    if (!due(key)) continue;
+    Claim claim(*this, key);
+    if (!claim.held()) continue;
+    Status s = send_payout(provider_id, payout_id);
+    if (!s.is_ok()) failed(key);
+    if (first.is_ok() && !s.is_ok()) first = s;
+  }
+  return first;
+}
+
+Status Outbox::send_payout(const std::string& provider_id, const std::string& payout_id) {
+  const std::string key = payout_key(payout_id);
+  auto state = deps_.shell.load_provider(provider_id);  // fresh: the claim is ours now
+  if (!state.is_ok()) return state.status();
+  const PayoutRecord* found = state->find_payout(payout_id);
+  if (found == nullptr || found->status != PayoutStatus::queued) {
+    succeeded(key);
+    return Status::ok();
+  }
+  const PayoutRecord p = *found;
+  paystack::InitiateTransferRequest request{p.amount, p.recipient_code, p.reference,
+                                            transfer_reason(p), "balance"};
+  auto sent = deps_.paystack.initiate_or_lookup_transfer(request);
+  if (sent.is_ok()) {
+    succeeded(key);
+    return record_transfer(deps_.shell, provider_id, p, sent.value(), outbox_context());
+  }
+  const ApiError& error = sent.error();
+  if (refused(error)) {
+    logging::warn("outbox: Paystack refused a payout",
+                  {{"payout_id", payout_id}, {"error", error.to_string()}});
+    succeeded(key);
+    RecordPayoutOutcome outcome{payout_id, PayoutStatus::failed, "", std::nullopt, error.message};
+    return executed(deps_.shell.execute(provider_id, outcome, outbox_context()), "the refusal",
+                    payout_id);
+  }
+  // Unknown outcome: the next attempt goes through initiate_or_lookup_transfer() again, which
+  // finds the transfer if Paystack did make it.
+  logging::warn("outbox: payout not confirmed, will retry",
+                {{"payout_id", payout_id}, {"error", error.to_string()}});
+  failed(key);
+  return Status::ok();
+}
+
+Status Outbox::check_pending_payouts() {
+  auto rows = pairs(deps_.reads,
+                    "SELECT provider_id, payout_id FROM payouts WHERE status IN ('pending', 'otp') "
+                    "AND updated_at <= ? ORDER BY updated_at, payout_id LIMIT ?",
+                    {deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max});
+  if (!rows.is_ok()) return rows.status();
+  Status first = Status::ok();
+  for (const auto& [provider_id, payout_id] : rows.value()) {
+    std::string key = payout_key(payout_id);
+    Claim claim(*this, key);
+    if (!claim.held() || checked_recently(key)) continue;
+    Status s = verify_payout(provider_id, payout_id);
+    if (first.is_ok() && !s.is_ok()) first = s;
+  }
+  return first;
+}
+
+Status Outbox::verify_payout(const std::string& provider_id, const std::string& payout_id) {
+  auto state = deps_.shell.load_provider(provider_id);
+  if (!state.is_ok()) return state.status();
+  const PayoutRecord* found = state->find_payout(payout_id);
+  if (found == nullptr ||
+      (found->status != PayoutStatus::pending && found->status != PayoutStatus::otp))
+    return Status::ok();
+  const PayoutRecord p = *found;
+  auto transfer = deps_.paystack.verify_transfer(p.reference);
+  if (!transfer.is_ok()) {
+    logging::warn("outbox: could not verify a payout",
+                  {{"payout_id", payout_id}, {"error", transfer.error().to_string()}});
+    return Status::ok();  // checked again after pending_check_after_ms
+  }
+  return record_transfer(deps_.shell, provider_id, p, transfer.value(), outbox_context());
+}
+
+Status Outbox::send_queued_refunds() {
+  auto rows = pairs(deps_.reads,
+                    "SELECT booking_id, refund_id FROM refunds WHERE status = 'queued' "
+                    "ORDER BY created_at, refund_id LIMIT ?",
+                    {batch_max});
+  if (!rows.is_ok()) return rows.status();
+  Status first = Status::ok();
+  for (const auto& [booking_id, refund_id] : rows.value()) {
+    std::string key = refund_key(refund_id);
+    if (!due(key)) continue;
+    Claim claim(*this, key);
+    if (!claim.held()) continue;
+    Status s = send_refund(booking_id, refund_id);
+    if (!s.is_ok()) failed(key);
+    if (first.is_ok() && !s.is_ok()) first = s;
+  }
+  return first;
+}
+
+Status Outbox::send_refund(const std::string& booking_id, const std::string& refund_id) {
+  const std::string key = refund_key(refund_id);
+  auto state = deps_.shell.load_booking(booking_id);
+  if (!state.is_ok()) return state.status();
+  const RefundRecord* found = find_refund(state.value(), refund_id);
+  if (found == nullptr || found->status != RefundStatus::queued) {
+    succeeded(key);
+    return Status::ok();
+  }
+  const RefundRecord r = *found;
+  // Rule 9: an earlier attempt may have reached Paystack before a crash or a timeout.
+  auto existing = lookup_refund(deps_.paystack, r);
+  if (!existing.is_ok()) {
+    logging::warn("outbox: cannot look a refund up, will retry",
+                  {{"refund_id", refund_id}, {"error", existing.error().to_string()}});
+    failed(key);
+    return Status::ok();
+  }
+  if (existing.value()) {
+    succeeded(key);
+    return record_refund(deps_.shell, booking_id, r, **existing);
+  }
+  paystack::CreateRefundRequest request;
+  if (r.paystack_transaction_id != 0) {
+    request.transaction_id = r.paystack_transaction_id;
+  } else {
+    request.transaction_reference = r.payment_reference;
+  }
+  request.amount = r.amount;
+  request.merchant_note = r.refund_id;  // how lookup_refund() recognises it
+  auto created = deps_.paystack.create_refund(request);
+  if (created.is_ok()) {
+    succeeded(key);
+    return record_refund(deps_.shell, booking_id, r, created.value());
+  }
+  const ApiError& error = created.error();
+  if (refused(error)) {
+    logging::warn("outbox: Paystack refused a refund",
+                  {{"refund_id", refund_id}, {"error", error.to_string()}});
+    succeeded(key);
+    RecordRefundOutcome outcome{refund_id, RefundStatus::failed, std::nullopt, error.message};
+    return executed(deps_.shell.execute(booking_id, outcome, outbox_context()), "the refusal",
+                    refund_id);
+  }
+  logging::warn("outbox: refund not confirmed, will look it up",
+                {{"refund_id", refund_id}, {"error", error.to_string()}});
+  failed(key);
+  return Status::ok();
+}
+
+Status Outbox::check_pending_refunds() {
+  auto rows = pairs(deps_.reads,
+                    "SELECT booking_id, refund_id FROM refunds "
+                    "WHERE status IN ('pending', 'processing', 'needs_attention') "
+                    "AND updated_at <= ? ORDER BY updated_at, refund_id LIMIT ?",
+                    {deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max});
+  if (!rows.is_ok()) return rows.status();
+  Status first = Status::ok();
+  for (const auto& [booking_id, refund_id] : rows.value()) {
+    std::string key = refund_key(refund_id);
+    Claim claim(*this, key);
+    if (!claim.held() || checked_recently(key)) continue;
+    Status s = check_refund(booking_id, refund_id);
+    if (first.is_ok() && !s.is_ok()) first = s;
+  }
+  return first;
+}
+
+Status Outbox::check_refund(const std::string& booking_id, const std::string& refund_id) {
+  auto state = deps_.shell.load_booking(booking_id);
+  if (!state.is_ok()) return state.status();
+  const RefundRecord* found = find_refund(state.value(), refund_id);
+  if (found == nullptr || found->status == RefundStatus::queued ||
+      found->status == RefundStatus::processed || found->status == RefundStatus::failed)
+    return Status::ok();
+  const RefundRecord r = *found;
+  auto existing = lookup_refund(deps_.paystack, r);
+  if (!existing.is_ok()) {
+    logging::warn("outbox: cannot look a refund up",
+                  {{"refund_id", refund_id}, {"error", existing.error().to_string()}});
+    return Status::ok();
+  }
+  if (!existing.value()) {
+    logging::warn("outbox: Paystack lists no such refund",
+                  {{"refund_id", refund_id}, {"transaction", transaction_of(r)}});
+    return Status::ok();
+  }
+  return record_refund(deps_.shell, booking_id, r, **existing);
+}
+
+bool Outbox::due(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = backoff_.find(key);
+  return it == backoff_.end() || deps_.clock.now_ms() >= it->second.next_attempt_ms;
+}
+
+void Outbox::failed(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  Backoff& b = backoff_[key];
+  b.failures = std::min(b.failures + 1, 30);
+  int64_t wait = std::min(backoff_max_ms, backoff_base_ms << std::min(b.failures - 1, 20));
+  b.next_attempt_ms = deps_.clock.now_ms() + wait;
+}
+
+void Outbox::succeeded(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  backoff_.erase(key);
+}
+
+bool Outbox::checked_recently(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  int64_t now = deps_.clock.now_ms();
+  auto [it, inserted] = last_checked_ms_.try_emplace(key, now);
+  if (inserted) return false;
+  if (now - it->second < options_.pending_check_after_ms) return true;
+  it->second = now;
+  return false;
+}
+
+Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout_id,
+                                        std::string_view otp, const CommandContext& context) {
+  FinalizeOutcome out;
+  auto provider = provider_of_payout(deps.reads, payout_id);
+  if (!provider.is_ok()) return provider.status();
+  if (!provider.value()) {
+    out.rejection = Rejection::unknown_payout;
+    return out;
+  }
+  out.provider_id = *provider.value();
+  auto state = deps.shell.load_provider(out.provider_id);
+  if (!state.is_ok()) return state.status();
+  if (auto rejection = check_finalize(state.value(), payout_id)) {
+    out.rejection = rejection;
+    return out;
+  }
+  const PayoutRecord p = *state->find_payout(payout_id);
+  std::string transfer_code = p.transfer_code;
+  if (transfer_code.empty()) {  // held for OTP but its code was not reported: ask Paystack
+    auto transfer = deps.paystack.verify_transfer(p.reference);
+    if (!transfer.is_ok()) {
+      out.refused = transfer.error();
+      return out;
+    }
+    transfer_code = transfer->transfer_code;
+  }
+  auto answer = deps.paystack.finalize_transfer(transfer_code, otp);
+  if (!answer.is_ok()) {
+    out.refused = answer.error();
+    return out;
+  }
+  Status recorded = record_transfer(deps.shell, out.provider_id, p, answer.value(), context);
+  if (!recorded.is_ok()) return recorded;
+  auto after = deps.shell.load_provider(out.provider_id);
+  if (!after.is_ok()) return after.status();
+  out.payout = *after->find_payout(payout_id);
+  return out;
+}
+
+}  // namespace escrow::api

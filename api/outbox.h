@@ -1,0 +1,135 @@
+// The outbox dispatcher: money leaving (DESIGN section 6). Payout and refund events are committed
+// first; this dispatcher then sends them to Paystack and records what Paystack answered, so a
+// crash between the two leaves work to finish, never a payment made twice.
+//
+// Where the work comes from: the projections (payouts and refunds tables).
+//   payout queued              -> initiate_or_lookup_transfer() with the payout's deterministic
+//                                 reference -> RecordPayoutOutcome. After a crash or a timeout the
+//                                 same call finds the transfer Paystack already holds under the
+//                                 reference (GET /transfer/verify/:reference) instead of paying
+//                                 again. A Paystack refusal (4xx) records the payout failed, which
+//                                 returns the money to the provider's available balance; an
+//                                 outcome Paystack did not give (5xx, timeout, 429) leaves it
+//                                 queued, retried with a per-payout backoff.
+//   payout pending or otp, for longer than pending_check_after_ms without news (no webhook)
+//                              -> verify_transfer() -> RecordPayoutOutcome.
+//   refund queued              -> list_refunds(transaction) first; a refund whose merchant_note is
+//                                 our refund id and whose amount matches is the one already sent.
+//                                 Only when none is found: create_refund(merchant_note = refund
+//                                 id) -> RecordRefundOutcome (DESIGN rule 9).
+//   refund pending, processing or needs_attention for longer than pending_check_after_ms
+//                              -> list_refunds(transaction) -> RecordRefundOutcome.
+// Outcomes are recorded as the system actor "outbox"; a payout's transfer code is recorded
+// (PayoutSent) before a final status reported in the same answer, so it is never lost.
+//
+// No double send: every item is claimed in memory before it is sent and its state is re-read from
+// the event store after the claim, so overlapping passes (worker threads, run_once() from a test)
+// skip what another pass is sending. Across processes the Paystack reference is the guard for
+// transfers; run one escrowd per database.
+//
+// Thread-safety: every public member may be called from any thread. stop() waits for the pass in
+// progress (and so for a send in flight) to finish.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "api/app.h"
+#include "api/read_pool.h"
+#include "ledger/shell.h"
+#include "paystack/client.h"
+
+namespace escrow::api {
+
+// The parts the dispatcher uses (a subset of Services, so it can be built without the server).
+struct OutboxDeps {
+  const Clock& clock;
+  CommandShell& shell;
+  ReadPool& reads;
+  paystack::Client& paystack;
+};
+
+class Outbox {
+ public:
+  static constexpr int batch_max = 100;               // items of each kind per pass
+  static constexpr int64_t backoff_base_ms = 1'000;   // first wait after an unknown outcome
+  static constexpr int64_t backoff_max_ms = 300'000;  // cap of the per-item backoff
+
+  struct Options {
+    int64_t poll_interval_ms = 1000;
+    int64_t pending_check_after_ms = 60'000;
+    int workers = 1;  // threads running passes; claims keep them off each other's items
+  };
+
+  Outbox(Services& services, Options options);
+  Outbox(OutboxDeps deps, Options options);
+  ~Outbox();  // stop()
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  void start();  // idempotent
+  void stop();   // idempotent; waits for the pass in progress
+  void wake();   // a command just queued work: run a pass now
+  // One pass over every kind of work. Not ok when storage failed (items Paystack could not
+  // answer are not errors: they wait for their backoff).
+  Status run_once();
+
+ private:
+  struct Backoff {
+    int failures = 0;
+    int64_t next_attempt_ms = 0;
+  };
+  class Claim;
+
+  void loop();
+  Status send_queued_payouts();
+  Status check_pending_payouts();
+  Status send_queued_refunds();
+  Status check_pending_refunds();
+  Status send_payout(const std::string& provider_id, const std::string& payout_id);
+  Status verify_payout(const std::string& provider_id, const std::string& payout_id);
+  Status send_refund(const std::string& booking_id, const std::string& refund_id);
+  Status check_refund(const std::string& booking_id, const std::string& refund_id);
+
+  bool due(const std::string& key);     // not waiting for a backoff
+  void failed(const std::string& key);  // schedule the next attempt
+  void succeeded(const std::string& key);
+  bool checked_recently(const std::string& key);  // pending checks, one per pending_check_after
+
+  OutboxDeps deps_;
+  Options options_;
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable wake_cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::vector<std::thread> threads_;
+  std::set<std::string> claimed_;
+  std::map<std::string, Backoff> backoff_;
+  std::map<std::string, int64_t> last_checked_ms_;
+};
+
+// POST /admin/payouts/:id/finalize: sends the admin's OTP for a transfer Paystack holds for one
+// and records what Paystack then says of it (with the admin in `context`).
+struct FinalizeOutcome {
+  std::optional<Rejection> rejection;         // unknown_payout, payout_not_awaiting_otp, ...
+  std::optional<paystack::ApiError> refused;  // Paystack refused or did not answer
+  std::optional<PayoutRecord> payout;         // the payout after the outcome was recorded
+  std::string provider_id;
+};
+Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout_id,
+                                        std::string_view otp, const CommandContext& context);
+
+// What Paystack's transfer and refund statuses mean in our books.
+PayoutStatus payout_status_of(paystack::TransferStatus status);
+std::optional<RefundStatus> refund_status_of(paystack::RefundStatus status);
+
+}  // namespace escrow::api

@@ -1,0 +1,158 @@
+#include "api/schedulers.h"
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "api/log.h"
+
+namespace escrow::api {
+
+namespace {
+
+CommandContext scheduler_context() {
+  return CommandContext{
+      Actor{"scheduler", Role::system}, std::nullopt, std::nullopt, std::nullopt, {}};
+}
+
+bool queued_payout(const CommandResult& result) {
+  for (const Event& e : result.states.events) {
+    if (std::holds_alternative<PayoutRequested>(e)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Schedulers::Schedulers(SchedulerDeps deps, Options options)
+    : deps_(std::move(deps)), options_(options) {}
+
+Schedulers::~Schedulers() {
+  stop();
+}
+
+void Schedulers::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Schedulers::stop() {
+  std::thread thread;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    thread.swap(thread_);
+  }
+  stop_cv_.notify_all();
+  if (thread.joinable()) thread.join();
+}
+
+void Schedulers::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    if (Status s = run_once(); !s.is_ok())
+      logging::error("schedulers: pass failed", {{"error", s.to_string()}});
+    lock.lock();
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
+                      [this] { return stopping_; });
+  }
+}
+
+Status Schedulers::run_once() {
+  std::lock_guard pass(pass_mutex_);
+  Status confirmed = auto_confirm_due();
+  Status checked = check_pending_payments();
+  return confirmed.is_ok() ? checked : confirmed;
+}
+
+Status Schedulers::auto_confirm_due() {
+  std::vector<std::string> due;
+  {
+    auto lease = deps_.reads.lease();
+    if (!lease.is_ok()) return lease.status();
+    auto stmt = lease.value().db().prepare(
+        "SELECT id FROM bookings WHERE status = 'awaiting_confirmation' AND approved = 0 "
+        "AND auto_confirm_at IS NOT NULL AND auto_confirm_at <= ? "
+        "ORDER BY auto_confirm_at, id LIMIT ?");
+    if (!stmt.is_ok()) return stmt.status();
+    stmt->bind(1, deps_.clock.now_ms()).bind(2, batch_max);
+    while (true) {
+      auto row = stmt->step();
+      if (!row.is_ok()) return row.status();
+      if (!row.value()) break;
+      due.push_back(stmt->column_text(0));
+    }
+  }
+  bool wake = false;
+  for (const std::string& booking_id : due) {
+    CommandResult result = deps_.shell.execute(booking_id, AutoConfirm{}, scheduler_context());
+    if (!result.status.is_ok()) return result.status;
+    if (result.rejection) {  // the booking moved on since it was read (a dispute, an approval)
+      logging::info("schedulers: auto-confirm skipped",
+                    {{"booking_id", booking_id}, {"code", rejection_code(*result.rejection)}});
+      continue;
+    }
+    wake = wake || queued_payout(result);
+  }
+  if (wake && deps_.payout_queued) deps_.payout_queued();
+  return Status::ok();
+}
+
+Status Schedulers::check_pending_payments() {
+  const int64_t now = deps_.clock.now_ms();
+  std::vector<std::pair<std::string, int64_t>> pending;
+  {
+    auto lease = deps_.reads.lease();
+    if (!lease.is_ok()) return lease.status();
+    auto stmt = lease.value().db().prepare(
+        "SELECT reference, created_at FROM payments WHERE status = 'pending' "
+        "AND created_at <= ? ORDER BY created_at, reference LIMIT ?");
+    if (!stmt.is_ok()) return stmt.status();
+    stmt->bind(1, now - options_.pending_payment_check_after_ms).bind(2, batch_max);
+    while (true) {
+      auto row = stmt->step();
+      if (!row.is_ok()) return row.status();
+      if (!row.value()) break;
+      pending.emplace_back(stmt->column_text(0), stmt->column_int64(1));
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(last_checked_ms_, [&](const auto& entry) {
+      return now - entry.second >= options_.pending_payment_check_after_ms;
+    });
+  }
+  for (const auto& [reference, created_at_ms] : pending) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!last_checked_ms_.try_emplace(reference, now).second) continue;  // checked recently
+    }
+    if (Status s = check_payment(reference, created_at_ms); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status Schedulers::check_payment(const std::string& reference, int64_t created_at_ms) {
+  auto tx = deps_.paystack.verify_transaction(reference);
+  if (!tx.is_ok()) {
+    logging::warn("schedulers: cannot verify a payment",
+                  {{"reference", reference}, {"error", tx.error().to_string()}});
+    return Status::ok();  // checked again after pending_payment_check_after_ms
+  }
+  bool young = deps_.clock.now_ms() - created_at_ms < abandoned_after_ms;
+  if (tx->status == paystack::TransactionStatus::abandoned && young) return Status::ok();
+  auto settled = deps_.settle(tx.value(), scheduler_context());
+  if (!settled.is_ok()) return settled.status();
+  // A capture completes an approved booking's escrow and releases it (rule 4).
+  if (queued_payout(settled->result) && deps_.payout_queued) deps_.payout_queued();
+  if (settled->settlement == Settlement::refused && settled->result.rejection) {
+    logging::info("schedulers: payment not settled",
+                  {{"reference", reference}, {"code", rejection_code(*settled->result.rejection)}});
+  }
+  return Status::ok();
+}
+
+}  // namespace escrow::api

@@ -1,0 +1,95 @@
+// Time-driven work (DESIGN section 4 rule 4, section 6):
+//
+// - Auto-confirm: a booking in awaiting_confirmation, not yet approved, whose auto_confirm_at has
+//   passed (a dispute moves the booking out of awaiting_confirmation and stops the clock) gets
+//   AutoConfirm as the system actor. When that release queued a payout, the outbox is woken.
+// - Pending checkouts: Paystack sends no webhook for failed or abandoned payments, so a payment
+//   still pending pending_payment_check_after_ms after its checkout opened is verified with
+//   GET /transaction/verify/:reference and settled like POST /payments/verify (payments.h). An
+//   `abandoned` answer only means the customer has not paid yet (Paystack says it of every
+//   unpaid checkout), so it fails the payment only once the checkout is abandoned_after_ms old;
+//   before that it is checked again later. Each payment is verified at most once per
+//   pending_payment_check_after_ms.
+//
+// Both read their work from the projections (bookings, payments tables), in bounded batches.
+// Thread-safety: every public member may be called from any thread; passes never overlap.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/app.h"
+#include "api/outbox.h"
+#include "api/payments.h"
+#include "api/read_pool.h"
+#include "ledger/shell.h"
+#include "paystack/client.h"
+
+namespace escrow::api {
+
+// Applies what Paystack says of a transaction (settle_transaction() in the service).
+using SettleFn = std::function<Result<SettleOutcome>(const paystack::Transaction& transaction,
+                                                     const CommandContext& context)>;
+
+// The parts the schedulers use (a subset of Services, so they can be built without the server).
+struct SchedulerDeps {
+  const Clock& clock;
+  CommandShell& shell;
+  ReadPool& reads;
+  paystack::Client& paystack;
+  SettleFn settle;
+  std::function<void()> payout_queued;  // wakes the outbox
+};
+
+class Schedulers {
+ public:
+  static constexpr int batch_max = 100;  // bookings or payments per pass
+  static constexpr int64_t abandoned_after_ms = 24LL * 3600 * 1000;
+
+  struct Options {
+    int64_t interval_ms = 1000;
+    int64_t pending_payment_check_after_ms = 15 * 60 * 1000;
+  };
+
+  // Over the service's parts: settle_transaction() and Services::outbox.
+  Schedulers(Services& services, Options options)
+      : Schedulers(SchedulerDeps{
+                       services.clock, services.shell, services.reads, services.paystack,
+                       [&services](const paystack::Transaction& tx, const CommandContext& context) {
+                         return settle_transaction(services, tx, "verify", context);
+                       },
+                       [&services] { services.outbox.wake(); }},
+                   options) {}
+  Schedulers(SchedulerDeps deps, Options options);
+  ~Schedulers();  // stop()
+  Schedulers(const Schedulers&) = delete;
+  Schedulers& operator=(const Schedulers&) = delete;
+
+  void start();  // idempotent
+  void stop();   // idempotent; waits for the pass in progress
+  // One pass of both jobs. Not ok when storage failed; Paystack errors only delay a check.
+  Status run_once();
+
+ private:
+  void loop();
+  Status auto_confirm_due();
+  Status check_pending_payments();
+  Status check_payment(const std::string& reference, int64_t created_at_ms);
+
+  SchedulerDeps deps_;
+  Options options_;
+
+  std::mutex pass_mutex_;  // one pass at a time
+  std::mutex mutex_;       // guards the members below
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
+};
+
+}  // namespace escrow::api

@@ -1,0 +1,439 @@
+// escrowd's HTTP server (see server.h): C++20 coroutines on Boost.Asio in the shape of Beast's
+// async examples: expires_after/expires_at before every read and write, header and body limits
+// on every parser. One coroutine per connection runs on that connection's strand; the handler
+// runs on a separate thread pool and the coroutine resumes on its strand with the response.
+//
+// Shutdown: stop() sets `stopping_`, closes the acceptor and every connection that is waiting
+// for a request; a connection inside a request finishes it and answers with Connection: close.
+// Connections deregister in their destructor, so stop() can wait for the registry to empty.
+#include "api/server.h"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <unordered_set>
+#include <vector>
+
+#include "api/log.h"
+#include "ledger/text.h"
+
+namespace escrow::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using BeastRequest = http::request<http::string_body>;
+using BeastResponse = http::response<http::string_body>;
+
+namespace {
+
+constexpr size_t first_read_bytes = 4096;
+// After refusing a request, keep reading (and dropping) what the client still sends for this
+// long before closing, so that the refusal is not lost to a TCP reset.
+constexpr auto refusal_linger = std::chrono::seconds(1);
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+std::chrono::milliseconds ms(int value) {
+  return std::chrono::milliseconds(value);
+}
+
+struct Connection;  // below: it needs Server::Impl
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const ServerOptions& options, RequestHandler handler)
+      : options(options),
+        handler(std::move(handler)),
+        io(options.threads),
+        handlers(static_cast<size_t>(options.threads)),
+        acceptor(net::make_strand(io)) {}
+
+  Status listen();
+  void run();
+  void stop(std::chrono::milliseconds drain);
+  // Calls `action` on every open connection, on that connection's strand.
+  template <class Action>
+  void for_each_connection(Action action);
+
+  const ServerOptions options;
+  const RequestHandler handler;
+  std::atomic<bool> stopping{false};
+
+  // The registry outlives the io_context: connections destroyed with it deregister here.
+  std::mutex mutex;
+  std::condition_variable drained;
+  std::unordered_set<Connection*> connections;  // guarded by mutex
+
+  net::io_context io;
+  net::thread_pool handlers;
+  tcp::acceptor acceptor;  // on its own strand
+  uint16_t port = 0;
+  std::vector<std::thread> io_threads;
+  std::mutex stop_mutex;
+  bool stopped = false;  // guarded by stop_mutex
+};
+
+namespace {
+
+// One connection. Owned by its coroutine (and briefly by work posted to its strand); its fields
+// are touched on its strand only.
+struct Connection : std::enable_shared_from_this<Connection> {
+  Connection(Server::Impl& server, tcp::socket socket, std::string remote_address)
+      : server(server), stream(std::move(socket)), remote_address(std::move(remote_address)) {}
+
+  ~Connection() {
+    std::lock_guard lock(server.mutex);
+    server.connections.erase(this);
+    if (server.connections.empty()) server.drained.notify_all();
+  }
+
+  Server::Impl& server;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::string remote_address;
+  bool idle = false;  // waiting for the first byte of a request
+};
+
+// ---- conversions -----------------------------------------------------------------------------
+
+HttpRequest to_http_request(BeastRequest&& in, const std::string& remote_address) {
+  HttpRequest request;
+  request.method = std::string(in.method_string());
+  request.target = std::string(in.target());
+  for (const auto& field : in) request.headers.add(field.name_string(), field.value());
+  request.body = std::move(in.body());
+  request.remote_address = remote_address;
+  return request;
+}
+
+// Framing is the server's business, and a CR or LF in a header would split the response.
+bool is_writable_header(const Header& header) {
+  if (ascii_iequals(header.name, "Content-Length") ||
+      ascii_iequals(header.name, "Transfer-Encoding") || ascii_iequals(header.name, "Connection")) {
+    return false;
+  }
+  return header.name.find_first_of("\r\n\0: ", 0, 5) == std::string::npos && !header.name.empty() &&
+         header.value.find_first_of("\r\n\0", 0, 3) == std::string::npos;
+}
+
+bool has_no_body(int status) {
+  return status < 200 || status == 204 || status == 304;
+}
+
+// What of the request shapes its response.
+struct ResponseShape {
+  unsigned version;  // 10 or 11
+  bool head;         // a HEAD request: headers only
+  bool keep_alive;   // what the client asked for
+};
+
+ResponseShape shape_for(const BeastRequest& request) {
+  return {request.version(), request.method() == http::verb::head, request.keep_alive()};
+}
+
+BeastResponse to_beast_response(HttpResponse out, const ResponseShape& shape, bool keep_alive) {
+  if (out.status < 100 || out.status > 599) {
+    logging::error("handler answered an invalid status", {{"status", int64_t{out.status}}});
+    out = error_response(500, "internal_error", "The server failed to answer this request.");
+  }
+  BeastResponse response{static_cast<http::status>(out.status), shape.version};
+  for (const Header& header : out.headers.all()) {
+    if (is_writable_header(header)) response.insert(header.name, header.value);
+  }
+  response.keep_alive(keep_alive);
+  if (has_no_body(out.status)) {
+    // No body and no Content-Length (RFC 9110 section 8.6).
+  } else if (shape.head) {
+    response.content_length(out.body.size());
+  } else {
+    response.body() = std::move(out.body);
+    response.prepare_payload();
+  }
+  return response;
+}
+
+BeastResponse refusal(int status, std::string_view code, std::string_view message) {
+  HttpResponse out = error_response(status, code, message);
+  BeastResponse response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(false);
+  response.body() = std::move(out.body);
+  response.prepare_payload();
+  return response;
+}
+
+// The answer to a request that could not be read, if it deserves one (a timeout or a closed
+// connection does not).
+std::optional<BeastResponse> refusal_for(const beast::error_code& ec) {
+  if (ec == http::error::body_limit) {
+    return refusal(413, "body_too_large", "The request body is larger than this server accepts.");
+  }
+  if (ec == http::error::header_limit) {
+    return refusal(431, "header_too_large",
+                   "The request header is larger than this server accepts.");
+  }
+  const bool parse_error = ec.category() == make_error_code(http::error::bad_target).category();
+  if (parse_error && ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return refusal(400, "bad_request", "The request is not valid HTTP/1.1.");
+  }
+  return std::nullopt;
+}
+
+bool expects_continue(const BeastRequest& request) {
+  auto it = request.find(http::field::expect);
+  return request.version() >= 11 && it != request.end() &&
+         ascii_iequals(it->value(), "100-continue");
+}
+
+// ---- one connection --------------------------------------------------------------------------
+
+net::awaitable<HttpResponse> run_handler(const RequestHandler* handler, HttpRequest request) {
+  try {
+    co_return (*handler)(std::move(request));
+  } catch (const std::exception& e) {
+    logging::error("request handler threw", {{"error", e.what()}});
+  } catch (...) {
+    logging::error("request handler threw", {{"error", "not a std::exception"}});
+  }
+  co_return error_response(500, "internal_error", "The server failed to answer this request.");
+}
+
+// Waits until the first byte of the next request is here; false when the connection should
+// close instead (timeout, peer gone, server stopping).
+net::awaitable<bool> await_request(Server::Impl& server, Connection& s,
+                                   SteadyClock::time_point deadline) {
+  if (s.buffer.size() > 0) co_return true;  // pipelined: already here
+  s.idle = true;  // before the check: stop() closes idle connections after setting `stopping`
+  if (server.stopping) co_return false;
+  s.stream.expires_at(deadline);
+  auto [ec, read] =
+      co_await s.stream.async_read_some(s.buffer.prepare(first_read_bytes), use_tuple);
+  s.idle = false;
+  if (ec) co_return false;
+  s.buffer.commit(read);
+  co_return true;
+}
+
+// Answers a request that could not be read, then drains what the client still sends for a
+// moment so that the answer reaches it.
+net::awaitable<void> refuse(Server::Impl& server, Connection& s, BeastResponse response) {
+  s.stream.expires_after(ms(server.options.write_timeout_ms));
+  auto [ec, written] = co_await http::async_write(s.stream, response, use_tuple);
+  if (ec) co_return;
+  s.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  s.stream.expires_after(refusal_linger);
+  for (;;) {
+    s.buffer.clear();
+    auto [read_ec, read] =
+        co_await s.stream.async_read_some(s.buffer.prepare(first_read_bytes), use_tuple);
+    if (read_ec) co_return;
+  }
+}
+
+// Reads one request and answers it. False when the connection must close afterwards.
+net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_request) {
+  const ServerOptions& options = server.options;
+  const auto header_time = ms(options.header_timeout_ms);
+  // A new connection owes its whole header within header_time; a kept-alive one may first idle.
+  auto deadline = SteadyClock::now() + (first_request ? header_time : ms(options.idle_timeout_ms));
+  if (!co_await await_request(server, s, deadline)) co_return false;
+  if (!first_request) deadline = SteadyClock::now() + header_time;
+
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<uint32_t>(options.header_bytes_max));
+  parser.body_limit(options.body_bytes_max);
+  s.stream.expires_at(deadline);
+  auto [ec, read] = co_await http::async_read_header(s.stream, s.buffer, parser, use_tuple);
+  if (!ec && expects_continue(parser.get())) {
+    http::response<http::empty_body> proceed{http::status::continue_, 11};
+    s.stream.expires_after(ms(options.write_timeout_ms));
+    std::tie(ec, read) = co_await http::async_write(s.stream, proceed, use_tuple);
+  }
+  if (!ec && !parser.is_done()) {
+    s.stream.expires_after(ms(options.body_timeout_ms));
+    std::tie(ec, read) = co_await http::async_read(s.stream, s.buffer, parser, use_tuple);
+  }
+  if (ec) {
+    if (auto response = refusal_for(ec)) co_await refuse(server, s, std::move(*response));
+    co_return false;
+  }
+
+  const ResponseShape shape = shape_for(parser.get());
+  HttpRequest request = to_http_request(parser.release(), s.remote_address);
+  HttpResponse out = co_await net::co_spawn(
+      server.handlers, run_handler(&server.handler, std::move(request)), net::use_awaitable);
+  const bool keep_alive = shape.keep_alive && !server.stopping;
+  BeastResponse response = to_beast_response(std::move(out), shape, keep_alive);
+  s.stream.expires_after(ms(options.write_timeout_ms));
+  auto [write_ec, written] = co_await http::async_write(s.stream, response, use_tuple);
+  co_return !write_ec && keep_alive;
+}
+
+net::awaitable<void> serve(Server::Impl* server, std::shared_ptr<Connection> s) {
+  for (bool first = true; co_await exchange(*server, *s, first); first = false) {
+  }
+  beast::error_code ignored;
+  s->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  s->stream.close();
+}
+
+void log_escaped_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    logging::error("connection failed", {{"error", e.what()}});
+  } catch (...) {
+    logging::error("connection failed", {{"error", "not a std::exception"}});
+  }
+}
+
+net::awaitable<void> accept_loop(Server::Impl* server) {
+  for (;;) {
+    auto [ec, socket] =
+        co_await server->acceptor.async_accept(net::make_strand(server->io), use_tuple);
+    if (!server->acceptor.is_open() || server->stopping) co_return;
+    if (ec) continue;  // e.g. the peer gave up before accept; file-descriptor exhaustion
+    beast::error_code ignored;
+    std::string remote = socket.remote_endpoint(ignored).address().to_string();
+    std::shared_ptr<Connection> connection;
+    {
+      std::lock_guard lock(server->mutex);
+      if (server->connections.size() >= static_cast<size_t>(server->options.connections_max)) {
+        socket.close(ignored);
+        continue;
+      }
+      connection = std::make_shared<Connection>(*server, std::move(socket), std::move(remote));
+      server->connections.insert(connection.get());
+    }
+    auto executor = connection->stream.get_executor();
+    net::co_spawn(executor, serve(server, std::move(connection)), log_escaped_exception);
+  }
+}
+
+}  // namespace
+
+// ---- Server::Impl ----------------------------------------------------------------------------
+
+Status Server::Impl::listen() {
+  beast::error_code ec;
+  auto address =
+      net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
+  if (ec) {
+    return Status(StatusCode::invalid_argument,
+                  "cannot listen on '" + options.host + "': not an IP address");
+  }
+  tcp::endpoint endpoint(address, options.port);
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) port = acceptor.local_endpoint(ec).port();
+  if (ec) return Status(StatusCode::io_error, "cannot listen on " + where + ": " + ec.message());
+  return Status::ok();
+}
+
+void Server::Impl::run() {
+  net::co_spawn(acceptor.get_executor(), accept_loop(this), log_escaped_exception);
+  for (int i = 0; i < options.threads; ++i) {
+    io_threads.emplace_back([this] {
+      for (;;) {
+        try {
+          io.run();
+          return;
+        } catch (const std::exception& e) {
+          logging::error("server thread caught an exception", {{"error", e.what()}});
+        }
+      }
+    });
+  }
+}
+
+template <class Action>
+void Server::Impl::for_each_connection(Action action) {
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard lock(mutex);
+    for (Connection* connection : connections) {
+      if (auto alive = connection->weak_from_this().lock()) open.push_back(std::move(alive));
+    }
+  }
+  for (auto& connection : open) {
+    auto executor = connection->stream.get_executor();
+    net::post(executor, [connection = std::move(connection), action] { action(*connection); });
+  }
+}
+
+void Server::Impl::stop(std::chrono::milliseconds drain) {
+  std::lock_guard stop_lock(stop_mutex);
+  if (stopped) return;
+  stopped = true;
+  stopping = true;
+  net::post(acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+  });
+  for_each_connection([](Connection& s) {
+    if (s.idle) s.stream.close();
+  });
+  {
+    std::unique_lock lock(mutex);
+    drained.wait_for(lock, drain, [this] { return connections.empty(); });
+  }
+  for_each_connection([](Connection& s) { s.stream.close(); });  // what did not finish in time
+  handlers.join();  // a handler still running returns before its App goes away
+  io.stop();
+  for (std::thread& thread : io_threads) thread.join();
+}
+
+// ---- Server ----------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
+                                              RequestHandler handler) {
+  if (options.threads < 1 || options.connections_max < 1 || !handler ||
+      options.header_bytes_max > UINT32_MAX) {
+    return Status(StatusCode::invalid_argument,
+                  "server options: threads and connections_max must be positive, and a handler "
+                  "is required");
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  Status status = impl->listen();
+  if (!status.is_ok()) return status;
+  impl->run();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  stop(std::chrono::milliseconds(0));
+}
+
+uint16_t Server::port() const {
+  return impl_->port;
+}
+
+void Server::stop(std::chrono::milliseconds drain) {
+  impl_->stop(drain);
+}
+
+}  // namespace escrow::api

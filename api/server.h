@@ -1,0 +1,73 @@
+// escrowd's HTTP/1.1 server: bytes on a socket in, api::HttpRequest to the handler, the handler's
+// api::HttpResponse back out. The only place that knows about sockets (Boost.Beast inside).
+//
+// Contract:
+//  - HTTP/1.1 and 1.0, keep-alive as the request asks; Content-Length and Connection are the
+//    server's (a handler's own values for them are dropped); no Server header.
+//  - Limits: a header block above header_bytes_max gets 431, a body above body_bytes_max 413
+//    `body_too_large`, malformed HTTP 400 `bad_request`; each with Connection: close.
+//  - Timeouts: a new connection must deliver its request header within header_timeout_ms (sent
+//    byte by byte or not, so a slowloris client is cut off); then the body within
+//    body_timeout_ms. A kept-alive connection may wait idle_timeout_ms for its next request,
+//    whose header again has header_timeout_ms from its first byte. Each response must be written
+//    within write_timeout_ms. Past connections_max, new connections are closed at once.
+//  - Handlers run on their own pool of `threads` threads, apart from the `threads` I/O threads,
+//    so a handler that blocks (a SQLite commit, a Paystack call) delays only its own connection.
+//    A handler that throws gets 500 `internal_error`; nothing is thrown out of the server.
+// Thread-safety: port() and stop() may be called from any thread; the handler is called from
+// many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http.h"
+#include "ledger/status.h"
+
+namespace escrow::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an IP address, or "localhost"
+  uint16_t port = 8080;            // 0 picks a free port; see Server::port()
+  int threads = 4;                 // I/O threads, and as many handler threads
+  size_t header_bytes_max = 16 * 1024;
+  size_t body_bytes_max = 52 * 1024 * 1024;  // uploads of 50 MiB plus multipart overhead
+  int header_timeout_ms = 10'000;
+  int body_timeout_ms = 60'000;
+  int idle_timeout_ms = 30'000;
+  int write_timeout_ms = 30'000;
+  int connections_max = 1024;
+};
+
+using RequestHandler = std::function<HttpResponse(HttpRequest)>;
+
+class Server {
+ public:
+  // Binds, listens and starts the threads. invalid_argument for a host that is not an IP
+  // address or bad options; io_error when the address cannot be bound (in use, not local).
+  static Result<std::unique_ptr<Server>> start(const ServerOptions& options,
+                                               RequestHandler handler);
+  ~Server();  // stop(0 ms) unless stopped already
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  uint16_t port() const;  // the bound port (the real one when options.port was 0)
+
+  // Stops accepting, closes idle connections, lets requests in progress finish and answer (with
+  // Connection: close) for up to `drain`, then closes what is left; waits for running handlers
+  // to return and joins every thread. Idempotent.
+  void stop(std::chrono::milliseconds drain);
+
+  struct Impl;  // server.cpp
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace escrow::api

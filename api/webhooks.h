@@ -1,0 +1,99 @@
+// Paystack webhooks (DESIGN section 6): the receiving endpoint, the processing of a stored
+// delivery into ledger commands, background retries, and the admin routes over the deliveries.
+//
+// Receiving (POST /webhooks/paystack, registered by add_webhook_routes): source IP allowlist
+// (403), body size (413), then the signature (401 `invalid_signature`) before anything is parsed
+// or stored. An accepted delivery is stored raw in the `paystack-webhooks` stream through
+// WebhookLog (deduplicated by its dedupe key) and answered 200 at once; a new one is queued for
+// the worker, a duplicate is not processed again.
+//
+// Processing (process()) re-reads the stored delivery and acts on its kind:
+//   charge.success            verify_transaction(reference) -> settle_transaction(); Paystack's
+//                             verified amount and currency decide (a mismatch is flagged). A
+//                             charge verify still calls unfinished is `failed`, so it is retried.
+//   transfer.success/failed/reversed
+//                             the payout whose id is the reference (payouts projection),
+//                             verify_transfer(reference) -> RecordPayoutOutcome with the
+//                             verified status.
+//   refund.*                  the booking's refund of that transaction and amount (a refund still
+//                             open first) -> RecordRefundOutcome. Refund webhooks carry no id, so
+//                             they are not re-verified; the outbox looks refunds up itself.
+//   charge.dispute.create     OpenDispute(source chargeback) on the booking of the transaction.
+//   charge.dispute.remind/resolve, any other event
+//                             ignored with a note: a chargeback's outcome is an admin decision
+//                             (POST /bookings/:id/dispute/resolve), not Paystack's.
+// A transfer whose verified amount differs from its payout's is `ignored` with that note, for an
+// admin to look at. An unknown reference is `ignored`. A refusal that means "already so" (a dispute
+// already open) is `processed`; another refusal is `ignored` with its code (retrying cannot change
+// it). An operating error (Paystack unavailable, storage) is `failed` with its text and retried by
+// the background loop (WebhookLog::due_for_retry) and from the console. Commands run as the system
+// actor "paystack-webhook", caused by the delivery's event.
+//
+// Admin routes: GET /admin/webhook-events (admin, auditor; `page` from 1, `limit` 1..200,
+// `event`, `processed` = received|processed|ignored|failed, `reference`, `from`/`to` ISO 8601 on
+// the receipt time) answers {data: rows newest first, page, limit, total, counts per status};
+// a row has id, event, reference, status, attempts, last_error, received_at, updated_at and the
+// payload as a JSON object. GET /admin/webhook-events/:id (admin, auditor) answers one row;
+// POST /admin/webhook-events/:id/retry (admin) processes it at once and answers the row after.
+//
+// Thread-safety: every public member may be called from any thread; process() calls are
+// serialised, so a delivery is never processed by two threads at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/app.h"
+#include "ledger/status.h"
+
+namespace escrow::api {
+
+class WebhookProcessor {
+ public:
+  static constexpr size_t queue_max = 4096;  // beyond it, the retry loop picks them up
+  static constexpr int64_t retry_interval_ms_default = 5000;  // how often a retry pass runs
+  static constexpr int retry_batch_max = 50;                  // deliveries per retry pass
+
+  explicit WebhookProcessor(Services& services,
+                            int64_t retry_interval_ms = retry_interval_ms_default);
+  ~WebhookProcessor();  // stop()
+  WebhookProcessor(const WebhookProcessor&) = delete;
+  WebhookProcessor& operator=(const WebhookProcessor&) = delete;
+
+  void start();  // idempotent
+  void stop();   // idempotent; waits for the delivery being processed
+
+  // Queues a freshly stored delivery for the worker. False when the queue is full: the delivery
+  // stays `received` and a retry pass processes it.
+  bool enqueue(int64_t delivery_id);
+
+  // Processes one stored delivery now and records its outcome. Not ok for an operating error
+  // (recorded as `failed`, also returned) or an unknown delivery (not_found).
+  Status process(int64_t delivery_id);
+
+  // One retry pass over the deliveries WebhookLog says are due, oldest first; what the worker
+  // runs every retry_interval_ms. The pass ends early at the first failure (the rest wait for
+  // the next pass), when fresh deliveries are queued, or on stop(). Not ok when storage failed.
+  Status retry_due();
+
+ private:
+  void loop();
+  bool retry_pass_interrupted();  // stopping, or fresh deliveries waiting
+
+  Services& services_;
+  int64_t retry_interval_ms_;
+
+  std::mutex process_mutex_;  // one process() at a time
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable cv_;
+  std::deque<int64_t> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace escrow::api

@@ -1,0 +1,650 @@
+// Money leaving the ledger: the outbox dispatcher (api/outbox.h), the schedulers
+// (api/schedulers.h), the provider routes (payout account, balance, withdrawals) and the admin's
+// OTP finalize route, against a real tools/paystack-sim process.
+//
+// How: each test migrates a fresh SQLite file and builds the service's parts by hand (event
+// store, live projections, command shell, read pool, Paystack client pointed at the simulator,
+// Services, a Router with the provider and admin routes), drives bookings through the command
+// shell, runs the dispatcher or the schedulers one pass at a time, and checks what a user would
+// see: the payouts/refunds/bookings tables, the provider's balance over HTTP, and the transfers
+// and refunds the simulator recorded (GET /_sim/state). The clock is a ManualClock so that
+// "pending for a minute" and "auto-confirm after three days" happen on demand.
+//
+// Covered: a release is paid with exactly one transfer under the payout's reference; a failed
+// transfer returns the money to available; a transfer sent before a "crash" (sent with the client
+// directly, then a fresh dispatcher) is found, not sent again; Paystack down leaves the payout
+// queued until it answers; a refund is sent once and settled to processed; a refund sent before a
+// crash is found by its merchant note; OTP transfers wait for the admin (wrong code: 400
+// invalid_otp, nothing recorded); withdrawals are checked against the available balance;
+// auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
+// settled. Skipped, with a warning, when the simulator binary is not built.
+#include <fcntl.h>
+#include <poll.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/config.h"
+#include "api/metrics.h"
+#include "api/outbox.h"
+#include "api/read_pool.h"
+#include "api/router.h"
+#include "api/schedulers.h"
+#include "api/uploads.h"
+#include "ledger/event_store.h"
+#include "ledger/migrations.h"
+#include "ledger/shell.h"
+#include "paystack/client.h"
+#include "paystack/http_client.h"
+#include "projections/live.h"
+#include "projections/webhook_log.h"
+#include "test/temp_dir.h"
+
+using namespace escrow;
+using namespace escrow::api;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* sim_key = "sk_test_outbox";
+constexpr const char* jwt_secret = "outbox-test-secret-0123456789-abcdefghij";
+constexpr int64_t net_of_million = 950'000;  // 1,000,000 less the 5% fee
+
+// ---- the simulator ---------------------------------------------------------------------------
+
+// A child process, killed (SIGTERM) and reaped when destroyed; its stdout's first line is read,
+// the rest drained so that it never blocks.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      int null_fd = ::open("/dev/null", O_WRONLY);
+      ::dup2(null_fd, STDERR_FILENO);
+      ::close(fds[0]);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (drain_.joinable()) drain_.join();
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  std::string first_line(std::chrono::milliseconds timeout) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{out_fd_, POLLIN, 0};
+      if (::poll(&fd, 1, 50) <= 0) continue;
+      char c;
+      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
+      line += c;
+    }
+    int fd = out_fd_;
+    drain_ = std::thread([fd] {
+      char buffer[4096];
+      while (::read(fd, buffer, sizeof buffer) > 0) {
+      }
+    });
+    return line;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::thread drain_;
+};
+
+// One simulator for the run (webhooks go to a closed port: this suite reads Paystack's state
+// through the API only), reset before each test.
+class Sim {
+ public:
+  static Sim* get() {
+    static std::unique_ptr<Sim> sim = start();
+    return sim.get();
+  }
+  static std::string binary() { return std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim"; }
+  const std::string& base_url() const { return base_url_; }
+
+  void control(const std::string& path, const std::string& body) {
+    auto r = control_->send({paystack::HttpMethod::post, path, body});
+    REQUIRE(r.is_ok());
+    INFO(path << " " << body << " -> " << r->body);
+    REQUIRE(r->status / 100 == 2);
+  }
+  rapidjson::Document state() {
+    auto r = control_->send({paystack::HttpMethod::get, "/_sim/state", ""});
+    REQUIRE(r.is_ok());
+    REQUIRE(r->status == 200);
+    rapidjson::Document doc;
+    doc.Parse(r->body.c_str());
+    REQUIRE(doc.IsObject());
+    if (doc.HasMember("data") && doc["data"].IsObject()) {
+      rapidjson::Document data;
+      data.CopyFrom(doc["data"], data.GetAllocator());
+      return data;
+    }
+    return doc;
+  }
+  size_t count(const char* collection) { return state()[collection].Size(); }
+  // The status of the only transfer or refund, waiting up to 5 s for it to become `want`.
+  bool wait_for_status(const char* collection, const std::string& want) {
+    for (int i = 0; i < 100; ++i) {
+      rapidjson::Document s = state();
+      const auto& items = s[collection];
+      if (items.Size() == 1 && want == items[0]["status"].GetString()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+ private:
+  static std::unique_ptr<Sim> start() {
+    if (!std::filesystem::exists(binary())) return nullptr;
+    auto sim = std::make_unique<Sim>();
+    sim->child_ = std::make_unique<Child>(
+        std::vector<std::string>{binary(), "--listen", "127.0.0.1:0", "--secret-key", sim_key,
+                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"});
+    std::string line = sim->child_->first_line(10s);
+    const std::string prefix = "paystack-sim listening on ";
+    if (line.rfind(prefix, 0) != 0) return nullptr;
+    sim->base_url_ = line.substr(prefix.size());
+    while (!sim->base_url_.empty() &&
+           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
+      sim->base_url_.pop_back();
+    paystack::HttpClientConfig config;
+    config.base_url = sim->base_url_;
+    config.secret_key = sim_key;
+    auto http = paystack::HttpClient::create(config);
+    if (!http.is_ok()) return nullptr;
+    sim->control_ = std::move(http.value());
+    return sim;
+  }
+
+  std::unique_ptr<Child> child_;
+  std::unique_ptr<paystack::HttpClient> control_;
+  std::string base_url_;
+};
+
+Sim* sim_or_skip() {
+  Sim* sim = Sim::get();
+  if (sim == nullptr) {
+    WARN("SKIPPED: paystack-sim not found at " << Sim::binary() << "; build target paystack-sim");
+    return nullptr;
+  }
+  sim->control("/_sim/reset", "{}");
+  return sim;
+}
+
+// ---- the service's parts ---------------------------------------------------------------------
+
+template <class T>
+T must(Result<T> result) {
+  INFO(result.status().to_string());
+  REQUIRE(result.is_ok());
+  return std::move(result).value();
+}
+
+std::string migrated(const std::string& path) {
+  REQUIRE(migrate_file(path).is_ok());
+  return path;
+}
+
+Config test_config(const std::string& dir, const std::string& base_url) {
+  Config c;
+  c.paystack_secret_key = sim_key;
+  c.paystack_base_url = base_url;
+  c.db_path = dir + "/escrow.db";
+  c.blob_dir = dir + "/blobs";
+  c.jwt_secret = jwt_secret;
+  return c;
+}
+
+std::unique_ptr<paystack::Client> sim_client(const std::string& base_url) {
+  paystack::ClientConfig config;
+  config.base_url = base_url;
+  config.secret_key = sim_key;
+  return must(paystack::Client::create(config));
+}
+
+Router routes(Services& services) {
+  Router router;
+  add_provider_routes(router, services);
+  add_admin_routes(router, services);
+  return router;
+}
+
+const Actor service{"marketplace", Role::service};
+const Actor admin{"admin-1", Role::admin};
+const Actor client_1{"client-1", Role::client};
+const Actor provider_1{"provider-1", Role::provider};
+
+struct World {
+  explicit World(Sim& sim_in) : sim(sim_in) {}
+
+  Sim& sim;
+  TempDir dir;
+  ManualClock clock{1'800'000'000'000};
+  Config config = test_config(dir.path, sim.base_url());
+  std::string path = migrated(config.db_path);
+  projections::LiveProjections live;
+  std::unique_ptr<EventStore> store = must(
+      EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock}));
+  CommandShell shell{*store, live, clock};
+  ReadPool reads{path};
+  Authenticator auth = must(Authenticator::create(jwt_secret));
+  std::unique_ptr<paystack::Client> paystack = sim_client(sim.base_url());
+  std::unique_ptr<BlobStore> blobs = must(BlobStore::open(config.blob_dir));
+  Metrics metrics;
+  projections::WebhookLog webhooks{*store, live};
+  Services services{config, clock,     *store, shell,   live,     reads,
+                    auth,   *paystack, *blobs, metrics, webhooks, outbox};
+  Outbox outbox{services, Outbox::Options{60'000, 60'000, 1}};
+  Schedulers schedulers{services, Schedulers::Options{60'000, 15 * 60 * 1000}};
+  Router router = routes(services);
+
+  // ---- HTTP ----
+  HttpResponse call(const std::string& method, const std::string& target, const Actor& who,
+                    const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    std::string token =
+        must(issue_token(jwt_secret, who.id, who.role, 30 * 24 * 3600, clock.now_ms()));
+    request.headers.set("Authorization", "Bearer " + token);
+    if (!body.empty()) request.headers.set("Content-Type", "application/json");
+    request.body = body;
+    return router.dispatch(request).response;
+  }
+  static rapidjson::Document json(const HttpResponse& response) {
+    rapidjson::Document doc;
+    doc.Parse(response.body.c_str());
+    REQUIRE(doc.IsObject());
+    return doc;
+  }
+
+  // ---- commands ----
+  CommandResult run(const std::string& booking, BookingCommand command, const Actor& actor) {
+    CommandResult r = shell.execute(booking, command, CommandContext{actor, {}, {}, {}, {}});
+    REQUIRE(r.status.is_ok());
+    INFO((r.rejection ? rejection_code(*r.rejection) : "ok"));
+    REQUIRE(r.ok());
+    return r;
+  }
+
+  void register_account() {
+    HttpResponse r = call("PUT", "/providers/provider-1/payout-account", provider_1,
+                          R"({"bank_code":"058","account_number":"0123456789",)"
+                          R"("account_name":"Bola Ade","currency":"NGN"})");
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+  }
+
+  void create(const std::string& id) {
+    CreateBooking c{id,           "client-1",
+                    "provider-1", "ada@example.com",
+                    "Deep clean", Money{1'000'000, Currency::NGN},
+                    "full",       0,
+                    500,          3 * 24 * 3600,
+                    std::nullopt};
+    run(id, c, service);
+  }
+
+  PaymentDue due(const std::string& id) {
+    auto state = must(shell.load_booking(id));
+    auto next = next_payment(state, clock.now_ms());
+    REQUIRE(std::holds_alternative<PaymentDue>(next));
+    return std::get<PaymentDue>(next);
+  }
+
+  // Opens the checkout at the simulator and records it; the customer then does `outcome`.
+  std::string checkout(const std::string& id, const std::string& outcome) {
+    PaymentDue d = due(id);
+    auto opened =
+        paystack->initialize_transaction({"ada@example.com", d.amount, d.reference, "", ""});
+    REQUIRE(opened.is_ok());
+    run(id,
+        InitiatePayment{d.reference, d.installment, d.amount, opened->authorization_url,
+                        opened->access_code},
+        client_1);
+    if (!outcome.empty()) {
+      sim.control("/_sim/transactions/" + d.reference + "/pay",
+                  R"({"outcome":")" + outcome + R"("})");
+    }
+    return d.reference;
+  }
+
+  // A payment the simulator took, captured as a verified charge would be.
+  void pay_at_sim(const std::string& id) {
+    std::string reference = checkout(id, "success");
+    auto tx = paystack->verify_transaction(reference);
+    REQUIRE(tx.is_ok());
+    run(id,
+        CapturePayment{reference, std::nullopt, tx->amount, tx->id,
+                       tx->fees.value_or(Money{0, Currency::NGN}), tx->channel, tx->paid_at_ms,
+                       "verify"},
+        Actor{"paystack", Role::system});
+  }
+
+  // Paid, proven and approved: the release queues a payout when the provider has an account.
+  void release(const std::string& id) {
+    create(id);
+    pay_at_sim(id);
+    run(id, SubmitProof{"done", {}, {}}, provider_1);
+    run(id, ConfirmCompletion{}, client_1);
+  }
+
+  // ---- reads ----
+  std::string text(const std::string& sql) {
+    auto lease = must(reads.lease());
+    auto stmt = must(lease.db().prepare(sql));
+    auto row = stmt.step();
+    REQUIRE(row.is_ok());
+    if (!row.value()) return "<none>";
+    return stmt.column_text(0);
+  }
+  int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
+  std::string only_payout() { return text("SELECT payout_id FROM payouts"); }
+  std::string payout_status() { return text("SELECT status FROM payouts"); }
+  int64_t balance_of(const char* field) {
+    HttpResponse r = call("GET", "/providers/provider-1/balance", provider_1);
+    REQUIRE(r.status == 200);
+    auto doc = json(r);
+    REQUIRE(doc["balances"].Size() == 1);
+    return doc["balances"][0][field].GetInt64();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a release to a provider with an account is paid with exactly one transfer") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  HttpResponse account = w.call("PUT", "/providers/provider-1/payout-account", provider_1,
+                                R"({"bank_code":"058","account_number":"0123456789",)"
+                                R"("account_name":"Bola Ade","currency":"NGN"})");
+  REQUIRE(account.status == 200);
+  CHECK(account.body.find("0123456789") == std::string::npos);  // only the last four
+  auto doc = World::json(account);
+  CHECK(std::string(doc["account_number_last4"].GetString()) == "6789");
+  CHECK(std::string(doc["recipient_code"].GetString()).rfind("RCP_", 0) == 0);
+
+  w.release("b1");
+  CHECK(w.payout_status() == "queued");
+  CHECK(w.balance_of("in_flight") == net_of_million);
+  REQUIRE(w.outbox.run_once().is_ok());
+
+  auto state = sim->state();
+  REQUIRE(state["transfers"].Size() == 1);
+  const auto& transfer = state["transfers"][0];
+  CHECK(std::string(transfer["reference"].GetString()) == w.only_payout());
+  CHECK(transfer["amount"].GetInt64() == net_of_million);
+  CHECK(std::string(transfer["recipient_code"].GetString()) ==
+        std::string(doc["recipient_code"].GetString()));
+  CHECK(w.payout_status() == "success");
+  CHECK(w.text("SELECT transfer_code FROM payouts") == transfer["transfer_code"].GetString());
+  CHECK(w.balance_of("in_flight") == 0);
+  CHECK(w.balance_of("available") == 0);
+  CHECK(w.balance_of("total_earned") == net_of_million);
+
+  REQUIRE(w.outbox.run_once().is_ok());  // nothing left to send
+  CHECK(sim->count("transfers") == 1);
+}
+
+TEST_CASE("a transfer that fails returns the money to the provider's available balance") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  sim->control("/_sim/config", R"({"transfer_mode":"fail"})");
+  w.register_account();
+  w.release("b1");
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "pending");  // accepted; the outcome comes later
+  REQUIRE(sim->wait_for_status("transfers", "failed"));
+
+  REQUIRE(w.outbox.run_once().is_ok());  // no news for a minute yet: not checked
+  CHECK(w.payout_status() == "pending");
+  w.clock.advance_ms(61'000);
+  REQUIRE(w.outbox.run_once().is_ok());  // no webhook came: verify settles it
+  CHECK(w.payout_status() == "failed");
+  CHECK(w.balance_of("available") == net_of_million);
+  CHECK(w.balance_of("in_flight") == 0);
+  CHECK(sim->count("transfers") == 1);
+}
+
+TEST_CASE("a transfer sent before a crash is looked up, never sent twice") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.release("b1");
+  // The process sent the transfer and died before recording Paystack's answer.
+  std::string payout_id = w.only_payout();
+  std::string recipient = w.text("SELECT recipient_code FROM payouts");
+  auto sent = w.paystack->initiate_transfer(
+      {Money{net_of_million, Currency::NGN}, recipient, payout_id, "", "balance"});
+  REQUIRE(sent.is_ok());
+  CHECK(w.payout_status() == "queued");
+
+  // After the restart: a dispatcher with no memory of the first one.
+  Outbox restarted(w.services, Outbox::Options{60'000, 60'000, 1});
+  REQUIRE(restarted.run_once().is_ok());
+  CHECK(sim->count("transfers") == 1);
+  CHECK(w.payout_status() == "success");
+  CHECK(w.text("SELECT transfer_code FROM payouts") == sent->transfer_code);
+}
+
+TEST_CASE("while Paystack is down a payout stays queued, and is sent once it answers") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.release("b1");
+  sim->control("/_sim/config", R"({"error_rate":1})");
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "queued");
+  CHECK(sim->count("transfers") == 0);
+
+  sim->control("/_sim/config", R"({"error_rate":0})");
+  REQUIRE(w.outbox.run_once().is_ok());  // still backing off
+  CHECK(w.payout_status() == "queued");
+  w.clock.advance_ms(Outbox::backoff_base_ms);
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "success");
+  CHECK(sim->count("transfers") == 1);
+}
+
+TEST_CASE("a refund is sent once and settled to processed") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.create("b1");
+  w.pay_at_sim("b1");
+  w.run("b1", CancelBooking{"client changed plans"}, admin);
+  std::string refund_id = w.text("SELECT refund_id FROM refunds");
+  CHECK(w.text("SELECT status FROM refunds") == "queued");
+
+  REQUIRE(w.outbox.run_once().is_ok());
+  auto state = sim->state();
+  REQUIRE(state["refunds"].Size() == 1);
+  CHECK(state["refunds"][0]["amount"].GetInt64() == 1'000'000);
+  CHECK(w.text("SELECT status FROM refunds") == "pending");
+  REQUIRE(sim->wait_for_status("refunds", "processed"));
+
+  w.clock.advance_ms(61'000);
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM refunds") == "processed");
+  CHECK(w.text("SELECT payment_status FROM bookings WHERE id = 'b1'") == "refunded");
+  CHECK(sim->count("refunds") == 1);
+}
+
+TEST_CASE("a refund sent before a crash is found by its note, never sent twice") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.create("b1");
+  w.pay_at_sim("b1");
+  w.run("b1", CancelBooking{"client changed plans"}, admin);
+  std::string refund_id = w.text("SELECT refund_id FROM refunds");
+  std::string reference = w.text("SELECT payment_reference FROM refunds");
+  auto sent = w.paystack->create_refund(
+      {reference, std::nullopt, Money{1'000'000, Currency::NGN}, "", refund_id});
+  REQUIRE(sent.is_ok());
+
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("refunds") == 1);
+  CHECK(w.text("SELECT status FROM refunds") != "queued");
+  CHECK(w.integer("SELECT paystack_refund_id FROM refunds") == sent->id);
+}
+
+TEST_CASE("an OTP transfer waits for the admin, who finalizes it") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  sim->control("/_sim/config", R"({"transfer_mode":"otp"})");
+  w.register_account();
+  w.release("b1");
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "otp");
+  std::string target = "/admin/payouts/" + w.only_payout() + "/finalize";
+
+  CHECK(w.call("POST", target, provider_1, R"({"otp":"123456"})").status == 403);
+  CHECK(
+      w.call("POST", "/admin/payouts/po-unknown-1/finalize", admin, R"({"otp":"123456"})").status ==
+      404);
+  CHECK(w.call("POST", target, admin, R"({"otp":"12x"})").status == 400);
+
+  HttpResponse wrong = w.call("POST", target, admin, R"({"otp":"000000"})");
+  CHECK(wrong.status == 400);
+  CHECK(wrong.body.find("invalid_otp") != std::string::npos);
+  CHECK(w.payout_status() == "otp");  // nothing recorded; the admin may type it again
+
+  HttpResponse right = w.call("POST", target, admin, R"({"otp":"123456"})");
+  INFO(right.body);
+  REQUIRE(right.status == 200);
+  CHECK(std::string(World::json(right)["status"].GetString()) == "success");
+  CHECK(w.payout_status() == "success");
+  CHECK(sim->count("transfers") == 1);
+
+  HttpResponse again = w.call("POST", target, admin, R"({"otp":"123456"})");
+  CHECK(again.status == 409);  // payout_not_awaiting_otp
+}
+
+TEST_CASE("released money waits in available until the provider withdraws it") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.release("b1");  // no payout account yet
+  CHECK(w.text("SELECT count(*) FROM payouts") == "0");
+  CHECK(w.balance_of("available") == net_of_million);
+
+  const std::string withdraw = R"({"amount":400000,"currency":"NGN"})";
+  HttpResponse no_account =
+      w.call("POST", "/providers/provider-1/withdrawals", provider_1, withdraw);
+  CHECK(no_account.status == 409);
+  w.register_account();
+  CHECK(w.text("SELECT count(*) FROM payouts") == "0");  // registering pays nothing by itself
+
+  CHECK(w.call("POST", "/providers/provider-2/withdrawals", provider_1, withdraw).status == 403);
+  CHECK(w.call("POST", "/providers/provider-1/withdrawals", provider_1,
+               R"({"amount":2000000,"currency":"NGN"})")
+            .status == 409);  // insufficient_balance
+  CHECK(w.call("POST", "/providers/provider-1/withdrawals", provider_1,
+               R"({"amount":1.5,"currency":"NGN"})")
+            .status == 400);
+
+  HttpResponse made = w.call("POST", "/providers/provider-1/withdrawals", provider_1, withdraw);
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  auto doc = World::json(made);
+  CHECK(std::string(doc["status"].GetString()) == "queued");
+  CHECK(doc["amount"].GetInt64() == 400'000);
+  CHECK(w.balance_of("available") == net_of_million - 400'000);
+  CHECK(w.balance_of("in_flight") == 400'000);
+
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("transfers") == 1);
+  CHECK(w.balance_of("in_flight") == 0);
+
+  HttpResponse list = w.call("GET", "/providers/provider-1/withdrawals?limit=1", admin);
+  REQUIRE(list.status == 200);
+  auto listed = World::json(list);
+  REQUIRE(listed["data"].Size() == 1);
+  CHECK(std::string(listed["data"][0]["payout_id"].GetString()) == doc["payout_id"].GetString());
+  CHECK(std::string(listed["data"][0]["status"].GetString()) == "success");
+  CHECK(listed["next_cursor"].IsNull());
+  CHECK(w.call("GET", "/providers/provider-1/withdrawals", Actor{"provider-2", Role::provider})
+            .status == 403);
+}
+
+TEST_CASE("auto-confirm releases a proven booking at its deadline and wakes the outbox") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.create("b1");
+  w.pay_at_sim("b1");
+  w.run("b1", SubmitProof{"done", {}, {}}, provider_1);
+  w.outbox.start();  // polls every minute: only a wake() makes it send at once
+
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'b1'") == "awaiting_confirmation");
+  w.clock.advance_ms(3LL * 24 * 3600 * 1000 + 1000);
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'b1'") == "completed");
+  CHECK(w.text("SELECT release_reason FROM bookings WHERE id = 'b1'") == "auto_confirmed");
+  CHECK(sim->wait_for_status("transfers", "success"));
+  w.outbox.stop();
+}
+
+TEST_CASE("pending checkouts with no webhook are verified and settled") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  for (const char* id : {"paid", "declined", "open"}) w.create(id);
+  std::string paid = w.checkout("paid", "success");  // its webhook never arrives
+  std::string declined = w.checkout("declined", "failed");
+  std::string open = w.checkout("open", "");  // the customer is still on the checkout page
+
+  REQUIRE(w.schedulers.run_once().is_ok());  // too young to check
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + paid + "'") == "pending");
+  w.clock.advance_ms(15 * 60 * 1000);
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + paid + "'") == "captured");
+  CHECK(w.text("SELECT payment_status FROM bookings WHERE id = 'paid'") == "escrow");
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + declined + "'") == "failed");
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + open + "'") == "pending");
+
+  w.clock.advance_ms(Schedulers::abandoned_after_ms);  // abandoned for a day: failed
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + open + "'") == "failed");
+}

@@ -1,0 +1,475 @@
+// Tests of api/server.h over loopback, with a raw-socket client so that every byte on the wire is
+// the test's own: a request/response round trip (headers both ways, Content-Length, no Server
+// header, HEAD), two requests on one kept-alive connection, HTTP/1.0 closing, Expect:
+// 100-continue, 413 above body_bytes_max and 431 above header_bytes_max (each with Connection:
+// close and without calling the handler), 400 for a malformed request line, a slowloris client
+// cut off after header_timeout_ms, an idle kept-alive connection cut off after idle_timeout_ms, a
+// throwing handler answered with 500, a slow handler that does not hold up other connections,
+// stop() letting a running request finish while closing idle connections, and a busy port.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "api/server.h"
+#include "ledger/text.h"
+
+using namespace escrow;
+using namespace escrow::api;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line and header lines
+  std::string body;
+
+  std::optional<std::string> header(std::string_view name) const {
+    size_t line = head.find("\r\n");
+    while (line != std::string::npos && line + 2 < head.size()) {
+      size_t start = line + 2;
+      size_t end = head.find("\r\n", start);
+      std::string_view field(head.data() + start,
+                             (end == std::string::npos ? head.size() : end) - start);
+      size_t colon = field.find(':');
+      if (colon != std::string_view::npos && ascii_iequals(field.substr(0, colon), name)) {
+        std::string_view value = field.substr(colon + 1);
+        while (value.starts_with(' ')) value.remove_prefix(1);
+        return std::string(value);
+      }
+      line = end;
+    }
+    return std::nullopt;
+  }
+};
+
+// A blocking loopback client that writes exactly the bytes it is given. No Catch2 assertions
+// inside, so that it can run on other threads.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected_ =
+        fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    timeval timeout{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(sent));
+    }
+    return true;
+  }
+
+  // One response (Content-Length framing; none for the answer to HEAD); nullopt when the
+  // connection ends first.
+  std::optional<RawResponse> read_response(bool to_head = false) {
+    size_t head_end;
+    while ((head_end = buffered_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    RawResponse response;
+    response.head = buffered_.substr(0, head_end);
+    if (response.head.size() < 12) return std::nullopt;
+    response.status = std::stoi(response.head.substr(9, 3));
+    size_t length = to_head ? 0 : std::stoul(response.header("Content-Length").value_or("0"));
+    size_t body_start = head_end + 4;
+    while (buffered_.size() < body_start + length) {
+      if (!fill()) return std::nullopt;
+    }
+    response.body = buffered_.substr(body_start, length);
+    buffered_.erase(0, body_start + length);
+    return response;
+  }
+
+  // True when the server closes the connection (end of stream or reset) within `timeout`,
+  // reading and dropping anything it sends before that.
+  bool closed_within(std::chrono::milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    for (;;) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      if (left.count() <= 0) return false;
+      pollfd waiting{fd_, POLLIN, 0};
+      if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) return false;
+      char chunk[4096];
+      if (::recv(fd_, chunk, sizeof chunk, 0) <= 0) return true;
+    }
+  }
+
+ private:
+  bool fill() {
+    char chunk[4096];
+    ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (got <= 0) return false;
+    buffered_.append(chunk, static_cast<size_t>(got));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffered_;
+};
+
+// Answers "METHOD TARGET BODY-BYTES FROM-ADDRESS" and echoes X-Echo back; /slow sleeps first,
+// /throw throws.
+struct EchoHandler {
+  std::atomic<int> calls{0};
+  std::atomic<bool> slow_started{false};
+  std::chrono::milliseconds slow_for = 500ms;
+
+  HttpResponse operator()(HttpRequest request) {
+    ++calls;
+    if (request.path() == "/throw") throw std::runtime_error("handler bug");
+    if (request.path() == "/slow") {
+      slow_started = true;
+      std::this_thread::sleep_for(slow_for);
+    }
+    HttpResponse response;
+    response.headers.set("Content-Type", "text/plain");
+    if (auto echo = request.headers.get("X-Echo")) response.headers.set("X-Echo", *echo);
+    response.headers.set("Content-Length", "999");  // the server's business: replaced
+    response.body = request.method + " " + request.target + " " +
+                    std::to_string(request.body.size()) + " " + request.remote_address;
+    return response;
+  }
+};
+
+std::unique_ptr<Server> start_server(EchoHandler& handler, ServerOptions options = {}) {
+  options.port = 0;
+  options.threads = 2;
+  auto started =
+      Server::start(options, [&handler](HttpRequest r) { return handler(std::move(r)); });
+  REQUIRE(started.is_ok());
+  REQUIRE(started.value()->port() != 0);
+  return std::move(started.value());
+}
+
+std::string get(std::string_view target, std::string_view extra_headers = "") {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra_headers) +
+         "\r\n";
+}
+
+std::string post(std::string_view target, const std::string& body) {
+  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\n" +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string error_code_of(const RawResponse& response) {
+  size_t at = response.body.find("\"code\":\"");
+  if (at == std::string::npos) return "";
+  at += 8;
+  return response.body.substr(at, response.body.find('"', at) - at);
+}
+
+}  // namespace
+
+TEST_CASE("a request reaches the handler and its response comes back") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  RawClient client(server->port());
+  REQUIRE(client.connected());
+
+  REQUIRE(client.send(post("/bookings?x=1", "hello world")));
+  auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->body == "POST /bookings?x=1 11 127.0.0.1");
+  CHECK(response->header("Content-Length") == "31");
+  CHECK(response->header("Content-Type") == "text/plain");
+  CHECK_FALSE(response->header("Server"));  // no product or version advertised
+
+  REQUIRE(client.send(get("/", "X-Echo: quoted \"value\"\r\n")));
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->header("X-Echo") == "quoted \"value\"");
+
+  SECTION("HEAD gets the headers a GET would, and no body") {
+    REQUIRE(client.send("HEAD /h HTTP/1.1\r\nHost: test\r\n\r\n" + get("/after")));
+    auto head = client.read_response(/*to_head=*/true);
+    REQUIRE(head);
+    CHECK(head->header("Content-Length") ==
+          std::to_string(std::string("HEAD /h 0 127.0.0.1").size()));
+    auto after = client.read_response();  // starts right after the head: no body was sent
+    REQUIRE(after);
+    CHECK(after->body.starts_with("GET /after "));
+  }
+}
+
+TEST_CASE("a kept-alive connection carries several requests; HTTP/1.0 closes after one") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+
+  RawClient client(server->port());
+  REQUIRE(client.send(get("/one")));
+  auto first = client.read_response();
+  REQUIRE(client.send(get("/two")));
+  auto second = client.read_response();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->body.starts_with("GET /one "));
+  CHECK(second->body.starts_with("GET /two "));
+  CHECK(handler.calls == 2);
+
+  RawClient pipelined(server->port());
+  REQUIRE(pipelined.send(get("/a") + get("/b")));
+  auto a = pipelined.read_response();
+  auto b = pipelined.read_response();
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->body.starts_with("GET /a "));
+  CHECK(b->body.starts_with("GET /b "));
+
+  RawClient old(server->port());
+  REQUIRE(old.send("GET /old HTTP/1.0\r\n\r\n"));
+  auto response = old.read_response();
+  REQUIRE(response);
+  CHECK(response->head.starts_with("HTTP/1.0 200"));
+  CHECK(old.closed_within(2s));
+}
+
+TEST_CASE("Expect: 100-continue is answered before the body is sent") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  RawClient client(server->port());
+  REQUIRE(
+      client.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+                  "Expect: 100-continue\r\n\r\n"));
+  auto interim = client.read_response();
+  REQUIRE(interim);
+  CHECK(interim->status == 100);
+  REQUIRE(client.send("12345"));
+  auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "POST /upload 5 127.0.0.1");
+}
+
+TEST_CASE("a body above body_bytes_max gets 413 body_too_large and the connection closes") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.body_bytes_max = 1024;
+  auto server = start_server(handler, options);
+
+  RawClient client(server->port());
+  REQUIRE(client.send(post("/bookings", std::string(1025, 'x'))));
+  auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 413);
+  CHECK(error_code_of(*response) == "body_too_large");
+  CHECK(response->header("Connection") == "close");
+  CHECK(client.closed_within(3s));
+  CHECK(handler.calls == 0);
+
+  RawClient exact(server->port());
+  REQUIRE(exact.send(post("/bookings", std::string(1024, 'x'))));
+  auto accepted = exact.read_response();
+  REQUIRE(accepted);
+  CHECK(accepted->status == 200);
+}
+
+TEST_CASE("a header block above header_bytes_max gets 431 and the connection closes") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.header_bytes_max = 2048;
+  auto server = start_server(handler, options);
+  RawClient client(server->port());
+  REQUIRE(client.send(get("/", "X-Big: " + std::string(4096, 'a') + "\r\n")));
+  auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 431);
+  CHECK(response->header("Connection") == "close");
+  CHECK(client.closed_within(3s));
+  CHECK(handler.calls == 0);
+}
+
+TEST_CASE("malformed HTTP gets 400 bad_request and the connection closes") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  for (std::string bytes : {std::string("GET /\x01 HTTP/1.1\r\nHost: t\r\n\r\n"),
+                            std::string("GET / HTTP/7.2\r\nHost: t\r\n\r\n"),
+                            std::string("POST / HTTP/1.1\r\nContent-Length: banana\r\n\r\n"),
+                            std::string("GET / HTTP/1.1\r\nNo colon here\r\n\r\n")}) {
+    CAPTURE(bytes);
+    RawClient client(server->port());
+    REQUIRE(client.send(bytes));
+    auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 400);
+    CHECK(error_code_of(*response) == "bad_request");
+    CHECK(client.closed_within(3s));
+  }
+  CHECK(handler.calls == 0);
+}
+
+TEST_CASE("a client that sends its header too slowly is cut off after header_timeout_ms") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.header_timeout_ms = 300;
+  options.idle_timeout_ms = 5'000;
+  auto server = start_server(handler, options);
+
+  RawClient client(server->port());
+  const auto started = SteadyClock::now();
+  REQUIRE(client.send("GET / HTTP/1.1\r\nHost: test\r\nX-Slow: "));
+  // One more byte every 50 ms would keep a per-read timeout alive forever.
+  bool cut_off = false;
+  for (int i = 0; i < 60 && !cut_off; ++i) {
+    cut_off = client.closed_within(50ms) || !client.send("a");
+  }
+  const auto elapsed = SteadyClock::now() - started;
+  CHECK(cut_off);
+  CHECK(elapsed >= 250ms);
+  CHECK(elapsed < 2s);
+  CHECK(handler.calls == 0);
+
+  SECTION("a kept-alive connection may idle longer than the header timeout, but not forever") {
+    ServerOptions idle_options;
+    idle_options.header_timeout_ms = 200;
+    idle_options.idle_timeout_ms = 600;
+    EchoHandler idle_handler;
+    auto idle_server = start_server(idle_handler, idle_options);
+    RawClient idle(idle_server->port());
+    REQUIRE(idle.send(get("/first")));
+    REQUIRE(idle.read_response());
+    const auto idle_started = SteadyClock::now();
+    CHECK_FALSE(idle.closed_within(400ms));  // past the header timeout, still open
+    REQUIRE(idle.send(get("/second")));
+    REQUIRE(idle.read_response());
+    CHECK(idle.closed_within(2s));
+    CHECK(SteadyClock::now() - idle_started >= 900ms);
+  }
+}
+
+TEST_CASE("a handler that throws gets 500 internal_error and the server keeps serving") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  RawClient client(server->port());
+  REQUIRE(client.send(get("/throw")));
+  auto response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 500);
+  CHECK(error_code_of(*response) == "internal_error");
+  CHECK(response->body.find("handler bug") == std::string::npos);  // no internals leak
+  REQUIRE(client.send(get("/fine")));
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+}
+
+TEST_CASE("a slow handler does not hold up other connections") {
+  EchoHandler handler;
+  handler.slow_for = 1500ms;
+  auto server = start_server(handler);
+  auto slow = std::async(std::launch::async, [port = server->port()] {
+    RawClient client(port);
+    client.send(get("/slow"));
+    return client.read_response();
+  });
+  while (!handler.slow_started) std::this_thread::sleep_for(5ms);
+
+  const auto started = SteadyClock::now();
+  RawClient fast(server->port());
+  REQUIRE(fast.send(get("/fast")));
+  auto response = fast.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(SteadyClock::now() - started < 1000ms);
+  auto slow_response = slow.get();
+  REQUIRE(slow_response);
+  CHECK(slow_response->status == 200);
+}
+
+TEST_CASE("stop() lets a running request finish, closes idle connections, refuses new ones") {
+  EchoHandler handler;
+  handler.slow_for = 600ms;
+  auto server = start_server(handler);
+  const uint16_t port = server->port();
+
+  RawClient idle(port);
+  REQUIRE(idle.send(get("/warm-up")));
+  REQUIRE(idle.read_response());
+
+  auto slow = std::async(std::launch::async, [port] {
+    RawClient client(port);
+    client.send(get("/slow"));
+    auto response = client.read_response();
+    const bool closed = client.closed_within(2s);
+    return std::make_pair(response, closed);
+  });
+  while (!handler.slow_started) std::this_thread::sleep_for(5ms);
+
+  const auto stop_started = SteadyClock::now();
+  server->stop(5s);
+  const auto stop_took = SteadyClock::now() - stop_started;
+  CHECK(stop_took >= 400ms);  // it waited for the running handler
+  CHECK(stop_took < 3s);      // and not for the drain limit or the idle connection
+
+  auto [response, closed] = slow.get();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->header("Connection") == "close");
+  CHECK(closed);
+  CHECK(idle.closed_within(1s));
+
+  RawClient late(port);
+  CHECK((!late.connected() || !late.send(get("/late")) || !late.read_response()));
+  server->stop(1s);  // idempotent
+}
+
+TEST_CASE("stop() gives up on a request that outlasts the drain, yet waits for its handler") {
+  EchoHandler handler;
+  handler.slow_for = 800ms;
+  auto server = start_server(handler);
+  auto slow = std::async(std::launch::async, [port = server->port()] {
+    RawClient client(port);
+    client.send(get("/slow"));
+    return client.read_response();
+  });
+  while (!handler.slow_started) std::this_thread::sleep_for(5ms);
+  const auto stop_started = SteadyClock::now();
+  server->stop(100ms);
+  CHECK(SteadyClock::now() - stop_started >= 600ms);  // the handler returned before stop() did
+  CHECK_FALSE(slow.get());                            // its connection was closed unanswered
+}
+
+TEST_CASE("start() refuses a busy port and a host that is not an address") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  ServerOptions options;
+  options.port = server->port();
+  auto busy = Server::start(options, [](HttpRequest) { return HttpResponse{}; });
+  REQUIRE_FALSE(busy.is_ok());
+  CHECK(busy.status().code() == StatusCode::io_error);
+
+  options.port = 0;
+  options.host = "not an address";
+  auto bad = Server::start(options, [](HttpRequest) { return HttpResponse{}; });
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK(bad.status().code() == StatusCode::invalid_argument);
+}

@@ -1,0 +1,765 @@
+// The Paystack webhook endpoint, the processing of deliveries into ledger commands, background
+// retries and the admin webhook routes (api/webhooks.h).
+//
+// How: each test builds the service's parts by hand on a fresh migrated SQLite file (event store,
+// live projections, command shell, read pool, webhook log, outbox not started) and routes
+// requests through a Router holding add_webhook_routes(), as escrowd does, without sockets.
+// Paystack is the real tools/paystack-sim process: checkouts are initialised and paid there, and
+// the bodies posted to the endpoint are the signed ones the simulator sends (read from its
+// /_sim/state), so re-verification talks to a Paystack that knows the transaction. Checked: a bad
+// or missing signature is 401 and stores nothing; a source outside the allowlist is 403 and an
+// oversized body 413; a duplicate delivery is stored once and processed once; charge.success
+// captures a checkout into escrow; a paid amount that differs from the asked one is flagged and
+// never held; transfer.success settles a payout; refund webhooks settle the booking's refund of
+// that transaction and amount; a chargeback opens one dispute and its reminders change nothing;
+// unknown references are ignored; a delivery whose processing failed (Paystack unreachable) is
+// recorded failed with the error, and the background retry processes it once Paystack answers;
+// the admin list, detail and retry routes answer what a console shows, with their role checks.
+// Skipped, with a warning, when paystack-sim is not built.
+#include <fcntl.h>
+#include <poll.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/app.h"
+#include "api/auth.h"
+#include "api/metrics.h"
+#include "api/outbox.h"
+#include "api/read_pool.h"
+#include "api/uploads.h"
+#include "api/webhooks.h"
+#include "ledger/event_store.h"
+#include "ledger/migrations.h"
+#include "ledger/shell.h"
+#include "paystack/client.h"
+#include "paystack/http_client.h"
+#include "paystack/signature.h"
+#include "projections/live.h"
+#include "projections/webhook_log.h"
+#include "test/temp_dir.h"
+
+using namespace escrow;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* sim_key = "sk_test_webhooks_key";
+constexpr const char* jwt_secret = "test-jwt-secret-with-at-least-32-bytes!!";
+
+// ---- the simulator ---------------------------------------------------------------------------
+
+// A child process; killed (SIGTERM) and reaped when destroyed. Its first stdout line can be read;
+// the rest is drained on a thread so that the child never blocks on it.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      int null_fd = ::open("/dev/null", O_WRONLY);
+      ::dup2(null_fd, STDERR_FILENO);
+      ::close(fds[0]);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (drain_.joinable()) drain_.join();
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  std::string first_line(std::chrono::milliseconds timeout) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{out_fd_, POLLIN, 0};
+      if (::poll(&fd, 1, 50) <= 0) continue;
+      char c;
+      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
+      line += c;
+    }
+    int fd = out_fd_;
+    drain_ = std::thread([fd] {
+      char buffer[4096];
+      while (::read(fd, buffer, sizeof buffer) > 0) {
+      }
+    });
+    return line;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::thread drain_;
+};
+
+// One simulator for the whole run, reset before each test case. Its webhooks go to a closed
+// port: the tests post the signed bodies themselves, as Paystack would.
+class Sim {
+ public:
+  static Sim* get() {
+    static std::unique_ptr<Sim> sim = start();
+    return sim.get();
+  }
+  static std::string binary() { return std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim"; }
+  const std::string& base_url() const { return base_url_; }
+
+  void control(const std::string& path, const std::string& body) {
+    auto r = control_->send({paystack::HttpMethod::post, path, body});
+    REQUIRE(r.is_ok());
+    INFO(path << " " << body << " -> " << r->body);
+    REQUIRE(r->status / 100 == 2);
+  }
+
+  // The body of the first webhook the simulator produced for (event, reference).
+  std::string webhook_body(const std::string& event, const std::string& reference) {
+    for (int i = 0; i < 100; ++i) {
+      auto r = control_->send({paystack::HttpMethod::get, "/_sim/state", ""});
+      REQUIRE(r.is_ok());
+      rapidjson::Document doc;
+      doc.Parse(r->body.c_str());
+      REQUIRE(doc.IsObject());
+      const rapidjson::Value& state =
+          doc.HasMember("data") && doc["data"].IsObject() ? doc["data"] : doc;
+      for (const auto& w : state["webhooks"].GetArray()) {
+        if (event == w["event"].GetString() && reference == w["reference"].GetString()) {
+          return w["body"].GetString();
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("the simulator sent no " << event << " for " << reference);
+    return {};
+  }
+
+ private:
+  static std::unique_ptr<Sim> start() {
+    if (!std::filesystem::exists(binary())) return nullptr;
+    auto sim = std::make_unique<Sim>();
+    sim->child_ = std::make_unique<Child>(
+        std::vector<std::string>{binary(), "--listen", "127.0.0.1:0", "--secret-key", sim_key,
+                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"});
+    std::string line = sim->child_->first_line(10s);
+    const std::string prefix = "paystack-sim listening on ";
+    if (line.rfind(prefix, 0) != 0) return nullptr;
+    sim->base_url_ = line.substr(prefix.size());
+    while (!sim->base_url_.empty() &&
+           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
+      sim->base_url_.pop_back();
+    paystack::HttpClientConfig config;
+    config.base_url = sim->base_url_;
+    config.secret_key = sim_key;
+    auto http = paystack::HttpClient::create(config);
+    if (!http.is_ok()) return nullptr;
+    sim->control_ = std::move(http).value();
+    return sim;
+  }
+
+  std::unique_ptr<Child> child_;
+  std::unique_ptr<paystack::HttpClient> control_;
+  std::string base_url_;
+};
+
+Sim* sim_or_skip() {
+  Sim* sim = Sim::get();
+  if (sim == nullptr) {
+    WARN("SKIPPED: paystack-sim not found at " << Sim::binary() << " (build target paystack-sim)");
+    return nullptr;
+  }
+  sim->control("/_sim/reset", "{}");
+  return sim;
+}
+
+// Sends to the simulator, or to a port where nothing listens ("Paystack is down").
+struct SwitchTransport : paystack::HttpTransport {
+  std::shared_ptr<paystack::HttpTransport> live, dead;
+  std::atomic<bool> down{false};
+  Result<paystack::HttpResponse> send(const paystack::HttpRequest& request) override {
+    return (down ? dead : live)->send(request);
+  }
+};
+
+std::shared_ptr<paystack::HttpTransport> http_to(const std::string& base_url) {
+  paystack::HttpClientConfig config;
+  config.base_url = base_url;
+  config.secret_key = sim_key;
+  config.connect_timeout_ms = 2000;
+  auto http = paystack::HttpClient::create(config);
+  REQUIRE(http.is_ok());
+  return std::shared_ptr<paystack::HttpTransport>(std::move(http).value());
+}
+
+rapidjson::Document json(const api::HttpResponse& response) {
+  rapidjson::Document doc;
+  doc.Parse(response.body.c_str());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+int64_t delivery_id_of(const api::HttpResponse& response) {
+  INFO(response.body);
+  REQUIRE(response.status == 200);
+  return json(response)["delivery_id"].GetInt64();
+}
+
+// ---- the service's parts, by hand ------------------------------------------------------------
+
+const Actor service_actor{"marketplace", Role::service};
+const Actor admin_actor{"admin-1", Role::admin};
+
+// Everything Services refers to, opened on a fresh database.
+struct Parts {
+  Sim& sim;
+  TempDir dir;
+  std::string path = dir.path + "/escrow.db";
+  ManualClock clock{std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count()};
+  api::Config config;
+  std::unique_ptr<EventStore> store;
+  projections::LiveProjections live;
+  std::unique_ptr<CommandShell> shell;
+  std::unique_ptr<api::ReadPool> reads;
+  std::unique_ptr<api::Authenticator> auth;
+  std::shared_ptr<SwitchTransport> transport = std::make_shared<SwitchTransport>();
+  std::unique_ptr<paystack::Client> paystack;
+  std::unique_ptr<api::BlobStore> blobs;
+  api::Metrics metrics;
+  std::unique_ptr<projections::WebhookLog> webhooks;
+
+  explicit Parts(Sim& s) : sim(s) {
+    config.paystack_secret_key = sim_key;
+    config.paystack_base_url = sim.base_url();
+    config.jwt_secret = jwt_secret;
+    config.db_path = path;
+    REQUIRE(migrate_file(path).is_ok());
+    EventStoreOptions options;
+    options.path = path;
+    options.synchronous = Synchronous::normal;
+    options.clock = &clock;
+    auto opened = EventStore::open(options);
+    REQUIRE(opened.is_ok());
+    store = std::move(opened).value();
+    shell = std::make_unique<CommandShell>(*store, live, clock);
+    reads = std::make_unique<api::ReadPool>(path);
+    auto authenticator = api::Authenticator::create(jwt_secret);
+    REQUIRE(authenticator.is_ok());
+    auth = std::make_unique<api::Authenticator>(std::move(authenticator).value());
+    transport->live = http_to(sim.base_url());
+    transport->dead = http_to("http://127.0.0.1:1");
+    paystack = std::make_unique<paystack::Client>(
+        transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {}, sim_key);
+    auto blob_store = api::BlobStore::open(dir.path + "/blobs");
+    REQUIRE(blob_store.is_ok());
+    blobs = std::move(blob_store).value();
+    webhooks = std::make_unique<projections::WebhookLog>(*store, live);
+  }
+};
+
+// The parts wired as App wires them; the outbox is never started (nothing sends payouts here).
+struct Fixture : Parts {
+  // Services names the outbox before it is built, as App does; nothing uses it until then.
+  api::Services services{config, clock,     *store, *shell,  live,      *reads,
+                         *auth,  *paystack, *blobs, metrics, *webhooks, outbox};
+  api::Outbox outbox{services, api::Outbox::Options{60'000, 60'000, 1}};
+  api::WebhookProcessor processor{services, /*retry_interval_ms=*/100};
+  api::Router router;
+
+  explicit Fixture(Sim& s) : Parts(s) { api::add_webhook_routes(router, services, processor); }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  api::HttpResponse post_webhook(const std::string& body, std::optional<std::string> signature,
+                                 const std::string& from = "127.0.0.1") {
+    api::HttpRequest request;
+    request.method = "POST";
+    request.target = "/webhooks/paystack";
+    request.headers.set("Content-Type", "application/json");
+    if (signature) request.headers.set("x-paystack-signature", *signature);
+    request.body = body;
+    request.remote_address = from;
+    return router.dispatch(request).response;
+  }
+  api::HttpResponse post_signed(const std::string& body) {
+    return post_webhook(body, paystack::sign_webhook(sim_key, body));
+  }
+
+  std::string token(Role role) {
+    auto t = api::issue_token(jwt_secret, std::string(role_name(role)) + "-1", role, 3600,
+                              clock.now_ms());
+    REQUIRE(t.is_ok());
+    return t.value();
+  }
+  api::HttpResponse admin_request(const std::string& method, const std::string& target,
+                                  Role role = Role::admin) {
+    api::HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.headers.set("Authorization", "Bearer " + token(role));
+    request.remote_address = "127.0.0.1";
+    return router.dispatch(request).response;
+  }
+
+  // ---- reading what a user sees --------------------------------------------------------------
+
+  sqlite::Db connect() {
+    auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
+    REQUIRE(db.is_ok());
+    return std::move(db).value();
+  }
+  std::optional<std::string> text(const std::string& sql, const std::string& arg = "") {
+    sqlite::Db db = connect();
+    auto stmt = db.prepare(sql);
+    REQUIRE(stmt.is_ok());
+    if (sql.find('?') != std::string::npos) stmt->bind(1, arg);
+    auto row = stmt->step();
+    REQUIRE(row.is_ok());
+    if (!row.value()) return std::nullopt;
+    return stmt->column_text(0);
+  }
+  int64_t count(const std::string& sql, const std::string& arg = "") {
+    return std::stoll(text(sql, arg).value_or("0"));
+  }
+
+  projections::DeliveryRow delivery(int64_t id) {
+    sqlite::Db db = connect();
+    auto row = projections::WebhookLog::find(db, id);
+    REQUIRE(row.is_ok());
+    REQUIRE(row.value());
+    return *row.value();
+  }
+  // Waits until the worker has recorded an outcome other than `unless` for the delivery.
+  projections::DeliveryRow settled(int64_t id, const std::string& unless = "received") {
+    for (int i = 0; i < 400; ++i) {
+      projections::DeliveryRow row = delivery(id);
+      if (row.status != unless) return row;
+      std::this_thread::sleep_for(25ms);
+    }
+    FAIL("delivery " << id << " stayed " << unless);
+    return {};
+  }
+
+  // ---- bookings ------------------------------------------------------------------------------
+
+  void create_booking(const std::string& id, int64_t amount = 500'000) {
+    CreateBooking c;
+    c.booking_id = id;
+    c.client_id = "client-" + id;
+    c.provider_id = "provider-1";
+    c.client_email = "client@example.com";
+    c.description = "Plumbing";
+    c.amount = Money{amount, Currency::NGN};
+    CommandResult r = shell->execute(id, c, CommandContext{service_actor, {}, {}, {}, {}});
+    REQUIRE(r.ok());
+  }
+
+  // Opens the booking's checkout at the simulator and records it; returns the reference.
+  std::string checkout(const std::string& booking_id) {
+    auto state = shell->load_booking(booking_id);
+    REQUIRE(state.is_ok());
+    auto due = next_payment(state.value(), clock.now_ms());
+    REQUIRE(std::holds_alternative<PaymentDue>(due));
+    const PaymentDue& d = std::get<PaymentDue>(due);
+    auto init = paystack->initialize_transaction({"client@example.com", d.amount, d.reference, "",
+                                                  R"({"booking_id":")" + booking_id +
+                                                      R"(","installment":)" +
+                                                      std::to_string(d.installment) + "}"});
+    if (!init.is_ok()) FAIL(init.error().to_string());
+    InitiatePayment command{d.reference, d.installment, d.amount, init->authorization_url,
+                            init->access_code};
+    CommandResult r =
+        shell->execute(booking_id, command, CommandContext{service_actor, {}, {}, {}, {}});
+    REQUIRE(r.ok());
+    return d.reference;
+  }
+
+  // Pays the checkout at the simulator; returns the signed charge.success body it sent.
+  std::string pay(const std::string& reference, const std::string& extra = "") {
+    sim.control("/_sim/transactions/" + reference + "/pay",
+                R"({"outcome":"success")" + extra + "}");
+    return sim.webhook_body("charge.success", reference);
+  }
+
+  // A booking whose checkout was paid and captured through the webhook; returns the reference.
+  std::string paid_booking(const std::string& booking_id) {
+    create_booking(booking_id);
+    std::string reference = checkout(booking_id);
+    api::HttpResponse posted = post_signed(pay(reference));
+    REQUIRE(processor.process(delivery_id_of(posted)).is_ok());
+    REQUIRE(payment_status(booking_id) == "escrow");
+    return reference;
+  }
+
+  std::string payment_status(const std::string& booking_id) {
+    return text("SELECT payment_status FROM bookings WHERE id = ?", booking_id).value_or("");
+  }
+};
+
+}  // namespace
+
+// ---- receiving -------------------------------------------------------------------------------
+
+TEST_CASE("a delivery without a valid signature is refused and nothing is stored", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string body =
+      R"({"event":"charge.success","data":{"reference":"ref-1","status":"success"}})";
+
+  api::HttpResponse wrong = f.post_webhook(body, paystack::sign_webhook("sk_test_other", body));
+  CHECK(wrong.status == 401);
+  CHECK(json(wrong)["error"]["code"] == "invalid_signature");
+  CHECK(f.post_webhook(body, std::nullopt).status == 401);
+  // A signature over other bytes (a re-serialised body) is not the body's.
+  CHECK(f.post_webhook(body + " ", paystack::sign_webhook(sim_key, body)).status == 401);
+
+  CHECK(f.count("SELECT COUNT(*) FROM webhook_deliveries") == 0);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE stream = 'paystack-webhooks'") == 0);
+}
+
+TEST_CASE("the source allowlist and the body limit apply before anything is stored", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string body =
+      R"({"event":"charge.success","data":{"reference":"ref-2","status":"success"}})";
+  f.config.paystack_ips = {"52.31.139.75", "52.49.173.169"};
+  api::HttpResponse outsider =
+      f.post_webhook(body, paystack::sign_webhook(sim_key, body), "10.0.0.7");
+  CHECK(outsider.status == 403);
+  CHECK(f.count("SELECT COUNT(*) FROM webhook_deliveries") == 0);
+  // An IPv4 peer seen through a dual-stack socket is the same address.
+  CHECK(
+      f.post_webhook(body, paystack::sign_webhook(sim_key, body), "::ffff:52.49.173.169").status ==
+      200);
+
+  f.config.paystack_ips.clear();
+  std::string huge = R"({"event":"x","data":{"pad":")" + std::string(1 << 20, 'a') + "\"}}";
+  CHECK(f.post_webhook(huge, paystack::sign_webhook(sim_key, huge)).status == 413);
+  CHECK(f.count("SELECT COUNT(*) FROM webhook_deliveries") == 1);
+}
+
+// ---- processing ------------------------------------------------------------------------------
+
+TEST_CASE("charge.success captures the checkout into escrow, once for duplicate deliveries",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-pay");
+  std::string reference = f.checkout("bk-pay");
+  std::string body = f.pay(reference);
+  CHECK(f.payment_status("bk-pay") == "pending");
+
+  // Two deliveries of the same event before the worker runs: one is stored, one is processed.
+  api::HttpResponse first = f.post_signed(body);
+  api::HttpResponse again = f.post_signed(body);
+  int64_t id = delivery_id_of(first);
+  CHECK(json(first)["status"] == "accepted");
+  CHECK_FALSE(json(first)["duplicate"].GetBool());
+  CHECK(delivery_id_of(again) == id);
+  CHECK(json(again)["duplicate"].GetBool());
+
+  f.processor.start();
+  projections::DeliveryRow row = f.settled(id);
+  CHECK(row.status == "processed");
+  CHECK(row.attempts == 1);
+  CHECK(f.payment_status("bk-pay") == "escrow");
+  CHECK(f.count("SELECT escrow_balance FROM bookings WHERE id = ?", "bk-pay") == 500'000);
+  CHECK(f.text("SELECT status FROM payments WHERE reference = ?", reference) == "captured");
+
+  // A third delivery after processing changes nothing either.
+  CHECK(json(f.post_signed(body))["duplicate"].GetBool());
+  std::this_thread::sleep_for(300ms);
+  CHECK(f.delivery(id).attempts == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM webhook_deliveries") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'WebhookReceived'") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'PaymentCaptured'") == 1);
+}
+
+TEST_CASE("a charge whose verified amount differs is flagged and never held", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-short");
+  std::string reference = f.checkout("bk-short");
+  std::string body = f.pay(reference, R"(,"amount":400000)");
+
+  int64_t id = delivery_id_of(f.post_signed(body));
+  REQUIRE(f.processor.process(id).is_ok());
+  CHECK(f.delivery(id).status == "processed");
+  CHECK(f.text("SELECT status FROM payments WHERE reference = ?", reference) == "flagged");
+  CHECK(f.payment_status("bk-short") != "escrow");
+  CHECK(f.count("SELECT escrow_balance FROM bookings WHERE id = ?", "bk-short") == 0);
+}
+
+TEST_CASE("transfer.success settles the payout it names", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  // The provider's payout account, registered at the simulator.
+  auto banks = f.paystack->list_banks({Currency::NGN, "", "", {}, false, ""});
+  REQUIRE(banks.is_ok());
+  REQUIRE_FALSE(banks->items.empty());
+  auto recipient = f.paystack->create_transfer_recipient(
+      {"nuban", "Ada Provider", "0123456789", banks->items[0].code, Currency::NGN});
+  REQUIRE(recipient.is_ok());
+  RegisterPayoutAccount account{recipient->recipient_code, banks->items[0].code, "Ada Provider",
+                                "6789", Currency::NGN};
+  REQUIRE(
+      f.shell->execute("provider-1", account, CommandContext{service_actor, {}, {}, {}, {}}).ok());
+
+  // Paid through the webhook, then released by an admin: the payout is queued.
+  f.paid_booking("bk-out");
+  REQUIRE(
+      f.shell->execute("bk-out", ConfirmCompletion{}, CommandContext{admin_actor, {}, {}, {}, {}})
+          .ok());
+  std::string payout_id =
+      f.text("SELECT payout_id FROM payouts WHERE booking_id = ?", "bk-out").value_or("");
+  REQUIRE_FALSE(payout_id.empty());
+  CHECK(f.text("SELECT status FROM payouts WHERE payout_id = ?", payout_id) == "queued");
+
+  // The transfer as the outbox would send it; the simulator then reports transfer.success.
+  int64_t amount = f.count("SELECT amount FROM payouts WHERE payout_id = ?", payout_id);
+  auto transfer = f.paystack->initiate_transfer(
+      {Money{amount, Currency::NGN}, recipient->recipient_code, payout_id, "Payout", "balance"});
+  if (!transfer.is_ok()) FAIL(transfer.error().to_string());
+  std::string body = sim->webhook_body("transfer.success", payout_id);
+
+  int64_t id = delivery_id_of(f.post_signed(body));
+  REQUIRE(f.processor.process(id).is_ok());
+  CHECK(f.delivery(id).status == "processed");
+  CHECK(f.text("SELECT status FROM payouts WHERE payout_id = ?", payout_id) == "success");
+  CHECK(f.count("SELECT in_flight FROM provider_balances WHERE provider_id = 'provider-1'") == 0);
+}
+
+TEST_CASE("deliveries about references the ledger does not know are kept and ignored",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string charge =
+      R"({"event":"charge.success","data":{"id":77,"reference":"nobody-has-this-reference",)"
+      R"("status":"success","amount":10000,"currency":"NGN"}})";
+  std::string transfer =
+      R"({"event":"transfer.success","data":{"id":78,"reference":"no-payout-has-this-ref",)"
+      R"("status":"success","amount":10000,"currency":"NGN","transfer_code":"TRF_x"}})";
+  std::string other = R"({"event":"subscription.create","data":{"id":79}})";
+  for (const std::string& body : {charge, transfer, other}) {
+    int64_t id = delivery_id_of(f.post_signed(body));
+    REQUIRE(f.processor.process(id).is_ok());
+    projections::DeliveryRow row = f.delivery(id);
+    CHECK(row.status == "ignored");
+    CHECK_FALSE(row.last_error.empty());
+  }
+  CHECK(f.delivery(1).last_error.find("no booking has this reference") != std::string::npos);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE stream <> 'paystack-webhooks'") == 0);
+}
+
+TEST_CASE("a delivery that failed while Paystack was down is retried in the background",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-retry");
+  std::string reference = f.checkout("bk-retry");
+  std::string body = f.pay(reference);
+
+  f.transport->down = true;
+  f.processor.start();
+  int64_t id = delivery_id_of(f.post_signed(body));
+  projections::DeliveryRow failed = f.settled(id);
+  CHECK(failed.status == "failed");
+  CHECK(failed.attempts == 1);
+  CHECK(failed.last_error.find("Paystack") != std::string::npos);
+  CHECK(failed.last_error.find(sim_key) == std::string::npos);
+  CHECK(f.payment_status("bk-retry") == "pending");
+
+  // Paystack is back; once the backoff has passed the retry pass processes it.
+  f.transport->down = false;
+  f.clock.advance_ms(projections::WebhookLog::retry_backoff_first_ms + 1);
+  projections::DeliveryRow retried = f.settled(id, "failed");
+  CHECK(retried.status == "processed");
+  CHECK(retried.attempts == 2);
+  CHECK(f.payment_status("bk-retry") == "escrow");
+}
+
+TEST_CASE("refund webhooks settle the booking's refund of that transaction", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string reference = f.paid_booking("bk-refund");
+  REQUIRE(f.shell
+              ->execute("bk-refund", CancelBooking{"client changed plans"},
+                        CommandContext{admin_actor, {}, {}, {}, {}})
+              .ok());
+  std::string refund_id =
+      f.text("SELECT refund_id FROM refunds WHERE booking_id = ?", "bk-refund").value_or("");
+  REQUIRE_FALSE(refund_id.empty());
+  CHECK(f.payment_status("bk-refund") == "refunding");
+
+  // The refund as the outbox would create it; the simulator reports pending ... processed.
+  paystack::CreateRefundRequest request;
+  request.transaction_reference = reference;
+  request.amount = Money{500'000, Currency::NGN};
+  request.merchant_note = refund_id;
+  auto created = f.paystack->create_refund(request);
+  if (!created.is_ok()) FAIL(created.error().to_string());
+
+  int64_t pending = delivery_id_of(f.post_signed(sim->webhook_body("refund.pending", reference)));
+  REQUIRE(f.processor.process(pending).is_ok());
+  CHECK(f.text("SELECT status FROM refunds WHERE refund_id = ?", refund_id) == "pending");
+  int64_t processed =
+      delivery_id_of(f.post_signed(sim->webhook_body("refund.processed", reference)));
+  REQUIRE(f.processor.process(processed).is_ok());
+  CHECK(f.delivery(processed).status == "processed");
+  CHECK(f.text("SELECT status FROM refunds WHERE refund_id = ?", refund_id) == "processed");
+  CHECK(f.payment_status("bk-refund") == "refunded");
+
+  // A refund of an amount no refund of ours has is kept and ignored.
+  std::string stray = R"({"event":"refund.processed","data":{"status":"processed",)"
+                      R"("transaction_reference":")" +
+                      reference +
+                      R"(","refund_reference":"999","amount":"1234","currency":"NGN"}})";
+  int64_t stray_id = delivery_id_of(f.post_signed(stray));
+  REQUIRE(f.processor.process(stray_id).is_ok());
+  CHECK(f.delivery(stray_id).status == "ignored");
+}
+
+TEST_CASE("a chargeback on a held payment opens a dispute once", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string reference = f.paid_booking("bk-chargeback");
+  auto dispute = [&](const std::string& event, const std::string& updated_at) {
+    return R"({"event":")" + event +
+           R"(","data":{"id":358950,"refund_amount":500000,"currency":"NGN",)"
+           R"("status":"awaiting-merchant-feedback","transaction":{"id":4099260516,"reference":")" +
+           reference +
+           R"(","amount":500000,"currency":"NGN","status":"success"},)"
+           R"("transaction_reference":null,"category":"chargeback","updated_at":")" +
+           updated_at + R"("}})";
+  };
+  int64_t created =
+      delivery_id_of(f.post_signed(dispute("charge.dispute.create", "2026-12-01T10:00:00.000Z")));
+  REQUIRE(f.processor.process(created).is_ok());
+  CHECK(f.delivery(created).status == "processed");
+  CHECK(f.text("SELECT status FROM bookings WHERE id = ?", "bk-chargeback") == "disputed");
+  CHECK(f.text("SELECT source FROM disputes WHERE booking_id = ?", "bk-chargeback") ==
+        "chargeback");
+
+  // Paystack says it again (a later state): already open, so processed and nothing new.
+  int64_t again =
+      delivery_id_of(f.post_signed(dispute("charge.dispute.create", "2026-12-01T12:00:00.000Z")));
+  REQUIRE(again != created);
+  REQUIRE(f.processor.process(again).is_ok());
+  CHECK(f.delivery(again).status == "processed");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'DisputeOpened'") == 1);
+
+  // Reminders and Paystack's resolution are for an admin: kept, ignored, nothing changes.
+  int64_t remind =
+      delivery_id_of(f.post_signed(dispute("charge.dispute.remind", "2026-12-02T10:00:00.000Z")));
+  REQUIRE(f.processor.process(remind).is_ok());
+  CHECK(f.delivery(remind).status == "ignored");
+  CHECK(f.text("SELECT status FROM disputes WHERE booking_id = ?", "bk-chargeback") == "open");
+}
+
+// ---- admin routes ----------------------------------------------------------------------------
+
+TEST_CASE("admins list, read and retry deliveries; auditors only read", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-admin");
+  std::string reference = f.checkout("bk-admin");
+  std::string body = f.pay(reference);
+  std::string other = R"({"event":"subscription.create","data":{"id":5}})";
+  int64_t ignored_id = delivery_id_of(f.post_signed(other));
+  REQUIRE(f.processor.process(ignored_id).is_ok());
+  f.transport->down = true;
+  int64_t id = delivery_id_of(f.post_signed(body));
+  CHECK_FALSE(f.processor.process(id).is_ok());
+  f.transport->down = false;
+
+  // The list: counts by state, rows with the payload as a JSON object, filters.
+  api::HttpResponse list = f.admin_request("GET", "/admin/webhook-events", Role::auditor);
+  REQUIRE(list.status == 200);
+  rapidjson::Document doc = json(list);
+  CHECK(doc["total"].GetInt64() == 2);
+  CHECK(doc["counts"]["failed"].GetInt64() == 1);
+  CHECK(doc["counts"]["ignored"].GetInt64() == 1);
+  CHECK(doc["counts"]["processed"].GetInt64() == 0);
+  REQUIRE(doc["data"].Size() == 2);
+  const auto& newest = doc["data"][0];
+  CHECK(newest["id"].GetInt64() == id);
+  CHECK(newest["event"] == "charge.success");
+  CHECK(newest["reference"] == reference.c_str());
+  CHECK(newest["status"] == "failed");
+  CHECK(newest["attempts"].GetInt64() == 1);
+  CHECK(newest["last_error"].IsString());
+  CHECK(newest["received_at"].IsString());
+  CHECK(newest["payload"].IsObject());
+  CHECK(newest["payload"]["data"]["reference"] == reference.c_str());
+
+  rapidjson::Document failed_only =
+      json(f.admin_request("GET", "/admin/webhook-events?processed=failed&limit=10&page=1"));
+  REQUIRE(failed_only["data"].Size() == 1);
+  CHECK(failed_only["data"][0]["id"].GetInt64() == id);
+  rapidjson::Document by_event =
+      json(f.admin_request("GET", "/admin/webhook-events?event=subscription.create"));
+  REQUIRE(by_event["data"].Size() == 1);
+  CHECK(by_event["data"][0]["id"].GetInt64() == ignored_id);
+  rapidjson::Document by_reference =
+      json(f.admin_request("GET", "/admin/webhook-events?reference=" + reference));
+  CHECK(by_reference["data"].Size() == 1);
+  CHECK(json(f.admin_request("GET", "/admin/webhook-events?page=2&limit=1"))["data"].Size() == 1);
+  CHECK(f.admin_request("GET", "/admin/webhook-events?processed=maybe").status == 400);
+  CHECK(f.admin_request("GET", "/admin/webhook-events?from=yesterday").status == 400);
+  CHECK(f.admin_request("GET", "/admin/webhook-events?limit=0").status == 400);
+  CHECK(f.admin_request("GET", "/admin/webhook-events", Role::client).status == 403);
+
+  // One delivery.
+  api::HttpResponse one =
+      f.admin_request("GET", "/admin/webhook-events/" + std::to_string(id), Role::auditor);
+  REQUIRE(one.status == 200);
+  CHECK(json(one)["payload"]["event"] == "charge.success");
+  CHECK(f.admin_request("GET", "/admin/webhook-events/999999").status == 404);
+  CHECK(f.admin_request("GET", "/admin/webhook-events/abc").status == 404);
+
+  // Retry: admins only, processed at once, answered with the row after processing.
+  std::string retry = "/admin/webhook-events/" + std::to_string(id) + "/retry";
+  CHECK(f.admin_request("POST", retry, Role::auditor).status == 403);
+  CHECK(f.delivery(id).attempts == 1);
+  api::HttpResponse retried = f.admin_request("POST", retry);
+  REQUIRE(retried.status == 200);
+  rapidjson::Document after = json(retried);
+  CHECK(after["status"] == "processed");
+  CHECK(after["attempts"].GetInt64() == 2);
+  CHECK(f.payment_status("bk-admin") == "escrow");
+  CHECK(f.admin_request("POST", "/admin/webhook-events/999999/retry").status == 404);
+}
