@@ -178,6 +178,22 @@ Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock)
   return std::unique_ptr<App>(new App(std::move(parts)));
 }
 
+size_t request_body_limit(std::string_view method, std::string_view target, bool has_bearer) {
+  std::string_view path = target.substr(0, target.find('?'));
+  constexpr std::string_view prefix = "/bookings/", suffix = "/complete";
+  const bool upload_route =
+      path.size() > prefix.size() + suffix.size() && path.starts_with(prefix) &&
+      path.ends_with(suffix) &&
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()).find('/') ==
+          std::string_view::npos;
+  return method == "POST" && has_bearer && upload_route ? upload_request_bytes_max
+                                                        : request_bytes_max;
+}
+
+bool answered_inline(std::string_view method, std::string_view target) {
+  return method == "GET" && target.substr(0, target.find('?')) == "/healthz";
+}
+
 Services& App::services() { return parts_->services; }
 
 bool App::ready() const { return !parts_->store->failed(); }

@@ -17,8 +17,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/config.h"
 #include "api/http.h"
@@ -72,6 +74,16 @@ void add_admin_routes(Router& router, Services& services);     // handlers_admin
 void add_webhook_routes(Router& router, Services& services,
                         WebhookProcessor& processor);          // webhooks.cpp
 void add_ops_routes(Router& router, Services& services);       // handlers_ops.cpp
+
+// What the server must decide from a request's header, before any handler or authentication
+// (escrowd passes these as ServerOptions::body_limit and run_inline).
+inline constexpr size_t upload_request_bytes_max = 52u * 1024 * 1024;  // 50 MiB of proof files
+inline constexpr size_t request_bytes_max = 1024 * 1024 + 64 * 1024;   // JSON and webhooks: 1 MiB
+// upload_request_bytes_max for POST /bookings/:id/complete with a Bearer token (multipart proof
+// uploads), request_bytes_max for every other request.
+size_t request_body_limit(std::string_view method, std::string_view target, bool has_bearer);
+// True for GET /healthz, whose answer needs nothing that can block.
+bool answered_inline(std::string_view method, std::string_view target);
 
 class App {
  public:

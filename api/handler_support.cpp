@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "api/log.h"
 #include "ledger/time_format.h"
 
 namespace escrow::api {
@@ -36,6 +37,10 @@ CommandContext context_for(const Principal& principal, const HttpRequest& reques
 }
 
 HttpResponse internal_error(const Status& status) {
+  // The Status names what failed (SQLite's message, a file path); it never holds a secret, and
+  // it goes to the operator's log only, not to the caller.
+  logging::error("operating error", {{"code", status_code_name(status.code())},
+                                     {"detail", status.message()}});
   if (status.code() == StatusCode::busy) {
     HttpResponse response =
         error_response(503, "busy", "The service is busy; retry in a moment.");
@@ -53,7 +58,7 @@ std::optional<HttpResponse> command_failure(const CommandResult& result) {
   if (!result.status.is_ok()) {
     if (result.status.code() == StatusCode::conflict) {
       return error_response(409, "conflict",
-                            "The booking changed while this request ran; retry it.");
+                            "The booking or the provider's account changed while this request ran; retry it.");
     }
     return internal_error(result.status);
   }

@@ -43,7 +43,8 @@ CommandContext context_for(const Principal& principal, const HttpRequest& reques
 // operating errors (logged by the pipeline, never with secrets).
 std::optional<HttpResponse> command_failure(const CommandResult& result);
 
-// 500 `internal_error` for an unexpected Status from storage (the Status text is not leaked).
+// 500 `internal_error` (503 for busy / a failed store) for an unexpected Status from storage; the
+// Status is logged for the operator and never sent to the caller.
 HttpResponse internal_error(const Status& status);
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;

@@ -1,22 +1,39 @@
-// Admin payout route: POST /admin/payouts/:id/finalize {otp} for a transfer Paystack holds for
-// an OTP (DESIGN rule 5). The payout must be awaiting one (409 payout_not_awaiting_otp, 404
-// unknown_payout); Paystack's answer is recorded with the admin as the actor. A code Paystack
-// refuses is 400 `invalid_otp` and records nothing, so the admin can type it again; Paystack not
-// answering is 502 and records nothing either (the outbox's pending check settles the payout if
-// the finalize did reach Paystack). The OTP never reaches a log.
+// Admin payout and refund routes (DESIGN rules 5 and 9):
+//   POST /admin/payouts/:id/finalize {otp}  for a transfer Paystack holds for an OTP. The payout
+//       must be awaiting one (409 payout_not_awaiting_otp, 404 unknown_payout); Paystack's answer
+//       is recorded with the admin as the actor. A code Paystack refuses is 400 `invalid_otp` and
+//       records nothing, so the admin can type it again; Paystack not answering is 502 and records
+//       nothing either (the outbox's pending check settles the payout if the finalize did reach
+//       Paystack). The OTP never reaches a log.
+//   POST /admin/payouts/:id/retry  pays a failed or reversed payout again: a new payout under a
+//       new transfer reference (`retry_of` names the old one), taken from the provider's available
+//       balance, where the failure put the money back; 201 with the new payout. 404
+//       unknown_payout; 409 payout_not_retryable (not failed/reversed, or retried already),
+//       insufficient_balance (the provider withdrew it meanwhile), payout_account_missing.
+//   POST /admin/refunds/:id/retry  asks Paystack again for a failed refund: a new refund of the
+//       same charge and amount under a new refund id; 201 with the new refund. 404 unknown_refund;
+//       409 refund_not_retryable (not failed, or retried already).
+// Both retries only record the new payout or refund; the outbox sends it (woken at once).
+// Admins only (403 for every other role).
 #include <rapidjson/stringbuffer.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "api/app.h"
 #include "api/handler_support.h"
 #include "api/log.h"
 #include "api/outbox.h"
+#include "api/read_pool.h"
 #include "paystack/client.h"
 
 namespace escrow::api {
 namespace {
+
+// ---- POST /admin/payouts/:id/finalize --------------------------------------------------------
 
 constexpr std::size_t otp_chars_min = 4;
 constexpr std::size_t otp_chars_max = 12;
@@ -70,6 +87,106 @@ HttpResponse finalize(Services& services, const HttpRequest& request,
   return json_response(200, payout_json(out));
 }
 
+// ---- retries --------------------------------------------------------------------------------
+
+// The one text column `sql` selects for `id` (its only parameter): whose payout or refund it is.
+// nullopt when no row matches.
+Result<std::optional<std::string>> owner_of(ReadPool& reads, const char* sql, std::string_view id) {
+  auto lease = reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(sql);
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row.is_ok()) return row.status();
+  if (!row.value()) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->column_text(0));
+}
+
+template <class EventType>
+const EventType* decided(const CommandResult& result) {
+  for (const Event& e : result.states.events) {
+    if (auto* found = std::get_if<EventType>(&e)) return found;
+  }
+  return nullptr;
+}
+
+// ---- POST /admin/payouts/:id/retry -----------------------------------------------------------
+
+std::string retried_payout_json(const PayoutRequested& p) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_field(w, "payout_id", p.payout_id);
+  write_field(w, "provider_id", p.provider_id);
+  write_field(w, "reference", p.reference);
+  write_optional(w, "retry_of", p.retry_of);
+  write_optional(w, "booking_id", p.booking_id);
+  write_optional(w, "withdrawal_id", p.withdrawal_id);
+  write_field(w, "amount", p.amount.amount_minor);
+  write_field(w, "currency", currency_code(p.amount.currency));
+  write_field(w, "status", payout_status_name(PayoutStatus::queued));
+  write_field(w, "attempt", p.attempt);
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+HttpResponse retry_payout(Services& services, const HttpRequest& request,
+                          const std::string& payout_id) {
+  auto who = require(services, request, {Role::admin});
+  if (!who.is_ok()) return std::move(who).error();
+  auto provider =
+      owner_of(services.reads, "SELECT provider_id FROM payouts WHERE payout_id = ?", payout_id);
+  if (!provider.is_ok()) return internal_error(provider.status());
+  if (!provider.value()) return rejection_response(Rejection::unknown_payout);
+
+  // The shell fills `available` from the projections in the snapshot it decides on.
+  RetryPayout command{payout_id, Money{}};
+  CommandResult result =
+      services.shell.execute(*provider.value(), command, context_for(who.value(), request));
+  if (auto failed = command_failure(result)) return *failed;
+  const PayoutRequested* payout = decided<PayoutRequested>(result);
+  LEDGER_ASSERT(payout != nullptr, "an accepted payout retry queues a new payout");
+  services.outbox.wake();
+  return json_response(201, retried_payout_json(*payout));
+}
+
+// ---- POST /admin/refunds/:id/retry -----------------------------------------------------------
+
+std::string retried_refund_json(const RefundRequested& r, std::string_view retry_of) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_field(w, "refund_id", r.refund_id);
+  write_field(w, "booking_id", r.booking_id);
+  write_field(w, "retry_of", retry_of);
+  write_field(w, "payment_reference", r.payment_reference);
+  write_field(w, "amount", r.amount.amount_minor);
+  write_field(w, "currency", currency_code(r.amount.currency));
+  write_field(w, "status", refund_status_name(RefundStatus::queued));
+  write_field(w, "attempt", r.attempt);
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+HttpResponse retry_refund(Services& services, const HttpRequest& request,
+                          const std::string& refund_id) {
+  auto who = require(services, request, {Role::admin});
+  if (!who.is_ok()) return std::move(who).error();
+  auto booking =
+      owner_of(services.reads, "SELECT booking_id FROM refunds WHERE refund_id = ?", refund_id);
+  if (!booking.is_ok()) return internal_error(booking.status());
+  if (!booking.value()) return rejection_response(Rejection::unknown_refund);
+
+  CommandResult result = services.shell.execute(*booking.value(), RetryRefund{refund_id},
+                                                context_for(who.value(), request));
+  if (auto failed = command_failure(result)) return *failed;
+  const RefundRequested* refund = decided<RefundRequested>(result);
+  LEDGER_ASSERT(refund != nullptr, "an accepted refund retry queues a new refund");
+  services.outbox.wake();
+  return json_response(201, retried_refund_json(*refund, refund_id));
+}
+
 }  // namespace
 
 void add_admin_routes(Router& router, Services& services) {
@@ -77,6 +194,12 @@ void add_admin_routes(Router& router, Services& services) {
   router.add(
       "POST", "/admin/payouts/:id/finalize",
       [s](const HttpRequest& r, const RouteParams& p) { return finalize(*s, r, p.get("id")); });
+  router.add("POST", "/admin/payouts/:id/retry", [s](const HttpRequest& r, const RouteParams& p) {
+    return retry_payout(*s, r, p.get("id"));
+  });
+  router.add("POST", "/admin/refunds/:id/retry", [s](const HttpRequest& r, const RouteParams& p) {
+    return retry_refund(*s, r, p.get("id"));
+  });
 }
 
 }  // namespace escrow::api

@@ -7,7 +7,9 @@
 //       each event with its exact stored data and meta, so its hash can be recomputed.
 //   GET /admin/disputes?status=open|resolved     disputes with their booking (admin), newest
 //       first, paged.
-// Cursors are opaque: the hex of the sort key of the last row of the page.
+// Every list answers its rows under "data": the two paged lists with "next_cursor" (null on the
+// last page), the log with "next_after" (the seq to pass as `after` next; `after` itself when the
+// page is empty). Cursors are opaque: the hex of the sort key of the last row of the page.
 // Thread-safety: each request leases its own read connection.
 #include <charconv>
 #include <optional>
@@ -114,20 +116,29 @@ SELECT kind, booking_id, amount, currency, status, reference, at, updated_at FRO
   SELECT 'payment' AS kind, p.booking_id AS booking_id, p.amount AS amount,
          p.currency AS currency, p.status AS status, p.reference AS reference,
          p.created_at AS at, p.updated_at AS updated_at
-    FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE b.client_id = ?1
+    FROM payments p JOIN bookings b ON b.id = p.booking_id
+   WHERE b.client_id = ?1 AND ?6 IN ('all', 'client')
   UNION ALL
   SELECT 'refund', booking_id, amount, currency, status, refund_id, created_at, updated_at
-    FROM refunds WHERE client_id = ?1
+    FROM refunds WHERE client_id = ?1 AND ?6 IN ('all', 'client')
   UNION ALL
   SELECT CASE source WHEN 'withdrawal' THEN 'withdrawal' ELSE 'payout' END, booking_id, amount,
          currency, status, payout_id, created_at, updated_at
-    FROM payouts WHERE provider_id = ?1
+    FROM payouts WHERE provider_id = ?1 AND ?6 IN ('all', 'provider')
 )
 WHERE ?2 IS NULL OR (at, kind, reference) < (?2, ?3, ?4)
 ORDER BY at DESC, kind DESC, reference DESC
 LIMIT ?5)sql";
 
-// Whose history the caller may read: a client or provider only their own.
+// Whose history the caller may read: a client or provider only their own, and only their side
+// of it (client and provider ids are separate namespaces: a client never sees payouts made to a
+// provider who happens to share their id, nor the reverse).
+const char* transactions_side(Role role) {
+  if (role == Role::client) return "client";
+  if (role == Role::provider) return "provider";
+  return "all";
+}
+
 HttpResult<std::string> transactions_party(const Principal& who, const Query& query) {
   std::optional<std::string_view> party = query.get("party_id");
   bool is_party = who.role == Role::client || who.role == Role::provider;
@@ -161,11 +172,12 @@ HttpResponse list_transactions(Services& services, const HttpRequest& request) {
   stmt->bind(1, party.value());
   bind_cursor(stmt.value(), 2, after);
   stmt->bind(5, page.value().limit);
+  stmt->bind_static(6, transactions_side(who.value().role));
 
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  write_key(w, "items");
+  write_key(w, "data");
   w.StartArray();
   int64_t rows = 0;
   std::optional<SortKey> last;
@@ -221,7 +233,7 @@ HttpResponse list_events(Services& services, const HttpRequest& request) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  write_key(w, "events");
+  write_key(w, "data");
   w.StartArray();
   int64_t next_after = after;
   for (;;) {
@@ -327,7 +339,7 @@ HttpResponse list_disputes(Services& services, const HttpRequest& request) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  write_key(w, "items");
+  write_key(w, "data");
   w.StartArray();
   int64_t rows = 0;
   std::optional<SortKey> last;

@@ -1581,6 +1581,184 @@ constexpr std::string_view document = R"openapi({
     }
    }
   },
+  "/admin/payouts/{id}/retry": {
+   "post": {
+    "operationId": "retryPayout",
+    "summary": "Pay a failed or reversed payout again, under a new transfer reference",
+    "tags": [
+     "admin"
+    ],
+    "responses": {
+     "201": {
+      "description": "the new payout, queued",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/RetriedPayout"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "description": "no such id",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        },
+        "examples": {
+         "unknown_payout": {
+          "value": {
+           "error": {
+            "code": "unknown_payout",
+            "message": "No payout has this id."
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "not retryable now",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        },
+        "examples": {
+         "payout_not_retryable": {
+          "value": {
+           "error": {
+            "code": "payout_not_retryable",
+            "message": "Only a failed or reversed payout can be retried, and only once."
+           }
+          }
+         },
+         "insufficient_balance": {
+          "value": {
+           "error": {
+            "code": "insufficient_balance",
+            "message": "The amount is more than the available balance."
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "422": {
+      "$ref": "#/components/responses/KeyReused"
+     },
+     "429": {
+      "$ref": "#/components/responses/RateLimited"
+     }
+    },
+    "description": "Admin. The failure returned the money to the provider's available balance; the retry takes it from there as a new payout (`retry_of` names the old one, `reference` is new) that the outbox sends to Paystack. No body. 409 payout_not_retryable (not failed or reversed, or retried already), insufficient_balance (withdrawn meanwhile), payout_account_missing.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/PayoutId"
+     },
+     {
+      "$ref": "#/components/parameters/IdempotencyKey"
+     }
+    ]
+   }
+  },
+  "/admin/refunds/{id}/retry": {
+   "post": {
+    "operationId": "retryRefund",
+    "summary": "Ask Paystack again for a failed refund",
+    "tags": [
+     "admin"
+    ],
+    "responses": {
+     "201": {
+      "description": "the new refund, queued",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/RetriedRefund"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "description": "no such id",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        },
+        "examples": {
+         "unknown_refund": {
+          "value": {
+           "error": {
+            "code": "unknown_refund",
+            "message": "No refund has this id."
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "not retryable now",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        },
+        "examples": {
+         "refund_not_retryable": {
+          "value": {
+           "error": {
+            "code": "refund_not_retryable",
+            "message": "Only a failed refund can be retried, and only once."
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "422": {
+      "$ref": "#/components/responses/KeyReused"
+     },
+     "429": {
+      "$ref": "#/components/responses/RateLimited"
+     }
+    },
+    "description": "Admin. A new refund of the same charge and amount, under a new refund id (`retry_of` names the failed one), that the outbox sends to Paystack; the booking shows both. No body. 409 refund_not_retryable (not failed, or retried already).",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/RefundId"
+     },
+     {
+      "$ref": "#/components/parameters/IdempotencyKey"
+     }
+    ]
+   }
+  },
   "/events": {
    "get": {
     "operationId": "listEvents",
@@ -2903,7 +3081,7 @@ constexpr std::string_view document = R"openapi({
    "TransactionPage": {
     "type": "object",
     "properties": {
-     "items": {
+     "data": {
       "type": "array",
       "items": {
        "$ref": "#/components/schemas/Transaction"
@@ -2916,7 +3094,7 @@ constexpr std::string_view document = R"openapi({
      }
     },
     "required": [
-     "items",
+     "data",
      "next_cursor"
     ]
    },
@@ -3024,7 +3202,7 @@ constexpr std::string_view document = R"openapi({
    "EventPage": {
     "type": "object",
     "properties": {
-     "events": {
+     "data": {
       "type": "array",
       "items": {
        "$ref": "#/components/schemas/Event"
@@ -3032,11 +3210,11 @@ constexpr std::string_view document = R"openapi({
      },
      "next_after": {
       "type": "integer",
-      "description": "pass as after for the next page"
+      "description": "pass as after for the next page (the after asked for when the page is empty)"
      }
     },
     "required": [
-     "events",
+     "data",
      "next_after"
     ]
    },
@@ -3641,6 +3819,152 @@ constexpr std::string_view document = R"openapi({
      "reason": ""
     }
    },
+   "RetriedPayout": {
+    "type": "object",
+    "properties": {
+     "payout_id": {
+      "type": "string",
+      "description": "also its (new) Paystack transfer reference",
+      "pattern": "^[a-z0-9-]{16,50}$"
+     },
+     "provider_id": {
+      "type": "string"
+     },
+     "reference": {
+      "type": "string",
+      "pattern": "^[a-z0-9-]{16,50}$"
+     },
+     "retry_of": {
+      "type": "string",
+      "description": "the failed or reversed payout"
+     },
+     "booking_id": {
+      "type": "string",
+      "nullable": true
+     },
+     "withdrawal_id": {
+      "type": "string",
+      "nullable": true
+     },
+     "amount": {
+      "type": "integer",
+      "format": "int64",
+      "minimum": 0,
+      "description": "the failed payout's amount"
+     },
+     "currency": {
+      "type": "string",
+      "enum": [
+       "NGN",
+       "GHS",
+       "ZAR",
+       "KES",
+       "USD"
+      ],
+      "description": "ISO 4217 code"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "queued"
+      ]
+     },
+     "attempt": {
+      "type": "integer",
+      "minimum": 2
+     }
+    },
+    "required": [
+     "payout_id",
+     "provider_id",
+     "reference",
+     "retry_of",
+     "booking_id",
+     "withdrawal_id",
+     "amount",
+     "currency",
+     "status",
+     "attempt"
+    ],
+    "example": {
+     "payout_id": "po-3f9a1c2b7d4e8a05-2",
+     "provider_id": "pr_bola",
+     "reference": "po-3f9a1c2b7d4e8a05-2",
+     "retry_of": "po-3f9a1c2b7d4e8a05-1",
+     "booking_id": "bk_2024_0001",
+     "withdrawal_id": null,
+     "amount": 4750000,
+     "currency": "NGN",
+     "status": "queued",
+     "attempt": 2
+    }
+   },
+   "RetriedRefund": {
+    "type": "object",
+    "properties": {
+     "refund_id": {
+      "type": "string"
+     },
+     "booking_id": {
+      "type": "string"
+     },
+     "retry_of": {
+      "type": "string",
+      "description": "the failed refund"
+     },
+     "payment_reference": {
+      "type": "string",
+      "description": "the charge refunded"
+     },
+     "amount": {
+      "type": "integer",
+      "format": "int64",
+      "minimum": 0,
+      "description": "the failed refund's amount"
+     },
+     "currency": {
+      "type": "string",
+      "enum": [
+       "NGN",
+       "GHS",
+       "ZAR",
+       "KES",
+       "USD"
+      ],
+      "description": "ISO 4217 code"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "queued"
+      ]
+     },
+     "attempt": {
+      "type": "integer",
+      "minimum": 2
+     }
+    },
+    "required": [
+     "refund_id",
+     "booking_id",
+     "retry_of",
+     "payment_reference",
+     "amount",
+     "currency",
+     "status",
+     "attempt"
+    ],
+    "example": {
+     "refund_id": "rf-b1d20c7e55a9f3e4-2",
+     "booking_id": "bk_2024_0001",
+     "retry_of": "rf-b1d20c7e55a9f3e4-1",
+     "payment_reference": "bk-b1d20c7e55a9f3e4-1-1",
+     "amount": 5000000,
+     "currency": "NGN",
+     "status": "queued",
+     "attempt": 2
+    }
+   },
    "DisputeSummary": {
     "type": "object",
     "properties": {
@@ -3759,7 +4083,7 @@ constexpr std::string_view document = R"openapi({
    "DisputePage": {
     "type": "object",
     "properties": {
-     "items": {
+     "data": {
       "type": "array",
       "items": {
        "$ref": "#/components/schemas/DisputeSummary"
@@ -3772,7 +4096,7 @@ constexpr std::string_view document = R"openapi({
      }
     },
     "required": [
-     "items",
+     "data",
      "next_cursor"
     ]
    },
@@ -4002,6 +4326,15 @@ constexpr std::string_view document = R"openapi({
      "type": "string"
     },
     "description": "payout id (its transfer reference)"
+   },
+   "RefundId": {
+    "name": "id",
+    "in": "path",
+    "required": true,
+    "schema": {
+     "type": "string"
+    },
+    "description": "refund id (as in the booking's refunds[])"
    },
    "IdempotencyKey": {
     "name": "Idempotency-Key",

@@ -1,13 +1,16 @@
 // escrowd's HTTP server (see server.h): C++20 coroutines on Boost.Asio in the shape of Beast's
 // async examples: expires_after/expires_at before every read and write, header and body limits
 // on every parser. One coroutine per connection runs on that connection's strand; the handler
-// runs on a separate thread pool and the coroutine resumes on its strand with the response.
+// runs on a separate thread pool (or, for run_inline requests, right there on the strand) and
+// the coroutine resumes on its strand with the response. The body limit is set on the parser
+// between reading the header and reading the body.
 //
 // Shutdown: stop() sets `stopping_`, closes the acceptor and every connection that is waiting
 // for a request; a connection inside a request finishes it and answers with Connection: close.
 // Connections deregister in their destructor, so stop() can wait for the registry to empty.
 #include "api/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -50,6 +53,9 @@ constexpr auto refusal_linger = std::chrono::seconds(1);
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
+constexpr int handler_threads_min = 16;
+constexpr int handler_threads_per_io_thread = 4;
+
 std::chrono::milliseconds ms(int value) {
   return std::chrono::milliseconds(value);
 }
@@ -63,7 +69,8 @@ struct Server::Impl {
       : options(options),
         handler(std::move(handler)),
         io(options.threads),
-        handlers(static_cast<size_t>(options.threads)),
+        handlers(static_cast<size_t>(
+            std::max(options.threads * handler_threads_per_io_thread, handler_threads_min))),
         acceptor(net::make_strand(io)) {}
 
   Status listen();
@@ -76,6 +83,7 @@ struct Server::Impl {
   const ServerOptions options;
   const RequestHandler handler;
   std::atomic<bool> stopping{false};
+  std::atomic<int> large_bodies{0};  // slots taken, at most options.large_bodies_max
 
   // The registry outlives the io_context: connections destroyed with it deregister here.
   std::mutex mutex;
@@ -110,6 +118,33 @@ struct Connection : std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer;
   std::string remote_address;
   bool idle = false;  // waiting for the first byte of a request
+};
+
+// A large-body slot of the server, given back once the handler is done with the body (or the
+// request failed).
+class LargeBodySlot {
+ public:
+  LargeBodySlot() = default;
+  LargeBodySlot(const LargeBodySlot&) = delete;
+  LargeBodySlot& operator=(const LargeBodySlot&) = delete;
+  ~LargeBodySlot() { release(); }
+
+  // False when `max` slots are taken already.
+  bool take(std::atomic<int>& taken, int max) {
+    if (++taken > max) {
+      --taken;
+      return false;
+    }
+    taken_ = &taken;
+    return true;
+  }
+  void release() {
+    if (taken_ != nullptr) --*taken_;
+    taken_ = nullptr;
+  }
+
+ private:
+  std::atomic<int>* taken_ = nullptr;
 };
 
 // ---- conversions -----------------------------------------------------------------------------
@@ -197,6 +232,47 @@ std::optional<BeastResponse> refusal_for(const beast::error_code& ec) {
   return std::nullopt;
 }
 
+std::string_view view(beast::string_view text) {
+  return {text.data(), text.size()};
+}
+
+// Whether the (first) Authorization header carries a Bearer token, valid or not.
+bool has_bearer(const BeastRequest& request) {
+  constexpr std::string_view scheme = "Bearer ";
+  auto it = request.find(http::field::authorization);
+  if (it == request.end()) return false;
+  std::string_view value = view(it->value());
+  return value.size() > scheme.size() && ascii_iequals(value.substr(0, scheme.size()), scheme);
+}
+
+// Sets the body limit of the request whose header `parser` has read. The refusal when the
+// announced body is over that limit, or when it is large and no large-body slot is free.
+std::optional<BeastResponse> admit_body(Server::Impl& server,
+                                        http::request_parser<http::string_body>& parser,
+                                        LargeBodySlot& slot) {
+  const ServerOptions& options = server.options;
+  const BeastRequest& request = parser.get();
+  size_t limit = options.body_bytes_max;
+  if (options.body_limit) {
+    limit = std::min(limit, options.body_limit(view(request.method_string()),
+                                               view(request.target()), has_bearer(request)));
+  }
+  const auto length = parser.content_length();  // a boost::optional
+  if (length && *length > limit) {
+    return refusal(413, "body_too_large", "The request body is larger than this server accepts.");
+  }
+  parser.body_limit(limit);  // what a chunked body is held to
+  const uint64_t expected = length ? *length : (parser.chunked() ? limit : 0);
+  if (expected > options.large_body_bytes &&
+      !slot.take(server.large_bodies, options.large_bodies_max)) {
+    BeastResponse busy =
+        refusal(503, "busy", "The server is reading too many large requests; try again shortly.");
+    busy.set(http::field::retry_after, "1");
+    return busy;
+  }
+  return std::nullopt;
+}
+
 bool expects_continue(const BeastRequest& request) {
   auto it = request.find(http::field::expect);
   return request.version() >= 11 && it != request.end() &&
@@ -262,6 +338,13 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
   parser.body_limit(options.body_bytes_max);
   s.stream.expires_at(deadline);
   auto [ec, read] = co_await http::async_read_header(s.stream, s.buffer, parser, use_tuple);
+  LargeBodySlot slot;  // held until the handler has returned
+  if (!ec) {
+    if (auto refused = admit_body(server, parser, slot)) {
+      co_await refuse(server, s, std::move(*refused));
+      co_return false;
+    }
+  }
   if (!ec && expects_continue(parser.get())) {
     http::response<http::empty_body> proceed{http::status::continue_, 11};
     s.stream.expires_after(ms(options.write_timeout_ms));
@@ -278,8 +361,16 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
 
   const ResponseShape shape = shape_for(parser.get());
   HttpRequest request = to_http_request(parser.release(), s.remote_address);
-  HttpResponse out = co_await net::co_spawn(
-      server.handlers, run_handler(&server.handler, std::move(request)), net::use_awaitable);
+  const bool on_io_thread =
+      options.run_inline && options.run_inline(request.method, request.target);
+  HttpResponse out;
+  if (on_io_thread) {
+    out = co_await run_handler(&server.handler, std::move(request));
+  } else {
+    out = co_await net::co_spawn(server.handlers, run_handler(&server.handler, std::move(request)),
+                                 net::use_awaitable);
+  }
+  slot.release();  // the body went with the request, before the answer is written
   const bool keep_alive = shape.keep_alive && !server.stopping;
   BeastResponse response = to_beast_response(std::move(out), shape, keep_alive);
   s.stream.expires_after(ms(options.write_timeout_ms));
@@ -409,11 +500,11 @@ void Server::Impl::stop(std::chrono::milliseconds drain) {
 
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
                                               RequestHandler handler) {
-  if (options.threads < 1 || options.connections_max < 1 || !handler ||
-      options.header_bytes_max > UINT32_MAX) {
+  if (options.threads < 1 || options.connections_max < 1 || options.large_bodies_max < 1 ||
+      !handler || options.header_bytes_max > UINT32_MAX) {
     return Status(StatusCode::invalid_argument,
-                  "server options: threads and connections_max must be positive, and a handler "
-                  "is required");
+                  "server options: threads, connections_max and large_bodies_max must be "
+                  "positive, and a handler is required");
   }
   auto impl = std::make_unique<Impl>(options, std::move(handler));
   Status status = impl->listen();

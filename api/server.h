@@ -4,15 +4,23 @@
 // Contract:
 //  - HTTP/1.1 and 1.0, keep-alive as the request asks; Content-Length and Connection are the
 //    server's (a handler's own values for them are dropped); no Server header.
-//  - Limits: a header block above header_bytes_max gets 431, a body above body_bytes_max 413
-//    `body_too_large`, malformed HTTP 400 `bad_request`; each with Connection: close.
+//  - Limits: a header block above header_bytes_max gets 431, malformed HTTP 400 `bad_request`.
+//    The body limit of a request is chosen once its header is read, before any of its body:
+//    body_limit(method, target, has_bearer), never above body_bytes_max; a body above it gets
+//    413 `body_too_large` (before 100 Continue, and before any body byte is buffered when
+//    Content-Length announces it). A large body (above large_body_bytes, by Content-Length, or
+//    by its limit when chunked) needs one of large_bodies_max slots, held until its handler has
+//    returned; without a free one it gets 503 `busy` with Retry-After: 1. Each refusal comes
+//    with Connection: close, and the handler is not called.
 //  - Timeouts: a new connection must deliver its request header within header_timeout_ms (sent
 //    byte by byte or not, so a slowloris client is cut off); then the body within
 //    body_timeout_ms. A kept-alive connection may wait idle_timeout_ms for its next request,
 //    whose header again has header_timeout_ms from its first byte. Each response must be written
 //    within write_timeout_ms. Past connections_max, new connections are closed at once.
-//  - Handlers run on their own pool of `threads` threads, apart from the `threads` I/O threads,
-//    so a handler that blocks (a SQLite commit, a Paystack call) delays only its own connection.
+//  - Handlers run on their own pool of max(4 * threads, 16) threads, apart from the `threads` I/O
+//    threads, so a handler that blocks (a SQLite commit, a Paystack call) delays only its own
+//    connection. Requests for which run_inline() is true skip that pool and run on the I/O
+//    thread, so that they are answered even while every handler thread is blocked.
 //    A handler that throws gets 500 `internal_error`; nothing is thrown out of the server.
 // Thread-safety: port() and stop() may be called from any thread; the handler is called from
 // many threads at once.
@@ -24,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "ledger/status.h"
@@ -33,9 +42,19 @@ namespace escrow::api {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an IP address, or "localhost"
   uint16_t port = 8080;            // 0 picks a free port; see Server::port()
-  int threads = 4;                 // I/O threads, and as many handler threads
+  int threads = 4;                 // I/O threads; max(4 * threads, 16) handler threads
   size_t header_bytes_max = 16 * 1024;
-  size_t body_bytes_max = 52 * 1024 * 1024;  // uploads of 50 MiB plus multipart overhead
+  size_t body_bytes_max = 52 * 1024 * 1024;  // the cap for every request, whatever body_limit says
+  // The body limit of one request, from its header alone (no authentication has happened yet:
+  // has_bearer only says that an `Authorization: Bearer` header is present). Empty: the same
+  // body_bytes_max for every request.
+  std::function<size_t(std::string_view method, std::string_view target, bool has_bearer)>
+      body_limit;
+  size_t large_body_bytes = 1024 * 1024 + 64 * 1024;
+  int large_bodies_max = 8;  // large bodies read and handled at once; more get 503 `busy`
+  // True for requests whose handler is cheap and never blocks (GET /healthz): they run on the
+  // I/O thread. Empty: every request goes to the handler pool.
+  std::function<bool(std::string_view method, std::string_view target)> run_inline;
   int header_timeout_ms = 10'000;
   int body_timeout_ms = 60'000;
   int idle_timeout_ms = 30'000;

@@ -119,7 +119,8 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config) {
   http.connect_timeout_ms = config.connect_timeout_ms;
   http.request_timeout_ms = config.request_timeout_ms;
   http.response_body_bytes_max = config.response_body_bytes_max;
-  Result<std::unique_ptr<HttpClient>> transport = HttpClient::create(std::move(http));
+  Result<std::unique_ptr<PooledTransport>> transport =
+      PooledTransport::create(http, config.connections_max);
   if (!transport.is_ok()) return transport.status();
   return std::make_unique<Client>(std::shared_ptr<HttpTransport>(std::move(transport.value())),
                                   config.retry, SleepFn{}, config.secret_key);
@@ -142,12 +143,26 @@ double Client::unit_random() {
 }
 
 // Belt and braces: nothing we build contains the key, but a server could echo it back.
+std::string mask_digit_runs(std::string_view text) {
+  constexpr size_t run_min = 10, kept = 4;
+  std::string out(text);
+  for (size_t at = 0; at < out.size();) {
+    size_t end = at;
+    while (end < out.size() && out[end] >= '0' && out[end] <= '9') ++end;
+    if (end - at >= run_min) std::fill(out.begin() + at, out.begin() + (end - kept), '*');
+    at = end == at ? at + 1 : end;
+  }
+  return out;
+}
+
 void Client::scrub(ApiError& error) const {
-  if (secret_key_.empty()) return;
   for (std::string* text : {&error.message, &error.code, &error.type, &error.next_step}) {
-    for (size_t at = text->find(secret_key_); at != std::string::npos;
-         at = text->find(secret_key_, at))
-      text->replace(at, secret_key_.size(), "[redacted]");
+    if (!secret_key_.empty()) {
+      for (size_t at = text->find(secret_key_); at != std::string::npos;
+           at = text->find(secret_key_, at))
+        text->replace(at, secret_key_.size(), "[redacted]");
+    }
+    *text = mask_digit_runs(*text);
   }
 }
 

@@ -19,8 +19,12 @@
 // Errors are ApiError values (api_error.h); no exception leaves this module. The secret key is
 // never part of an error message.
 //
-// Thread-safety: a Client may be shared between threads if its transport may (HttpClient
-// serialises its calls on one connection).
+// Errors are scrubbed before they are returned: the secret key becomes "[redacted]" and every run
+// of 10 or more digits (an account number echoed back) keeps only its last 4 ("******6789").
+//
+// Thread-safety: a Client may be shared between threads if its transport may. Client::create
+// gives it a PooledTransport of ClientConfig::connections_max connections, so that calls run in
+// parallel and one slow call holds up only its own connection.
 #pragma once
 
 #include <chrono>
@@ -75,13 +79,18 @@ struct ClientConfig {
   int connect_timeout_ms = connect_timeout_ms_default;
   int request_timeout_ms = request_timeout_ms_default;
   size_t response_body_bytes_max = response_body_bytes_max_default;
+  int connections_max = connections_max_default;  // parallel calls; more wait for a connection
   RetryPolicy retry;
 };
 
+// `text` with every run of 10 or more ASCII digits masked but for its last 4: account numbers
+// never reach a log through an error message.
+std::string mask_digit_runs(std::string_view text);
+
 class Client {
  public:
-  // An HttpClient-backed client. `invalid_argument` for an empty key, a malformed base URL or a
-  // plain-http URL to a host that is not loopback.
+  // A client over a PooledTransport of HttpClients. `invalid_argument` for an empty key, a
+  // malformed base URL, a plain-http URL to a host that is not loopback or connections_max < 1.
   static Result<std::unique_ptr<Client>> create(const ClientConfig& config);
 
   // Over any transport (tests inject fakes). `sleep` defaults to std::this_thread::sleep_for;

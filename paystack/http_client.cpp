@@ -414,4 +414,67 @@ int HttpClient::connections_opened() const {
   return impl_->connections_opened;
 }
 
+// ---- PooledTransport ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<PooledTransport>> PooledTransport::create(const HttpClientConfig& config,
+                                                                 int connections_max) {
+  if (connections_max < 1)
+    return Status(StatusCode::invalid_argument,
+                  "paystack HTTP client: connections_max must be positive");
+  Result<std::unique_ptr<HttpClient>> first = HttpClient::create(config);  // checks the config
+  if (!first.is_ok()) return first.status();
+  auto pool = std::make_unique<PooledTransport>(
+      [config]() -> Result<std::unique_ptr<HttpTransport>> {
+        Result<std::unique_ptr<HttpClient>> made = HttpClient::create(config);
+        if (!made.is_ok()) return made.status();
+        return std::unique_ptr<HttpTransport>(std::move(made.value()));
+      },
+      connections_max);
+  pool->idle_.push_back(std::move(first.value()));
+  pool->opened_ = 1;
+  return pool;
+}
+
+PooledTransport::PooledTransport(Factory open, int connections_max)
+    : open_(std::move(open)), connections_max_(std::max(connections_max, 1)) {}
+
+Result<std::unique_ptr<HttpTransport>> PooledTransport::acquire() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    returned_.wait(lock, [this] { return !idle_.empty() || opened_ < connections_max_; });
+    if (!idle_.empty()) {
+      std::unique_ptr<HttpTransport> transport = std::move(idle_.back());
+      idle_.pop_back();
+      return transport;
+    }
+    ++opened_;  // the slot is taken before opening, outside the lock
+  }
+  Result<std::unique_ptr<HttpTransport>> made = open_();
+  if (!made.is_ok()) {  // give the slot back to a waiting caller
+    std::lock_guard<std::mutex> lock(mutex_);
+    --opened_;
+    returned_.notify_one();
+  }
+  return made;
+}
+
+void PooledTransport::release(std::unique_ptr<HttpTransport> transport) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  idle_.push_back(std::move(transport));
+  returned_.notify_one();
+}
+
+Result<HttpResponse> PooledTransport::send(const HttpRequest& request) {
+  Result<std::unique_ptr<HttpTransport>> transport = acquire();
+  if (!transport.is_ok()) return transport.status();
+  Result<HttpResponse> response = transport.value()->send(request);
+  release(std::move(transport.value()));
+  return response;
+}
+
+int PooledTransport::transports_opened() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return opened_;
+}
+
 }  // namespace escrow::paystack

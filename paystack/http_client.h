@@ -12,11 +12,15 @@
 // log line built from one, ever contains it.
 //
 // Thread-safety: an HttpClient owns one connection and a private io_context; calls from several
-// threads are serialised by a mutex (make one client per thread for parallel requests).
+// threads are serialised by a mutex. PooledTransport holds several HttpClients for parallel
+// requests: a slow call then holds up only its own connection.
 // Beast and Asio stay inside http_client.cpp; this header has none of their types.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +98,40 @@ class HttpClient final : public HttpTransport {
  private:
   explicit HttpClient(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+inline constexpr int connections_max_default = 8;
+
+// Up to `connections_max` transports (connections) used in parallel. send() takes an idle one,
+// or opens a new one while fewer than connections_max exist, or else waits until one is handed
+// back. A transport is opened on first need and kept for reuse (with its keep-alive connection).
+// Thread-safety: send() may be called from any number of threads at once.
+class PooledTransport final : public HttpTransport {
+ public:
+  using Factory = std::function<Result<std::unique_ptr<HttpTransport>>()>;
+
+  // HttpClients made from `config`; the config is checked here as HttpClient::create does, and
+  // connections_max must be positive (else invalid_argument). No connection is made yet.
+  static Result<std::unique_ptr<PooledTransport>> create(const HttpClientConfig& config,
+                                                         int connections_max);
+  // Transports made by `open` when needed; a failure to open is returned by that send().
+  PooledTransport(Factory open, int connections_max);
+
+  Result<HttpResponse> send(const HttpRequest& request) override;
+
+  // Transports opened so far (never above connections_max): for tests and metrics.
+  int transports_opened() const;
+
+ private:
+  Result<std::unique_ptr<HttpTransport>> acquire();
+  void release(std::unique_ptr<HttpTransport> transport);
+
+  const Factory open_;
+  const int connections_max_;
+  mutable std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<HttpTransport>> idle_;  // guarded by mutex_
+  int opened_ = 0;                                    // guarded by mutex_; idle or in use
 };
 
 }  // namespace escrow::paystack

@@ -6,6 +6,10 @@
 // cut off after header_timeout_ms, an idle kept-alive connection cut off after idle_timeout_ms, a
 // throwing handler answered with 500, a slow handler that does not hold up other connections,
 // stop() letting a running request finish while closing idle connections, and a busy port.
+// Overload: 16 handlers blocked at once with GET /healthz (run_inline) still answered; the body
+// limit chosen per request from its header (413 before the body, before 100 Continue, for
+// chunked bodies too, never above body_bytes_max), large bodies capped with 503 busy, and
+// escrowd's own policy (request_body_limit, answered_inline).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,12 +19,16 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "api/app.h"
 #include "api/server.h"
 #include "ledger/text.h"
 
@@ -138,11 +146,15 @@ class RawClient {
 };
 
 // Answers "METHOD TARGET BODY-BYTES FROM-ADDRESS" and echoes X-Echo back; /slow sleeps first,
-// /throw throws.
+// /throw throws, /block waits until open_gate() (or 20 s).
 struct EchoHandler {
   std::atomic<int> calls{0};
   std::atomic<bool> slow_started{false};
   std::chrono::milliseconds slow_for = 500ms;
+  std::mutex gate_mutex;
+  std::condition_variable gate;
+  bool gate_open = false;  // guarded by gate_mutex
+  int blocked = 0;         // guarded by gate_mutex: handlers waiting at the gate
 
   HttpResponse operator()(HttpRequest request) {
     ++calls;
@@ -151,6 +163,13 @@ struct EchoHandler {
       slow_started = true;
       std::this_thread::sleep_for(slow_for);
     }
+    if (request.path() == "/block") {
+      std::unique_lock<std::mutex> lock(gate_mutex);
+      ++blocked;
+      gate.notify_all();
+      gate.wait_for(lock, 20s, [this] { return gate_open; });
+      --blocked;
+    }
     HttpResponse response;
     response.headers.set("Content-Type", "text/plain");
     if (auto echo = request.headers.get("X-Echo")) response.headers.set("X-Echo", *echo);
@@ -158,6 +177,18 @@ struct EchoHandler {
     response.body = request.method + " " + request.target + " " +
                     std::to_string(request.body.size()) + " " + request.remote_address;
     return response;
+  }
+
+  // Waits (up to 10 s) until `count` handlers are blocked at the gate; the number reached.
+  int await_blocked(int count) {
+    std::unique_lock<std::mutex> lock(gate_mutex);
+    gate.wait_for(lock, 10s, [&] { return blocked >= count; });
+    return blocked;
+  }
+  void open_gate() {
+    std::lock_guard<std::mutex> lock(gate_mutex);
+    gate_open = true;
+    gate.notify_all();
   }
 };
 
@@ -472,4 +503,149 @@ TEST_CASE("start() refuses a busy port and a host that is not an address") {
   auto bad = Server::start(options, [](HttpRequest) { return HttpResponse{}; });
   REQUIRE_FALSE(bad.is_ok());
   CHECK(bad.status().code() == StatusCode::invalid_argument);
+}
+
+TEST_CASE("16 blocked handlers run at once, and GET /healthz is answered while they block") {
+  EchoHandler handler;
+  ServerOptions options;  // start_server: 2 I/O threads, so max(2 * 4, 16) = 16 handler threads
+  options.run_inline = [](std::string_view method, std::string_view target) {
+    return method == "GET" && target == "/healthz";
+  };
+  auto server = start_server(handler, options);
+
+  std::vector<std::unique_ptr<RawClient>> blocked;
+  for (int i = 0; i < 16; ++i) {
+    blocked.push_back(std::make_unique<RawClient>(server->port()));
+    REQUIRE(blocked.back()->send(get("/block")));
+  }
+  CHECK(handler.await_blocked(16) == 16);  // each on its own handler thread
+
+  RawClient probe(server->port());
+  REQUIRE(probe.send(get("/healthz")));
+  auto health = probe.read_response();  // every handler thread is taken: answered inline
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body.starts_with("GET /healthz "));
+
+  handler.open_gate();
+  for (auto& client : blocked) {
+    auto response = client->read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+  }
+}
+
+TEST_CASE("the body limit is chosen per request from its header, before any body is read") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.body_bytes_max = 8192;  // the cap, whatever body_limit says
+  options.body_limit = [](std::string_view method, std::string_view target, bool has_bearer) {
+    if (target == "/huge") return size_t{1} << 30;
+    return method == "POST" && target == "/upload" && has_bearer ? size_t{4096} : size_t{1024};
+  };
+  auto server = start_server(handler, options);
+  const std::string bearer = "Authorization: Bearer any-token\r\n";
+  auto post_with = [](std::string_view target, std::string_view headers, size_t bytes) {
+    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(headers) +
+           "Content-Length: " + std::to_string(bytes) + "\r\n\r\n" + std::string(bytes, 'x');
+  };
+  auto status_of = [&](const std::string& request) {
+    RawClient client(server->port());
+    client.send(request);
+    auto response = client.read_response();
+    return response ? response->status : 0;
+  };
+
+  CHECK(status_of(post_with("/json", "", 1024)) == 200);
+  CHECK(status_of(post_with("/json", bearer, 1025)) == 413);
+  CHECK(status_of(post_with("/upload", bearer, 4096)) == 200);
+  CHECK(status_of(post_with("/upload", "", 2000)) == 413);  // no token: the small limit
+  CHECK(status_of(post_with("/upload", "Authorization: Basic eDp5\r\n", 2000)) == 413);
+  CHECK(status_of(post_with("/upload", bearer, 4097)) == 413);
+  CHECK(status_of(post_with("/huge", "", 8192)) == 200);
+  CHECK(status_of(post_with("/huge", "", 8193)) == 413);  // body_bytes_max still caps
+  CHECK(handler.calls == 3);
+
+  SECTION("an announced body over the limit is refused before 100 Continue") {
+    RawClient client(server->port());
+    REQUIRE(
+        client.send("POST /json HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n"
+                    "Expect: 100-continue\r\n\r\n"));
+    auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 413);
+    CHECK(error_code_of(*response) == "body_too_large");
+    CHECK(response->header("Connection") == "close");
+  }
+  SECTION("a chunked body is held to the same limit") {
+    RawClient client(server->port());
+    REQUIRE(
+        client.send("POST /json HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "400\r\n" +
+                    std::string(1024, 'x') + "\r\n1\r\nx\r\n0\r\n\r\n"));
+    auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 413);
+    CHECK(handler.calls == 3);
+  }
+}
+
+TEST_CASE("large bodies beyond large_bodies_max at once get 503 busy; small ones still pass") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.large_body_bytes = 1000;
+  options.large_bodies_max = 1;
+  auto server = start_server(handler, options);
+
+  // The first large body takes the only slot: 100 Continue shows that it was admitted.
+  RawClient first(server->port());
+  REQUIRE(
+      first.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n"
+                 "Expect: 100-continue\r\n\r\n"));
+  auto interim = first.read_response();
+  REQUIRE(interim);
+  REQUIRE(interim->status == 100);
+
+  RawClient second(server->port());
+  REQUIRE(second.send(post("/upload", std::string(2000, 'y'))));
+  auto busy = second.read_response();
+  REQUIRE(busy);
+  CHECK(busy->status == 503);
+  CHECK(error_code_of(*busy) == "busy");
+  CHECK(busy->header("Retry-After") == "1");
+  CHECK(busy->header("Connection") == "close");
+
+  RawClient small(server->port());
+  REQUIRE(small.send(post("/small", std::string(1000, 'z'))));
+  auto small_response = small.read_response();
+  REQUIRE(small_response);
+  CHECK(small_response->status == 200);
+
+  REQUIRE(first.send(std::string(5000, 'x')));
+  auto done = first.read_response();
+  REQUIRE(done);
+  CHECK(done->body == "POST /upload 5000 127.0.0.1");
+
+  RawClient again(server->port());  // the slot came back with the answer
+  REQUIRE(again.send(post("/upload", std::string(2000, 'y'))));
+  auto accepted = again.read_response();
+  REQUIRE(accepted);
+  CHECK(accepted->status == 200);
+}
+
+TEST_CASE("escrowd reads 52 MiB only for a proof upload with a token; /healthz runs inline") {
+  CHECK(request_body_limit("POST", "/bookings/bk-1/complete", true) == upload_request_bytes_max);
+  CHECK(request_body_limit("POST", "/bookings/bk-1/complete?x=1", true) ==
+        upload_request_bytes_max);
+  CHECK(request_body_limit("POST", "/bookings/bk-1/complete", false) == request_bytes_max);
+  CHECK(request_body_limit("PUT", "/bookings/bk-1/complete", true) == request_bytes_max);
+  CHECK(request_body_limit("POST", "/bookings/bk-1/pay", true) == request_bytes_max);
+  CHECK(request_body_limit("POST", "/bookings//complete", true) == request_bytes_max);
+  CHECK(request_body_limit("POST", "/bookings/a/b/complete", true) == request_bytes_max);
+  CHECK(request_body_limit("POST", "/webhooks/paystack", false) == request_bytes_max);
+  CHECK(request_bytes_max > 1024 * 1024);  // a 1 MiB JSON body or webhook fits
+  CHECK(upload_request_bytes_max > 50u * 1024 * 1024);
+  CHECK(answered_inline("GET", "/healthz"));
+  CHECK_FALSE(answered_inline("GET", "/readyz"));
+  CHECK_FALSE(answered_inline("POST", "/healthz"));
 }

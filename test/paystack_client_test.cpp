@@ -9,12 +9,15 @@
 // 2. A scripted fake HttpTransport: retries of safe calls with an injected sleep (its waits are
 //    recorded and checked against the backoff bounds), 429 waiting for x-ratelimit-reset,
 //    money-moving POSTs sent exactly once, initiate_or_lookup_transfer(), local validation, the
-//    bodies and query strings sent, and the secret key scrubbed from error text.
+//    bodies and query strings sent, and the secret key and account numbers scrubbed from error
+//    text.
 // 3. Real sockets on loopback: a small in-test HTTP/1.1 server (POSIX sockets on a thread)
 //    checks headers, keep-alive reuse, reconnecting after the server closed, read timeouts and
-//    the body limit; `openssl s_server` with throw-away certificates (trusted through
-//    SSL_CERT_FILE) checks that TLS verification is on, including the host name check. The
-//    loopback-only rule for http:// is checked on HttpClient::create and Client::create.
+//    the body limit, and pooled connections (slow calls overlap, never on more connections
+//    than connections_max, a failed open frees its slot); `openssl s_server` with throw-away
+//    certificates (trusted through SSL_CERT_FILE) checks that TLS verification is on, including
+//    the host name check. The loopback-only rule for http:// is checked on HttpClient::create
+//    and Client::create.
 // 4. Integration against tools/paystack-sim at ESCROW_TEST_BINARY_DIR/paystack-sim: every call of
 //    the client and every error case, with /_sim/ control calls and GET /_sim/state to check
 //    what the simulator recorded. Skipped, with a warning, when the binary is absent.
@@ -34,6 +37,7 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -242,14 +246,15 @@ class Child {
   std::thread drain_;
 };
 
-// A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: one connection at a time, requests
-// parsed by Content-Length, answered by `handler` (an empty answer means: never answer).
+// A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: one connection at a time (or, when
+// `concurrent`, each on its own thread: `handler` must then be thread-safe), requests parsed by
+// Content-Length, answered by `handler` (an empty answer means: never answer).
 class MiniServer {
  public:
   using Handler = std::function<std::string(const std::string& request)>;
 
-  explicit MiniServer(Handler handler, bool close_after_each = false)
-      : handler_(std::move(handler)), close_after_each_(close_after_each) {
+  explicit MiniServer(Handler handler, bool close_after_each = false, bool concurrent = false)
+      : handler_(std::move(handler)), close_after_each_(close_after_each), concurrent_(concurrent) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -266,6 +271,7 @@ class MiniServer {
   ~MiniServer() {
     stop_ = true;
     thread_.join();
+    for (std::thread& worker : workers_) worker.join();
     ::close(listen_fd_);
   }
 
@@ -346,13 +352,21 @@ class MiniServer {
       int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
       ++accepted_;
-      serve(fd);
-      ::close(fd);
+      auto serve_and_close = [this, fd] {
+        serve(fd);
+        ::close(fd);
+      };
+      if (concurrent_) {
+        workers_.emplace_back(serve_and_close);
+      } else {
+        serve_and_close();
+      }
     }
   }
 
   Handler handler_;
   bool close_after_each_;
+  bool concurrent_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -360,6 +374,7 @@ class MiniServer {
   std::mutex mutex_;
   std::vector<std::string> requests_;
   std::thread thread_;
+  std::vector<std::thread> workers_;  // concurrent connections; touched by thread_ until joined
 };
 
 std::unique_ptr<HttpClient> http_client(const std::string& base_url, int request_timeout_ms = 5'000,
@@ -1201,6 +1216,36 @@ TEST_CASE("the secret key never appears in error text", "[client][secret]") {
   }
 }
 
+TEST_CASE("account numbers in error text keep only their last 4 digits", "[client][secret]") {
+  CHECK(mask_digit_runs("account 0123456789 at bank 058") == "account ******6789 at bank 058");
+  CHECK(mask_digit_runs("123456789 stays: 9 digits") == "123456789 stays: 9 digits");
+  CHECK(mask_digit_runs("x12345678901234y") == "x**********1234y");
+  CHECK(mask_digit_runs("0123456789") == "******6789");
+  CHECK(mask_digit_runs("") == "");
+
+  Harness h;
+  h.transport->then(response(
+      422, R"({"status":false,"message":"Account number 0123456789 is invalid for bank 058",)"
+           R"("code":"invalid_account_0123456789","meta":{"nextStep":"Check 0123456789"}})"));
+  ApiError error =
+      h.client.create_transfer_recipient({"nuban", "Ada", "0123456789", "058", Currency::NGN})
+          .error();
+  CHECK(error.kind == ErrorKind::validation);
+  CHECK(error.message == "Account number ******6789 is invalid for bank 058");
+  CHECK(error.to_string().find("0123456789") == std::string::npos);
+  CHECK(error.to_status().to_string().find("0123456789") == std::string::npos);
+  CHECK(error.code.find("0123456789") == std::string::npos);
+  CHECK(error.next_step == "Check ******6789");
+
+  SECTION("without a secret key too") {
+    auto transport = std::make_shared<FakeTransport>();
+    Client client(transport, RetryPolicy{}, [](std::chrono::milliseconds) {});
+    transport->then(response(400, R"({"status":false,"message":"Could not resolve 01234567890"})"));
+    ApiError plain = client.resolve_account("01234567890", "058").error();
+    CHECK(plain.message == "Could not resolve *******7890");
+  }
+}
+
 // =============================================================================================
 // 3. The transport over real sockets
 // =============================================================================================
@@ -1346,6 +1391,77 @@ TEST_CASE("HTTP transport: headers, keep-alive, reconnects, timeouts, limits", "
     CHECK(client.finalize_transfer("TRF_x", "123456").error().kind == ErrorKind::unavailable);
     CHECK(server.requests().size() == before + 1);
   }
+}
+
+TEST_CASE("pooled transport: slow calls run side by side, never on more connections than allowed",
+          "[transport][pool]") {
+  // The server answers a request only once its partner has arrived as well (requests pair up in
+  // arrival order); a request left alone gets 503 after 5 s. Calls serialised on one connection
+  // could never pair up, so every call succeeding shows that they overlapped.
+  std::mutex mutex;
+  std::condition_variable arrivals;
+  int arrived = 0;
+  MiniServer server(
+      [&](const std::string&) {
+        std::unique_lock<std::mutex> lock(mutex);
+        const int partners = (arrived++ / 2 + 1) * 2;
+        arrivals.notify_all();
+        if (!arrivals.wait_for(lock, 5s, [&] { return arrived >= partners; }))
+          return MiniServer::reply(503, R"({"status":false,"message":"no partner came"})");
+        return MiniServer::reply(200, transaction_json);
+      },
+      /*close_after_each=*/false, /*concurrent=*/true);
+  ClientConfig config;
+  config.base_url = server.base_url();
+  config.secret_key = "sk_test_pool";
+  config.connections_max = 2;
+  config.retry.attempts_max = 1;
+  auto client = Client::create(config);
+  REQUIRE(client.is_ok());
+
+  std::atomic<int> verified{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back(
+        [&] { verified += client.value()->verify_transaction("re4lyvq3s3").is_ok(); });
+  }
+  for (std::thread& caller : callers) caller.join();
+  CHECK(verified == 4);           // two pairs, each pair in flight together
+  CHECK(server.accepted() == 2);  // the third and fourth calls waited for a pooled connection
+
+  SECTION("connections_max must be positive") {
+    config.connections_max = 0;
+    auto refused = Client::create(config);
+    REQUIRE_FALSE(refused.is_ok());
+    CHECK(refused.status().code() == StatusCode::invalid_argument);
+  }
+}
+
+TEST_CASE("pooled transport: a transport that cannot be opened gives its slot back",
+          "[transport][pool]") {
+  std::atomic<int> attempts{0};
+  auto fake = std::make_shared<FakeTransport>();
+  fake->fallback = response(200, "{}");
+  struct Forward : HttpTransport {
+    std::shared_ptr<HttpTransport> inner;
+    Result<HttpResponse> send(const HttpRequest& r) override { return inner->send(r); }
+  };
+  PooledTransport pool(
+      [&]() -> Result<std::unique_ptr<HttpTransport>> {
+        if (attempts++ == 0) return Status(StatusCode::io_error, "cannot open");
+        auto forward = std::make_unique<Forward>();
+        forward->inner = fake;
+        return std::unique_ptr<HttpTransport>(std::move(forward));
+      },
+      1);
+  auto failed = pool.send({HttpMethod::get, "/balance", ""});
+  REQUIRE_FALSE(failed.is_ok());
+  CHECK(failed.status().code() == StatusCode::io_error);
+  CHECK(pool.transports_opened() == 0);
+  CHECK(pool.send({HttpMethod::get, "/balance", ""}).is_ok());  // does not wait forever
+  CHECK(pool.send({HttpMethod::get, "/balance", ""}).is_ok());  // reuses the one transport
+  CHECK(pool.transports_opened() == 1);
+  CHECK(attempts == 2);
 }
 
 TEST_CASE("TLS: certificates are verified, host names included", "[transport][tls]") {

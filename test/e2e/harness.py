@@ -539,9 +539,9 @@ class Market:
         while True:
             page = self.expect(self.api.get(f"/events?after={after}&limit=1000", token=self.admin), 200,
                                "GET /events")
-            if not page["events"]:
+            if not page["data"]:
                 return events
-            events += page["events"]
+            events += page["data"]
             after = page["next_after"]
 
     def quiet(self):

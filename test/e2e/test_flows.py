@@ -6,8 +6,10 @@
 #   and its refund; disputes resolved as release, refund and split (amounts add up); a split plan
 #   paid as deposit then balance, and an approval that waits for the balance; auto-confirmation,
 #   and a dispute freezing it; failed and reversed transfers returning the money, then a
-#   withdrawal paying it under a new reference; a transfer held for an OTP and finalized by an
-#   admin; duplicated, reordered, dropped and badly signed webhooks; a payment of the wrong amount
+#   withdrawal paying it under a new reference; an admin retrying a failed and a reversed
+#   transfer (a new reference at Paystack, paid once, only once, refused when the money was
+#   withdrawn meanwhile) and a failed refund (a new refund, the booking refunded); a transfer
+#   held for an OTP and finalized by an admin; duplicated, reordered, dropped and badly signed webhooks; a payment of the wrong amount
 #   (flagged, never held); idempotent replays and key reuse; a late payment on a cancelled booking
 #   refunded at once; a failed refund putting the money back in escrow; who may cancel after
 #   proof; an expired booking; a chargeback webhook opening a dispute; concurrent withdrawals and
@@ -32,6 +34,7 @@ from harness import (ACCOUNT_NUMBER, PNG_1X1, SIM_OTP, Market, World, fee_of, ne
 
 WORLD = None
 M = None
+DOC = None  # GET /openapi.json, for checking answers against their schemas
 
 
 def setUpModule():
@@ -62,6 +65,13 @@ class Base(unittest.TestCase):
     def assertError(self, response, status, code):
         self.assertEqual(response.status, status, response)
         self.assertEqual(response.error_code(), code, response)
+
+    def assertSchema(self, body, schema):
+        global DOC
+        if DOC is None:
+            DOC = WORLD.api.get("/openapi.json").json()
+        errors = openapi_check.schema_errors(DOC, {"$ref": f"#/components/schemas/{schema}"}, body)
+        self.assertEqual(errors, [], f"{schema}: {body}")
 
     def sim_transfer(self, reference):
         transfers = WORLD.sim_transfers(reference)
@@ -321,6 +331,78 @@ class Payouts(Base):
         WORLD.wait_for(lambda: M.balance(provider_id)["available"] == 500000 - fee_of(500000),
                        "the reversed amount available again")
 
+    def retry_payout(self, payout_id, token=None, **kw):
+        return WORLD.api.post(f"/admin/payouts/{payout_id}/retry", {}, token=token or M.admin, **kw)
+
+    def assert_retry_pays_once(self, mode, final_status):
+        """A transfer that ended `final_status` at the sim, retried by an admin: paid under a new
+        reference, the provider's balance settled, and the old payout not retryable again."""
+        b, provider_id, provider = self.released_with_mode(mode)
+        old = M.wait_payout(b["id"], final_status)
+        net = 500000 - fee_of(500000)
+        WORLD.wait_for(lambda: (M.balance(provider_id)["available"], M.balance(provider_id)["in_flight"])
+                       == (net, 0), f"the {final_status} amount available again")
+        self.assertEqual(self.retry_payout(old["payout_id"], token=provider).status, 403)
+
+        WORLD.sim_config(transfer_mode="success")
+        key = {"Idempotency-Key": new_id("retry")}
+        r = self.retry_payout(old["payout_id"], headers=key)
+        self.assertEqual(r.status, 201, r)
+        retry = r.json()
+        self.assertSchema(retry, "RetriedPayout")
+        self.assertEqual((retry["retry_of"], retry["amount"], retry["currency"], retry["status"]),
+                         (old["payout_id"], net, "NGN", "queued"))
+        self.assertNotEqual(retry["reference"], old["payout_id"])  # a new transfer reference
+        self.assertEqual(retry["payout_id"], retry["reference"])
+        self.assertEqual((retry["provider_id"], retry["booking_id"], retry["attempt"]),
+                         (provider_id, b["id"], 2))
+        # A replay of the same request answers the same and queues nothing more.
+        again = self.retry_payout(old["payout_id"], headers=key)
+        self.assertEqual((again.status, again.body), (201, r.body))
+        self.assertEqual(again.headers.get("idempotent-replayed"), "true")
+
+        WORLD.wait_for(lambda: [t for t in WORLD.sim_transfers(retry["reference"]) if t["status"] == "success"],
+                       "the retry's transfer at the sim")
+        self.assertEqual(self.sim_transfer(retry["reference"])["amount"], net)
+        self.assertEqual(self.sim_transfer(old["payout_id"])["status"], final_status)  # not re-sent
+        WORLD.wait_for(lambda: (M.balance(provider_id)["available"], M.balance(provider_id)["in_flight"])
+                       == (0, 0), "the retried amount paid out")
+        self.assertEqual(M.balance(provider_id)["total_earned"], net)
+        payouts = {p["payout_id"]: (p["status"], p["source"]) for p in M.booking(b["id"])["payouts"]}
+        self.assertEqual(payouts, {old["payout_id"]: (final_status, old["source"]),
+                                   retry["payout_id"]: ("success", "retry")})
+        history = M.expect(WORLD.api.get(f"/providers/{provider_id}/withdrawals", token=provider), 200,
+                           "payout history")
+        retried = [p for p in history["data"] if p["payout_id"] == retry["payout_id"]]
+        self.assertEqual([(p["retry_of"], p["status"]) for p in retried], [(old["payout_id"], "success")])
+        # Once retried, neither the old payout nor the paid one can be paid again.
+        for payout_id in (old["payout_id"], retry["payout_id"]):
+            self.assertError(self.retry_payout(payout_id), 409, "payout_not_retryable")
+        self.assertEqual(len(WORLD.sim_transfers(retry["reference"])), 1)
+
+    def test_an_admin_retries_a_failed_transfer_under_a_new_reference(self):
+        self.assert_retry_pays_once("fail", "failed")
+
+    def test_an_admin_retries_a_reversed_transfer_under_a_new_reference(self):
+        self.assert_retry_pays_once("reverse", "reversed")
+
+    def test_a_retry_cannot_pay_money_withdrawn_meanwhile_nor_an_unknown_payout(self):
+        b, provider_id, provider = self.released_with_mode("fail")
+        failed = M.wait_payout(b["id"], "failed")
+        net = 500000 - fee_of(500000)
+        WORLD.wait_for(lambda: M.balance(provider_id)["available"] == net, "the failed amount available again")
+        WORLD.sim_config(transfer_mode="success")
+        before = {t["reference"] for t in WORLD.sim_transfers()}
+        withdrawal = M.expect(WORLD.api.post(f"/providers/{provider_id}/withdrawals",
+                                             {"amount": 1000, "currency": "NGN"}, token=provider),
+                              201, "withdraw a little")
+        self.assertError(self.retry_payout(failed["payout_id"]), 409, "insufficient_balance")
+        self.assertError(self.retry_payout("po-0000000000000000-1"), 404, "unknown_payout")
+        WORLD.wait_for(lambda: M.balance(provider_id)["available"] == net - 1000 and
+                       M.balance(provider_id)["in_flight"] == 0, "only the withdrawal paid")
+        self.assertEqual({t["reference"] for t in WORLD.sim_transfers()} - before, {withdrawal["payout_id"]})
+        self.assertEqual([p["status"] for p in M.booking(b["id"])["payouts"]], ["failed"])
+
     def test_otp_transfer_finalized_by_an_admin(self):
         b, _, provider = self.released_with_mode("otp")
         held = M.wait_payout(b["id"], "otp")
@@ -456,7 +538,7 @@ class MoreRules(Base):
         self.assertEqual(done["refunds"][0]["amount"], 350000)
         self.assertEqual([r["amount"] for r in WORLD.sim_refunds(checkout["reference"])], [350000])
         history = M.expect(WORLD.api.get("/transactions", token=client), 200, "the client's history")
-        kinds = sorted(t["kind"] for t in history["items"] if t["booking_id"] == b["id"])
+        kinds = sorted(t["kind"] for t in history["data"] if t["booking_id"] == b["id"])
         self.assertEqual(kinds, ["payment", "refund"])
 
     def test_a_failed_refund_puts_the_money_back_in_escrow(self):
@@ -468,6 +550,41 @@ class MoreRules(Base):
         self.assertEqual(failed["escrow_balance"], 420000)
         self.assertEqual(failed["payment_status"], "refunding")
         self.assertEqual([r["status"] for r in WORLD.sim_refunds(b["payments"][0]["reference"])], ["failed"])
+
+    def test_an_admin_retries_a_failed_refund_and_the_booking_is_refunded(self):
+        WORLD.sim_config(refund_mode="failed")
+        b, client = M.funded_booking(amount=430000)
+        reference = b["payments"][0]["reference"]
+        M.expect(WORLD.api.post(f"/bookings/{b['id']}/cancel", {"reason": "x"}, token=client), 200, "cancel")
+        failed = M.wait_booking(b["id"], lambda x: [r["status"] for r in x["refunds"]] == ["failed"],
+                                "the refund failed")["refunds"][0]
+        path = f"/admin/refunds/{failed['refund_id']}/retry"
+        for token in (client, M.service, M.auditor):
+            self.assertEqual(WORLD.api.post(path, {}, token=token).status, 403)
+        self.assertError(WORLD.api.post("/admin/refunds/rf-0000000000000000-1/retry", {}, token=M.admin), 404,
+                         "unknown_refund")
+
+        WORLD.sim_config(refund_mode="processed")
+        r = WORLD.api.post(path, {}, token=M.admin)
+        self.assertEqual(r.status, 201, r)
+        retry = r.json()
+        self.assertSchema(retry, "RetriedRefund")
+        self.assertEqual((retry["retry_of"], retry["booking_id"], retry["payment_reference"], retry["amount"],
+                          retry["status"], retry["attempt"]),
+                         (failed["refund_id"], b["id"], reference, 430000, "queued", 2))
+        self.assertNotEqual(retry["refund_id"], failed["refund_id"])
+        done = M.wait_booking(b["id"], lambda x: x["payment_status"] == "refunded", "refunded by the retry")
+        self.assertEqual((done["status"], done["escrow_balance"]), ("cancelled", 0))
+        self.assertEqual({r["refund_id"]: r["status"] for r in done["refunds"]},
+                         {failed["refund_id"]: "failed", retry["refund_id"]: "processed"})
+        self.assertEqual(sorted((r["amount"], r["status"]) for r in WORLD.sim_refunds(reference)),
+                         [(430000, "failed"), (430000, "processed")])
+        for refund_id in (failed["refund_id"], retry["refund_id"]):
+            self.assertError(WORLD.api.post(f"/admin/refunds/{refund_id}/retry", {}, token=M.admin), 409,
+                             "refund_not_retryable")
+        history = M.expect(WORLD.api.get("/transactions", token=client), 200, "the client's history")
+        refunds = [t["status"] for t in history["data"] if t["kind"] == "refund" and t["booking_id"] == b["id"]]
+        self.assertEqual(sorted(refunds), ["failed", "processed"])
 
     def test_the_client_cannot_cancel_after_proof_but_the_provider_can(self):
         provider_id, provider = M.provider()

@@ -82,6 +82,8 @@ def every_route():
         ("GET", "/admin/webhook-events/1", None),
         ("POST", "/admin/webhook-events/1/retry", {}),
         ("POST", "/admin/payouts/po-does-not-matter-0001/finalize", {"otp": "123456"}),
+        ("POST", "/admin/payouts/po-does-not-matter-0001/retry", {}),
+        ("POST", "/admin/refunds/rf-does-not-matter-0001/retry", {}),
         ("GET", "/events?after=0", None),
     ]
 
@@ -115,6 +117,8 @@ def strangers():
         "/admin/webhook-events/1": [stranger_client, stranger_provider, service],
         "/admin/webhook-events/1/retry": not_admin,
         "/admin/payouts/finalize": not_admin,
+        "/admin/payouts/retry": not_admin,
+        "/admin/refunds/retry": not_admin,
         "/events": [stranger_client, stranger_provider, service],
     }, {"stranger_client": stranger_client, "stranger_provider": stranger_provider}
 
@@ -123,6 +127,7 @@ def route_key(method, path):
     b1, b2, p = V["b1"], V["b2"], V["provider_id"]
     bare = path.split("?")[0].replace(b1, "{b1}").replace(b2, "{b2}").replace(p, "{p}")
     bare = bare.replace("/" + V["sha256"], "").replace("/po-does-not-matter-0001", "")
+    bare = bare.replace("/rf-does-not-matter-0001", "")
     return f"{method} {bare}" if bare.startswith("/providers/{p}/withdrawals") else bare
 
 
