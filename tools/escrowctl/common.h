@@ -46,6 +46,7 @@ void add_balance(CLI::App& app, Runner& runner);
 void add_stats(CLI::App& app, Runner& runner);
 void add_backup(CLI::App& app, Runner& runner);
 void add_token(CLI::App& app, Runner& runner);
+void add_reconcile(CLI::App& app, Runner& runner);
 
 inline constexpr const char* default_db_path = "./var/escrow.db";
 

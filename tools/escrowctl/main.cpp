@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add_stats(app, runner);
   add_backup(app, runner);
   add_token(app, runner);
+  add_reconcile(app, runner);
 
   try {
     app.parse(argc, argv);
