@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "api/auth.h"
+#include "api/console.h"
 #include "api/handler_support.h"
 #include "api/idempotency.h"
 #include "api/log.h"
@@ -175,6 +176,7 @@ Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock)
   add_admin_routes(p.router, p.services);
   add_webhook_routes(p.router, p.services, p.processor);
   add_ops_routes(p.router, p.services);
+  add_console_routes(p.router);
   return std::unique_ptr<App>(new App(std::move(parts)));
 }
 

@@ -8,6 +8,10 @@
 // it with a withdrawal, so a payout never starts without the provider acting; releases after the
 // registration are paid out automatically.
 //
+// POST /providers/:id/withdrawals with an Idempotency-Key derives the withdrawal id from the key
+// (withdrawal_id_for_key), so the same request run twice (a claim left by a crashed process is run
+// again) answers 201 with the withdrawal already made, in its current state, and moves no money.
+//
 // A provider acts only on their own id (403 otherwise); service, admin and auditor read any.
 #include <rapidjson/stringbuffer.h>
 
@@ -220,27 +224,40 @@ HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
   if (!in.ok()) return in.error();
   Currency currency = *parse_currency(currency_text);
 
-  // The shell fills `available` from the projections in the snapshot it decides on.
-  RequestWithdrawal command{Money{amount, currency}, Money{0, currency}};
-  CommandResult result = services.shell.execute(id, command, context_for(who.value(), request));
+  // The shell fills `available` from the projections in the snapshot it decides on. The
+  // Idempotency-Key, when sent, names the withdrawal: a request run again after a crash (the
+  // idempotency store re-runs a claim its dead process left) finds it instead of withdrawing twice.
+  CommandContext context = context_for(who.value(), request);
+  RequestWithdrawal command{Money{amount, currency}, Money{0, currency}, context.idempotency_key};
+  CommandResult result = services.shell.execute(id, command, context);
   if (auto failed = command_failure(result)) return *failed;
-  const WithdrawalRequested* withdrawal = nullptr;
-  const PayoutRequested* payout = nullptr;
-  for (const Event& e : result.states.events) {
-    if (auto* w = std::get_if<WithdrawalRequested>(&e)) withdrawal = w;
-    if (auto* p = std::get_if<PayoutRequested>(&e)) payout = p;
+  const PayoutRecord* payout = nullptr;
+  if (result.events.empty()) {  // the keyed withdrawal was requested before
+    LEDGER_ASSERT(command.request_key && result.states.provider,
+                  "only a keyed withdrawal is a no-op");
+    std::string withdrawal_id = withdrawal_id_for_key(id, *command.request_key);
+    for (const PayoutRecord& p : result.states.provider->payouts) {
+      if (p.withdrawal_id == withdrawal_id) payout = &p;  // the latest attempt (retries share it)
+    }
+  } else {
+    const PayoutRequested* requested = nullptr;
+    for (const Event& e : result.states.events) {
+      if (auto* p = std::get_if<PayoutRequested>(&e)) requested = p;
+    }
+    LEDGER_ASSERT(requested && result.states.provider, "an accepted withdrawal queues its payout");
+    payout = result.states.provider->find_payout(requested->payout_id);
+    services.outbox.wake();
   }
-  LEDGER_ASSERT(withdrawal && payout, "an accepted withdrawal queues its payout");
-  services.outbox.wake();
+  LEDGER_ASSERT(payout && payout->withdrawal_id, "a withdrawal has its payout");
 
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  write_field(w, "withdrawal_id", withdrawal->withdrawal_id);
+  write_field(w, "withdrawal_id", *payout->withdrawal_id);
   write_field(w, "payout_id", payout->payout_id);
   write_field(w, "amount", payout->amount.amount_minor);
   write_field(w, "currency", currency_code(payout->amount.currency));
-  write_field(w, "status", payout_status_name(PayoutStatus::queued));
+  write_field(w, "status", payout_status_name(payout->status));
   w.EndObject();
   return json_response(201, std::string(buffer.GetString(), buffer.GetSize()));
 }

@@ -25,9 +25,11 @@ std::string refund_key(std::string_view id) {
   return "refund:" + std::string(id);
 }
 
-// Paystack refused the request (4xx): nothing was created, and sending it again as it is would
-// be refused again. Anything else (5xx, timeout, 429, an unreadable answer, a key problem) leaves
-// the outcome unknown or the fault on our side: the item waits and is looked up before a resend.
+// Paystack refused the request that creates a transfer or a refund (4xx): nothing was created,
+// and sending it again as it is would be refused again. Anything else (5xx, timeout, 429, an
+// unreadable answer, a key problem) leaves the outcome unknown or the fault on our side: the item
+// waits and is looked up before a resend. Only the creating call's own answer is read so: an
+// error of a lookup (a 404 from GET /transfer/verify included) never means "nothing was made".
 bool refused(const ApiError& error) {
   return error.kind == ErrorKind::validation || error.kind == ErrorKind::insufficient_balance ||
          error.kind == ErrorKind::not_found;
@@ -72,10 +74,17 @@ std::string failure_reason(const paystack::Transfer& t) {
   return "transfer " + t.status_text;
 }
 
-// Records what Paystack says of payout `p`'s transfer. A transfer code that arrives with a final
-// status is recorded first (PayoutSent), so the payout keeps it.
-Status record_transfer(CommandShell& shell, const std::string& provider_id, const PayoutRecord& p,
-                       const paystack::Transfer& t, const CommandContext& context) {
+// Records what Paystack says of payout `payout_id`'s transfer, against the payout as it is now
+// (re-read: a webhook may have recorded news while the request was out). A transfer code that
+// arrives with a final status is recorded first (PayoutSent), so the payout keeps it.
+Status record_transfer(CommandShell& shell, const std::string& provider_id,
+                       const std::string& payout_id, const paystack::Transfer& t,
+                       const CommandContext& context) {
+  auto state = shell.load_provider(provider_id);
+  if (!state.is_ok()) return state.status();
+  const PayoutRecord* found = state->find_payout(payout_id);
+  if (found == nullptr) return Status(StatusCode::not_found, "no payout " + payout_id);
+  const PayoutRecord& p = *found;
   PayoutStatus status = payout_status_of(t.status);
   std::optional<int64_t> transfer_id;
   if (t.id != 0) transfer_id = t.id;
@@ -92,17 +101,22 @@ Status record_transfer(CommandShell& shell, const std::string& provider_id, cons
   return executed(shell.execute(provider_id, outcome, context), "the transfer", p.payout_id);
 }
 
-Status record_refund(CommandShell& shell, const std::string& booking_id, const RefundRecord& r,
-                     const paystack::Refund& refund) {
+// Records what Paystack says of refund `r`; the command's result (nothing ran for a status we do
+// not know) or a storage error.
+Result<CommandResult> record_refund(CommandShell& shell, const std::string& booking_id,
+                                    const RefundRecord& r, const paystack::Refund& refund,
+                                    const CommandContext& context) {
   std::optional<RefundStatus> status = refund_status_of(refund.status);
   if (!status) {
     logging::warn("outbox: refund status unknown",
                   {{"refund_id", r.refund_id}, {"status", refund.status_text}});
-    return Status::ok();
+    return CommandResult{};
   }
   std::string reason = *status == RefundStatus::failed ? "refund " + refund.status_text : "";
   RecordRefundOutcome outcome{r.refund_id, *status, refund.id, reason};
-  return executed(shell.execute(booking_id, outcome, outbox_context()), "the refund", r.refund_id);
+  CommandResult result = shell.execute(booking_id, outcome, context);
+  if (Status s = executed(result, "the refund", r.refund_id); !s.is_ok()) return s;
+  return result;
 }
 
 const RefundRecord* find_refund(const BookingState& state, std::string_view refund_id) {
@@ -138,6 +152,40 @@ paystack::ApiResult<std::optional<paystack::Refund>> lookup_refund(paystack::Cli
   return std::optional<paystack::Refund>();
 }
 
+// What sending a queued payout's transfer came to.
+struct TransferAttempt {
+  enum class Kind {
+    answered,         // `transfer` is what Paystack holds under the reference (new or earlier)
+    refused,          // the initiate itself was refused (`error`): nothing was created
+    unknown,          // no answer, or the lookup failed (`error`): the transfer may exist
+    reference_taken,  // Paystack holds the reference for another transfer (`transfer`)
+  };
+  Kind kind = Kind::unknown;
+  paystack::Transfer transfer;
+  ApiError error;
+};
+
+// initiate_transfer(); when Paystack says the reference is taken (an earlier attempt reached it
+// before a crash or a timeout), the transfer it holds under it (verify_transfer()), accepted when
+// its amount and recipient are the payout's. The two steps are taken here rather than through
+// Client::initiate_or_lookup_transfer() so that a refusal of the initiate (the payout failed) is
+// told apart from an error of the lookup (the transfer may well exist: the payout waits).
+TransferAttempt send_transfer(paystack::Client& client,
+                              const paystack::InitiateTransferRequest& request) {
+  using Kind = TransferAttempt::Kind;
+  auto sent = client.initiate_transfer(request);
+  if (sent.is_ok()) return {Kind::answered, sent.value(), {}};
+  if (sent.error().kind != ErrorKind::duplicate_transfer_reference)
+    return {refused(sent.error()) ? Kind::refused : Kind::unknown, {}, sent.error()};
+  auto existing = client.verify_transfer(request.reference);
+  if (!existing.is_ok()) return {Kind::unknown, {}, existing.error()};
+  bool same_recipient =
+      existing->recipient_code.empty() || existing->recipient_code == request.recipient_code;
+  if (existing->amount == request.amount && same_recipient)
+    return {Kind::answered, existing.value(), {}};
+  return {Kind::reference_taken, existing.value(), sent.error()};
+}
+
 Result<std::optional<std::string>> provider_of_payout(ReadPool& reads, std::string_view payout_id) {
   auto lease = reads.lease();
   if (!lease.is_ok()) return lease.status();
@@ -151,6 +199,24 @@ Result<std::optional<std::string>> provider_of_payout(ReadPool& reads, std::stri
 }
 
 }  // namespace
+
+Result<RefundCheck> check_refund_at_paystack(CommandShell& shell, paystack::Client& client,
+                                             const std::string& booking_id,
+                                             const RefundRecord& refund,
+                                             const CommandContext& context) {
+  RefundCheck out;
+  auto listed = lookup_refund(client, refund);
+  if (!listed.is_ok()) {
+    out.unanswered = listed.error();
+    return out;
+  }
+  if (!listed.value()) return out;
+  out.listed = true;
+  auto recorded = record_refund(shell, booking_id, refund, **listed, context);
+  if (!recorded.is_ok()) return recorded.status();
+  out.recorded = std::move(recorded).value();
+  return out;
+}
 
 PayoutStatus payout_status_of(paystack::TransferStatus status) {
   using T = paystack::TransferStatus;
@@ -290,7 +356,7 @@ Status Outbox::send_queued_payouts() {
   Status first = Status::ok();
   for (const auto& [provider_id, payout_id] : rows.value()) {
     std::string key = payout_key(payout_id);
-    if (!due(key)) continue;
+    if (!due(key) || given_up(payout_id)) continue;
     Claim claim(*this, key);
     if (!claim.held()) continue;
     Status s = send_payout(provider_id, payout_id);
@@ -312,26 +378,59 @@ Status Outbox::send_payout(const std::string& provider_id, const std::string& pa
   const PayoutRecord p = *found;
   paystack::InitiateTransferRequest request{p.amount, p.recipient_code, p.reference,
                                             transfer_reason(p), "balance"};
-  auto sent = deps_.paystack.initiate_or_lookup_transfer(request);
-  if (sent.is_ok()) {
-    succeeded(key);
-    return record_transfer(deps_.shell, provider_id, p, sent.value(), outbox_context());
+  TransferAttempt sent = send_transfer(deps_.paystack, request);
+  switch (sent.kind) {
+    case TransferAttempt::Kind::answered:
+      succeeded(key);
+      return record_transfer(deps_.shell, provider_id, payout_id, sent.transfer,
+                             outbox_context());
+    case TransferAttempt::Kind::refused: {
+      logging::warn("outbox: Paystack refused a payout",
+                    {{"payout_id", payout_id}, {"error", sent.error.to_string()}});
+      succeeded(key);
+      RecordPayoutOutcome outcome{payout_id, PayoutStatus::failed, "", std::nullopt,
+                                  sent.error.message};
+      return executed(deps_.shell.execute(provider_id, outcome, outbox_context()), "the refusal",
+                      payout_id);
+    }
+    case TransferAttempt::Kind::reference_taken:
+      reference_taken(payout_id, p, sent.transfer);
+      failed(key);
+      return Status::ok();
+    case TransferAttempt::Kind::unknown:
+      break;
   }
-  const ApiError& error = sent.error();
-  if (refused(error)) {
-    logging::warn("outbox: Paystack refused a payout",
-                  {{"payout_id", payout_id}, {"error", error.to_string()}});
-    succeeded(key);
-    RecordPayoutOutcome outcome{payout_id, PayoutStatus::failed, "", std::nullopt, error.message};
-    return executed(deps_.shell.execute(provider_id, outcome, outbox_context()), "the refusal",
-                    payout_id);
-  }
-  // Unknown outcome: the next attempt goes through initiate_or_lookup_transfer() again, which
-  // finds the transfer if Paystack did make it.
+  // Unknown outcome: the next attempt starts with the initiate again, whose duplicate refusal
+  // leads to the transfer if Paystack did make it.
   logging::warn("outbox: payout not confirmed, will retry",
-                {{"payout_id", payout_id}, {"error", error.to_string()}});
+                {{"payout_id", payout_id}, {"error", sent.error.to_string()}});
   failed(key);
   return Status::ok();
+}
+
+void Outbox::reference_taken(const std::string& payout_id, const PayoutRecord& p,
+                             const paystack::Transfer& other) {
+  int attempts = 0;
+  {
+    std::lock_guard lock(mutex_);
+    attempts = ++reference_conflicts_[payout_id];
+  }
+  // Amounts and transfer codes only: never the recipient's account.
+  logging::error(
+      "outbox: Paystack holds this payout's reference for another transfer; the payout stays "
+      "queued until an operator acts",
+      {{"payout_id", payout_id},
+       {"amount", p.amount.amount_minor},
+       {"paystack_amount", other.amount.amount_minor},
+       {"paystack_transfer_code", other.transfer_code},
+       {"attempt", static_cast<int64_t>(attempts)},
+       {"gives_up", attempts >= reference_conflict_attempts_max}});
+}
+
+bool Outbox::given_up(const std::string& payout_id) {
+  std::lock_guard lock(mutex_);
+  auto it = reference_conflicts_.find(payout_id);
+  return it != reference_conflicts_.end() && it->second >= reference_conflict_attempts_max;
 }
 
 Status Outbox::check_pending_payouts() {
@@ -358,14 +457,13 @@ Status Outbox::verify_payout(const std::string& provider_id, const std::string& 
   if (found == nullptr ||
       (found->status != PayoutStatus::pending && found->status != PayoutStatus::otp))
     return Status::ok();
-  const PayoutRecord p = *found;
-  auto transfer = deps_.paystack.verify_transfer(p.reference);
+  auto transfer = deps_.paystack.verify_transfer(found->reference);
   if (!transfer.is_ok()) {
     logging::warn("outbox: could not verify a payout",
                   {{"payout_id", payout_id}, {"error", transfer.error().to_string()}});
     return Status::ok();  // checked again after pending_check_after_ms
   }
-  return record_transfer(deps_.shell, provider_id, p, transfer.value(), outbox_context());
+  return record_transfer(deps_.shell, provider_id, payout_id, transfer.value(), outbox_context());
 }
 
 Status Outbox::send_queued_refunds() {
@@ -407,7 +505,7 @@ Status Outbox::send_refund(const std::string& booking_id, const std::string& ref
   }
   if (existing.value()) {
     succeeded(key);
-    return record_refund(deps_.shell, booking_id, r, **existing);
+    return record_refund(deps_.shell, booking_id, r, **existing, outbox_context()).status();
   }
   paystack::CreateRefundRequest request;
   if (r.paystack_transaction_id != 0) {
@@ -420,7 +518,7 @@ Status Outbox::send_refund(const std::string& booking_id, const std::string& ref
   auto created = deps_.paystack.create_refund(request);
   if (created.is_ok()) {
     succeeded(key);
-    return record_refund(deps_.shell, booking_id, r, created.value());
+    return record_refund(deps_.shell, booking_id, r, created.value(), outbox_context()).status();
   }
   const ApiError& error = created.error();
   if (refused(error)) {
@@ -463,18 +561,17 @@ Status Outbox::check_refund(const std::string& booking_id, const std::string& re
       found->status == RefundStatus::processed || found->status == RefundStatus::failed)
     return Status::ok();
   const RefundRecord r = *found;
-  auto existing = lookup_refund(deps_.paystack, r);
-  if (!existing.is_ok()) {
+  auto checked = check_refund_at_paystack(deps_.shell, deps_.paystack, booking_id, r,
+                                          outbox_context());
+  if (!checked.is_ok()) return checked.status();
+  if (checked->unanswered) {
     logging::warn("outbox: cannot look a refund up",
-                  {{"refund_id", refund_id}, {"error", existing.error().to_string()}});
-    return Status::ok();
-  }
-  if (!existing.value()) {
+                  {{"refund_id", refund_id}, {"error", checked->unanswered->to_string()}});
+  } else if (!checked->listed) {
     logging::warn("outbox: Paystack lists no such refund",
                   {{"refund_id", refund_id}, {"transaction", transaction_of(r)}});
-    return Status::ok();
   }
-  return record_refund(deps_.shell, booking_id, r, **existing);
+  return Status::ok();
 }
 
 bool Outbox::due(const std::string& key) {
@@ -537,7 +634,8 @@ Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout
     out.refused = answer.error();
     return out;
   }
-  Status recorded = record_transfer(deps.shell, out.provider_id, p, answer.value(), context);
+  Status recorded =
+      record_transfer(deps.shell, out.provider_id, p.payout_id, answer.value(), context);
   if (!recorded.is_ok()) return recorded;
   auto after = deps.shell.load_provider(out.provider_id);
   if (!after.is_ok()) return after.status();

@@ -3,14 +3,25 @@
 // crash between the two leaves work to finish, never a payment made twice.
 //
 // Where the work comes from: the projections (payouts and refunds tables).
-//   payout queued              -> initiate_or_lookup_transfer() with the payout's deterministic
-//                                 reference -> RecordPayoutOutcome. After a crash or a timeout the
-//                                 same call finds the transfer Paystack already holds under the
-//                                 reference (GET /transfer/verify/:reference) instead of paying
-//                                 again. A Paystack refusal (4xx) records the payout failed, which
-//                                 returns the money to the provider's available balance; an
-//                                 outcome Paystack did not give (5xx, timeout, 429) leaves it
-//                                 queued, retried with a per-payout backoff.
+//   payout queued              -> initiate_transfer() with the payout's deterministic reference
+//                                 -> RecordPayoutOutcome. After a crash or a timeout Paystack
+//                                 refuses the reused reference (duplicate_transfer_reference) and
+//                                 the transfer it already holds under it is looked up
+//                                 (GET /transfer/verify/:reference) instead of paying again. Only
+//                                 a refusal of the initiate itself (validation, insufficient
+//                                 balance, unknown recipient) records the payout failed, which
+//                                 returns the money to the provider's available balance. An
+//                                 outcome Paystack did not give (5xx, timeout, 429) and any error
+//                                 of the lookup (a 404 included: the transfer may exist and not
+//                                 be listed yet) leave it queued, retried with a per-payout
+//                                 backoff.
+//                                 A reference Paystack holds for another amount or recipient is
+//                                 logged as an error (payout id, amounts, Paystack's transfer
+//                                 code) at every attempt; after reference_conflict_attempts_max
+//                                 attempts this process stops trying. The payout stays queued,
+//                                 its money in flight: an operator must find out what the other
+//                                 transfer is and settle the payout by hand (a restart tries
+//                                 again).
 //   payout pending or otp, for longer than pending_check_after_ms without news (no webhook)
 //                              -> verify_transfer() -> RecordPayoutOutcome.
 //   refund queued              -> list_refunds(transaction) first; a refund whose merchant_note is
@@ -18,7 +29,8 @@
 //                                 Only when none is found: create_refund(merchant_note = refund
 //                                 id) -> RecordRefundOutcome (DESIGN rule 9).
 //   refund pending, processing or needs_attention for longer than pending_check_after_ms
-//                              -> list_refunds(transaction) -> RecordRefundOutcome.
+//                              -> list_refunds(transaction) -> RecordRefundOutcome
+//                                 (check_refund_at_paystack(), which the refund webhooks use too).
 // Outcomes are recorded as the system actor "outbox"; a payout's transfer code is recorded
 // (PayoutSent) before a final status reported in the same answer, so it is never lost.
 //
@@ -62,6 +74,8 @@ class Outbox {
   static constexpr int batch_max = 100;               // items of each kind per pass
   static constexpr int64_t backoff_base_ms = 1'000;   // first wait after an unknown outcome
   static constexpr int64_t backoff_max_ms = 300'000;  // cap of the per-item backoff
+  // Attempts at a payout whose reference Paystack holds for another transfer, per process.
+  static constexpr int reference_conflict_attempts_max = 10;
 
   struct Options {
     int64_t poll_interval_ms = 1000;
@@ -99,6 +113,11 @@ class Outbox {
   Status send_refund(const std::string& booking_id, const std::string& refund_id);
   Status check_refund(const std::string& booking_id, const std::string& refund_id);
 
+  // Paystack holds `p`'s reference for `other`: logged and counted; given_up() after the max.
+  void reference_taken(const std::string& payout_id, const PayoutRecord& p,
+                       const paystack::Transfer& other);
+  bool given_up(const std::string& payout_id);
+
   bool due(const std::string& key);     // not waiting for a backoff
   void failed(const std::string& key);  // schedule the next attempt
   void succeeded(const std::string& key);
@@ -115,7 +134,24 @@ class Outbox {
   std::set<std::string> claimed_;
   std::map<std::string, Backoff> backoff_;
   std::map<std::string, int64_t> last_checked_ms_;
+  std::map<std::string, int> reference_conflicts_;  // payout id -> attempts that met another
 };
+
+// Looks refund `refund` of booking `booking_id` up at Paystack the way the outbox does (the
+// refunds Paystack lists for its transaction: by its Paystack refund id once known, else by
+// merchant_note == our refund id and the amount) and records the status listed there with
+// RecordRefundOutcome as `context`'s actor. A refund's status thus only ever comes from what
+// Paystack lists for that very refund, never from a message naming just its transaction.
+struct RefundCheck {
+  std::optional<paystack::ApiError> unanswered;  // Paystack could not be asked: nothing recorded
+  bool listed = false;     // Paystack lists the refund; its status was recorded
+  CommandResult recorded;  // the RecordRefundOutcome that ran (a refusal is logged, not an error)
+};
+// Not ok only for a storage error.
+Result<RefundCheck> check_refund_at_paystack(CommandShell& shell, paystack::Client& client,
+                                             const std::string& booking_id,
+                                             const RefundRecord& refund,
+                                             const CommandContext& context);
 
 // POST /admin/payouts/:id/finalize: sends the admin's OTP for a transfer Paystack holds for one
 // and records what Paystack then says of it (with the admin in `context`).

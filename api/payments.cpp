@@ -123,12 +123,17 @@ Result<std::optional<std::string>> booking_of_reference(Services& services,
 }
 
 Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
-                                         std::string_view source, const CommandContext& context) {
+                                         std::string_view source, const CommandContext& context,
+                                         MetadataFallback fallback) {
   auto known = booking_of_reference(services, tx.reference);
   if (!known.is_ok()) return known.status();
   CheckoutMetadata metadata = read_metadata(tx.metadata_json);
   SettleOutcome out;
-  out.booking_id = known.value().value_or(metadata.booking_id);
+  if (known.value()) {
+    out.booking_id = *known.value();
+  } else if (fallback == MetadataFallback::allowed) {
+    out.booking_id = metadata.booking_id;
+  }
   if (out.booking_id.empty()) {
     out.settlement = Settlement::unknown_reference;
     return out;

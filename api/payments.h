@@ -2,8 +2,8 @@
 // by POST /payments/verify, the charge.success webhook, the pending-checkout scheduler and
 // reconciliation, so that every path captures, fails or flags a payment the same way.
 //
-// settle_transaction() finds the booking of `tx.reference` (the payments projection, else the
-// transaction's metadata.booking_id) and executes: CapturePayment for status "success" (the
+// settle_transaction() finds the booking of `tx.reference` (the payments projection, else, when
+// the caller allows it, the transaction's metadata.booking_id) and executes: CapturePayment for status "success" (the
 // decider flags an amount or currency mismatch instead of holding it, and a second capture of a
 // reference is a no-op), FailPayment for "failed"/"abandoned"/"reversed", nothing for a payment
 // still in progress. Thread-safety: as CommandShell.
@@ -35,9 +35,17 @@ struct SettleOutcome {
   CommandResult result;  // of the command executed (empty for in_progress/unknown_reference)
 };
 
+// Whether a reference no checkout of ours recorded may be tied to a booking by the booking_id
+// in Paystack's metadata. Anyone with the public key can open an Inline checkout whose metadata
+// names any booking, so only callers who vouch for the transaction allow it: reconciliation and
+// a verify by the marketplace service or an admin. Webhooks and the pending-checkout scheduler
+// refuse it (the answer is then unknown_reference and nothing runs).
+enum class MetadataFallback { allowed, refused };
+
 // `source` is "verify", "webhook" or "reconcile". Status is not ok only for storage errors.
 Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
-                                         std::string_view source, const CommandContext& context);
+                                         std::string_view source, const CommandContext& context,
+                                         MetadataFallback fallback = MetadataFallback::allowed);
 
 // The booking that asked for `reference` (payments projection), if any.
 Result<std::optional<std::string>> booking_of_reference(Services& services,

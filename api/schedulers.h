@@ -61,7 +61,8 @@ class Schedulers {
       : Schedulers(SchedulerDeps{
                        services.clock, services.shell, services.reads, services.paystack,
                        [&services](const paystack::Transaction& tx, const CommandContext& context) {
-                         return settle_transaction(services, tx, "verify", context);
+                         return settle_transaction(services, tx, "verify", context,
+                                                   MetadataFallback::refused);
                        },
                        [&services] { services.outbox.wake(); }},
                    options) {}

@@ -2,12 +2,15 @@
 #include "api/webhooks.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "api/handler_support.h"
 #include "api/log.h"
@@ -98,7 +101,10 @@ Result<Handled> handle_charge(Services& services, const paystack::WebhookEvent& 
     }
     return paystack_failure(tx.error());
   }
-  auto settled = settle_transaction(services, tx.value(), "webhook", context);
+  // A reference no checkout of ours recorded is never adopted from its metadata here: anyone
+  // with the public key can open a checkout naming any booking.
+  auto settled = settle_transaction(services, tx.value(), "webhook", context,
+                                    MetadataFallback::refused);
   if (!settled.is_ok()) return settled.status();
   const SettleOutcome& s = settled.value();
   if (!s.result.status.is_ok()) return s.result.status;
@@ -123,6 +129,7 @@ Result<Handled> handle_charge(Services& services, const paystack::WebhookEvent& 
 struct PayoutOwner {
   std::string provider_id;
   Money amount;
+  std::optional<PayoutStatus> status;
 };
 
 // The payout whose id is `reference` (payout ids are the Paystack transfer references).
@@ -130,7 +137,7 @@ Result<std::optional<PayoutOwner>> payout_owner(Services& services, std::string_
   auto lease = services.reads.lease();
   if (!lease.is_ok()) return lease.status();
   auto stmt = lease.value().db().prepare(
-      "SELECT provider_id, amount, currency FROM payouts WHERE payout_id = ?");
+      "SELECT provider_id, amount, currency, status FROM payouts WHERE payout_id = ?");
   if (!stmt.is_ok()) return stmt.status();
   stmt->bind(1, reference);
   auto row = stmt->step();
@@ -138,8 +145,9 @@ Result<std::optional<PayoutOwner>> payout_owner(Services& services, std::string_
   if (!row.value()) return std::optional<PayoutOwner>();
   auto currency = parse_currency(stmt->column_view(2));
   if (!currency) return Status(StatusCode::corrupt, "a payout row has an unknown currency");
-  return std::optional<PayoutOwner>(
-      PayoutOwner{stmt->column_text(0), Money{stmt->column_int64(1), *currency}});
+  return std::optional<PayoutOwner>(PayoutOwner{stmt->column_text(0),
+                                                Money{stmt->column_int64(1), *currency},
+                                                parse_payout_status(stmt->column_view(3))});
 }
 
 Result<Handled> handle_transfer(Services& services, const paystack::WebhookEvent& event,
@@ -152,6 +160,19 @@ Result<Handled> handle_transfer(Services& services, const paystack::WebhookEvent
   const paystack::Transfer& t = transfer.value();
   if (t.amount != owner.value()->amount) {
     return ignored("Paystack's transfer amount differs from the payout's; not applied");
+  }
+  if (owner.value()->status == PayoutStatus::failed &&
+      payout_status_of(t.status) == PayoutStatus::success) {
+    // The ledger gave the money back to the provider's available balance: it may be paid twice.
+    logging::error(
+        "Paystack paid a payout recorded failed; its money is also back in the provider's "
+        "available balance: an operator must act",
+        {{"payout_id", event.reference},
+         {"provider_id", owner.value()->provider_id},
+         {"transfer_code", t.transfer_code}});
+    return ignored(
+        "Paystack says this transfer succeeded but the payout is recorded failed: its money is "
+        "back in the provider's available balance; an operator must act");
   }
   RecordPayoutOutcome command;
   command.payout_id = event.reference;
@@ -168,40 +189,15 @@ Result<Handled> handle_transfer(Services& services, const paystack::WebhookEvent
 
 // ---- refund.* --------------------------------------------------------------------------------
 
-std::optional<RefundStatus> refund_status_for(WebhookKind kind) {
-  switch (kind) {
-    case WebhookKind::refund_pending:
-      return RefundStatus::pending;
-    case WebhookKind::refund_processing:
-      return RefundStatus::processing;
-    case WebhookKind::refund_processed:
-      return RefundStatus::processed;
-    case WebhookKind::refund_failed:
-      return RefundStatus::failed;
-    case WebhookKind::refund_needs_attention:
-      return RefundStatus::needs_attention;
-    default:
-      return std::nullopt;
-  }
-}
-
 bool refund_final(RefundStatus status) {
   return status == RefundStatus::processed || status == RefundStatus::failed;
 }
 
-// The booking's refund of `reference` with the event's amount: an open one first (the oldest),
-// else the latest (whose final state makes the outcome a no-op).
-const RefundRecord* matching_refund(const BookingState& state, const paystack::WebhookEvent& e) {
-  const RefundRecord* latest = nullptr;
-  for (const RefundRecord& r : state.refunds) {
-    if (r.payment_reference != e.reference) continue;
-    if (e.amount && *e.amount != r.amount) continue;
-    if (!refund_final(r.status)) return &r;
-    latest = &r;
-  }
-  return latest;
-}
-
+// Refund webhooks name only the transaction and an amount, not which of our refunds they are
+// about (a retried refund has the same transaction and amount as the one that failed), so one is
+// only a prompt: every open refund of that transaction is looked up at Paystack as the outbox
+// does it, and what Paystack lists for that very refund is recorded. An old `refund.failed`
+// processed again thus never fails the retry that Paystack still has open.
 Result<Handled> handle_refund(Services& services, const paystack::WebhookEvent& event,
                               const CommandContext& context) {
   if (event.reference.empty()) return ignored("the refund names no transaction");
@@ -210,16 +206,28 @@ Result<Handled> handle_refund(Services& services, const paystack::WebhookEvent& 
   if (!booking_id.value()) return ignored("no booking has this transaction reference");
   auto state = services.shell.load_booking(*booking_id.value());
   if (!state.is_ok()) return state.status();
-  const RefundRecord* refund = matching_refund(state.value(), event);
-  if (!refund) return ignored("no refund of this transaction has this amount");
-  RecordRefundOutcome command;
-  command.refund_id = refund->refund_id;
-  command.status = *refund_status_for(event.kind);
-  command.paystack_refund_id = event.refund_id;
-  if (command.status == RefundStatus::failed) command.reason = "Paystack: refund failed";
-  CommandResult result = services.shell.execute(*booking_id.value(), command, context);
-  if (!result.ok()) return refusal(result, {});
-  return processed(&result);
+  std::vector<RefundRecord> open;
+  bool any = false;
+  for (const RefundRecord& r : state.value().refunds) {
+    if (r.payment_reference != event.reference) continue;
+    any = true;
+    if (!refund_final(r.status)) open.push_back(r);
+  }
+  if (!any) return ignored("no refund of this transaction");
+  if (open.empty()) return processed();  // every refund of it is settled already
+  Handled handled = ignored("Paystack lists none of the open refunds of this transaction yet");
+  for (const RefundRecord& r : open) {
+    auto checked =
+        check_refund_at_paystack(services.shell, services.paystack, *booking_id.value(), r,
+                                 context);
+    if (!checked.is_ok()) return checked.status();
+    if (checked->unanswered) return paystack_failure(*checked->unanswered);
+    if (!checked->listed) continue;
+    bool queued_money = handled.queued_money;
+    handled = processed(&checked->recorded);
+    handled.queued_money = handled.queued_money || queued_money;
+  }
+  return handled;
 }
 
 // ---- charge.dispute.* ------------------------------------------------------------------------
@@ -408,6 +416,48 @@ bool source_allowed(const Config& config, std::string_view address) {
          config.paystack_ips.end();
 }
 
+// "******7890": only the last four characters of an account number are kept (all are masked
+// when it has no more than four).
+std::string masked_account_number(std::string_view number) {
+  size_t kept = number.size() > 4 ? 4 : 0;
+  return std::string(number.size() - kept, '*') + std::string(number.substr(number.size() - kept));
+}
+
+// Masks every string member named `account_number` in `value`, at any depth; true if one was.
+bool mask_account_numbers(rapidjson::Value& value, rapidjson::Document::AllocatorType& allocator) {
+  bool masked = false;
+  if (value.IsObject()) {
+    for (auto& member : value.GetObject()) {
+      if (member.value.IsString() &&
+          std::string_view(member.name.GetString(), member.name.GetStringLength()) ==
+              "account_number") {
+        std::string mask = masked_account_number(
+            std::string_view(member.value.GetString(), member.value.GetStringLength()));
+        member.value.SetString(mask.data(), static_cast<rapidjson::SizeType>(mask.size()),
+                               allocator);
+        masked = true;
+      } else {
+        masked = mask_account_numbers(member.value, allocator) || masked;
+      }
+    }
+  } else if (value.IsArray()) {
+    for (auto& item : value.GetArray()) masked = mask_account_numbers(item, allocator) || masked;
+  }
+  return masked;
+}
+
+// What is stored of a verified body: the body with its account numbers masked (re-serialised
+// only then; a body without one is stored byte for byte).
+std::string stored_payload(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !mask_account_numbers(doc, doc.GetAllocator())) return body;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 HttpResponse receive(Services& services, WebhookProcessor& processor, const HttpRequest& request) {
   if (!source_allowed(services.config, request.remote_address)) {
     return error_response(403, "forbidden_source", "This address may not deliver webhooks.");
@@ -430,9 +480,11 @@ HttpResponse receive(Services& services, WebhookProcessor& processor, const Http
   meta.actor_id = "paystack";
   meta.actor_role = role_name(Role::system);
   if (std::string id = request_id_of(request); !id.empty()) meta.request_id = id;
+  // The dedupe key comes from the event as signed; the stored payload has its account numbers
+  // masked, so it no longer matches the signature.
   auto recorded = services.webhooks.record(
-      projections::WebhookDelivery{event.event, event.dedupe_key, event.reference, request.body,
-                                   request.remote_address},
+      projections::WebhookDelivery{event.event, event.dedupe_key, event.reference,
+                                   stored_payload(request.body), request.remote_address},
       meta);
   if (!recorded.is_ok()) return internal_error(recorded.status());
   if (!recorded->duplicate && !processor.enqueue(recorded->id)) {

@@ -3,21 +3,37 @@
 //
 // Receiving (POST /webhooks/paystack, registered by add_webhook_routes): source IP allowlist
 // (403), body size (413), then the signature (401 `invalid_signature`) before anything is parsed
-// or stored. An accepted delivery is stored raw in the `paystack-webhooks` stream through
-// WebhookLog (deduplicated by its dedupe key) and answered 200 at once; a new one is queued for
-// the worker, a duplicate is not processed again.
+// or stored. An accepted delivery is stored in the `paystack-webhooks` stream through WebhookLog
+// (deduplicated by its dedupe key) and answered 200 at once; a new one is queued for the worker,
+// a duplicate is not processed again. The stored payload (WebhookReceived, served by
+// GET /admin/webhook-events and GET /events) is the signed body with every JSON string member
+// named `account_number`, at any depth, masked to its last four characters ("******7890"):
+// Paystack's transfer webhooks carry the recipient's full account number. A masked payload no
+// longer matches its signature; the dedupe key is computed from the event before masking. A body
+// with no account number is stored byte for byte.
 //
 // Processing (process()) re-reads the stored delivery and acts on its kind:
 //   charge.success            verify_transaction(reference) -> settle_transaction(); Paystack's
 //                             verified amount and currency decide (a mismatch is flagged). A
 //                             charge verify still calls unfinished is `failed`, so it is retried.
+//                             A reference no checkout of ours recorded is `ignored`, whatever
+//                             booking its metadata names (anyone with the public key can open a
+//                             checkout): only reconciliation and a service or admin verify adopt
+//                             one.
 //   transfer.success/failed/reversed
 //                             the payout whose id is the reference (payouts projection),
 //                             verify_transfer(reference) -> RecordPayoutOutcome with the
-//                             verified status.
-//   refund.*                  the booking's refund of that transaction and amount (a refund still
-//                             open first) -> RecordRefundOutcome. Refund webhooks carry no id, so
-//                             they are not re-verified; the outbox looks refunds up itself.
+//                             verified status. A success for a payout recorded failed (its
+//                             money already back in the available balance) is logged as an
+//                             error and `ignored` with that note, for an operator.
+//   refund.*                  a prompt only: refund webhooks name the transaction and an amount,
+//                             not which refund of ours (a retry has the same ones), so every open
+//                             refund of that transaction is looked up at Paystack
+//                             (check_refund_at_paystack(), as the outbox does) and what Paystack
+//                             lists for it is recorded; `processed` when one was, or when every
+//                             refund of the transaction is settled already; `ignored` when
+//                             Paystack lists none yet (the outbox checks again) or the booking
+//                             has no refund of it.
 //   charge.dispute.create     OpenDispute(source chargeback) on the booking of the transaction.
 //   charge.dispute.remind/resolve, any other event
 //                             ignored with a note: a chargeback's outcome is an admin decision

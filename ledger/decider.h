@@ -318,9 +318,14 @@ struct PayOutRelease {
 };
 
 // `available` is the provider's available balance as fetched with the stream version decided on.
+// `request_key` is the request's Idempotency-Key, when it has one: the withdrawal id is then
+// withdrawal_id_for_key(provider, key), and a withdrawal with that id already requested makes
+// the command a no-op (no events), so a request re-run after a crash never withdraws twice.
+// Without a key every accepted command is a new withdrawal.
 struct RequestWithdrawal {
   Money amount;
   Money available;
+  std::optional<std::string> request_key;
 };
 
 // What Paystack says of a transfer: pending | otp | success | failed | reversed.
@@ -352,5 +357,7 @@ std::string payment_reference(std::string_view booking_id, int installment, int 
 std::string payout_reference(std::string_view provider_id, int number);
 std::string refund_id_for(std::string_view booking_id, int number);
 std::string withdrawal_id_for(std::string_view provider_id, int number);
+// "wd-<16 hex of SHA-256 over the provider id and the key>": the same for the same request key.
+std::string withdrawal_id_for_key(std::string_view provider_id, std::string_view request_key);
 
 }  // namespace escrow

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ledger/decider.h"
+#include "ledger/hash.h"
 #include "ledger/overloaded.h"
 
 namespace escrow {
@@ -52,9 +53,18 @@ Decision pay_out_release(const ProviderState& s, std::string_view id, const PayO
   return Decision{{std::move(p)}, std::nullopt};
 }
 
+bool has_withdrawal(const ProviderState& s, std::string_view withdrawal_id) {
+  return std::any_of(s.payouts.begin(), s.payouts.end(),
+                     [&](const PayoutRecord& p) { return p.withdrawal_id == withdrawal_id; });
+}
+
 Decision withdraw(const ProviderState& s, std::string_view id, const RequestWithdrawal& c,
                   const Actor& a) {
   if (!is_self(id, a)) return Decision::reject(Rejection::not_allowed);
+  std::string withdrawal_id = c.request_key ? withdrawal_id_for_key(id, *c.request_key)
+                                            : withdrawal_id_for(id, s.withdrawals + 1);
+  // The same request run again (its first run's answer was lost): already done.
+  if (c.request_key && has_withdrawal(s, withdrawal_id)) return {};
   if (c.amount.amount_minor <= 0 || c.amount.amount_minor > amount_minor_max)
     return Decision::reject(Rejection::invalid_amount);
   if (!s.account) return Decision::reject(Rejection::payout_account_missing);
@@ -62,7 +72,6 @@ Decision withdraw(const ProviderState& s, std::string_view id, const RequestWith
     return Decision::reject(Rejection::currency_mismatch);
   if (c.amount.amount_minor > c.available.amount_minor)
     return Decision::reject(Rejection::insufficient_balance);
-  std::string withdrawal_id = withdrawal_id_for(id, s.withdrawals + 1);
   PayoutRequested p = new_payout(s, id, c.amount, "withdrawal");
   p.withdrawal_id = withdrawal_id;
   return Decision{{WithdrawalRequested{std::string(id), withdrawal_id, c.amount}, std::move(p)},
@@ -129,6 +138,13 @@ PayoutRecord& known_payout(ProviderState& s, std::string_view payout_id) {
 }
 
 }  // namespace
+
+std::string withdrawal_id_for_key(std::string_view provider_id, std::string_view request_key) {
+  // Length-prefixed, so that no two (provider, key) pairs hash the same bytes.
+  std::string bytes = std::to_string(provider_id.size()) + ":" + std::string(provider_id) +
+                      std::string(request_key);
+  return "wd-" + sha256_hex(bytes).substr(0, 16);
+}
 
 const PayoutRecord* ProviderState::find_payout(std::string_view payout_id) const {
   // Newest first: retries and outcomes concern recent payouts.

@@ -15,7 +15,11 @@
 // directly, then a fresh dispatcher) is found, not sent again; Paystack down leaves the payout
 // queued until it answers; a refund is sent once and settled to processed; a refund sent before a
 // crash is found by its merchant note; OTP transfers wait for the admin (wrong code: 400
-// invalid_otp, nothing recorded); withdrawals are checked against the available balance;
+// invalid_otp, nothing recorded); withdrawals are checked against the available balance, and
+// one sent again with its Idempotency-Key (a request re-run after a crash) is the same withdrawal;
+// a transfer Paystack made but answers 404 for on lookup leaves the payout queued (never failed,
+// so never paid twice) until Paystack lists it; a payout whose reference Paystack holds for
+// another transfer stays queued and is tried only Outbox::reference_conflict_attempts_max times;
 // auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
 // settled. Skipped, with a warning, when the simulator binary is not built.
 #include <fcntl.h>
@@ -25,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
@@ -204,6 +209,32 @@ Sim* sim_or_skip() {
   return sim;
 }
 
+// To the simulator, counting requests; GET /transfer/verify/... can be made to answer 404, as
+// Paystack may for a transfer it made a moment ago and does not list yet.
+struct CountingTransport : paystack::HttpTransport {
+  std::shared_ptr<paystack::HttpTransport> sim;
+  std::atomic<bool> verify_not_found{false};
+  std::atomic<int> initiates{0};
+  Result<paystack::HttpResponse> send(const paystack::HttpRequest& request) override {
+    if (request.method == paystack::HttpMethod::post && request.target == "/transfer") ++initiates;
+    if (verify_not_found && request.target.rfind("/transfer/verify/", 0) == 0) {
+      return paystack::HttpResponse{404, R"({"status":false,"message":"Transfer not found"})", {}};
+    }
+    return sim->send(request);
+  }
+};
+
+std::shared_ptr<CountingTransport> counting_transport(const std::string& base_url) {
+  paystack::HttpClientConfig config;
+  config.base_url = base_url;
+  config.secret_key = sim_key;
+  auto http = paystack::HttpClient::create(config);
+  REQUIRE(http.is_ok());
+  auto transport = std::make_shared<CountingTransport>();
+  transport->sim = std::shared_ptr<paystack::HttpTransport>(std::move(http).value());
+  return transport;
+}
+
 // ---- the service's parts ---------------------------------------------------------------------
 
 template <class T>
@@ -273,8 +304,9 @@ struct World {
 
   // ---- HTTP ----
   HttpResponse call(const std::string& method, const std::string& target, const Actor& who,
-                    const std::string& body = "") {
+                    const std::string& body = "", const std::string& idempotency_key = "") {
     HttpRequest request;
+    if (!idempotency_key.empty()) request.headers.set("Idempotency-Key", idempotency_key);
     request.method = method;
     request.target = target;
     std::string token =
@@ -463,6 +495,69 @@ TEST_CASE("a transfer sent before a crash is looked up, never sent twice") {
   CHECK(w.text("SELECT transfer_code FROM payouts") == sent->transfer_code);
 }
 
+TEST_CASE("a transfer Paystack made but cannot list yet leaves the payout queued, never failed") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.release("b1");
+  // The first POST /transfer reached Paystack, but its answer was lost (a timeout).
+  std::string payout_id = w.only_payout();
+  auto sent = w.paystack->initiate_transfer({Money{net_of_million, Currency::NGN},
+                                             w.text("SELECT recipient_code FROM payouts"),
+                                             payout_id, "", "balance"});
+  REQUIRE(sent.is_ok());
+
+  // The retry is refused as a duplicate, and the lookup answers 404 for now.
+  auto transport = counting_transport(sim->base_url());
+  transport->verify_not_found = true;
+  paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
+                          sim_key);
+  Outbox outbox(OutboxDeps{w.clock, w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  REQUIRE(outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "queued");  // not failed: the money stays in flight
+  CHECK(w.balance_of("available") == 0);
+  CHECK(w.balance_of("in_flight") == net_of_million);
+
+  // Once Paystack lists it, the next attempt finds it: paid once, recorded once.
+  transport->verify_not_found = false;
+  w.clock.advance_ms(Outbox::backoff_base_ms);
+  REQUIRE(outbox.run_once().is_ok());
+  CHECK(w.payout_status() == "success");
+  CHECK(w.text("SELECT transfer_code FROM payouts") == sent->transfer_code);
+  CHECK(sim->count("transfers") == 1);
+  CHECK(w.balance_of("available") == 0);
+}
+
+TEST_CASE("a payout whose reference Paystack holds for another transfer stays queued") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.release("b1");
+  // Something else took the payout's reference, for another amount.
+  std::string payout_id = w.only_payout();
+  REQUIRE(w.paystack
+              ->initiate_transfer({Money{1'000, Currency::NGN},
+                                   w.text("SELECT recipient_code FROM payouts"), payout_id, "",
+                                   "balance"})
+              .is_ok());
+
+  auto transport = counting_transport(sim->base_url());
+  paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
+                          sim_key);
+  Outbox outbox(OutboxDeps{w.clock, w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  for (int pass = 0; pass < Outbox::reference_conflict_attempts_max + 3; ++pass) {
+    REQUIRE(outbox.run_once().is_ok());
+    w.clock.advance_ms(Outbox::backoff_max_ms);
+  }
+  // Tried as often as the limit says, then left for an operator: never failed, never paid.
+  CHECK(transport->initiates == Outbox::reference_conflict_attempts_max);
+  CHECK(w.payout_status() == "queued");
+  CHECK(w.balance_of("in_flight") == net_of_million);
+  CHECK(sim->count("transfers") == 1);
+}
+
 TEST_CASE("while Paystack is down a payout stays queued, and is sent once it answers") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
@@ -604,6 +699,51 @@ TEST_CASE("released money waits in available until the provider withdraws it") {
   CHECK(listed["next_cursor"].IsNull());
   CHECK(w.call("GET", "/providers/provider-1/withdrawals", Actor{"provider-2", Role::provider})
             .status == 403);
+}
+
+TEST_CASE("a withdrawal request run again with its Idempotency-Key withdraws once") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.release("b1");  // no payout account yet: the money waits in available
+  w.register_account();
+  const std::string withdraw = R"({"amount":600000,"currency":"NGN"})";
+  const std::string target = "/providers/provider-1/withdrawals";
+
+  // The idempotency store runs a request again when the process that claimed its key died
+  // before answering: the handler then sees the same request a second time.
+  HttpResponse first = w.call("POST", target, provider_1, withdraw, "wd-key-1");
+  INFO(first.body);
+  REQUIRE(first.status == 201);
+  HttpResponse again = w.call("POST", target, provider_1, withdraw, "wd-key-1");
+  INFO(again.body);
+  REQUIRE(again.status == 201);  // not 409 insufficient_balance: it is the same withdrawal
+  auto a = World::json(first);
+  auto b = World::json(again);
+  CHECK(std::string(a["withdrawal_id"].GetString()) == b["withdrawal_id"].GetString());
+  CHECK(std::string(a["payout_id"].GetString()) == b["payout_id"].GetString());
+  CHECK(b["amount"].GetInt64() == 600'000);
+  CHECK(w.integer("SELECT count(*) FROM payouts") == 1);
+  CHECK(w.balance_of("available") == net_of_million - 600'000);
+
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("transfers") == 1);
+  // Asked again after it was paid: the same withdrawal, as it stands now.
+  HttpResponse later = w.call("POST", target, provider_1, withdraw, "wd-key-1");
+  REQUIRE(later.status == 201);
+  CHECK(std::string(World::json(later)["status"].GetString()) == "success");
+  CHECK(sim->count("transfers") == 1);
+
+  // Another key, or none, is another withdrawal.
+  const std::string small = R"({"amount":100000,"currency":"NGN"})";
+  HttpResponse other = w.call("POST", target, provider_1, small, "wd-key-2");
+  REQUIRE(other.status == 201);
+  CHECK(std::string(World::json(other)["withdrawal_id"].GetString()) !=
+        a["withdrawal_id"].GetString());
+  REQUIRE(w.call("POST", target, provider_1, small).status == 201);
+  REQUIRE(w.call("POST", target, provider_1, small).status == 201);
+  CHECK(w.integer("SELECT count(*) FROM payouts") == 4);
+  CHECK(w.balance_of("available") == net_of_million - 900'000);
 }
 
 TEST_CASE("auto-confirm releases a proven booking at its deadline and wakes the outbox") {

@@ -10,8 +10,12 @@
 // or missing signature is 401 and stores nothing; a source outside the allowlist is 403 and an
 // oversized body 413; a duplicate delivery is stored once and processed once; charge.success
 // captures a checkout into escrow; a paid amount that differs from the asked one is flagged and
-// never held; transfer.success settles a payout; refund webhooks settle the booking's refund of
-// that transaction and amount; a chargeback opens one dispute and its reminders change nothing;
+// never held, and a checkout no booking recorded is not captured whatever its metadata says;
+// transfer.success settles a payout, and is flagged (not applied) for a payout recorded failed;
+// refund webhooks are prompts: the booking's open refunds of that transaction get what Paystack
+// lists for them, so an old refund.failed processed again never fails the retried refund Paystack
+// still has open; the official transfer.success sample is stored and shown with its account
+// number masked; a chargeback opens one dispute and its reminders change nothing;
 // unknown references are ignored; a delivery whose processing failed (Paystack unreachable) is
 // recorded failed with the error, and the background retry processes it once Paystack answers;
 // the admin list, detail and retry routes answer what a console shows, with their role checks.
@@ -27,6 +31,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -418,7 +424,47 @@ struct Fixture : Parts {
   std::string payment_status(const std::string& booking_id) {
     return text("SELECT payment_status FROM bookings WHERE id = ?", booking_id).value_or("");
   }
+
+  // provider-1's payout account, registered at the simulator; returns its recipient code.
+  std::string register_payout_account() {
+    auto banks = paystack->list_banks({Currency::NGN, "", "", {}, false, ""});
+    REQUIRE(banks.is_ok());
+    REQUIRE_FALSE(banks->items.empty());
+    auto recipient = paystack->create_transfer_recipient(
+        {"nuban", "Ada Provider", "0123456789", banks->items[0].code, Currency::NGN});
+    REQUIRE(recipient.is_ok());
+    RegisterPayoutAccount account{recipient->recipient_code, banks->items[0].code,
+                                  "Ada Provider", "6789", Currency::NGN};
+    REQUIRE(
+        shell->execute("provider-1", account, CommandContext{service_actor, {}, {}, {}, {}}).ok());
+    return recipient->recipient_code;
+  }
+
+  // Paid through the webhook, then released by an admin: returns the queued payout's id.
+  std::string released_payout(const std::string& booking_id) {
+    paid_booking(booking_id);
+    REQUIRE(shell
+                ->execute(booking_id, ConfirmCompletion{},
+                          CommandContext{admin_actor, {}, {}, {}, {}})
+                .ok());
+    std::string payout_id =
+        text("SELECT payout_id FROM payouts WHERE booking_id = ?", booking_id).value_or("");
+    REQUIRE_FALSE(payout_id.empty());
+    return payout_id;
+  }
 };
+
+std::string official_sample(const std::string& name) {
+  std::filesystem::path beside =
+      std::filesystem::path(ESCROW_SOURCE_DIR) / ".." / "shared" / "paystack" / "samples";
+  std::filesystem::path dir =
+      std::filesystem::exists(beside) ? beside : "/work/shared/paystack/samples";
+  std::ifstream in(dir / name, std::ios::binary);
+  REQUIRE(in.good());
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 }  // namespace
 
@@ -522,32 +568,14 @@ TEST_CASE("transfer.success settles the payout it names", "[webhooks]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
   Fixture f(*sim);
-  // The provider's payout account, registered at the simulator.
-  auto banks = f.paystack->list_banks({Currency::NGN, "", "", {}, false, ""});
-  REQUIRE(banks.is_ok());
-  REQUIRE_FALSE(banks->items.empty());
-  auto recipient = f.paystack->create_transfer_recipient(
-      {"nuban", "Ada Provider", "0123456789", banks->items[0].code, Currency::NGN});
-  REQUIRE(recipient.is_ok());
-  RegisterPayoutAccount account{recipient->recipient_code, banks->items[0].code, "Ada Provider",
-                                "6789", Currency::NGN};
-  REQUIRE(
-      f.shell->execute("provider-1", account, CommandContext{service_actor, {}, {}, {}, {}}).ok());
-
-  // Paid through the webhook, then released by an admin: the payout is queued.
-  f.paid_booking("bk-out");
-  REQUIRE(
-      f.shell->execute("bk-out", ConfirmCompletion{}, CommandContext{admin_actor, {}, {}, {}, {}})
-          .ok());
-  std::string payout_id =
-      f.text("SELECT payout_id FROM payouts WHERE booking_id = ?", "bk-out").value_or("");
-  REQUIRE_FALSE(payout_id.empty());
+  std::string recipient = f.register_payout_account();
+  std::string payout_id = f.released_payout("bk-out");
   CHECK(f.text("SELECT status FROM payouts WHERE payout_id = ?", payout_id) == "queued");
 
   // The transfer as the outbox would send it; the simulator then reports transfer.success.
   int64_t amount = f.count("SELECT amount FROM payouts WHERE payout_id = ?", payout_id);
   auto transfer = f.paystack->initiate_transfer(
-      {Money{amount, Currency::NGN}, recipient->recipient_code, payout_id, "Payout", "balance"});
+      {Money{amount, Currency::NGN}, recipient, payout_id, "Payout", "balance"});
   if (!transfer.is_ok()) FAIL(transfer.error().to_string());
   std::string body = sim->webhook_body("transfer.success", payout_id);
 
@@ -556,6 +584,32 @@ TEST_CASE("transfer.success settles the payout it names", "[webhooks]") {
   CHECK(f.delivery(id).status == "processed");
   CHECK(f.text("SELECT status FROM payouts WHERE payout_id = ?", payout_id) == "success");
   CHECK(f.count("SELECT in_flight FROM provider_balances WHERE provider_id = 'provider-1'") == 0);
+}
+
+TEST_CASE("transfer.success for a payout recorded failed changes nothing and is flagged",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string recipient = f.register_payout_account();
+  std::string payout_id = f.released_payout("bk-paid-twice");
+  int64_t amount = f.count("SELECT amount FROM payouts WHERE payout_id = ?", payout_id);
+  // Paystack made the transfer, but the ledger recorded the payout failed (its money went back
+  // to the provider's available balance).
+  auto transfer = f.paystack->initiate_transfer(
+      {Money{amount, Currency::NGN}, recipient, payout_id, "Payout", "balance"});
+  if (!transfer.is_ok()) FAIL(transfer.error().to_string());
+  RecordPayoutOutcome failed{payout_id, PayoutStatus::failed, "", std::nullopt, "refused"};
+  REQUIRE(f.shell->execute("provider-1", failed, CommandContext{admin_actor, {}, {}, {}, {}}).ok());
+  REQUIRE(f.count("SELECT available FROM provider_balances WHERE provider_id = 'provider-1'") ==
+          amount);
+
+  int64_t id = delivery_id_of(f.post_signed(sim->webhook_body("transfer.success", payout_id)));
+  REQUIRE(f.processor.process(id).is_ok());
+  projections::DeliveryRow row = f.delivery(id);
+  CHECK(row.status == "ignored");  // shown to the console with its note, for an operator
+  CHECK(row.last_error.find("recorded failed") != std::string::npos);
+  CHECK(f.text("SELECT status FROM payouts WHERE payout_id = ?", payout_id) == "failed");
 }
 
 TEST_CASE("deliveries about references the ledger does not know are kept and ignored",
@@ -631,24 +685,121 @@ TEST_CASE("refund webhooks settle the booking's refund of that transaction", "[w
   auto created = f.paystack->create_refund(request);
   if (!created.is_ok()) FAIL(created.error().to_string());
 
-  int64_t pending = delivery_id_of(f.post_signed(sim->webhook_body("refund.pending", reference)));
+  // A webhook is a prompt: the refund gets what Paystack lists for it now, so the pending
+  // delivery processed after Paystack finished records processed.
+  std::string pending_body = sim->webhook_body("refund.pending", reference);
+  std::string processed_body = sim->webhook_body("refund.processed", reference);
+  int64_t pending = delivery_id_of(f.post_signed(pending_body));
   REQUIRE(f.processor.process(pending).is_ok());
-  CHECK(f.text("SELECT status FROM refunds WHERE refund_id = ?", refund_id) == "pending");
-  int64_t processed =
-      delivery_id_of(f.post_signed(sim->webhook_body("refund.processed", reference)));
+  CHECK(f.delivery(pending).status == "processed");
+  CHECK(f.text("SELECT status FROM refunds WHERE refund_id = ?", refund_id) == "processed");
+  CHECK(f.count("SELECT paystack_refund_id FROM refunds WHERE refund_id = ?", refund_id) ==
+        created->id);
+  CHECK(f.payment_status("bk-refund") == "refunded");
+  // The later delivery finds the refund settled: processed, nothing new.
+  int64_t processed = delivery_id_of(f.post_signed(processed_body));
   REQUIRE(f.processor.process(processed).is_ok());
   CHECK(f.delivery(processed).status == "processed");
-  CHECK(f.text("SELECT status FROM refunds WHERE refund_id = ?", refund_id) == "processed");
-  CHECK(f.payment_status("bk-refund") == "refunded");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'RefundProcessed'") == 1);
 
-  // A refund of an amount no refund of ours has is kept and ignored.
+  // A refund of a transaction no booking has is kept and ignored.
   std::string stray = R"({"event":"refund.processed","data":{"status":"processed",)"
-                      R"("transaction_reference":")" +
-                      reference +
-                      R"(","refund_reference":"999","amount":"1234","currency":"NGN"}})";
+                      R"("transaction_reference":"no-booking-has-this-one",)"
+                      R"("refund_reference":"999","amount":"1234","currency":"NGN"}})";
   int64_t stray_id = delivery_id_of(f.post_signed(stray));
   REQUIRE(f.processor.process(stray_id).is_ok());
   CHECK(f.delivery(stray_id).status == "ignored");
+}
+
+TEST_CASE("an old refund.failed processed again never fails the retry Paystack has open",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  std::string reference = f.paid_booking("bk-retried");
+  REQUIRE(f.shell
+              ->execute("bk-retried", CancelBooking{"client changed plans"},
+                        CommandContext{admin_actor, {}, {}, {}, {}})
+              .ok());
+  auto refund_status = [&](const std::string& id) {
+    return f.text("SELECT status FROM refunds WHERE refund_id = ?", id).value_or("<none>");
+  };
+  std::string r1 =
+      f.text("SELECT refund_id FROM refunds WHERE booking_id = ?", "bk-retried").value_or("");
+
+  // R1 is sent and fails at Paystack; its refund.failed webhook records it failed.
+  sim->control("/_sim/config", R"({"refund_mode":"failed"})");
+  REQUIRE(f.outbox.run_once().is_ok());
+  int64_t old_failed =
+      delivery_id_of(f.post_signed(sim->webhook_body("refund.failed", reference)));
+  REQUIRE(f.processor.process(old_failed).is_ok());
+  REQUIRE(refund_status(r1) == "failed");
+
+  // An admin retries: R2, same transaction and amount, is sent and stays open at Paystack.
+  REQUIRE(f.shell
+              ->execute("bk-retried", RetryRefund{r1}, CommandContext{admin_actor, {}, {}, {}, {}})
+              .ok());
+  std::string r2 = f.text("SELECT refund_id FROM refunds WHERE refund_id <> ?", r1).value_or("");
+  REQUIRE_FALSE(r2.empty());
+  sim->control("/_sim/config", R"({"refund_mode":"needs-attention"})");
+  REQUIRE(f.outbox.run_once().is_ok());
+  REQUIRE(refund_status(r2) == "pending");
+  sim->webhook_body("refund.needs-attention", reference);  // Paystack has moved R2 on
+
+  // The old delivery processed again (an admin's retry, or Paystack redelivering it late).
+  api::HttpResponse again =
+      f.admin_request("POST", "/admin/webhook-events/" + std::to_string(old_failed) + "/retry");
+  REQUIRE(again.status == 200);
+  CHECK(json(again)["status"] == "processed");
+  CHECK(refund_status(r2) == "needs_attention");  // what Paystack lists for R2, never failed
+  CHECK(refund_status(r1) == "failed");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'RefundFailed'") == 1);
+}
+
+TEST_CASE("a checkout the ledger never recorded is not captured from its metadata",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-target");
+  // Anyone with the public key can open an Inline checkout naming a booking in its metadata.
+  auto init = f.paystack->initialize_transaction(
+      {"stranger@example.com", Money{500'000, Currency::NGN}, "inline-not-ours-0001", "",
+       R"({"booking_id":"bk-target","installment":1})"});
+  if (!init.is_ok()) FAIL(init.error().to_string());
+  int64_t id = delivery_id_of(f.post_signed(f.pay("inline-not-ours-0001")));
+  REQUIRE(f.processor.process(id).is_ok());
+  projections::DeliveryRow row = f.delivery(id);
+  CHECK(row.status == "ignored");
+  CHECK(row.last_error.find("no booking has this reference") != std::string::npos);
+  CHECK(f.payment_status("bk-target") != "escrow");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'PaymentCaptured'") == 0);
+}
+
+TEST_CASE("account numbers in a delivery are stored masked", "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  // Paystack's own transfer.success sample: data.recipient.details.account_number.
+  std::string body = official_sample("transfer.success.json");
+  REQUIRE(body.find("9876543210") != std::string::npos);
+  int64_t id = delivery_id_of(f.post_signed(body));
+  CHECK(json(f.post_signed(body))["duplicate"].GetBool());  // deduplicated as signed
+
+  CHECK(f.delivery(id).payload.find("9876543210") == std::string::npos);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE data LIKE '%9876543210%'") == 0);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'WebhookReceived'") == 1);
+  api::HttpResponse shown =
+      f.admin_request("GET", "/admin/webhook-events/" + std::to_string(id), Role::auditor);
+  REQUIRE(shown.status == 200);
+  CHECK(shown.body.find("9876543210") == std::string::npos);
+  rapidjson::Document doc = json(shown);
+  CHECK(doc["payload"]["data"]["recipient"]["details"]["account_number"] == "******3210");
+  CHECK(doc["payload"]["data"]["reference"] == "acv_9ee55786-2323-4760-98e2-6380c9cb3f68");
+  CHECK(doc["payload"]["data"]["amount"].GetInt64() == 100000);
+  // The masked payload is still processed (here: no payout has the sample's reference).
+  REQUIRE(f.processor.process(id).is_ok());
+  CHECK(f.delivery(id).status == "ignored");
 }
 
 TEST_CASE("a chargeback on a held payment opens a dispute once", "[webhooks]") {

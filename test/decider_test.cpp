@@ -1614,6 +1614,36 @@ TEST_CASE("RequestWithdrawal: any part of the available balance", "[decider][pro
   CHECK(event_at<PayoutRequested>(second, 1).payout_id == payout_ref(2));
 }
 
+TEST_CASE("RequestWithdrawal with a request key: run again, it withdraws nothing more",
+          "[decider][provider]") {
+  ProviderState s = given_provider({account_registered()});
+  Decision first = when(s, RequestWithdrawal{ngn(60'000), ngn(95'000), "key-1"}, provider);
+  then_events(first, {"WithdrawalRequested", "PayoutRequested"});
+  const std::string id = withdrawal_id_for_key(provider_id, "key-1");
+  CHECK(std::regex_match(id, std::regex("wd-[0-9a-f]{16}")));
+  CHECK(event_at<WithdrawalRequested>(first, 0).withdrawal_id == id);
+  CHECK(event_at<PayoutRequested>(first, 1).withdrawal_id == id);
+  ProviderState s2 = after(s, first);
+
+  // The same request re-run after a crash: a no-op, even though the balance left (35,000)
+  // could no longer pay it.
+  then_nothing(when(s2, RequestWithdrawal{ngn(60'000), ngn(35'000), "key-1"}, provider));
+  // Another key, or none, is another withdrawal.
+  Decision other = when(s2, RequestWithdrawal{ngn(1'000), ngn(35'000), "key-2"}, provider);
+  then_events(other, {"WithdrawalRequested", "PayoutRequested"});
+  CHECK(event_at<WithdrawalRequested>(other, 0).withdrawal_id ==
+        withdrawal_id_for_key(provider_id, "key-2"));
+  CHECK(event_at<PayoutRequested>(other, 1).payout_id == payout_ref(2));
+  Decision unkeyed = when(s2, RequestWithdrawal{ngn(1'000), ngn(35'000)}, provider);
+  CHECK(event_at<WithdrawalRequested>(unkeyed, 0).withdrawal_id ==
+        withdrawal_id_for(provider_id, 2));
+  // The key is the provider's: another provider's same key names another withdrawal.
+  CHECK(withdrawal_id_for_key("provider-2", "key-1") != id);
+  // Only the provider themself may withdraw, key or not.
+  then_rejected(when(s2, RequestWithdrawal{ngn(60'000), ngn(35'000), "key-1"}, admin),
+                Rejection::not_allowed);
+}
+
 TEST_CASE("RecordPayoutOutcome: the life of a transfer", "[decider][provider]") {
   const Events history = {account_registered(), payout_requested(1, 95'000)};
   ProviderState s = given_provider(history);

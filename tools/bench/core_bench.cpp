@@ -212,7 +212,7 @@ void Driver::withdraw(const std::string& provider_id) {
   if (!state.is_ok() || !state->account) return;
   CommandResult result =
       run(shell_, provider_id,
-          ProviderCommand{RequestWithdrawal{Money{uniform(10000, 500000), Currency::NGN}, {}}},
+          ProviderCommand{RequestWithdrawal{Money{uniform(10000, 500000), Currency::NGN}, {}, {}}},
           Actor{provider_id, Role::provider});
   settle(result);
 }
