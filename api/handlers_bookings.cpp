@@ -595,6 +595,12 @@ HttpResponse complete(Services& services, const HttpRequest& request, const std:
   // Visibility before parsing: a stranger's upload is never stored.
   auto visible = load_visible(services, who.value(), id);
   if (!visible.is_ok()) return visible.error();
+  // The booking's own refusals (proof already in, nothing held, a dispute open) before any file
+  // is stored, so a refused upload leaves no orphan blobs behind. The command is decided again,
+  // with the files, when it runs.
+  Decision precheck = decide(visible.value(), SubmitProof{"precheck", {}, {}},
+                             actor_of(who.value()), services.clock.now_ms());
+  if (precheck.rejection) return rejection_response(*precheck.rejection);
   auto proof = parse_proof_request(request, services.blobs);
   if (!proof.is_ok()) return proof.error();
   return run_on_booking(services, request, who.value(), id, proof.value());

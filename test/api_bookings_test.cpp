@@ -42,6 +42,7 @@
 #include "api/router.h"
 #include "api/uploads.h"
 #include "ledger/event_store.h"
+#include "ledger/hash.h"
 #include "ledger/migrations.h"
 #include "ledger/shell.h"
 #include "ledger/time_format.h"
@@ -652,6 +653,20 @@ TEST_CASE("pay, capture into escrow, proof, release") {
   CHECK(str(file, "content_type") == "image/png");
   CHECK(num(file, "size_bytes") == 67);
   CHECK(str(file, "url") == "/bookings/bk-pay/proof/" + str(file, "sha256"));
+
+  // A second upload is refused before its files are stored: no orphan blob is left behind.
+  const std::string other_png = png + "trailing";
+  std::string second_form =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"notes\"\r\n\r\nAgain\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"b.png\"\r\n\r\n" +
+      other_png + "\r\n--XyZ--\r\n";
+  HttpResponse second = w.call("POST", "/bookings/bk-pay/complete", c.provider, second_form,
+                               "multipart/form-data; boundary=XyZ");
+  CHECK(second.status == 409);
+  CHECK(error_code(second) == "proof_already_submitted");
+  auto orphan = w.blobs->get(sha256_hex(other_png));
+  REQUIRE(orphan.is_ok());
+  CHECK_FALSE(orphan.value().has_value());
 
   HttpResponse served = w.call("GET", str(file, "url"), c.client);
   REQUIRE(served.status == 200);
