@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/bench/core_bench.h"
+#include "tools/bench/http_bench.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"escrow-bench: measure the escrow ledger (see docs/performance.md)"};
@@ -23,7 +24,36 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"full", "normal", "off"}));
   core_cmd->add_flag("--json", core.json, "end with one JSON line of the figures");
 
+  escrow::bench::HttpOptions http;
+  CLI::App* http_cmd = app.add_subcommand(
+      "http", "drive a running escrowd (and paystack-sim) over HTTP from many connections");
+  http_cmd->add_option("--url", http.url, "escrowd, http://HOST:PORT")->required();
+  http_cmd->add_option("--sim-url", http.sim_url, "paystack-sim, http://HOST:PORT (lifecycles)");
+  http_cmd->add_option("--jwt-secret-env", http.jwt_secret_env,
+                       "environment variable holding escrowd's JWT secret")
+      ->capture_default_str();
+  http_cmd->add_option("--paystack-secret-env", http.paystack_secret_env,
+                       "environment variable holding the Paystack secret key (signs webhooks)")
+      ->capture_default_str();
+  http_cmd->add_option("--scenario", http.scenario, "commands|reads|webhooks|lifecycles|all")
+      ->check(CLI::IsMember({"commands", "reads", "webhooks", "lifecycles", "all"}))
+      ->capture_default_str();
+  http_cmd->add_option("--connections", http.connections, "keep-alive connections, a thread each")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  http_cmd->add_option("--count", http.count, "requests of each of commands, reads, webhooks")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  http_cmd->add_option("--seconds", http.seconds,
+                       "run each of commands, reads, webhooks this long instead of --count")
+      ->check(CLI::Range(0.1, 3600.0));
+  http_cmd->add_option("--lifecycles", http.lifecycles, "whole booking lifecycles to drive")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  http_cmd->add_flag("--json", http.json, "end with one JSON line of the figures");
+
   CLI11_PARSE(app, argc, argv);
   if (core_cmd->parsed()) return escrow::bench::run_core(core);
+  if (http_cmd->parsed()) return escrow::bench::run_http(http);
   return 2;
 }
