@@ -331,16 +331,23 @@ void WebhookProcessor::loop() {
       continue;
     }
     lock.unlock();
-    Status retried = retry_due();
+    bool more = false;
+    Status retried = retry_due(&more);
     if (!retried.is_ok()) {
       logging::error("webhook retry pass failed", {{"error", retried.to_string()}});
     }
     lock.lock();
-    next_retry = Clock::now() + std::chrono::milliseconds(retry_interval_ms_);
+    // A full batch processed without a failure: more may be due (a backlog after a burst or an
+    // outage), so go on at once instead of taking 50 every interval.
+    next_retry = more ? Clock::now()
+                      : Clock::now() + std::chrono::milliseconds(retry_interval_ms_);
   }
 }
 
-Status WebhookProcessor::retry_due() {
+Status WebhookProcessor::retry_due() { return retry_due(nullptr); }
+
+Status WebhookProcessor::retry_due(bool* full_batch_done) {
+  if (full_batch_done) *full_batch_done = false;
   std::vector<int64_t> due;
   {
     auto lease = services_.reads.lease();
@@ -350,6 +357,7 @@ Status WebhookProcessor::retry_due() {
     if (!found.is_ok()) return found.status();
     due = std::move(found).value();
   }
+  size_t done = 0;
   for (int64_t id : due) {
     if (retry_pass_interrupted()) break;
     Status status = process(id);
@@ -357,6 +365,10 @@ Status WebhookProcessor::retry_due() {
     // Paystack is most likely still unreachable: leave the rest to the next pass rather than
     // hold fresh deliveries behind a row of timeouts. Each failed delivery keeps its backoff.
     if (!status.is_ok()) break;
+    ++done;
+  }
+  if (full_batch_done) {
+    *full_batch_done = due.size() == static_cast<size_t>(retry_batch_max) && done == due.size();
   }
   return Status::ok();
 }

@@ -70,7 +70,9 @@ namespace escrow::api {
 
 class WebhookProcessor {
  public:
-  static constexpr size_t queue_max = 4096;  // beyond it, the retry loop picks them up
+  // Delivery ids waiting to be processed (8 bytes each: a burst of a million costs 8 MiB); beyond
+  // it a stored delivery is picked up by the retry pass once it has waited stuck_after.
+  static constexpr size_t queue_max = 1u << 20;
   static constexpr int64_t retry_interval_ms_default = 5000;  // how often a retry pass runs
   static constexpr int retry_batch_max = 50;                  // deliveries per retry pass
 
@@ -94,9 +96,11 @@ class WebhookProcessor {
   // One retry pass over the deliveries WebhookLog says are due, oldest first; what the worker
   // runs every retry_interval_ms. The pass ends early at the first failure (the rest wait for
   // the next pass), when fresh deliveries are queued, or on stop(). Not ok when storage failed.
+  // A pass that found a full batch and processed all of it is followed at once by another.
   Status retry_due();
 
  private:
+  Status retry_due(bool* full_batch_done);
   void loop();
   bool retry_pass_interrupted();  // stopping, or fresh deliveries waiting
 
