@@ -15,42 +15,27 @@
 // multipart PNG, served back) -> release, a split plan disputed and resolved (the parts add up),
 // cancellation refunding what was held, pay refusals (nothing due, expired, Paystack down), and
 // a checkout opened before a crash being adopted instead of opened twice.
-#include <fcntl.h>
-#include <poll.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "api/metrics.h"
 #include "api/outbox.h"
 #include "api/payments.h"
-#include "api/read_pool.h"
 #include "api/router.h"
-#include "api/uploads.h"
-#include "ledger/event_store.h"
 #include "ledger/hash.h"
-#include "ledger/migrations.h"
-#include "ledger/shell.h"
 #include "ledger/time_format.h"
 #include "paystack/client.h"
-#include "paystack/http_client.h"
-#include "projections/live.h"
-#include "projections/webhook_log.h"
-#include "test/temp_dir.h"
+#include "test/paystack_sim.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 using namespace escrow::api;
@@ -61,139 +46,11 @@ namespace {
 constexpr const char* jwt_secret = "bookings-test-secret-0123456789abcdef";
 constexpr const char* sim_key = "sk_test_bookings";
 
-// ---- the simulator ---------------------------------------------------------------------------
-
-// A child process whose stdout we read the first line of, then drain.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      ::dup2(null_fd, STDERR_FILENO);
-      ::close(fds[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_fd_ = fds[0];
-  }
-  ~Child() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-    if (drain_.joinable()) drain_.join();
-    ::close(out_fd_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  std::string first_line(std::chrono::milliseconds timeout) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{out_fd_, POLLIN, 0};
-      if (::poll(&fd, 1, 50) <= 0) continue;
-      char c;
-      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
-      line += c;
-    }
-    int fd = out_fd_;
-    drain_ = std::thread([fd] {
-      char buffer[4096];
-      while (::read(fd, buffer, sizeof buffer) > 0) {
-      }
-    });
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::thread drain_;
-};
-
-class Sim {
- public:
-  // The one simulator of this run; the test fails when it cannot start.
-  static Sim& instance() {
-    static std::unique_ptr<Sim> sim = start();
-    REQUIRE(sim != nullptr);
-    return *sim;
-  }
-  // The simulator with nothing recorded: called first in each test case.
-  static Sim& fresh() {
-    Sim& sim = instance();
-    sim.control("/_sim/reset", "{}");
-    return sim;
-  }
-  const std::string& base_url() const { return base_url_; }
-
-  void control(const std::string& path, const std::string& body) {
-    auto r = http_->send({paystack::HttpMethod::post, path, body});
-    REQUIRE(r.is_ok());
-    INFO(path << " " << body << " -> " << r->body);
-    REQUIRE(r->status / 100 == 2);
-  }
-  void pay(const std::string& reference, const std::string& outcome = "success") {
-    control("/_sim/transactions/" + reference + "/pay", R"({"outcome":")" + outcome + R"("})");
-  }
-  rapidjson::Document state() {
-    auto r = http_->send({paystack::HttpMethod::get, "/_sim/state", ""});
-    REQUIRE(r.is_ok());
-    rapidjson::Document doc;
-    doc.Parse(r->body.c_str());
-    REQUIRE(doc.IsObject());
-    if (doc.HasMember("data") && doc["data"].IsObject()) {
-      rapidjson::Document data;
-      data.CopyFrom(doc["data"], data.GetAllocator());
-      return data;
-    }
-    return doc;
-  }
-
- private:
-  static std::unique_ptr<Sim> start() {
-    std::string binary = std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim";
-    if (!std::filesystem::exists(binary)) {
-      WARN("paystack-sim is not built at " << binary);
-      return nullptr;
-    }
-    auto sim = std::make_unique<Sim>();
-    sim->child_ = std::make_unique<Child>(
-        std::vector<std::string>{binary, "--listen", "127.0.0.1:0", "--secret-key", sim_key,
-                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"});
-    std::string line = sim->child_->first_line(10s);
-    const std::string prefix = "paystack-sim listening on ";
-    if (line.rfind(prefix, 0) != 0) return nullptr;
-    sim->base_url_ = line.substr(prefix.size());
-    while (!sim->base_url_.empty() &&
-           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
-      sim->base_url_.pop_back();
-    auto http = paystack::HttpClient::create({sim->base_url_, sim_key});
-    if (!http.is_ok()) return nullptr;
-    sim->http_ = std::move(http).value();
-    return sim;
-  }
-
-  std::unique_ptr<Child> child_;
-  std::unique_ptr<paystack::HttpClient> http_;
-  std::string base_url_;
-};
+// The one simulator of this run, started on a free port; Sim::fresh(sim_key) resets it first in
+// each test case, and the test fails when it cannot start.
+using Sim = PaystackSim;
 
 // ---- the service, without its sockets --------------------------------------------------------
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::unique_ptr<paystack::Client> paystack_client(const std::string& base_url) {
   paystack::ClientConfig config;
@@ -206,52 +63,20 @@ std::unique_ptr<paystack::Client> paystack_client(const std::string& base_url) {
   return std::move(client).value();
 }
 
-Authenticator authenticator() {
-  auto auth = Authenticator::create(jwt_secret);
-  REQUIRE(auth.is_ok());
-  return std::move(auth).value();
-}
-
-struct World {
-  TempDir dir;
-  Config config;
-  ManualClock clock{wall_ms()};
-  projections::LiveProjections live;
-  std::unique_ptr<EventStore> store;
-  std::unique_ptr<CommandShell> shell;
-  std::unique_ptr<ReadPool> reads;
-  Authenticator auth = authenticator();
+struct World : ServiceParts {
   std::unique_ptr<paystack::Client> paystack;
-  std::unique_ptr<BlobStore> blobs;
-  Metrics metrics;
-  std::unique_ptr<projections::WebhookLog> webhooks;
   std::unique_ptr<Outbox> outbox;
   std::unique_ptr<Services> services;
   Router router;
 
   // `paystack_url` empty: the simulator.
-  explicit World(std::string paystack_url = "") {
-    config.db_path = dir.path + "/escrow.db";
-    config.blob_dir = dir.path + "/blobs";
-    config.fee_bps = 500;
-    config.auto_confirm_after_s = 3 * 24 * 3600;
-    REQUIRE(migrate_file(config.db_path).is_ok());
-    auto opened = EventStore::open(
-        EventStoreOptions{config.db_path, true, Synchronous::normal, 1024, 65536, &clock});
-    REQUIRE(opened.is_ok());
-    store = std::move(opened).value();
-    shell = std::make_unique<CommandShell>(*store, live, clock);
-    reads = std::make_unique<ReadPool>(config.db_path);
-    paystack = paystack_client(paystack_url.empty() ? Sim::instance().base_url() : paystack_url);
-    auto blob_store = BlobStore::open(config.blob_dir);
-    REQUIRE(blob_store.is_ok());
-    blobs = std::move(blob_store).value();
-    webhooks = std::make_unique<projections::WebhookLog>(*store, live);
+  explicit World(const std::string& paystack_url = "")
+      : ServiceParts(wall_ms(), jwt_secret, sim_key,
+                     paystack_url.empty() ? Sim::running(sim_key).base_url() : paystack_url) {
+    paystack = paystack_client(config.paystack_base_url);
     outbox =
-        std::make_unique<Outbox>(OutboxDeps{clock, *shell, *reads, *paystack}, Outbox::Options{});
-    services =
-        std::make_unique<Services>(Services{config, clock, *store, *shell, live, *reads, auth,
-                                            *paystack, *blobs, metrics, *webhooks, *outbox});
+        std::make_unique<Outbox>(OutboxDeps{clock, *shell, reads, *paystack}, Outbox::Options{});
+    services = std::make_unique<Services>(services_with(*paystack, *outbox));
     add_booking_routes(router, *services);
   }
 
@@ -332,7 +157,7 @@ std::string paid_booking(World& w, Cast& c, const std::string& id, const std::st
     INFO(pay.body);
     REQUIRE(pay.status == 201);
     std::string reference = str(json(pay), "reference");
-    Sim::instance().pay(reference);
+    Sim::running(sim_key).pay(reference);
     HttpResponse verified =
         w.call("POST", "/payments/verify", c.client, R"({"reference":")" + reference + R"("})");
     INFO(verified.body);
@@ -345,7 +170,7 @@ std::string paid_booking(World& w, Cast& c, const std::string& id, const std::st
 }  // namespace
 
 TEST_CASE("create: 201, the same terms 200, other terms 409, generated ids, bad input 400") {
-  Sim::fresh();
+  Sim::fresh(sim_key);
   World w;
   Cast c(w);
 
@@ -452,7 +277,7 @@ TEST_CASE("create: 201, the same terms 200, other terms 409, generated ids, bad 
 }
 
 TEST_CASE("reads: parties see only their bookings; lists page newest first; history and replay") {
-  Sim::fresh();
+  Sim::fresh(sim_key);
   World w;
   Cast c(w);
   for (std::string id : {"bk-a1", "bk-a2", "bk-a3"}) {
@@ -559,7 +384,7 @@ TEST_CASE("reads: parties see only their bookings; lists page newest first; hist
 }
 
 TEST_CASE("pay, capture into escrow, proof, release") {
-  Sim& sim = Sim::fresh();
+  Sim& sim = Sim::fresh(sim_key);
   World w;
   Cast c(w);
   REQUIRE(w.call("POST", "/bookings", c.service, booking_body("bk-pay")).status == 201);
@@ -692,7 +517,7 @@ TEST_CASE("pay, capture into escrow, proof, release") {
 }
 
 TEST_CASE("a split plan disputed and resolved: the parts add up to what was held") {
-  Sim::fresh();
+  Sim::fresh(sim_key);
   World w;
   Cast c(w);
   paid_booking(w, c, "bk-split", R"(,"payment_plan":{"type":"split","deposit_bps":4000})");
@@ -756,7 +581,7 @@ TEST_CASE("a split plan disputed and resolved: the parts add up to what was held
 }
 
 TEST_CASE("cancellation refunds what was held, through the outbox to Paystack") {
-  Sim& sim = Sim::fresh();
+  Sim& sim = Sim::fresh(sim_key);
   World w;
   Cast c(w);
   paid_booking(w, c, "bk-cancel");
@@ -789,7 +614,7 @@ TEST_CASE("cancellation refunds what was held, through the outbox to Paystack") 
 }
 
 TEST_CASE("pay refusals: an expired booking, and Paystack unreachable") {
-  Sim::fresh();
+  Sim::fresh(sim_key);
   SECTION("a request not paid by pay_by expires") {
     World w;
     Cast c(w);
@@ -815,7 +640,7 @@ TEST_CASE("pay refusals: an expired booking, and Paystack unreachable") {
 }
 
 TEST_CASE("a checkout opened before a crash is adopted, never opened twice") {
-  Sim& sim = Sim::fresh();
+  Sim& sim = Sim::fresh(sim_key);
   World w;
   Cast c(w);
   REQUIRE(w.call("POST", "/bookings", c.service,
@@ -848,7 +673,7 @@ TEST_CASE("a checkout opened before a crash is adopted, never opened twice") {
 }
 
 TEST_CASE("a failed payment is recorded and paying again opens a new reference") {
-  Sim& sim = Sim::fresh();
+  Sim& sim = Sim::fresh(sim_key);
   World w;
   Cast c(w);
   REQUIRE(w.call("POST", "/bookings", c.service, booking_body("bk-fail")).status == 201);

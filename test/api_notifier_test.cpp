@@ -32,11 +32,10 @@
 #include "api/notifier.h"
 #include "ledger/event_store.h"
 #include "ledger/hash.h"
-#include "ledger/migrations.h"
 #include "ledger/shell.h"
 #include "ledger/text.h"
 #include "projections/live.h"
-#include "test/temp_dir.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 using namespace escrow::api;
@@ -178,24 +177,9 @@ std::string type_of(const Received& request) {
   return parse(request.body)["type"].GetString();
 }
 
-struct Fixture {
-  TempDir dir;
-  std::string path = dir.path + "/escrow.db";
-  ManualClock clock{1'800'000'000'000};
-  projections::LiveProjections live;
-  std::unique_ptr<EventStore> store;
-  std::unique_ptr<CommandShell> shell;
+struct Fixture : LedgerDb {
   Receiver receiver;
   std::vector<std::string> outcomes;
-
-  Fixture() {
-    REQUIRE(migrate_file(path).is_ok());
-    auto opened =
-        EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock});
-    REQUIRE(opened.is_ok());
-    store = std::move(opened).value();
-    shell = std::make_unique<CommandShell>(*store, live, clock);
-  }
 
   std::unique_ptr<Notifier> notifier(std::string url = {}) {
     Notifier::Options options{url.empty() ? receiver.url("/hooks/escrow?src=test") : url, secret,

@@ -22,40 +22,24 @@
 // another transfer stays queued and is tried only Outbox::reference_conflict_attempts_max times;
 // auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
 // settled. Skipped, with a warning, when the simulator binary is not built.
-#include <fcntl.h>
-#include <poll.h>
 #include <rapidjson/document.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <cctype>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/app.h"
 #include "api/auth.h"
-#include "api/config.h"
-#include "api/metrics.h"
 #include "api/outbox.h"
-#include "api/read_pool.h"
 #include "api/router.h"
 #include "api/schedulers.h"
-#include "api/uploads.h"
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
-#include "ledger/shell.h"
 #include "paystack/client.h"
 #include "paystack/http_client.h"
-#include "projections/live.h"
-#include "projections/webhook_log.h"
-#include "test/temp_dir.h"
+#include "test/paystack_sim.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 using namespace escrow::api;
@@ -67,147 +51,10 @@ constexpr const char* sim_key = "sk_test_outbox";
 constexpr const char* jwt_secret = "outbox-test-secret-0123456789-abcdefghij";
 constexpr int64_t net_of_million = 950'000;  // 1,000,000 less the 5% fee
 
-// ---- the simulator ---------------------------------------------------------------------------
-
-// A child process, killed (SIGTERM) and reaped when destroyed; its stdout's first line is read,
-// the rest drained so that it never blocks.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      ::dup2(null_fd, STDERR_FILENO);
-      ::close(fds[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_fd_ = fds[0];
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (drain_.joinable()) drain_.join();
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  std::string first_line(std::chrono::milliseconds timeout) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{out_fd_, POLLIN, 0};
-      if (::poll(&fd, 1, 50) <= 0) continue;
-      char c;
-      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
-      line += c;
-    }
-    int fd = out_fd_;
-    drain_ = std::thread([fd] {
-      char buffer[4096];
-      while (::read(fd, buffer, sizeof buffer) > 0) {
-      }
-    });
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::thread drain_;
-};
-
 // One simulator for the run (webhooks go to a closed port: this suite reads Paystack's state
 // through the API only), reset before each test.
-class Sim {
- public:
-  static Sim* get() {
-    static std::unique_ptr<Sim> sim = start();
-    return sim.get();
-  }
-  static std::string binary() { return std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim"; }
-  const std::string& base_url() const { return base_url_; }
-
-  void control(const std::string& path, const std::string& body) {
-    auto r = control_->send({paystack::HttpMethod::post, path, body});
-    REQUIRE(r.is_ok());
-    INFO(path << " " << body << " -> " << r->body);
-    REQUIRE(r->status / 100 == 2);
-  }
-  rapidjson::Document state() {
-    auto r = control_->send({paystack::HttpMethod::get, "/_sim/state", ""});
-    REQUIRE(r.is_ok());
-    REQUIRE(r->status == 200);
-    rapidjson::Document doc;
-    doc.Parse(r->body.c_str());
-    REQUIRE(doc.IsObject());
-    if (doc.HasMember("data") && doc["data"].IsObject()) {
-      rapidjson::Document data;
-      data.CopyFrom(doc["data"], data.GetAllocator());
-      return data;
-    }
-    return doc;
-  }
-  size_t count(const char* collection) { return state()[collection].Size(); }
-  // The status of the only transfer or refund, waiting up to 5 s for it to become `want`.
-  bool wait_for_status(const char* collection, const std::string& want) {
-    for (int i = 0; i < 100; ++i) {
-      rapidjson::Document s = state();
-      const auto& items = s[collection];
-      if (items.Size() == 1 && want == items[0]["status"].GetString()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-
- private:
-  static std::unique_ptr<Sim> start() {
-    if (!std::filesystem::exists(binary())) return nullptr;
-    auto sim = std::make_unique<Sim>();
-    sim->child_ = std::make_unique<Child>(
-        std::vector<std::string>{binary(), "--listen", "127.0.0.1:0", "--secret-key", sim_key,
-                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"});
-    std::string line = sim->child_->first_line(10s);
-    const std::string prefix = "paystack-sim listening on ";
-    if (line.rfind(prefix, 0) != 0) return nullptr;
-    sim->base_url_ = line.substr(prefix.size());
-    while (!sim->base_url_.empty() &&
-           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
-      sim->base_url_.pop_back();
-    paystack::HttpClientConfig config;
-    config.base_url = sim->base_url_;
-    config.secret_key = sim_key;
-    auto http = paystack::HttpClient::create(config);
-    if (!http.is_ok()) return nullptr;
-    sim->control_ = std::move(http.value());
-    return sim;
-  }
-
-  std::unique_ptr<Child> child_;
-  std::unique_ptr<paystack::HttpClient> control_;
-  std::string base_url_;
-};
-
-Sim* sim_or_skip() {
-  Sim* sim = Sim::get();
-  if (sim == nullptr) {
-    WARN("SKIPPED: paystack-sim not found at " << Sim::binary() << "; build target paystack-sim");
-    return nullptr;
-  }
-  sim->control("/_sim/reset", "{}");
-  return sim;
-}
+using Sim = PaystackSim;
+Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
 
 // To the simulator, counting requests; GET /transfer/verify/... can be made to answer 404, as
 // Paystack may for a transfer it made a moment ago and does not list yet.
@@ -244,21 +91,6 @@ T must(Result<T> result) {
   return std::move(result).value();
 }
 
-std::string migrated(const std::string& path) {
-  REQUIRE(migrate_file(path).is_ok());
-  return path;
-}
-
-Config test_config(const std::string& dir, const std::string& base_url) {
-  Config c;
-  c.paystack_secret_key = sim_key;
-  c.paystack_base_url = base_url;
-  c.db_path = dir + "/escrow.db";
-  c.blob_dir = dir + "/blobs";
-  c.jwt_secret = jwt_secret;
-  return c;
-}
-
 std::unique_ptr<paystack::Client> sim_client(const std::string& base_url) {
   paystack::ClientConfig config;
   config.base_url = base_url;
@@ -278,26 +110,13 @@ const Actor admin{"admin-1", Role::admin};
 const Actor client_1{"client-1", Role::client};
 const Actor provider_1{"provider-1", Role::provider};
 
-struct World {
-  explicit World(Sim& sim_in) : sim(sim_in) {}
+struct World : ServiceParts {
+  explicit World(Sim& sim_in)
+      : ServiceParts(1'800'000'000'000, jwt_secret, sim_key, sim_in.base_url()), sim(sim_in) {}
 
   Sim& sim;
-  TempDir dir;
-  ManualClock clock{1'800'000'000'000};
-  Config config = test_config(dir.path, sim.base_url());
-  std::string path = migrated(config.db_path);
-  projections::LiveProjections live;
-  std::unique_ptr<EventStore> store = must(
-      EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock}));
-  CommandShell shell{*store, live, clock};
-  ReadPool reads{path};
-  Authenticator auth = must(Authenticator::create(jwt_secret));
   std::unique_ptr<paystack::Client> paystack = sim_client(sim.base_url());
-  std::unique_ptr<BlobStore> blobs = must(BlobStore::open(config.blob_dir));
-  Metrics metrics;
-  projections::WebhookLog webhooks{*store, live};
-  Services services{config, clock,     *store, shell,   live,     reads,
-                    auth,   *paystack, *blobs, metrics, webhooks, outbox};
+  Services services = services_with(*paystack, outbox);
   Outbox outbox{services, Outbox::Options{60'000, 60'000, 1}};
   Schedulers schedulers{services, Schedulers::Options{60'000, 15 * 60 * 1000}};
   Router router = routes(services);
@@ -325,7 +144,7 @@ struct World {
 
   // ---- commands ----
   CommandResult run(const std::string& booking, BookingCommand command, const Actor& actor) {
-    CommandResult r = shell.execute(booking, command, CommandContext{actor, {}, {}, {}, {}});
+    CommandResult r = shell->execute(booking, command, CommandContext{actor, {}, {}, {}, {}});
     REQUIRE(r.status.is_ok());
     INFO((r.rejection ? rejection_code(*r.rejection) : "ok"));
     REQUIRE(r.ok());
@@ -351,7 +170,7 @@ struct World {
   }
 
   PaymentDue due(const std::string& id) {
-    auto state = must(shell.load_booking(id));
+    auto state = must(shell->load_booking(id));
     auto next = next_payment(state, clock.now_ms());
     REQUIRE(std::holds_alternative<PaymentDue>(next));
     return std::get<PaymentDue>(next);
@@ -368,8 +187,7 @@ struct World {
                         opened->access_code},
         client_1);
     if (!outcome.empty()) {
-      sim.control("/_sim/transactions/" + d.reference + "/pay",
-                  R"({"outcome":")" + outcome + R"("})");
+      sim.pay(d.reference, outcome);
     }
     return d.reference;
   }
@@ -513,7 +331,7 @@ TEST_CASE("a transfer Paystack made but cannot list yet leaves the payout queued
   transport->verify_not_found = true;
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(OutboxDeps{w.clock, w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(OutboxDeps{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
   REQUIRE(outbox.run_once().is_ok());
   CHECK(w.payout_status() == "queued");  // not failed: the money stays in flight
   CHECK(w.balance_of("available") == 0);
@@ -546,7 +364,7 @@ TEST_CASE("a payout whose reference Paystack holds for another transfer stays qu
   auto transport = counting_transport(sim->base_url());
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(OutboxDeps{w.clock, w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(OutboxDeps{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
   for (int pass = 0; pass < Outbox::reference_conflict_attempts_max + 3; ++pass) {
     REQUIRE(outbox.run_once().is_ok());
     w.clock.advance_ms(Outbox::backoff_max_ms);

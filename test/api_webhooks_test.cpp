@@ -20,17 +20,11 @@
 // recorded failed with the error, and the background retry processes it once Paystack answers;
 // the admin list, detail and retry routes answer what a console shows, with their role checks.
 // Skipped, with a warning, when paystack-sim is not built.
-#include <fcntl.h>
-#include <poll.h>
 #include <rapidjson/document.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <memory>
@@ -40,20 +34,13 @@
 
 #include "api/app.h"
 #include "api/auth.h"
-#include "api/metrics.h"
 #include "api/outbox.h"
-#include "api/read_pool.h"
-#include "api/uploads.h"
 #include "api/webhooks.h"
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
-#include "ledger/shell.h"
 #include "paystack/client.h"
 #include "paystack/http_client.h"
 #include "paystack/signature.h"
-#include "projections/live.h"
-#include "projections/webhook_log.h"
-#include "test/temp_dir.h"
+#include "test/paystack_sim.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 using namespace std::chrono_literals;
@@ -63,143 +50,10 @@ namespace {
 constexpr const char* sim_key = "sk_test_webhooks_key";
 constexpr const char* jwt_secret = "test-jwt-secret-with-at-least-32-bytes!!";
 
-// ---- the simulator ---------------------------------------------------------------------------
-
-// A child process; killed (SIGTERM) and reaped when destroyed. Its first stdout line can be read;
-// the rest is drained on a thread so that the child never blocks on it.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      ::dup2(null_fd, STDERR_FILENO);
-      ::close(fds[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_fd_ = fds[0];
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (drain_.joinable()) drain_.join();
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  std::string first_line(std::chrono::milliseconds timeout) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{out_fd_, POLLIN, 0};
-      if (::poll(&fd, 1, 50) <= 0) continue;
-      char c;
-      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
-      line += c;
-    }
-    int fd = out_fd_;
-    drain_ = std::thread([fd] {
-      char buffer[4096];
-      while (::read(fd, buffer, sizeof buffer) > 0) {
-      }
-    });
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::thread drain_;
-};
-
 // One simulator for the whole run, reset before each test case. Its webhooks go to a closed
 // port: the tests post the signed bodies themselves, as Paystack would.
-class Sim {
- public:
-  static Sim* get() {
-    static std::unique_ptr<Sim> sim = start();
-    return sim.get();
-  }
-  static std::string binary() { return std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim"; }
-  const std::string& base_url() const { return base_url_; }
-
-  void control(const std::string& path, const std::string& body) {
-    auto r = control_->send({paystack::HttpMethod::post, path, body});
-    REQUIRE(r.is_ok());
-    INFO(path << " " << body << " -> " << r->body);
-    REQUIRE(r->status / 100 == 2);
-  }
-
-  // The body of the first webhook the simulator produced for (event, reference).
-  std::string webhook_body(const std::string& event, const std::string& reference) {
-    for (int i = 0; i < 100; ++i) {
-      auto r = control_->send({paystack::HttpMethod::get, "/_sim/state", ""});
-      REQUIRE(r.is_ok());
-      rapidjson::Document doc;
-      doc.Parse(r->body.c_str());
-      REQUIRE(doc.IsObject());
-      const rapidjson::Value& state =
-          doc.HasMember("data") && doc["data"].IsObject() ? doc["data"] : doc;
-      for (const auto& w : state["webhooks"].GetArray()) {
-        if (event == w["event"].GetString() && reference == w["reference"].GetString()) {
-          return w["body"].GetString();
-        }
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("the simulator sent no " << event << " for " << reference);
-    return {};
-  }
-
- private:
-  static std::unique_ptr<Sim> start() {
-    if (!std::filesystem::exists(binary())) return nullptr;
-    auto sim = std::make_unique<Sim>();
-    sim->child_ = std::make_unique<Child>(
-        std::vector<std::string>{binary(), "--listen", "127.0.0.1:0", "--secret-key", sim_key,
-                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"});
-    std::string line = sim->child_->first_line(10s);
-    const std::string prefix = "paystack-sim listening on ";
-    if (line.rfind(prefix, 0) != 0) return nullptr;
-    sim->base_url_ = line.substr(prefix.size());
-    while (!sim->base_url_.empty() &&
-           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
-      sim->base_url_.pop_back();
-    paystack::HttpClientConfig config;
-    config.base_url = sim->base_url_;
-    config.secret_key = sim_key;
-    auto http = paystack::HttpClient::create(config);
-    if (!http.is_ok()) return nullptr;
-    sim->control_ = std::move(http).value();
-    return sim;
-  }
-
-  std::unique_ptr<Child> child_;
-  std::unique_ptr<paystack::HttpClient> control_;
-  std::string base_url_;
-};
-
-Sim* sim_or_skip() {
-  Sim* sim = Sim::get();
-  if (sim == nullptr) {
-    WARN("SKIPPED: paystack-sim not found at " << Sim::binary() << " (build target paystack-sim)");
-    return nullptr;
-  }
-  sim->control("/_sim/reset", "{}");
-  return sim;
-}
+using Sim = PaystackSim;
+Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
 
 // Sends to the simulator, or to a port where nothing listens ("Paystack is down").
 struct SwitchTransport : paystack::HttpTransport {
@@ -238,60 +92,26 @@ int64_t delivery_id_of(const api::HttpResponse& response) {
 const Actor service_actor{"marketplace", Role::service};
 const Actor admin_actor{"admin-1", Role::admin};
 
-// Everything Services refers to, opened on a fresh database.
-struct Parts {
+// Everything Services refers to, opened on a fresh database; Paystack is the simulator behind a
+// switch that can make it unreachable.
+struct Parts : ServiceParts {
   Sim& sim;
-  TempDir dir;
-  std::string path = dir.path + "/escrow.db";
-  ManualClock clock{std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count()};
-  api::Config config;
-  std::unique_ptr<EventStore> store;
-  projections::LiveProjections live;
-  std::unique_ptr<CommandShell> shell;
-  std::unique_ptr<api::ReadPool> reads;
-  std::unique_ptr<api::Authenticator> auth;
   std::shared_ptr<SwitchTransport> transport = std::make_shared<SwitchTransport>();
   std::unique_ptr<paystack::Client> paystack;
-  std::unique_ptr<api::BlobStore> blobs;
-  api::Metrics metrics;
-  std::unique_ptr<projections::WebhookLog> webhooks;
 
-  explicit Parts(Sim& s) : sim(s) {
-    config.paystack_secret_key = sim_key;
-    config.paystack_base_url = sim.base_url();
-    config.jwt_secret = jwt_secret;
-    config.db_path = path;
-    REQUIRE(migrate_file(path).is_ok());
-    EventStoreOptions options;
-    options.path = path;
-    options.synchronous = Synchronous::normal;
-    options.clock = &clock;
-    auto opened = EventStore::open(options);
-    REQUIRE(opened.is_ok());
-    store = std::move(opened).value();
-    shell = std::make_unique<CommandShell>(*store, live, clock);
-    reads = std::make_unique<api::ReadPool>(path);
-    auto authenticator = api::Authenticator::create(jwt_secret);
-    REQUIRE(authenticator.is_ok());
-    auth = std::make_unique<api::Authenticator>(std::move(authenticator).value());
+  explicit Parts(Sim& s)
+      : ServiceParts(ServiceParts::wall_ms(), jwt_secret, sim_key, s.base_url()), sim(s) {
     transport->live = http_to(sim.base_url());
     transport->dead = http_to("http://127.0.0.1:1");
     paystack = std::make_unique<paystack::Client>(
         transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {}, sim_key);
-    auto blob_store = api::BlobStore::open(dir.path + "/blobs");
-    REQUIRE(blob_store.is_ok());
-    blobs = std::move(blob_store).value();
-    webhooks = std::make_unique<projections::WebhookLog>(*store, live);
   }
 };
 
 // The parts wired as App wires them; the outbox is never started (nothing sends payouts here).
 struct Fixture : Parts {
   // Services names the outbox before it is built, as App does; nothing uses it until then.
-  api::Services services{config, clock,     *store, *shell,  live,      *reads,
-                         *auth,  *paystack, *blobs, metrics, *webhooks, outbox};
+  api::Services services = services_with(*paystack, outbox);
   api::Outbox outbox{services, api::Outbox::Options{60'000, 60'000, 1}};
   api::WebhookProcessor processor{services, /*retry_interval_ms=*/100};
   api::Router router;

@@ -22,15 +22,12 @@
 //    the client and every error case, with /_sim/ control calls and GET /_sim/state to check
 //    what the simulator recorded. Skipped, with a warning, when the binary is absent.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,6 +55,7 @@
 #include "paystack/decode.h"
 #include "paystack/http_client.h"
 #include "paystack/types.h"
+#include "test/paystack_sim.h"
 
 using namespace escrow;
 using namespace escrow::paystack;
@@ -182,69 +180,6 @@ bool port_accepts(int port) {
   ::close(fd);
   return ok;
 }
-
-// A child process; killed (SIGTERM) and reaped when destroyed. Its stdout is a pipe whose first
-// line can be read; the rest is drained on a thread so that the child never blocks on it.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, bool quiet) {
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(pipe_fds[1], STDOUT_FILENO);
-      if (quiet) {
-        int null_fd = ::open("/dev/null", O_WRONLY);
-        ::dup2(null_fd, STDERR_FILENO);
-      }
-      ::close(pipe_fds[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    out_fd_ = pipe_fds[0];
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (drain_.joinable()) drain_.join();
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // The first stdout line, or "" after `timeout`; then starts draining.
-  std::string first_line(std::chrono::milliseconds timeout) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{out_fd_, POLLIN, 0};
-      if (::poll(&fd, 1, 50) <= 0) continue;
-      char c;
-      if (::read(out_fd_, &c, 1) != 1) break;
-      if (c == '\n') break;
-      line += c;
-    }
-    int fd = out_fd_;
-    drain_ = std::thread([fd] {
-      char buffer[4096];
-      while (::read(fd, buffer, sizeof buffer) > 0) {
-      }
-    });
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::thread drain_;
-};
 
 // A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: one connection at a time (or, when
 // `concurrent`, each on its own thread: `handler` must then be thread-safe), requests parsed by
@@ -1482,7 +1417,7 @@ TEST_CASE("TLS: certificates are verified, host names included", "[transport][tl
   make_cert("good", "DNS:localhost,IP:127.0.0.1");
   make_cert("other", "DNS:other.example");
   auto serve = [&](const std::string& name, int port) {
-    auto child = std::make_unique<Child>(
+    auto child = std::make_unique<ChildProcess>(
         std::vector<std::string>{"/usr/bin/openssl", "s_server", "-accept", std::to_string(port),
                                  "-cert", (dir / (name + ".pem")).string(), "-key",
                                  (dir / (name + ".key")).string(), "-www", "-quiet"},
@@ -1542,116 +1477,37 @@ namespace {
 constexpr const char* sim_key = "sk_test_x";
 
 // One simulator for the whole run, started on first use and reset before each test case.
-class Sim {
- public:
-  static Sim* get() {
-    static std::unique_ptr<Sim> sim = start();
-    return sim.get();
-  }
-  static std::string binary() { return std::string(ESCROW_TEST_BINARY_DIR) + "/paystack-sim"; }
+using Sim = PaystackSim;
+Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
 
-  const std::string& base_url() const { return base_url_; }
-
-  // A client whose transport counts requests, with a recording sleep.
-  struct Counted : HttpTransport {
-    std::shared_ptr<HttpTransport> inner;
-    std::atomic<int> sent{0}, posts{0};
-    Result<HttpResponse> send(const HttpRequest& request) override {
-      ++sent;
-      posts += request.method == HttpMethod::post;
-      return inner->send(request);
-    }
-  };
-  struct TestClient {
-    std::shared_ptr<Counted> transport = std::make_shared<Counted>();
-    std::vector<int64_t> sleeps_ms;
-    std::unique_ptr<Client> client;
-  };
-  std::unique_ptr<TestClient> client(const std::string& key = sim_key) {
-    auto out = std::make_unique<TestClient>();
-    HttpClientConfig config;
-    config.base_url = base_url_;
-    config.secret_key = key;
-    auto http = HttpClient::create(config);
-    REQUIRE(http.is_ok());
-    out->transport->inner = std::shared_ptr<HttpTransport>(std::move(http.value()));
-    TestClient* raw = out.get();
-    out->client = std::make_unique<Client>(
-        out->transport, RetryPolicy{},
-        [raw](std::chrono::milliseconds ms) { raw->sleeps_ms.push_back(ms.count()); }, key);
-    return out;
+// A client of the simulator whose transport counts requests, with a recording sleep.
+struct Counted : HttpTransport {
+  std::shared_ptr<HttpTransport> inner;
+  std::atomic<int> sent{0}, posts{0};
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    ++sent;
+    posts += request.method == HttpMethod::post;
+    return inner->send(request);
   }
-
-  // POST to the control API; the response must be 2xx.
-  void control(const std::string& path, const std::string& body) {
-    auto r = control_->send({HttpMethod::post, path, body});
-    REQUIRE(r.is_ok());
-    INFO(path << " " << body << " -> " << r->body);
-    REQUIRE(r->status / 100 == 2);
-  }
-  // GET /_sim/state, `data` of the envelope when there is one.
-  rapidjson::Document state() {
-    auto r = control_->send({HttpMethod::get, "/_sim/state", ""});
-    REQUIRE(r.is_ok());
-    REQUIRE(r->status == 200);
-    rapidjson::Document doc;
-    doc.Parse(r->body.c_str());
-    REQUIRE(doc.IsObject());
-    if (doc.HasMember("data") && doc["data"].IsObject()) {
-      rapidjson::Document data;
-      data.CopyFrom(doc["data"], data.GetAllocator());
-      return data;
-    }
-    return doc;
-  }
-  size_t count(const char* collection) {
-    rapidjson::Document s = state();
-    REQUIRE(s.HasMember(collection));
-    return s[collection].Size();
-  }
-
- private:
-  static std::unique_ptr<Sim> start() {
-    if (!std::filesystem::exists(binary())) return nullptr;
-    auto sim = std::make_unique<Sim>();
-    sim->child_ = std::make_unique<Child>(
-        std::vector<std::string>{binary(), "--listen", "127.0.0.1:0", "--secret-key", sim_key,
-                                 "--webhook-url", "http://127.0.0.1:9/webhooks/paystack"},
-        /*quiet=*/true);
-    std::string line = sim->child_->first_line(10s);
-    const std::string prefix = "paystack-sim listening on ";
-    if (line.rfind(prefix, 0) != 0) {
-      WARN("paystack-sim did not announce itself; first line: " << line);
-      return nullptr;
-    }
-    sim->base_url_ = line.substr(prefix.size());
-    while (!sim->base_url_.empty() &&
-           std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
-      sim->base_url_.pop_back();
-    HttpClientConfig config;
-    config.base_url = sim->base_url_;
-    config.secret_key = sim_key;
-    auto http = HttpClient::create(config);
-    if (!http.is_ok()) return nullptr;
-    sim->control_ = std::move(http.value());
-    return sim;
-  }
-
-  std::unique_ptr<Child> child_;
-  std::unique_ptr<HttpClient> control_;
-  std::string base_url_;
 };
-
-// The running simulator, reset; nullptr (with a warning) when it is not built.
-Sim* sim_or_skip() {
-  Sim* sim = Sim::get();
-  if (sim == nullptr) {
-    WARN("SKIPPED: paystack-sim not found at "
-         << Sim::binary() << " (or it failed to start); build target paystack-sim");
-    return nullptr;
-  }
-  sim->control("/_sim/reset", "{}");
-  return sim;
+struct TestClient {
+  std::shared_ptr<Counted> transport = std::make_shared<Counted>();
+  std::vector<int64_t> sleeps_ms;
+  std::unique_ptr<Client> client;
+};
+std::unique_ptr<TestClient> test_client(Sim& sim, const std::string& key = sim_key) {
+  auto out = std::make_unique<TestClient>();
+  HttpClientConfig config;
+  config.base_url = sim.base_url();
+  config.secret_key = key;
+  auto http = HttpClient::create(config);
+  REQUIRE(http.is_ok());
+  out->transport->inner = std::shared_ptr<HttpTransport>(std::move(http.value()));
+  TestClient* raw = out.get();
+  out->client = std::make_unique<Client>(
+      out->transport, RetryPolicy{},
+      [raw](std::chrono::milliseconds ms) { raw->sleeps_ms.push_back(ms.count()); }, key);
+  return out;
 }
 
 std::string unique_reference(const std::string& stem) {
@@ -1667,7 +1523,7 @@ std::string paid_transaction(Sim& sim, Client& client, int64_t amount) {
       client.initialize_transaction({"payer@example.com", Money{amount, Currency::NGN}, reference,
                                      "", R"({"booking_id":"booking-sim-1","installment":1})"});
   if (!init.is_ok()) FAIL(init.error().to_string());
-  sim.control("/_sim/transactions/" + reference + "/pay", R"({"outcome":"success"})");
+  sim.pay(reference);
   return reference;
 }
 
@@ -1687,7 +1543,7 @@ std::string recipient_code(Client& client) {
 TEST_CASE("simulator: transactions", "[sim]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
-  auto c = sim->client();
+  auto c = test_client(*sim);
   Client& client = *c->client;
 
   std::string reference = unique_reference("pay-sim");
@@ -1710,7 +1566,7 @@ TEST_CASE("simulator: transactions", "[sim]") {
   CHECK(duplicate.error().kind == ErrorKind::duplicate_transaction_reference);
   CHECK(duplicate.error().attempts == 1);
 
-  sim->control("/_sim/transactions/" + reference + "/pay", R"({"outcome":"success"})");
+  sim->pay(reference);
   auto paid = client.verify_transaction(reference);
   if (!paid.is_ok()) FAIL(paid.error().to_string());
   CHECK(paid->status == TransactionStatus::success);
@@ -1732,7 +1588,7 @@ TEST_CASE("simulator: transactions", "[sim]") {
               .initialize_transaction(
                   {"payer@example.com", Money{10000, Currency::NGN}, failed_reference, "", ""})
               .is_ok());
-  sim->control("/_sim/transactions/" + failed_reference + "/pay", R"({"outcome":"failed"})");
+  sim->pay(failed_reference, "failed");
   CHECK(client.verify_transaction(failed_reference)->status == TransactionStatus::failed);
 
   ListTransactionsQuery query;
@@ -1778,7 +1634,7 @@ TEST_CASE("simulator: transactions", "[sim]") {
 TEST_CASE("simulator: wrong key", "[sim]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
-  auto c = sim->client("sk_test_wrong_key_0000");
+  auto c = test_client(*sim, "sk_test_wrong_key_0000");
   auto balance = c->client->balance();
   REQUIRE_FALSE(balance.is_ok());
   CHECK(balance.error().kind == ErrorKind::invalid_key);
@@ -1794,7 +1650,7 @@ TEST_CASE("simulator: wrong key", "[sim]") {
 TEST_CASE("simulator: banks, recipients, transfers", "[sim]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
-  auto c = sim->client();
+  auto c = test_client(*sim);
   Client& client = *c->client;
 
   auto banks = client.list_banks({Currency::NGN, "", "", {}, false, ""});
@@ -1892,7 +1748,7 @@ TEST_CASE("simulator: banks, recipients, transfers", "[sim]") {
 TEST_CASE("simulator: refunds", "[sim]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
-  auto c = sim->client();
+  auto c = test_client(*sim);
   Client& client = *c->client;
   std::string reference = paid_transaction(*sim, client, 100000);
   auto transaction = client.verify_transaction(reference);
@@ -1934,7 +1790,7 @@ TEST_CASE("simulator: refunds", "[sim]") {
 TEST_CASE("simulator: 5xx is retried for GET, never for POST", "[sim]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
-  auto c = sim->client();
+  auto c = test_client(*sim);
   sim->control("/_sim/config", R"({"error_rate":1})");
 
   auto balance = c->client->balance();

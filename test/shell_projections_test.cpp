@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "ledger/event_store.h"
-#include "ledger/migrations.h"
 #include "ledger/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
-#include "test/temp_dir.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 
@@ -31,42 +30,9 @@ namespace {
 
 const Actor service{"marketplace", Role::service};
 const Actor admin{"admin-1", Role::admin};
-const Actor paystack{"paystack", Role::system};
+const Actor paystack_system{"paystack", Role::system};
 
-struct Fixture {
-  TempDir dir;
-  std::string path = dir.path + "/escrow.db";
-  ManualClock clock{1'800'000'000'000};
-  projections::LiveProjections live;
-  std::unique_ptr<EventStore> store;
-  std::unique_ptr<CommandShell> shell;
-
-  Fixture() {
-    REQUIRE(migrate_file(path).is_ok());
-    auto opened =
-        EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock});
-    REQUIRE(opened.is_ok());
-    store = std::move(opened).value();
-    shell = std::make_unique<CommandShell>(*store, live, clock);
-  }
-
-  sqlite::Db connect() {
-    auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_write);
-    REQUIRE(db.is_ok());
-    return std::move(db).value();
-  }
-
-  std::string text(const std::string& sql) {
-    sqlite::Db db = connect();
-    auto stmt = db.prepare(sql);
-    REQUIRE(stmt.is_ok());
-    auto row = stmt->step();
-    REQUIRE(row.is_ok());
-    REQUIRE(row.value());
-    return stmt->column_text(0);
-  }
-  int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
-
+struct Fixture : LedgerDb {
   CommandResult run(const std::string& booking, BookingCommand command, Actor actor) {
     CommandResult r =
         shell->execute(booking, command, CommandContext{std::move(actor), {}, {}, {}, {}});
@@ -104,16 +70,8 @@ struct Fixture {
     REQUIRE(run(id,
                 CapturePayment{d.reference, std::nullopt, d.amount, 4'100'000'000LL + d.installment,
                                Money{100, Currency::NGN}, "card", std::nullopt, "webhook"},
-                paystack)
+                paystack_system)
                 .ok());
-  }
-
-  void expect_verified() {
-    sqlite::Db db = connect();
-    auto report = projections::verify(db);
-    REQUIRE(report.is_ok());
-    INFO((report->problems.empty() ? std::string() : report->problems.front()));
-    CHECK(report->ok());
   }
 };
 
@@ -157,7 +115,7 @@ TEST_CASE("a booking paid, proven and approved shows as released and pays the pr
   std::string payout = f.text("SELECT payout_id FROM payouts WHERE booking_id='b1'");
   REQUIRE(f.run_provider("provider-1",
                          RecordPayoutOutcome{payout, PayoutStatus::success, "TRF_1", 77, ""},
-                         paystack)
+                         paystack_system)
               .ok());
   CHECK(f.integer("SELECT in_flight FROM provider_balances WHERE provider_id='provider-1'") == 0);
   CHECK(f.text("SELECT status FROM payouts WHERE payout_id='" + payout + "'") == "success");
@@ -234,7 +192,7 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
     if (!run(id,
              CapturePayment{d.reference, std::nullopt, d.amount, 1, Money{0, Currency::NGN}, "card",
                             std::nullopt, "webhook"},
-             paystack)
+             paystack_system)
              .ok())
       ++failures;
   };
@@ -279,7 +237,7 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
   CHECK(f.integer("SELECT COUNT(*) FROM bookings WHERE status='completed'") == 72);
   f.expect_verified();
 
-  sqlite::Db db = f.connect();
+  sqlite::Db db = f.connect(sqlite::Db::Mode::read_write);
   auto rebuilt = projections::rebuild(db, {});
   REQUIRE(rebuilt.is_ok());
   CHECK(rebuilt->differed.empty());
@@ -290,7 +248,7 @@ TEST_CASE("drift in a projection table is reported by verify and repaired by reb
   Fixture f;
   f.create("b1", 300'000);
   f.pay_next("b1");
-  sqlite::Db db = f.connect();
+  sqlite::Db db = f.connect(sqlite::Db::Mode::read_write);
   REQUIRE(db.exec("UPDATE bookings SET escrow_balance = 1 WHERE id = 'b1'").is_ok());
   auto report = projections::verify(db);
   REQUIRE(report.is_ok());
@@ -310,7 +268,7 @@ TEST_CASE("drift in a projection table is reported by verify and repaired by reb
 TEST_CASE("a projection recorded with an older code version is rebuilt by rebuild_stale") {
   Fixture f;
   f.create("b1", 300'000);
-  sqlite::Db db = f.connect();
+  sqlite::Db db = f.connect(sqlite::Db::Mode::read_write);
   auto first = projections::rebuild_stale(db);  // nothing recorded yet: every projection
   REQUIRE(first.is_ok());
   CHECK(first->size() == projections::projection_names().size());
@@ -328,7 +286,7 @@ TEST_CASE("verify names the seq of an event altered behind the triggers' back") 
   f.create("b1", 300'000);
   f.pay_next("b1");
   f.create("b2", 400'000);
-  sqlite::Db db = f.connect();
+  sqlite::Db db = f.connect(sqlite::Db::Mode::read_write);
   int64_t seq = f.integer("SELECT seq FROM events WHERE type='PaymentCaptured'");
   REQUIRE(db.exec("DROP TRIGGER IF EXISTS events_no_update").is_ok());
   // Whatever the trigger is called, an UPDATE must not pass with it in place; drop every trigger.

@@ -22,11 +22,10 @@
 #include <vector>
 
 #include "ledger/event_store.h"
-#include "ledger/migrations.h"
 #include "ledger/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
-#include "test/temp_dir.h"
+#include "test/service_world.h"
 
 using namespace escrow;
 using projections::DeliveryFilter;
@@ -40,38 +39,10 @@ const EventMeta paystack_meta{"paystack", "system", std::string("req-1"), std::n
                               std::nullopt};
 constexpr int64_t start_ms = 1'800'000'000'000;
 
-struct Fixture {
-  TempDir dir;
-  std::string path = dir.path + "/escrow.db";
-  ManualClock clock{start_ms};
-  projections::LiveProjections live;
-  std::unique_ptr<EventStore> store;
-  std::unique_ptr<WebhookLog> log;
+struct Fixture : LedgerDb {
+  std::unique_ptr<WebhookLog> log = std::make_unique<WebhookLog>(*store, live);
 
-  Fixture() {
-    REQUIRE(migrate_file(path).is_ok());
-    auto opened =
-        EventStore::open(EventStoreOptions{path, true, Synchronous::normal, 1024, 65536, &clock});
-    REQUIRE(opened.is_ok());
-    store = std::move(opened).value();
-    log = std::make_unique<WebhookLog>(*store, live);
-  }
-
-  sqlite::Db connect(sqlite::Db::Mode mode = sqlite::Db::Mode::read_only) {
-    auto db = sqlite::Db::open(path, mode);
-    REQUIRE(db.is_ok());
-    return std::move(db).value();
-  }
-
-  int64_t integer(const std::string& sql) {
-    sqlite::Db db = connect();
-    auto stmt = db.prepare(sql);
-    REQUIRE(stmt.is_ok());
-    auto row = stmt->step();
-    REQUIRE(row.is_ok());
-    REQUIRE(row.value());
-    return stmt->column_int64(0);
-  }
+  Fixture() : LedgerDb(start_ms) {}
 
   int64_t record(const std::string& key, const std::string& event = "charge.success",
                  const std::string& reference = "bk-1") {
@@ -99,14 +70,6 @@ struct Fixture {
 
   void outcome(int64_t id, WebhookOutcome outcome, const std::string& detail = "") {
     REQUIRE(log->record_outcome(id, outcome, detail, paystack_meta).is_ok());
-  }
-
-  void expect_verified() {
-    sqlite::Db db = connect();
-    auto report = projections::verify(db);
-    REQUIRE(report.is_ok());
-    INFO((report->problems.empty() ? std::string() : report->problems.front()));
-    CHECK(report->ok());
   }
 };
 
@@ -427,7 +390,7 @@ TEST_CASE("due_for_retry follows the backoff and picks up deliveries stuck in re
 TEST_CASE("the webhook projection equals a fresh rebuild next to bookings, and drift is repaired",
           "[webhooks][projections]") {
   Fixture f;
-  CommandShell shell(*f.store, f.live, f.clock);
+  CommandShell& shell = *f.shell;
   CreateBooking create{"b1",         "client-1",
                        "provider-1", "ada@example.com",
                        "Deep clean", Money{1'000'000, Currency::NGN},
