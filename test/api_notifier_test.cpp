@@ -35,7 +35,7 @@
 #include "ledger/shell.h"
 #include "ledger/text.h"
 #include "projections/live.h"
-#include "test/service_world.h"
+#include "test/ledger_db.h"
 
 using namespace escrow;
 using namespace escrow::api;

@@ -22,7 +22,7 @@
 #include "ledger/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
-#include "test/service_world.h"
+#include "test/ledger_db.h"
 
 using namespace escrow;
 
