@@ -198,8 +198,6 @@ bool answered_inline(std::string_view method, std::string_view target) {
 
 Services& App::services() { return parts_->services; }
 
-bool App::ready() const { return !parts_->store->failed(); }
-
 void App::start_workers() {
   Parts& p = *parts_;
   if (p.workers_running) return;

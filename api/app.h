@@ -98,7 +98,6 @@ class App {
   void stop_workers();   // idempotent; waits for in-progress work to finish
 
   Services& services();
-  bool ready() const;  // DB writable and migrated, store not failed
 
  private:
   struct Parts;

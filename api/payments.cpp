@@ -10,12 +10,6 @@
 namespace escrow::api {
 namespace {
 
-// What we put in a checkout's metadata (POST /bookings/:id/pay): {booking_id, installment}.
-struct CheckoutMetadata {
-  std::string booking_id;
-  std::optional<int> installment;
-};
-
 std::optional<int> read_installment(const rapidjson::Value& value) {
   if (value.IsInt()) return value.GetInt();
   if (!value.IsString()) return std::nullopt;
@@ -24,25 +18,6 @@ std::optional<int> read_installment(const rapidjson::Value& value) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return number;
-}
-
-// Paystack hands metadata back as it was sent, but some paths deliver it as a JSON string
-// holding the object: both are read.
-CheckoutMetadata read_metadata(const std::string& metadata_json) {
-  CheckoutMetadata out;
-  rapidjson::Document doc;
-  doc.Parse(metadata_json.c_str(), metadata_json.size());
-  if (!doc.HasParseError() && doc.IsString()) {
-    std::string inner(doc.GetString(), doc.GetStringLength());
-    doc.Parse(inner.c_str(), inner.size());
-  }
-  if (doc.HasParseError() || !doc.IsObject()) return out;
-  auto id = doc.FindMember("booking_id");
-  if (id != doc.MemberEnd() && id->value.IsString())
-    out.booking_id.assign(id->value.GetString(), id->value.GetStringLength());
-  auto installment = doc.FindMember("installment");
-  if (installment != doc.MemberEnd()) out.installment = read_installment(installment->value);
-  return out;
 }
 
 CapturePayment capture_of(const paystack::Transaction& tx, std::optional<int> installment,
@@ -90,6 +65,24 @@ Settlement settlement_of(const CommandResult& result, std::string_view reference
 }
 
 }  // namespace
+
+CheckoutMetadata read_metadata(const std::string& metadata_json) {
+  CheckoutMetadata out;
+  rapidjson::Document doc;
+  doc.Parse(metadata_json.c_str(), metadata_json.size());
+  if (!doc.HasParseError() && doc.IsString()) {
+    std::string inner(doc.GetString(), doc.GetStringLength());
+    doc.Parse(inner.c_str(), inner.size());
+  }
+  if (doc.HasParseError() || !doc.IsObject()) return out;
+  auto id = doc.FindMember("booking_id");
+  if (id != doc.MemberEnd() && id->value.IsString())
+    out.booking_id.assign(id->value.GetString(), id->value.GetStringLength());
+  auto installment = doc.FindMember("installment");
+  if (installment != doc.MemberEnd()) out.installment = read_installment(installment->value);
+  return out;
+}
+
 
 const char* settlement_name(Settlement settlement) {
   switch (settlement) {

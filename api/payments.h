@@ -42,6 +42,15 @@ struct SettleOutcome {
 // refuse it (the answer is then unknown_reference and nothing runs).
 enum class MetadataFallback { allowed, refused };
 
+// What our checkout put in a transaction's metadata (POST /bookings/:id/pay): {booking_id,
+// installment}. Paystack hands metadata back as it was sent, but some paths deliver it as a JSON
+// string holding the object: both are read; anything else yields empty fields.
+struct CheckoutMetadata {
+  std::string booking_id;
+  std::optional<int> installment;
+};
+CheckoutMetadata read_metadata(const std::string& metadata_json);
+
 // `source` is "verify", "webhook" or "reconcile". Status is not ok only for storage errors.
 Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
                                          std::string_view source, const CommandContext& context,

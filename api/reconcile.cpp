@@ -83,21 +83,6 @@ LedgerRefund read_refund(const sqlite::Stmt& row) {
   return r;
 }
 
-// The booking id our checkout put in a transaction's metadata (an object, or a JSON string
-// holding one), if any.
-std::string booking_in_metadata(const std::string& metadata_json) {
-  rapidjson::Document doc;
-  doc.Parse(metadata_json.c_str(), metadata_json.size());
-  if (!doc.HasParseError() && doc.IsString()) {
-    std::string inner(doc.GetString(), doc.GetStringLength());
-    doc.Parse(inner.c_str(), inner.size());
-  }
-  if (doc.HasParseError() || !doc.IsObject()) return {};
-  auto id = doc.FindMember("booking_id");
-  if (id == doc.MemberEnd() || !id->value.IsString()) return {};
-  return std::string(id->value.GetString(), id->value.GetStringLength());
-}
-
 Status paystack_failure(std::string_view doing, const paystack::ApiError& error) {
   return Status(error.to_status().code(), std::string(doing) + ": " + error.to_string());
 }
@@ -260,7 +245,7 @@ class Comparer {
     bool failed = tx.status == S::failed || tx.status == S::reversed;
     if (!row) {
       if (!success) return Status::ok();  // no money moved, or none of ours
-      std::string booking_id = booking_in_metadata(tx.metadata_json);
+      std::string booking_id = read_metadata(tx.metadata_json).booking_id;
       auto exists = booking_id.empty() ? Result<bool>(false) : booking_exists(booking_id);
       if (!exists.is_ok()) return exists.status();
       if (!exists.value()) {
