@@ -4,30 +4,33 @@
 #include <openssl/rand.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include "api/auth.h"
 #include "api/console.h"
 #include "api/handler_support.h"
 #include "api/idempotency.h"
-#include "api/log.h"
 #include "api/metrics.h"
-#include "api/notifier.h"
-#include "api/outbox.h"
 #include "api/rate_limit.h"
-#include "api/read_pool.h"
-#include "api/schedulers.h"
 #include "api/uploads.h"
-#include "api/webhooks.h"
 #include "ledger/hash.h"
-#include "ledger/migrations.h"
+#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 #include "projections/live.h"
-#include "projections/rebuild.h"
 #include "projections/webhook_log.h"
+#include "service/log.h"
+#include "service/notifier.h"
+#include "service/outbox.h"
+#include "service/runtime.h"
+#include "service/schedulers.h"
+#include "service/webhooks.h"
 
 namespace escrow::api {
 namespace {
+
+using service::Notifier;
+using service::Outbox;
+using service::Schedulers;
+using service::WebhookProcessor;
 
 constexpr std::size_t request_id_chars_max = 128;
 
@@ -56,59 +59,46 @@ bool rate_limited_route(std::string_view route) {
          route != "/metrics";
 }
 
-Result<std::string> prepare_database(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code error;
-  if (!parent.empty()) std::filesystem::create_directories(parent, error);
-  if (error) {
-    return Status(StatusCode::io_error,
-                  "cannot create the directory of ESCROW_DB: " + error.message());
-  }
-  auto migrated = migrate_file(path);
-  if (!migrated.is_ok()) return migrated.status();
-  auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_write);
-  if (!db.is_ok()) return db.status();
-  auto stale = projections::rebuild_stale(db.value());  // a projection whose code changed
-  if (!stale.is_ok()) return stale.status();
-  return path;
-}
-
 }  // namespace
 
 struct App::Parts {
-  Parts(const Config& config_in, const Clock& clock_in, std::unique_ptr<EventStore> store_in,
-        Authenticator auth_in, std::unique_ptr<paystack::Client> paystack_in,
+  Parts(const Config& config_in, std::unique_ptr<service::Runtime> runtime_in, Authenticator auth_in,
         std::unique_ptr<BlobStore> blobs_in, std::unique_ptr<IdempotencyStore> idempotency_in)
       : config(config_in),
-        clock(clock_in),
-        store(std::move(store_in)),
-        shell(*store, projections, clock),
-        reads(config.db_path),
+        runtime(std::move(runtime_in)),
         auth(std::move(auth_in)),
-        paystack(std::move(paystack_in)),
         blobs(std::move(blobs_in)),
-        webhooks(*store, projections),
-        services{config, clock,  *store, shell,    projections, reads, auth,
-                 *paystack, *blobs, metrics, webhooks, outbox},
-        outbox(services, Outbox::Options{config.scheduler_interval_ms,
-                                         config.pending_payment_check_after_s * 1000, 1}),
-        schedulers(services, Schedulers::Options{config.scheduler_interval_ms,
-                                                 config.pending_payment_check_after_s * 1000}),
-        processor(services),
+        services{config,
+                 runtime->clock(),
+                 runtime->store(),
+                 runtime->shell(),
+                 runtime->projections(),
+                 runtime->reads(),
+                 auth,
+                 runtime->paystack(),
+                 *blobs,
+                 metrics,
+                 runtime->webhooks(),
+                 outbox,
+                 runtime->context()},
+        outbox(services.service, Outbox::Options{config.scheduler_interval_ms,
+                                                 config.pending_payment_check_after_s * 1000, 1}),
+        schedulers(services.service, [this] { outbox.wake(); },
+                   Schedulers::Options{config.scheduler_interval_ms,
+                                       config.pending_payment_check_after_s * 1000}),
+        processor(services.service, runtime->webhooks(),
+                  WebhookProcessor::Options{
+                      WebhookProcessor::retry_interval_ms_default,
+                      [this](std::string_view outcome) { metrics.count_webhook(outcome); },
+                      [this] { outbox.wake(); }}),
         idempotency(std::move(idempotency_in)),
         limiter(config.rate_limit_per_minute) {}
 
   Config config;
-  const Clock& clock;
-  std::unique_ptr<EventStore> store;
-  projections::LiveProjections projections;
-  CommandShell shell;
-  ReadPool reads;
+  std::unique_ptr<service::Runtime> runtime;
   Authenticator auth;
-  std::unique_ptr<paystack::Client> paystack;
   std::unique_ptr<BlobStore> blobs;
   Metrics metrics;
-  projections::WebhookLog webhooks;
   Services services;
   Outbox outbox;
   Schedulers schedulers;
@@ -125,24 +115,16 @@ App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 App::~App() { stop_workers(); }
 
 Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock) {
-  auto prepared = prepare_database(config.db_path);
-  if (!prepared.is_ok()) return prepared.status();
-
-  EventStoreOptions store_options;
-  store_options.path = config.db_path;
-  store_options.synchronous = config.synchronous;
-  store_options.clock = &clock;
-  auto store = EventStore::open(store_options);
-  if (!store.is_ok()) return store.status();
+  service::Runtime::Options runtime_options;
+  runtime_options.db_path = config.db_path;
+  runtime_options.synchronous = config.synchronous;
+  runtime_options.paystack.base_url = config.paystack_base_url;
+  runtime_options.paystack.secret_key = config.paystack_secret_key;
+  auto runtime = service::Runtime::open(runtime_options, clock);
+  if (!runtime.is_ok()) return runtime.status();
 
   auto auth = Authenticator::create(config.jwt_secret);
   if (!auth.is_ok()) return auth.status();
-
-  paystack::ClientConfig paystack_config;
-  paystack_config.base_url = config.paystack_base_url;
-  paystack_config.secret_key = config.paystack_secret_key;
-  auto paystack = paystack::Client::create(paystack_config);
-  if (!paystack.is_ok()) return paystack.status();
 
   auto blobs = BlobStore::open(config.blob_dir);
   if (!blobs.is_ok()) return blobs.status();
@@ -150,12 +132,11 @@ Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock)
   auto idempotency = IdempotencyStore::open(config.db_path);
   if (!idempotency.is_ok()) return idempotency.status();
 
-  auto parts = std::make_unique<Parts>(config, clock, std::move(store).value(),
-                                       std::move(auth).value(), std::move(paystack).value(),
+  auto parts = std::make_unique<Parts>(config, std::move(runtime).value(), std::move(auth).value(),
                                        std::move(blobs).value(), std::move(idempotency).value());
   Parts& p = *parts;
-  p.paystack->set_observer([&metrics = p.metrics](std::string_view endpoint,
-                                                  std::string_view outcome) {
+  p.runtime->paystack().set_observer([&metrics = p.metrics](std::string_view endpoint,
+                                                            std::string_view outcome) {
     metrics.count_paystack_call(endpoint, outcome);
   });
   if (!config.notify_url.empty()) {
@@ -220,6 +201,7 @@ void App::stop_workers() {
 
 HttpResponse App::handle(HttpRequest request) {
   Parts& p = *parts_;
+  const Clock& clock = p.runtime->clock();
   auto started = std::chrono::steady_clock::now();
 
   std::string request_id;
@@ -237,12 +219,12 @@ HttpResponse App::handle(HttpRequest request) {
   } else {
     // Who is asking, for the rate limit and the idempotency scope; the handler authenticates
     // again and answers 401 itself, so an unauthenticated request is limited by address.
-    HttpResult<Principal> who = p.auth.authenticate(request, p.clock.now_ms());
+    HttpResult<Principal> who = p.auth.authenticate(request, clock.now_ms());
     std::string actor = who.is_ok() ? std::string(role_name(who.value().role)) + ":" + who.value().sub
                                     : std::string();
     std::string limit_key = who.is_ok() ? "sub:" + actor : "ip:" + request.remote_address;
     RateLimiter::Decision allowed{true, 0};
-    if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, p.clock.now_ms());
+    if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, clock.now_ms());
     if (!allowed.allowed) {
       response = rate_limited_response(allowed.retry_after_s);
     } else {
@@ -251,7 +233,7 @@ HttpResponse App::handle(HttpRequest request) {
         if (who.is_ok() && idempotent_method(request.method) &&
             match.route != "/webhooks/paystack" && request.headers.contains("Idempotency-Key")) {
           response = p.idempotency->run(actor, request.method, match.route, request, call,
-                                        p.clock.now_ms());
+                                        clock.now_ms());
         } else {
           response = call();
         }

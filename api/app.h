@@ -1,18 +1,18 @@
-// The escrow service without its sockets: every part a handler needs (Services), the request
-// pipeline (App::handle: request id, rate limit, routing, idempotency, metrics, access log) and
-// the background workers (outbox dispatcher, schedulers, webhook retries, notifications).
+// escrowd without its sockets: every part a handler needs (Services), the request pipeline
+// (App::handle: request id, rate limit, routing, idempotency, metrics, access log), and the
+// service's background workers (service/: outbox dispatcher, schedulers, webhook retries,
+// notifications), which App owns and starts.
 //
 // The Beast server (server.h) turns bytes into an HttpRequest, calls App::handle on one of its
 // threads and writes the HttpResponse back; tests may call App::handle directly.
 //
 // Module map (each file owns one concern; route handlers are plain functions, STYLE.md):
 //   handler_support.h  auth guards, CommandResult -> response, JSON writing helpers
-//   read_pool.h        read-only SQLite connections for queries
 //   handlers_*.cpp     the routes of DESIGN section 5, registered by add_*_routes()
 //   idempotency.h      Idempotency-Key store;  rate_limit.h  per-token limits;  metrics.h
 //   uploads.h          multipart proof uploads, content-addressed blobs
-//   outbox.h           transfers and refunds after the commit; schedulers.h; webhooks.h
-//   notifier.h         signed outbound notifications
+// What the handlers call below HTTP is service/ (checkout, settlement, outbox, webhooks) over a
+// service::Context, and projections/ for reads.
 // Thread-safety: App::handle may be called from many threads at once.
 #pragma once
 
@@ -26,8 +26,10 @@
 #include "api/http.h"
 #include "api/router.h"
 #include "ledger/clock.h"
-#include "ledger/event_store.h"
-#include "ledger/shell.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/read_pool.h"
+#include "ledger/store/shell.h"
+#include "service/context.h"
 
 namespace escrow::projections {
 class LiveProjections;
@@ -36,19 +38,18 @@ class WebhookLog;
 namespace escrow::paystack {
 class Client;
 }
+namespace escrow::service {
+class Outbox;
+class WebhookProcessor;
+}  // namespace escrow::service
 
 namespace escrow::api {
 
 class Authenticator;
-class ReadPool;
 class BlobStore;
 class Metrics;
 class IdempotencyStore;
 class RateLimiter;
-class Outbox;
-class Notifier;
-class WebhookProcessor;
-class Schedulers;
 
 // What every handler and worker shares. Owned by App; references stay valid while it lives.
 struct Services {
@@ -63,7 +64,8 @@ struct Services {
   BlobStore& blobs;
   Metrics& metrics;
   projections::WebhookLog& webhooks;
-  Outbox& outbox;  // wake() it after a command that queued a payout or refund
+  service::Outbox& outbox;  // wake() it after a command that queued a payout or refund
+  service::Context service;  // the service layer's view of the parts above
 };
 
 // Route registration, one function per handler file.
@@ -72,7 +74,7 @@ void add_provider_routes(Router& router, Services& services);  // handlers_provi
 void add_read_routes(Router& router, Services& services);      // handlers_reads.cpp
 void add_admin_routes(Router& router, Services& services);     // handlers_admin.cpp
 void add_webhook_routes(Router& router, Services& services,
-                        WebhookProcessor& processor);          // webhooks.cpp
+                        service::WebhookProcessor& processor);  // handlers_webhooks.cpp
 void add_ops_routes(Router& router, Services& services);       // handlers_ops.cpp
 
 // What the server must decide from a request's header, before any handler or authentication

@@ -21,15 +21,16 @@
 #include "api/http.h"
 #include "ledger/decider.h"
 #include "ledger/status.h"
+#include "service/tokens.h"
 
 namespace escrow::api {
 
-inline constexpr int64_t jwt_clock_skew_s = 60;
-inline constexpr std::size_t jwt_token_bytes_max = 4096;
-inline constexpr std::size_t jwt_secret_bytes_min = 32;  // 256 bits for HMAC-SHA256
-inline constexpr std::size_t jwt_secret_bytes_max = 1024;
-inline constexpr std::size_t jwt_sub_bytes_max = 128;
-inline constexpr int64_t jwt_ttl_s_max = 366LL * 24 * 3600;
+using service::jwt_clock_skew_s;
+using service::jwt_secret_bytes_max;
+using service::jwt_secret_bytes_min;
+using service::jwt_sub_bytes_max;
+using service::jwt_token_bytes_max;
+using service::jwt_ttl_s_max;
 
 struct Principal {
   std::string sub;
@@ -56,10 +57,8 @@ class Authenticator {
   std::string secret_;
 };
 
-// An HS256 token with sub, role, iat and exp = now + ttl_s, for escrowctl and tests.
-// invalid_argument for a short secret, an empty or overlong sub, the `system` role, or a ttl_s
-// outside (0, jwt_ttl_s_max].
-Result<std::string> issue_token(std::string_view secret, std::string_view sub, Role role,
-                                int64_t ttl_s, int64_t now_ms);
+// Minting lives in service/tokens.h (escrowctl token needs no server); named here as well for
+// the callers that verify and mint (tests).
+using service::issue_token;
 
 }  // namespace escrow::api

@@ -16,7 +16,7 @@
 
 #include "api/config_help.h"
 #include "ledger/text.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 
 namespace escrow::api {
 
@@ -124,7 +124,7 @@ Status read_base_url(std::string_view text, Config& config) {
   if (host.empty() || authority.find('@') != std::string_view::npos) {
     return invalid("PAYSTACK_BASE_URL has no usable host, got " + quoted(text));
   }
-  if (!https && !paystack::is_loopback_host(host)) {
+  if (!https && !net::is_loopback_host(host)) {
     return invalid(
         "PAYSTACK_BASE_URL may use plain http:// only for a loopback host "
         "(127.0.0.1, ::1, localhost), got " +

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 #include "ledger/status.h"
 
 namespace escrow::api {

@@ -3,7 +3,7 @@
 
 #include <charconv>
 
-#include "api/log.h"
+#include "service/log.h"
 #include "ledger/time_format.h"
 
 namespace escrow::api {

@@ -21,7 +21,7 @@
 #include "api/auth.h"
 #include "api/http.h"
 #include "ledger/money.h"
-#include "ledger/shell.h"
+#include "ledger/store/shell.h"
 
 namespace escrow::api {
 

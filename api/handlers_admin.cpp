@@ -25,9 +25,9 @@
 
 #include "api/app.h"
 #include "api/handler_support.h"
-#include "api/log.h"
-#include "api/outbox.h"
-#include "api/read_pool.h"
+#include "service/log.h"
+#include "service/outbox.h"
+#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 
 namespace escrow::api {
@@ -38,7 +38,7 @@ namespace {
 constexpr std::size_t otp_chars_min = 4;
 constexpr std::size_t otp_chars_max = 12;
 
-std::string payout_json(const FinalizeOutcome& out) {
+std::string payout_json(const service::FinalizeOutcome& out) {
   const PayoutRecord& p = *out.payout;
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -68,10 +68,9 @@ HttpResponse finalize(Services& services, const HttpRequest& request,
     return error_response(400, "invalid_field", "otp must be the digits Paystack sent.");
   }
 
-  OutboxDeps deps{services.clock, services.shell, services.reads, services.paystack};
-  auto outcome = finalize_payout(deps, payout_id, otp, context_for(who.value(), request));
+  auto outcome = service::finalize_payout(services.service, payout_id, otp, context_for(who.value(), request));
   if (!outcome.is_ok()) return internal_error(outcome.status());
-  const FinalizeOutcome& out = outcome.value();
+  const service::FinalizeOutcome& out = outcome.value();
   if (out.rejection) return rejection_response(*out.rejection);
   if (out.refused) {
     const paystack::ApiError& error = *out.refused;

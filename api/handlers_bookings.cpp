@@ -26,9 +26,9 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "api/outbox.h"
-#include "api/payments.h"
-#include "api/read_pool.h"
+#include "service/outbox.h"
+#include "service/payments.h"
+#include "ledger/store/read_pool.h"
 #include "api/uploads.h"
 #include "api/views.h"
 #include "ledger/hash.h"
@@ -541,9 +541,9 @@ std::optional<HttpResponse> adopt_checkout(Services& services, const std::string
   CommandResult recorded = services.shell.execute(
       id, InitiatePayment{due.reference, due.installment, due.amount, "", ""}, context);
   if (auto failed = command_failure(recorded)) return failed;
-  auto settled = settle_transaction(services, tx.value(), "verify", context);
+  auto settled = service::settle_transaction(services.service, tx.value(), "verify", context);
   if (!settled.is_ok()) return internal_error(settled.status());
-  if (settled->settlement == Settlement::refused && settled->result.rejection)
+  if (settled->settlement == service::Settlement::refused && settled->result.rejection)
     return rejection_response(*settled->result.rejection);
   wake_outbox_if_queued(services, settled->result);
   return std::nullopt;
@@ -686,9 +686,9 @@ HttpResponse unknown_payment() {
 }
 
 HttpResponse settlement_response(Services& services, const std::string& reference,
-                                 const SettleOutcome& settled) {
-  if (settled.settlement == Settlement::unknown_reference) return unknown_payment();
-  if (settled.settlement == Settlement::refused && settled.result.rejection)
+                                 const service::SettleOutcome& settled) {
+  if (settled.settlement == service::Settlement::unknown_reference) return unknown_payment();
+  if (settled.settlement == service::Settlement::refused && settled.result.rejection)
     return rejection_response(*settled.result.rejection);
   std::optional<BookingState> state = settled.result.states.booking;
   if (!state) {  // in progress: nothing was executed
@@ -701,7 +701,7 @@ HttpResponse settlement_response(Services& services, const std::string& referenc
   return json_response(200, json_text([&](JsonWriter& w) {
                          w.StartObject();
                          write_field(w, "reference", reference);
-                         write_field(w, "settlement", settlement_name(settled.settlement));
+                         write_field(w, "settlement", service::settlement_name(settled.settlement));
                          write_key(w, "booking");
                          write_booking(w, *state, extras.value());
                          w.EndObject();
@@ -720,7 +720,7 @@ HttpResponse verify_payment(Services& services, const HttpRequest& request) {
 
   // A reference we never recorded can only be tied to a booking by Paystack's metadata: only
   // the marketplace and admins may ask for that; a party checks the payments of their bookings.
-  auto known = booking_of_reference(services, reference);
+  auto known = service::booking_of_reference(services.service, reference);
   if (!known.is_ok()) return internal_error(known.status());
   if (known.value()) {
     if (!load_visible(services, who.value(), *known.value()).is_ok()) return unknown_payment();
@@ -738,10 +738,10 @@ HttpResponse verify_payment(Services& services, const HttpRequest& request) {
   if (tx->status == paystack::TransactionStatus::abandoned) {
     if (!known.value()) return unknown_payment();
     return settlement_response(services, reference,
-                               SettleOutcome{Settlement::in_progress, *known.value(), {}});
+                               service::SettleOutcome{service::Settlement::in_progress, *known.value(), {}});
   }
   auto settled =
-      settle_transaction(services, tx.value(), "verify", context_for(who.value(), request));
+      service::settle_transaction(services.service, tx.value(), "verify", context_for(who.value(), request));
   if (!settled.is_ok()) return internal_error(settled.status());
   wake_outbox_if_queued(services, settled->result);
   return settlement_response(services, reference, settled.value());

@@ -8,8 +8,8 @@
 #include "api/handler_support.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
-#include "api/read_pool.h"
-#include "ledger/migrations.h"
+#include "ledger/store/read_pool.h"
+#include "ledger/store/migrations.h"
 
 namespace escrow::api {
 

@@ -22,9 +22,9 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "api/log.h"
-#include "api/outbox.h"
-#include "api/read_pool.h"
+#include "service/log.h"
+#include "service/outbox.h"
+#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 
 namespace escrow::api {

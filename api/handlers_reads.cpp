@@ -18,7 +18,7 @@
 
 #include "api/app.h"
 #include "api/handler_support.h"
-#include "api/read_pool.h"
+#include "ledger/store/read_pool.h"
 #include "ledger/time_format.h"
 
 namespace escrow::api {

@@ -34,7 +34,7 @@
 #include <string_view>
 
 #include "api/http.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
 namespace escrow::api {

@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/event_store.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
 namespace escrow::api {

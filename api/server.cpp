@@ -31,7 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "api/log.h"
+#include "service/log.h"
 #include "ledger/text.h"
 
 namespace escrow::api {

@@ -16,7 +16,7 @@
 
 #include "api/handler_support.h"
 #include "ledger/decider.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
 namespace escrow::api {

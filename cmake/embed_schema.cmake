@@ -3,7 +3,7 @@
 file(GLOB migrations "${SCHEMA_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
 list(SORT migrations)
 set(body "// Generated from schema/*.sql by cmake/embed_schema.cmake. Do not edit.\n")
-string(APPEND body "#include \"ledger/migrations.h\"\n\nnamespace escrow {\n\n")
+string(APPEND body "#include \"ledger/store/migrations.h\"\n\nnamespace escrow {\n\n")
 string(APPEND body "const std::vector<EmbeddedMigration>& embedded_migrations() {\n")
 string(APPEND body "  static const std::vector<EmbeddedMigration> migrations = {\n")
 foreach(path IN LISTS migrations)

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "ledger/event_store.h"
+#include "ledger/records.h"
 #include "ledger/money.h"
 #include "ledger/status.h"
 

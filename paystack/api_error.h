@@ -14,9 +14,22 @@
 #include <utility>
 
 #include "ledger/status.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 
 namespace escrow::paystack {
+
+// The generic HTTPS client (net/) under the names the Paystack client has always used for it.
+using net::connect_timeout_ms_default;
+using net::connections_max_default;
+using net::HttpClient;
+using net::HttpClientConfig;
+using net::HttpMethod;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::HttpTransport;
+using net::PooledTransport;
+using net::request_timeout_ms_default;
+using net::response_body_bytes_max_default;
 
 enum class ErrorKind {
   duplicate_transaction_reference,  // initialize: the reference is taken (code duplicate_reference)

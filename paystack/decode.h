@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "paystack/api_error.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 #include "paystack/types.h"
 
 namespace escrow::paystack {

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "ledger/shell.h"
+#include "ledger/store/shell.h"
 #include "projections/tables.h"
 
 namespace escrow::projections {

@@ -14,7 +14,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
 #include "projections/live.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 #include "projections/tables.h"
 

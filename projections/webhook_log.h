@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 #include "ledger/events.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 #include "projections/live.h"
 #include "projections/tables.h"  // DeliveryRow: one row of webhook_deliveries

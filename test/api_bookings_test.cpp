@@ -28,8 +28,8 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "api/outbox.h"
-#include "api/payments.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 #include "api/router.h"
 #include "ledger/hash.h"
 #include "ledger/time_format.h"
@@ -39,6 +39,7 @@
 
 using namespace escrow;
 using namespace escrow::api;
+using namespace escrow::service;
 using namespace std::chrono_literals;
 
 namespace {
@@ -75,7 +76,7 @@ struct World : ServiceParts {
                      paystack_url.empty() ? Sim::running(sim_key).base_url() : paystack_url) {
     paystack = paystack_client(config.paystack_base_url);
     outbox =
-        std::make_unique<Outbox>(OutboxDeps{clock, *shell, reads, *paystack}, Outbox::Options{});
+        std::make_unique<Outbox>(Context{clock, *shell, reads, *paystack}, Outbox::Options{});
     services = std::make_unique<Services>(services_with(*paystack, *outbox));
     add_booking_routes(router, *services);
   }

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "api/idempotency.h"
-#include "ledger/migrations.h"
-#include "temp_dir.h"
+#include "ledger/store/migrations.h"
+#include "test/temp_dir.h"
 
 using namespace escrow;
 using namespace escrow::api;

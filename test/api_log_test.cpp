@@ -7,9 +7,9 @@
 #include <cmath>
 #include <string>
 
-#include "api/log.h"
+#include "service/log.h"
 
-using namespace escrow::api;
+using namespace escrow;
 
 namespace {
 

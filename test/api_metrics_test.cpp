@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "api/metrics.h"
-#include "ledger/migrations.h"
+#include "ledger/store/migrations.h"
 #include "paystack/client.h"
-#include "temp_dir.h"
+#include "test/temp_dir.h"
 
 using namespace escrow;
 using namespace escrow::api;
@@ -253,17 +253,17 @@ TEST_CASE("read_gauges reads the outbox depth and the escrow held per currency")
 
 namespace {
 
-struct ScriptedTransport : paystack::HttpTransport {
-  std::vector<Result<paystack::HttpResponse>> script;
+struct ScriptedTransport : net::HttpTransport {
+  std::vector<Result<net::HttpResponse>> script;
   size_t next = 0;
-  Result<paystack::HttpResponse> send(const paystack::HttpRequest&) override {
+  Result<net::HttpResponse> send(const net::HttpRequest&) override {
     REQUIRE(next < script.size());
     return script[next++];
   }
 };
 
-paystack::HttpResponse reply(int status, std::string body) {
-  paystack::HttpResponse response;
+net::HttpResponse reply(int status, std::string body) {
+  net::HttpResponse response;
   response.status = status;
   response.body = std::move(body);
   return response;

@@ -29,16 +29,16 @@
 #include <thread>
 #include <vector>
 
-#include "api/notifier.h"
-#include "ledger/event_store.h"
+#include "service/notifier.h"
+#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
-#include "ledger/shell.h"
+#include "ledger/store/shell.h"
 #include "ledger/text.h"
 #include "projections/live.h"
 #include "test/ledger_db.h"
 
 using namespace escrow;
-using namespace escrow::api;
+using namespace escrow::service;
 
 namespace {
 

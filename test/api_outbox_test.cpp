@@ -33,16 +33,17 @@
 
 #include "api/app.h"
 #include "api/auth.h"
-#include "api/outbox.h"
+#include "service/outbox.h"
 #include "api/router.h"
-#include "api/schedulers.h"
+#include "service/schedulers.h"
 #include "paystack/client.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 #include "test/paystack_sim.h"
 #include "test/service_world.h"
 
 using namespace escrow;
 using namespace escrow::api;
+using namespace escrow::service;
 using namespace std::chrono_literals;
 
 namespace {
@@ -58,27 +59,27 @@ Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
 
 // To the simulator, counting requests; GET /transfer/verify/... can be made to answer 404, as
 // Paystack may for a transfer it made a moment ago and does not list yet.
-struct CountingTransport : paystack::HttpTransport {
-  std::shared_ptr<paystack::HttpTransport> sim;
+struct CountingTransport : net::HttpTransport {
+  std::shared_ptr<net::HttpTransport> sim;
   std::atomic<bool> verify_not_found{false};
   std::atomic<int> initiates{0};
-  Result<paystack::HttpResponse> send(const paystack::HttpRequest& request) override {
+  Result<net::HttpResponse> send(const net::HttpRequest& request) override {
     if (request.method == paystack::HttpMethod::post && request.target == "/transfer") ++initiates;
     if (verify_not_found && request.target.rfind("/transfer/verify/", 0) == 0) {
-      return paystack::HttpResponse{404, R"({"status":false,"message":"Transfer not found"})", {}};
+      return net::HttpResponse{404, R"({"status":false,"message":"Transfer not found"})", {}};
     }
     return sim->send(request);
   }
 };
 
 std::shared_ptr<CountingTransport> counting_transport(const std::string& base_url) {
-  paystack::HttpClientConfig config;
+  net::HttpClientConfig config;
   config.base_url = base_url;
   config.secret_key = sim_key;
-  auto http = paystack::HttpClient::create(config);
+  auto http = net::HttpClient::create(config);
   REQUIRE(http.is_ok());
   auto transport = std::make_shared<CountingTransport>();
-  transport->sim = std::shared_ptr<paystack::HttpTransport>(std::move(http).value());
+  transport->sim = std::shared_ptr<net::HttpTransport>(std::move(http).value());
   return transport;
 }
 
@@ -117,8 +118,9 @@ struct World : ServiceParts {
   Sim& sim;
   std::unique_ptr<paystack::Client> paystack = sim_client(sim.base_url());
   Services services = services_with(*paystack, outbox);
-  Outbox outbox{services, Outbox::Options{60'000, 60'000, 1}};
-  Schedulers schedulers{services, Schedulers::Options{60'000, 15 * 60 * 1000}};
+  Outbox outbox{services.service, Outbox::Options{60'000, 60'000, 1}};
+  Schedulers schedulers{services.service, [this] { outbox.wake(); },
+                        Schedulers::Options{60'000, 15 * 60 * 1000}};
   Router router = routes(services);
 
   // ---- HTTP ----
@@ -306,7 +308,7 @@ TEST_CASE("a transfer sent before a crash is looked up, never sent twice") {
   CHECK(w.payout_status() == "queued");
 
   // After the restart: a dispatcher with no memory of the first one.
-  Outbox restarted(w.services, Outbox::Options{60'000, 60'000, 1});
+  Outbox restarted(w.services.service, Outbox::Options{60'000, 60'000, 1});
   REQUIRE(restarted.run_once().is_ok());
   CHECK(sim->count("transfers") == 1);
   CHECK(w.payout_status() == "success");
@@ -331,7 +333,7 @@ TEST_CASE("a transfer Paystack made but cannot list yet leaves the payout queued
   transport->verify_not_found = true;
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(OutboxDeps{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
   REQUIRE(outbox.run_once().is_ok());
   CHECK(w.payout_status() == "queued");  // not failed: the money stays in flight
   CHECK(w.balance_of("available") == 0);
@@ -364,7 +366,7 @@ TEST_CASE("a payout whose reference Paystack holds for another transfer stays qu
   auto transport = counting_transport(sim->base_url());
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(OutboxDeps{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
   for (int pass = 0; pass < Outbox::reference_conflict_attempts_max + 3; ++pass) {
     REQUIRE(outbox.run_once().is_ok());
     w.clock.advance_ms(Outbox::backoff_max_ms);

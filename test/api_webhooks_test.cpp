@@ -34,10 +34,10 @@
 
 #include "api/app.h"
 #include "api/auth.h"
-#include "api/outbox.h"
-#include "api/webhooks.h"
+#include "service/outbox.h"
+#include "service/webhooks.h"
 #include "paystack/client.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 #include "paystack/signature.h"
 #include "test/paystack_sim.h"
 #include "test/service_world.h"
@@ -56,22 +56,22 @@ using Sim = PaystackSim;
 Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
 
 // Sends to the simulator, or to a port where nothing listens ("Paystack is down").
-struct SwitchTransport : paystack::HttpTransport {
-  std::shared_ptr<paystack::HttpTransport> live, dead;
+struct SwitchTransport : net::HttpTransport {
+  std::shared_ptr<net::HttpTransport> live, dead;
   std::atomic<bool> down{false};
-  Result<paystack::HttpResponse> send(const paystack::HttpRequest& request) override {
+  Result<net::HttpResponse> send(const net::HttpRequest& request) override {
     return (down ? dead : live)->send(request);
   }
 };
 
-std::shared_ptr<paystack::HttpTransport> http_to(const std::string& base_url) {
-  paystack::HttpClientConfig config;
+std::shared_ptr<net::HttpTransport> http_to(const std::string& base_url) {
+  net::HttpClientConfig config;
   config.base_url = base_url;
   config.secret_key = sim_key;
   config.connect_timeout_ms = 2000;
-  auto http = paystack::HttpClient::create(config);
+  auto http = net::HttpClient::create(config);
   REQUIRE(http.is_ok());
-  return std::shared_ptr<paystack::HttpTransport>(std::move(http).value());
+  return std::shared_ptr<net::HttpTransport>(std::move(http).value());
 }
 
 rapidjson::Document json(const api::HttpResponse& response) {
@@ -112,8 +112,14 @@ struct Parts : ServiceParts {
 struct Fixture : Parts {
   // Services names the outbox before it is built, as App does; nothing uses it until then.
   api::Services services = services_with(*paystack, outbox);
-  api::Outbox outbox{services, api::Outbox::Options{60'000, 60'000, 1}};
-  api::WebhookProcessor processor{services, /*retry_interval_ms=*/100};
+  service::Outbox outbox{services.service, service::Outbox::Options{60'000, 60'000, 1}};
+  service::WebhookProcessor processor{
+      services.service, webhooks,
+      service::WebhookProcessor::Options{/*retry_interval_ms=*/100,
+                                         [this](std::string_view outcome) {
+                                           metrics.count_webhook(outcome);
+                                         },
+                                         [this] { outbox.wake(); }}};
   api::Router router;
 
   explicit Fixture(Sim& s) : Parts(s) { api::add_webhook_routes(router, services, processor); }

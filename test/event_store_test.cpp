@@ -11,7 +11,7 @@
 // queued the commands it wants in the next batch. A failing COMMIT is produced honestly by a
 // fault-injecting SQLite VFS that makes writes to the WAL file fail. Hooks run on the writer
 // thread, so they only record what they see; the assertions are made on the test thread.
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "ledger/hash.h"
-#include "ledger/migrations.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/migrations.h"
+#include "ledger/store/sqlite.h"
 #include "test/temp_dir.h"
 
 using namespace escrow;

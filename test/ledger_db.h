@@ -13,10 +13,10 @@
 #include <string>
 
 #include "ledger/clock.h"
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
-#include "ledger/shell.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/migrations.h"
+#include "ledger/store/shell.h"
+#include "ledger/store/sqlite.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
 #include "test/temp_dir.h"

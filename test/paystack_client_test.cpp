@@ -53,7 +53,7 @@
 #include "paystack/api_error.h"
 #include "paystack/client.h"
 #include "paystack/decode.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 #include "paystack/types.h"
 #include "test/paystack_sim.h"
 
@@ -1189,12 +1189,12 @@ TEST_CASE("plain http only for loopback hosts", "[transport][loopback]") {
   for (const char* host :
        {"127.0.0.1", "127.9.8.7", "127.255.255.254", "::1", "[::1]", "localhost", "LocalHost"}) {
     INFO(host);
-    CHECK(is_loopback_host(host));
+    CHECK(net::is_loopback_host(host));
   }
   for (const char* host : {"128.0.0.1", "10.0.0.1", "0.0.0.0", "::", "::ffff:8.8.8.8",
                            "example.com", "localhost.example.com", "127.0.0.1.nip.io", ""}) {
     INFO(host);
-    CHECK_FALSE(is_loopback_host(host));
+    CHECK_FALSE(net::is_loopback_host(host));
   }
   for (const char* url :
        {"http://127.0.0.1:1", "http://127.5.6.7", "http://[::1]:8080", "http://localhost",

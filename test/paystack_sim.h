@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 
 // A child process; killed (SIGTERM) and reaped when destroyed. Its stdout is a pipe whose first
 // line can be read; the rest is drained on a thread so that the child never blocks on it. With
@@ -207,16 +207,16 @@ class PaystackSim {
     while (!sim->base_url_.empty() &&
            std::isspace(static_cast<unsigned char>(sim->base_url_.back())))
       sim->base_url_.pop_back();
-    escrow::paystack::HttpClientConfig config;
+    escrow::net::HttpClientConfig config;
     config.base_url = sim->base_url_;
     config.secret_key = secret_key;
-    auto http = escrow::paystack::HttpClient::create(config);
+    auto http = escrow::net::HttpClient::create(config);
     if (!http.is_ok()) return nullptr;
     sim->control_ = std::move(http).value();
     return sim;
   }
 
   std::unique_ptr<ChildProcess> child_;
-  std::unique_ptr<escrow::paystack::HttpClient> control_;
+  std::unique_ptr<escrow::net::HttpClient> control_;
   std::string base_url_;
 };

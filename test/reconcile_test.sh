@@ -4,7 +4,7 @@
 # outcome the ledger never heard of are reported (exit 1), recorded by --apply while escrowd runs
 # (exit 0, the booking in escrow, the payout paid, the refund processed, escrowd still able to act
 # on the same streams), a rerun finds nothing; a charge of no booking of ours stays for a person;
-# missing Paystack or service configuration is refused with a clear message; the Paystack key is
+# missing Paystack configuration is refused with a clear message, and --apply needs no JWT secret; the Paystack key is
 # never printed; `escrowctl verify` passes afterwards.
 # Usage: bash reconcile_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail

@@ -18,7 +18,8 @@
 #include "api/auth.h"
 #include "api/config.h"
 #include "api/metrics.h"
-#include "api/read_pool.h"
+#include "service/outbox.h"
+#include "ledger/store/read_pool.h"
 #include "api/uploads.h"
 #include "projections/webhook_log.h"
 #include "test/ledger_db.h"
@@ -28,7 +29,7 @@
 // store, metrics and the webhook log.
 struct ServiceParts : LedgerDb {
   escrow::api::Config config;
-  escrow::api::ReadPool reads{path};
+  escrow::ReadPool reads{path};
   escrow::api::Authenticator auth;
   std::unique_ptr<escrow::api::BlobStore> blobs;
   escrow::api::Metrics metrics;
@@ -50,9 +51,11 @@ struct ServiceParts : LedgerDb {
   // Services over these parts, `paystack` and `outbox`; the outbox may be built after this call
   // (as App does: Services only refers to it).
   escrow::api::Services services_with(escrow::paystack::Client& paystack,
-                                      escrow::api::Outbox& outbox) {
-    return escrow::api::Services{config, clock,    *store,  *shell,   live,     reads,
-                                 auth,   paystack, *blobs,  metrics,  webhooks, outbox};
+                                      escrow::service::Outbox& outbox) {
+    return escrow::api::Services{config,   clock,  *store,  *shell,
+                                 live,     reads,  auth,    paystack,
+                                 *blobs,   metrics, webhooks, outbox,
+                                 escrow::service::Context{clock, *shell, reads, paystack}};
   }
 
   // The wall clock now, in milliseconds since the epoch: a start for `now_ms`.

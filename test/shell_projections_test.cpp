@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/event_store.h"
-#include "ledger/shell.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
 #include "test/ledger_db.h"

@@ -18,7 +18,7 @@
 #include "api/app.h"
 #include "api/config.h"
 #include "api/config_help.h"
-#include "api/log.h"
+#include "service/log.h"
 #include "api/server.h"
 #include "ledger/clock.h"
 

@@ -1,4 +1,4 @@
-#include "tools/bench/core_bench.h"
+#include "core_bench.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
-#include "ledger/shell.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/migrations.h"
+#include "ledger/store/shell.h"
 #include "projections/live.h"
 #include "projections/rebuild.h"
 

@@ -1,4 +1,4 @@
-#include "tools/bench/http_bench.h"
+#include "http_bench.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "ledger/hash.h"
-#include "tools/bench/http_client.h"
+#include "http_client.h"
 
 namespace escrow::bench {
 

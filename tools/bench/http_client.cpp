@@ -1,4 +1,4 @@
-#include "tools/bench/http_client.h"
+#include "http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

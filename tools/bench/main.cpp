@@ -1,8 +1,8 @@
 // escrow-bench: performance measurements of the escrow ledger. See docs/performance.md.
 #include <CLI/CLI.hpp>
 
-#include "tools/bench/core_bench.h"
-#include "tools/bench/http_bench.h"
+#include "core_bench.h"
+#include "http_bench.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"escrow-bench: measure the escrow ledger (see docs/performance.md)"};

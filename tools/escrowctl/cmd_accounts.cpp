@@ -10,11 +10,11 @@
 #include <map>
 #include <memory>
 
-#include "ledger/migrations.h"
+#include "ledger/store/migrations.h"
 #include "ledger/money.h"
 #include "ledger/postings.h"
 #include "ledger/time_format.h"
-#include "tools/escrowctl/common.h"
+#include "common.h"
 
 namespace escrow::ctl {
 

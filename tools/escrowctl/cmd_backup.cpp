@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "ledger/event_store.h"
-#include "tools/escrowctl/common.h"
+#include "ledger/store/event_store.h"
+#include "common.h"
 
 namespace escrow::ctl {
 

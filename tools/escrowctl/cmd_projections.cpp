@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/migrations.h"
 #include "projections/rebuild.h"
-#include "tools/escrowctl/common.h"
+#include "common.h"
 
 namespace escrow::ctl {
 

@@ -1,13 +1,14 @@
 // escrowctl reconcile [--from TIME] [--to TIME] [--apply] [--json]: Paystack's transactions,
-// transfers and refunds of a period against the ledger (api/reconcile.h lists every kind of
+// transfers and refunds of a period against the ledger (service/reconcile.h lists every kind of
 // difference), as lines for people or one JSON object.
 //
 // Paystack is reached as escrowd reaches it: PAYSTACK_SECRET_KEY (required; never printed) and
 // PAYSTACK_BASE_URL (default https://api.paystack.co). Without --apply the database is only read.
 // --apply records what the ledger missed through the commands a webhook would execute, as the
-// system actor "reconcile"; it opens the service's parts (api/app.h) and so needs escrowd's
-// environment (ESCROW_JWT_SECRET and the rest, api/config.h); --db still names the database. It
-// is safe while escrowd runs on the same database (see api/reconcile.h).
+// system actor "reconcile", through the service's parts (service/runtime.h: the event store, the
+// live projections and the command shell over --db, and the same Paystack client); it needs no
+// more environment than the comparison. It is safe while escrowd runs on the same database (see
+// service/reconcile.h).
 //
 // The period defaults to the 7 days before --to, which defaults to now (a date as --to covers
 // its whole day, as Paystack's `to`). Exit: 0 no differences
@@ -17,13 +18,12 @@
 #include <cstdlib>
 #include <memory>
 
-#include "api/app.h"
-#include "api/config.h"
-#include "api/reconcile.h"
+#include "common.h"
 #include "ledger/clock.h"
 #include "ledger/time_format.h"
 #include "paystack/client.h"
-#include "tools/escrowctl/common.h"
+#include "service/reconcile.h"
+#include "service/runtime.h"
 
 namespace escrow::ctl {
 
@@ -47,7 +47,7 @@ std::optional<std::string> env(const char* name) {
 }
 
 // The Paystack client of the report-only mode, from the variables escrowd reads.
-Result<std::unique_ptr<paystack::Client>> client_from_env() {
+Result<paystack::ClientConfig> paystack_from_env() {
   std::optional<std::string> key = env("PAYSTACK_SECRET_KEY");
   if (!key) {
     return Status(StatusCode::invalid_argument,
@@ -56,12 +56,12 @@ Result<std::unique_ptr<paystack::Client>> client_from_env() {
   paystack::ClientConfig config;
   config.secret_key = *key;
   config.base_url = env("PAYSTACK_BASE_URL").value_or(config.base_url);
-  return paystack::Client::create(config);
+  return config;
 }
 
 // ---- output -----------------------------------------------------------------------------------
 
-void print_text(const api::ReconcileReport& report, bool applying) {
+void print_text(const service::ReconcileReport& report, bool applying) {
   std::printf(
       "Paystack against the ledger, %s to %s: %lld transactions, %lld transfers, "
       "%lld refunds checked\n",
@@ -69,7 +69,7 @@ void print_text(const api::ReconcileReport& report, bool applying) {
       format_iso8601_ms(report.period.to_ms).c_str(), static_cast<long long>(report.transactions),
       static_cast<long long>(report.transfers), static_cast<long long>(report.refunds));
   int64_t by_hand = 0;
-  for (const api::Difference& d : report.differences) {
+  for (const service::Difference& d : report.differences) {
     std::printf("\n%-24s %s%s\n", d.kind.c_str(), d.reference.c_str(),
                 d.booking_id ? ("  booking " + *d.booking_id).c_str() : "");
     std::printf("  ledger:   %s\n  paystack: %s\n", d.ledger.c_str(), d.paystack.c_str());
@@ -94,7 +94,7 @@ void print_text(const api::ReconcileReport& report, bool applying) {
   }
 }
 
-void print_report_json(const api::ReconcileReport& report, bool applying) {
+void print_report_json(const service::ReconcileReport& report, bool applying) {
   print_json([&](JsonWriter& w) {
     w.StartObject();
     w.Key("period");
@@ -110,7 +110,7 @@ void print_report_json(const api::ReconcileReport& report, bool applying) {
     w.EndObject();
     w.Key("differences");
     w.StartArray();
-    for (const api::Difference& d : report.differences) {
+    for (const service::Difference& d : report.differences) {
       w.StartObject();
       json_field(w, "kind", d.kind);
       json_field(w, "reference", d.reference);
@@ -135,8 +135,8 @@ void print_report_json(const api::ReconcileReport& report, bool applying) {
 
 // ---- running ----------------------------------------------------------------------------------
 
-Result<api::ReconcilePeriod> period_of(const ReconcileArgs& args, int64_t now_ms) {
-  api::ReconcilePeriod period;
+Result<service::ReconcilePeriod> period_of(const ReconcileArgs& args, int64_t now_ms) {
+  service::ReconcilePeriod period;
   period.to_ms = args.to.empty() ? now_ms : parse_iso8601_ms(args.to).value_or(now_ms);
   if (args.to.size() == iso_date_chars) period.to_ms += day_ms - 1;  // a date: its whole day
   period.from_ms = args.from.empty() ? period.to_ms - default_period_ms
@@ -147,14 +147,13 @@ Result<api::ReconcilePeriod> period_of(const ReconcileArgs& args, int64_t now_ms
 }
 
 // The service's parts, for --apply: escrowd's configuration with --db as the database.
-Result<std::unique_ptr<api::App>> open_app(const ReconcileArgs& args, const Clock& clock) {
-  auto config = api::config_from_env();
-  if (!config.is_ok()) {
-    return Status(StatusCode::invalid_argument,
-                  config.status().message() + " (--apply runs with escrowd's environment)");
-  }
-  config.value().db_path = args.db;
-  return api::App::open(config.value(), clock);
+Result<std::unique_ptr<service::Runtime>> open_runtime(const ReconcileArgs& args,
+                                                        const paystack::ClientConfig& paystack,
+                                                        const Clock& clock) {
+  service::Runtime::Options options;
+  options.db_path = args.db;
+  options.paystack = paystack;
+  return service::Runtime::open(options, clock);
 }
 
 int run_reconcile(const ReconcileArgs& args) {
@@ -164,27 +163,30 @@ int run_reconcile(const ReconcileArgs& args) {
   auto db = open_db(args.db, sqlite::Db::Mode::read_only, true);
   if (!db.is_ok()) return fail(command_name, db.status(), "opening the database");
 
-  std::unique_ptr<api::App> app;
+  auto paystack_config = paystack_from_env();
+  if (!paystack_config.is_ok())
+    return fail(command_name, exit_usage, paystack_config.status().message());
+  std::unique_ptr<service::Runtime> runtime;
   std::unique_ptr<paystack::Client> own_client;
   paystack::Client* client = nullptr;
   if (args.apply) {
-    auto opened = open_app(args, clock);
+    auto opened = open_runtime(args, paystack_config.value(), clock);
     if (!opened.is_ok() && opened.status().code() == StatusCode::invalid_argument)
       return fail(command_name, exit_usage, opened.status().message());
     if (!opened.is_ok()) return fail(command_name, opened.status(), "opening the service's parts");
-    app = std::move(opened).value();
-    client = &app->services().paystack;
+    runtime = std::move(opened).value();
+    client = &runtime->paystack();
   } else {
-    auto created = client_from_env();
+    auto created = paystack::Client::create(paystack_config.value());
     if (!created.is_ok()) return fail(command_name, exit_usage, created.status().message());
     own_client = std::move(created).value();
     client = own_client.get();
   }
 
-  auto report = api::reconcile_compare(db.value(), *client, period.value());
+  auto report = service::reconcile_compare(db.value(), *client, period.value());
   if (!report.is_ok()) return fail(command_name, report.status(), "comparing with Paystack");
   if (args.apply) {
-    Status applied = api::reconcile_apply(app->services(), report.value());
+    Status applied = service::reconcile_apply(runtime->context(), report.value());
     if (!applied.is_ok()) {
       // What was recorded before the error stays recorded; a rerun finds the rest.
       fail(command_name, applied, "recording what the ledger missed");

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "api/auth.h"
+#include "common.h"
 #include "ledger/clock.h"
-#include "tools/escrowctl/common.h"
+#include "service/tokens.h"
 
 namespace escrow::ctl {
 
@@ -31,7 +31,7 @@ int run_token(const TokenArgs& args) {
                 "--role must be one of client, provider, admin, service, auditor");
   }
   SystemClock clock;
-  auto token = api::issue_token(secret, args.sub, *role, args.ttl_s, clock.now_ms());
+  auto token = service::issue_token(secret, args.sub, *role, args.ttl_s, clock.now_ms());
   if (!token.is_ok()) return fail("token", exit_usage, token.status().message());
   std::printf("%s\n", token.value().c_str());
   return exit_ok;

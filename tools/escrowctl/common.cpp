@@ -1,5 +1,5 @@
 // Shared pieces of escrowctl's commands; see common.h.
-#include "tools/escrowctl/common.h"
+#include "common.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "ledger/event_store.h"
-#include "ledger/migrations.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/migrations.h"
 #include "ledger/time_format.h"
 
 namespace escrow::ctl {

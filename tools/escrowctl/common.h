@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 #include "projections/rebuild.h"
 

@@ -3,7 +3,7 @@
 // parses the command line and runs the chosen command.
 #include <CLI/CLI.hpp>
 
-#include "tools/escrowctl/common.h"
+#include "common.h"
 
 int main(int argc, char** argv) {
   using namespace escrow::ctl;

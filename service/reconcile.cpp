@@ -1,16 +1,16 @@
 // Paystack's records for a period against the ledger's; see reconcile.h.
-#include "api/reconcile.h"
+#include "service/reconcile.h"
 
 #include <rapidjson/document.h>
 
 #include <set>
 #include <utility>
 
-#include "api/outbox.h"
-#include "api/payments.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 #include "ledger/overloaded.h"
 
-namespace escrow::api {
+namespace escrow::service {
 namespace {
 
 // ---- the ledger's side (projections) -----------------------------------------------------------
@@ -480,8 +480,8 @@ std::string outcome_of(const CommandResult& result) {
   return result.events.empty() ? "unchanged" : "recorded";
 }
 
-Status apply_settle(Services& services, Difference& d, const SettleFix& fix) {
-  auto out = settle_transaction(services, fix.transaction, "reconcile", reconcile_context());
+Status apply_settle(const Context& ctx, Difference& d, const SettleFix& fix) {
+  auto out = settle_transaction(ctx, fix.transaction, "reconcile", reconcile_context());
   if (!out.is_ok()) return out.status();
   d.outcome = settlement_name(out->settlement);
   if (out->result.rejection)
@@ -492,7 +492,7 @@ Status apply_settle(Services& services, Difference& d, const SettleFix& fix) {
 
 // As a transfer webhook records it; a transfer code that arrives with a final status for a payout
 // still queued is recorded first (PayoutSent), as the outbox does, so the payout keeps it.
-Status apply_payout(Services& services, Difference& d, const PayoutFix& fix) {
+Status apply_payout(const Context& ctx, Difference& d, const PayoutFix& fix) {
   const paystack::Transfer& t = fix.transfer;
   PayoutStatus status = payout_status_of(t.status);
   std::optional<int64_t> transfer_id;
@@ -500,7 +500,7 @@ Status apply_payout(Services& services, Difference& d, const PayoutFix& fix) {
   bool final_status = status != PayoutStatus::pending && status != PayoutStatus::otp;
   if (final_status && fix.ledger_status == PayoutStatus::queued && !t.transfer_code.empty()) {
     RecordPayoutOutcome sent{d.reference, PayoutStatus::pending, t.transfer_code, transfer_id, ""};
-    CommandResult result = services.shell.execute(fix.provider_id, sent, reconcile_context());
+    CommandResult result = ctx.shell.execute(fix.provider_id, sent, reconcile_context());
     if (!result.status.is_ok()) return result.status;
   }
   std::string reason;
@@ -509,17 +509,17 @@ Status apply_payout(Services& services, Difference& d, const PayoutFix& fix) {
                                         : "transfer " + t.status_text + ": " + t.gateway_response;
   }
   RecordPayoutOutcome outcome{d.reference, status, t.transfer_code, transfer_id, reason};
-  CommandResult result = services.shell.execute(fix.provider_id, outcome, reconcile_context());
+  CommandResult result = ctx.shell.execute(fix.provider_id, outcome, reconcile_context());
   if (!result.status.is_ok()) return result.status;
   d.outcome = outcome_of(result);
   d.applied = result.ok() && !result.events.empty();
   return Status::ok();
 }
 
-Status apply_refund(Services& services, Difference& d, const RefundFix& fix) {
+Status apply_refund(const Context& ctx, Difference& d, const RefundFix& fix) {
   RecordRefundOutcome command{fix.refund_id, fix.status, fix.paystack_refund_id,
                               fix.status == RefundStatus::failed ? "Paystack: refund failed" : ""};
-  CommandResult result = services.shell.execute(fix.booking_id, command, reconcile_context());
+  CommandResult result = ctx.shell.execute(fix.booking_id, command, reconcile_context());
   if (!result.status.is_ok()) return result.status;
   d.outcome = outcome_of(result);
   d.applied = result.ok() && !result.events.empty();
@@ -533,13 +533,13 @@ Result<ReconcileReport> reconcile_compare(sqlite::Db& db, paystack::Client& pays
   return Comparer(db, paystack, period).run();
 }
 
-Status reconcile_apply(Services& services, ReconcileReport& report) {
+Status reconcile_apply(const Context& ctx, ReconcileReport& report) {
   for (Difference& d : report.differences) {
     Status s = std::visit(Overloaded{
                               [](std::monostate) { return Status::ok(); },
-                              [&](const SettleFix& fix) { return apply_settle(services, d, fix); },
-                              [&](const PayoutFix& fix) { return apply_payout(services, d, fix); },
-                              [&](const RefundFix& fix) { return apply_refund(services, d, fix); },
+                              [&](const SettleFix& fix) { return apply_settle(ctx, d, fix); },
+                              [&](const PayoutFix& fix) { return apply_payout(ctx, d, fix); },
+                              [&](const RefundFix& fix) { return apply_refund(ctx, d, fix); },
                           },
                           d.fix);
     if (!s.is_ok()) return s;
@@ -548,4 +548,4 @@ Status reconcile_apply(Services& services, ReconcileReport& report) {
   return Status::ok();
 }
 
-}  // namespace escrow::api
+}  // namespace escrow::service

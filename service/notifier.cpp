@@ -1,5 +1,5 @@
 // Outbound notifications from the event log; see notifier.h for the contract.
-#include "api/notifier.h"
+#include "service/notifier.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,14 +16,14 @@
 #include <utility>
 #include <vector>
 
-#include "api/log.h"
-#include "ledger/event_store.h"
+#include "service/log.h"
+#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/time_format.h"
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 namespace {
 
@@ -136,7 +136,7 @@ struct Notifier::Impl {
   const Clock& clock;
   std::function<void(std::string_view)> on_attempt;
   std::string target;
-  std::unique_ptr<paystack::HttpClient> http;
+  std::unique_ptr<net::HttpClient> http;
   sqlite::Db db;  // declared before its statements: they are finalized first
   std::optional<EventReader> reader;
   sqlite::Stmt read_cursor, advance_cursor, insert, select_due, mark_delivered, mark_failed;
@@ -154,7 +154,7 @@ struct Notifier::Impl {
   Status run_once();
   Status scan_page(bool& more);
   Status deliver_due();
-  Status record_attempt(const Due& due, const Result<paystack::HttpResponse>& response);
+  Status record_attempt(const Due& due, const Result<net::HttpResponse>& response);
   void loop();
 };
 
@@ -243,10 +243,10 @@ Status Notifier::Impl::deliver_due() {
   for (const Due& notification : due) {
     std::string signature =
         notify_signature(options.secret, clock.now_ms() / 1000, notification.body);
-    paystack::HttpRequest request{paystack::HttpMethod::post, target, notification.body};
+    net::HttpRequest request{net::HttpMethod::post, target, notification.body};
     request.headers = {{"X-Escrow-Signature", signature},
                        {"X-Escrow-Notification-Id", notification.id}};
-    Result<paystack::HttpResponse> response = http->send(request);
+    Result<net::HttpResponse> response = http->send(request);
     Status status = record_attempt(notification, response);
     if (!status.is_ok()) return status;
     bool delivered = response.is_ok() && response->status >= 200 && response->status < 300;
@@ -256,7 +256,7 @@ Status Notifier::Impl::deliver_due() {
 }
 
 Status Notifier::Impl::record_attempt(const Due& due,
-                                      const Result<paystack::HttpResponse>& response) {
+                                      const Result<net::HttpResponse>& response) {
   const int64_t now_ms = clock.now_ms();
   if (response.is_ok() && response.value().status >= 200 && response.value().status < 300) {
     mark_delivered.bind(1, due.id).bind(2, now_ms);
@@ -306,12 +306,12 @@ Result<std::unique_ptr<Notifier>> Notifier::open(Options options, const Clock& c
   auto impl = std::make_unique<Impl>(std::move(options), clock, std::move(on_attempt));
   impl->target = url.value().target;
 
-  paystack::HttpClientConfig http;
+  net::HttpClientConfig http;
   http.base_url = url.value().origin;
   http.user_agent = "escrowd-notifier/0.1";
   http.connect_timeout_ms = notify_connect_timeout_ms;
   http.request_timeout_ms = notify_request_timeout_ms;
-  Result<std::unique_ptr<paystack::HttpClient>> client = paystack::HttpClient::create(http);
+  Result<std::unique_ptr<net::HttpClient>> client = net::HttpClient::create(http);
   if (!client.is_ok())
     return Status(StatusCode::invalid_argument, "ESCROW_NOTIFY_URL: " + client.status().message());
   impl->http = std::move(client).value();
@@ -355,4 +355,4 @@ Status Notifier::run_once() {
   return impl_->run_once();
 }
 
-}  // namespace escrow::api
+}  // namespace escrow::service

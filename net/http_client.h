@@ -29,7 +29,7 @@
 
 #include "ledger/status.h"
 
-namespace escrow::paystack {
+namespace escrow::net {
 
 enum class HttpMethod { get, post };
 
@@ -134,4 +134,4 @@ class PooledTransport final : public HttpTransport {
   int opened_ = 0;                                    // guarded by mutex_; idle or in use
 };
 
-}  // namespace escrow::paystack
+}  // namespace escrow::net

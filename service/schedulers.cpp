@@ -1,12 +1,12 @@
-#include "api/schedulers.h"
+#include "service/schedulers.h"
 
 #include <chrono>
 #include <utility>
 #include <vector>
 
-#include "api/log.h"
+#include "service/log.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 namespace {
 
@@ -155,4 +155,4 @@ Status Schedulers::check_payment(const std::string& reference, int64_t created_a
   return Status::ok();
 }
 
-}  // namespace escrow::api
+}  // namespace escrow::service

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <variant>
 
-namespace escrow::api::logging {
+namespace escrow::logging {
 
 using Value = std::variant<std::string_view, int64_t, double, bool>;
 
@@ -36,4 +36,4 @@ void error(std::string_view msg, std::initializer_list<Field> fields = {});
 std::string format_line(int64_t unix_ms, std::string_view level, std::string_view msg,
                         std::initializer_list<Field> fields);
 
-}  // namespace escrow::api::logging
+}  // namespace escrow::logging

@@ -1,7 +1,8 @@
-// Paystack webhooks (DESIGN section 6): the receiving endpoint, the processing of a stored
-// delivery into ledger commands, background retries, and the admin routes over the deliveries.
+// Paystack webhooks (DESIGN section 6): the processing of a stored delivery into ledger commands
+// and background retries. The receiving endpoint and the admin routes over the deliveries are
+// api/handlers_webhooks.cpp; what they do is written here, beside what they feed.
 //
-// Receiving (POST /webhooks/paystack, registered by add_webhook_routes): source IP allowlist
+// Receiving (POST /webhooks/paystack, registered by api's add_webhook_routes): source IP allowlist
 // (403), body size (413), then the signature (401 `invalid_signature`) before anything is parsed
 // or stored. An accepted delivery is stored in the `paystack-webhooks` stream through WebhookLog
 // (deduplicated by its dedupe key) and answered 200 at once; a new one is queued for the worker,
@@ -63,10 +64,14 @@
 #include <string>
 #include <thread>
 
-#include "api/app.h"
-#include "ledger/status.h"
+#include <functional>
+#include <string_view>
 
-namespace escrow::api {
+#include "ledger/status.h"
+#include "projections/webhook_log.h"
+#include "service/context.h"
+
+namespace escrow::service {
 
 class WebhookProcessor {
  public:
@@ -76,8 +81,15 @@ class WebhookProcessor {
   static constexpr int64_t retry_interval_ms_default = 5000;  // how often a retry pass runs
   static constexpr int retry_batch_max = 50;                  // deliveries per retry pass
 
-  explicit WebhookProcessor(Services& services,
-                            int64_t retry_interval_ms = retry_interval_ms_default);
+  struct Options {
+    int64_t retry_interval_ms = retry_interval_ms_default;
+    // Told each recorded outcome ("processed", "ignored", "failed"), for metrics. Optional.
+    std::function<void(std::string_view outcome)> on_outcome;
+    // Called after a delivery's command queued a payout or refund (the outbox's wake). Optional.
+    std::function<void()> money_queued;
+  };
+
+  WebhookProcessor(const Context& context, projections::WebhookLog& log, Options options);
   ~WebhookProcessor();  // stop()
   WebhookProcessor(const WebhookProcessor&) = delete;
   WebhookProcessor& operator=(const WebhookProcessor&) = delete;
@@ -104,8 +116,9 @@ class WebhookProcessor {
   void loop();
   bool retry_pass_interrupted();  // stopping, or fresh deliveries waiting
 
-  Services& services_;
-  int64_t retry_interval_ms_;
+  Context context_;
+  projections::WebhookLog& log_;
+  Options options_;
 
   std::mutex process_mutex_;  // one process() at a time
 
@@ -116,4 +129,4 @@ class WebhookProcessor {
   std::thread thread_;
 };
 
-}  // namespace escrow::api
+}  // namespace escrow::service

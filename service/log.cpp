@@ -1,6 +1,6 @@
 // JSON-lines logging on stdout (see log.h): RapidJSON writes the object, spdlog serialises the
 // output so that lines from different threads never interleave.
-#include "api/log.h"
+#include "service/log.h"
 
 #include <rapidjson/encodings.h>
 #include <rapidjson/stringbuffer.h>
@@ -14,7 +14,7 @@
 
 #include "ledger/time_format.h"
 
-namespace escrow::api::logging {
+namespace escrow::logging {
 
 namespace {
 
@@ -131,4 +131,4 @@ void error(std::string_view msg, std::initializer_list<Field> fields) {
   log(spdlog::level::err, "error", msg, fields);
 }
 
-}  // namespace escrow::api::logging
+}  // namespace escrow::logging

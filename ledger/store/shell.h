@@ -21,7 +21,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/decider.h"
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 
 namespace escrow {
 

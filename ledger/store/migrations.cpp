@@ -4,7 +4,7 @@
 // pending is decided inside that transaction, so two processes migrating the same file at once
 // cannot both apply it. A database that records a migration this binary does not know (it was
 // migrated by a newer binary) is refused rather than run against a schema we do not understand.
-#include "ledger/migrations.h"
+#include "ledger/store/migrations.h"
 
 #include <optional>
 

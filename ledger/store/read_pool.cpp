@@ -1,7 +1,7 @@
 // Read-only SQLite connections, recycled; see read_pool.h.
-#include "api/read_pool.h"
+#include "ledger/store/read_pool.h"
 
-namespace escrow::api {
+namespace escrow {
 
 ReadPool::Lease::~Lease() {
   if (pool_ != nullptr && db_ != nullptr) pool_->give_back(std::move(db_));
@@ -27,4 +27,4 @@ void ReadPool::give_back(std::unique_ptr<sqlite::Db> db) {
   if (idle_.size() < idle_max) idle_.push_back(std::move(db));
 }
 
-}  // namespace escrow::api
+}  // namespace escrow

@@ -54,20 +54,12 @@
 #include <thread>
 #include <vector>
 
-#include "api/app.h"
-#include "api/read_pool.h"
-#include "ledger/shell.h"
+#include "ledger/store/read_pool.h"
+#include "ledger/store/shell.h"
 #include "paystack/client.h"
+#include "service/context.h"
 
-namespace escrow::api {
-
-// The parts the dispatcher uses (a subset of Services, so it can be built without the server).
-struct OutboxDeps {
-  const Clock& clock;
-  CommandShell& shell;
-  ReadPool& reads;
-  paystack::Client& paystack;
-};
+namespace escrow::service {
 
 class Outbox {
  public:
@@ -83,8 +75,7 @@ class Outbox {
     int workers = 1;  // threads running passes; claims keep them off each other's items
   };
 
-  Outbox(Services& services, Options options);
-  Outbox(OutboxDeps deps, Options options);
+  Outbox(Context context, Options options);
   ~Outbox();  // stop()
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
@@ -123,7 +114,7 @@ class Outbox {
   void succeeded(const std::string& key);
   bool checked_recently(const std::string& key);  // pending checks, one per pending_check_after
 
-  OutboxDeps deps_;
+  Context deps_;
   Options options_;
 
   std::mutex mutex_;  // guards everything below
@@ -161,11 +152,11 @@ struct FinalizeOutcome {
   std::optional<PayoutRecord> payout;         // the payout after the outcome was recorded
   std::string provider_id;
 };
-Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout_id,
+Result<FinalizeOutcome> finalize_payout(const Context& deps, std::string_view payout_id,
                                         std::string_view otp, const CommandContext& context);
 
 // What Paystack's transfer and refund statuses mean in our books.
 PayoutStatus payout_status_of(paystack::TransferStatus status);
 std::optional<RefundStatus> refund_status_of(paystack::RefundStatus status);
 
-}  // namespace escrow::api
+}  // namespace escrow::service

@@ -23,20 +23,20 @@
 #include <string>
 #include <thread>
 
-#include "api/app.h"
-#include "api/outbox.h"
-#include "api/payments.h"
-#include "api/read_pool.h"
-#include "ledger/shell.h"
+#include "service/outbox.h"
+#include "service/payments.h"
+#include "ledger/store/read_pool.h"
+#include "ledger/store/shell.h"
 #include "paystack/client.h"
+#include "service/context.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 // Applies what Paystack says of a transaction (settle_transaction() in the service).
 using SettleFn = std::function<Result<SettleOutcome>(const paystack::Transaction& transaction,
                                                      const CommandContext& context)>;
 
-// The parts the schedulers use (a subset of Services, so they can be built without the server).
+// The parts the schedulers use; a test may give its own settle function.
 struct SchedulerDeps {
   const Clock& clock;
   CommandShell& shell;
@@ -56,15 +56,16 @@ class Schedulers {
     int64_t pending_payment_check_after_ms = 15 * 60 * 1000;
   };
 
-  // Over the service's parts: settle_transaction() and Services::outbox.
-  Schedulers(Services& services, Options options)
+  // Over the service's parts: payments are settled with settle_transaction() (no metadata
+  // fallback), and `money_queued` (the outbox's wake) is called after a command queued money.
+  Schedulers(const Context& context, std::function<void()> money_queued, Options options)
       : Schedulers(SchedulerDeps{
-                       services.clock, services.shell, services.reads, services.paystack,
-                       [&services](const paystack::Transaction& tx, const CommandContext& context) {
-                         return settle_transaction(services, tx, "verify", context,
+                       context.clock, context.shell, context.reads, context.paystack,
+                       [context](const paystack::Transaction& tx, const CommandContext& command) {
+                         return settle_transaction(context, tx, "verify", command,
                                                    MetadataFallback::refused);
                        },
-                       [&services] { services.outbox.wake(); }},
+                       std::move(money_queued)},
                    options) {}
   Schedulers(SchedulerDeps deps, Options options);
   ~Schedulers();  // stop()
@@ -93,4 +94,4 @@ class Schedulers {
   std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
 };
 
-}  // namespace escrow::api
+}  // namespace escrow::service

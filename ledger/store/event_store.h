@@ -28,16 +28,11 @@
 #include <vector>
 
 #include "ledger/clock.h"
-#include "ledger/sqlite.h"
+#include "ledger/records.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
 namespace escrow {
-
-struct NewEvent {
-  std::string type;  // 'BookingCreated', ...
-  std::string data;  // JSON object text, stored and hashed exactly as given
-  std::string meta;  // JSON object text: actor, request_id, causation_seq, idempotency_key, ...
-};
 
 struct StreamAppend {
   // For a stream that records facts no decision depends on (webhook deliveries): append at
@@ -47,18 +42,6 @@ struct StreamAppend {
   std::string stream;
   int64_t expected_version = 0;  // the stream's version the decision saw; 0 = stream is new
   std::vector<NewEvent> events;
-};
-
-struct RecordedEvent {
-  int64_t seq = 0;
-  std::string stream;
-  int64_t version = 0;
-  std::string type;
-  std::string data;
-  std::string meta;
-  int64_t recorded_at_ms = 0;
-  std::string prev_hash;
-  std::string hash;
 };
 
 // Runs on the writer thread inside the command's SAVEPOINT, after its events were inserted, with

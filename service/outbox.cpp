@@ -1,12 +1,12 @@
-#include "api/outbox.h"
+#include "service/outbox.h"
 
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
-#include "api/log.h"
+#include "service/log.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 namespace {
 
@@ -281,11 +281,7 @@ class Outbox::Claim {
   bool held_ = false;
 };
 
-Outbox::Outbox(Services& services, Options options)
-    : Outbox(OutboxDeps{services.clock, services.shell, services.reads, services.paystack},
-             options) {}
-
-Outbox::Outbox(OutboxDeps deps, Options options) : deps_(deps), options_(options) {}
+Outbox::Outbox(Context context, Options options) : deps_(context), options_(options) {}
 
 Outbox::~Outbox() {
   stop();
@@ -603,7 +599,7 @@ bool Outbox::checked_recently(const std::string& key) {
   return false;
 }
 
-Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout_id,
+Result<FinalizeOutcome> finalize_payout(const Context& deps, std::string_view payout_id,
                                         std::string_view otp, const CommandContext& context) {
   FinalizeOutcome out;
   auto provider = provider_of_payout(deps.reads, payout_id);
@@ -643,4 +639,4 @@ Result<FinalizeOutcome> finalize_payout(OutboxDeps deps, std::string_view payout
   return out;
 }
 
-}  // namespace escrow::api
+}  // namespace escrow::service

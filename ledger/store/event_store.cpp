@@ -1,6 +1,6 @@
 // The SQLite event store: one writer thread with group commit, read-only readers, the hash
 // chain. See event_store.h for the contract and schema/README.md for the stored format.
-#include "ledger/event_store.h"
+#include "ledger/store/event_store.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "ledger/hash.h"
-#include "ledger/migrations.h"
+#include "ledger/store/migrations.h"
 
 namespace escrow {
 namespace {

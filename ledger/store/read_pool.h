@@ -1,7 +1,7 @@
 // A pool of read-only SQLite connections for queries (lists, balances, webhook deliveries), so
 // readers never wait for the writer (WAL) and never share a connection between threads.
 //
-//   auto lease = services.reads.lease();
+//   auto lease = reads.lease();
 //   if (!lease.is_ok()) return internal_error(lease.status());
 //   sqlite::Db& db = lease.value().db();
 //
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
-namespace escrow::api {
+namespace escrow {
 
 class ReadPool {
  public:
@@ -45,4 +45,4 @@ class ReadPool {
   std::vector<std::unique_ptr<sqlite::Db>> idle_;
 };
 
-}  // namespace escrow::api
+}  // namespace escrow

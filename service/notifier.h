@@ -26,7 +26,7 @@
 // 10 minutes, without limit on the number of attempts (each is counted, with the last error, in
 // the `notifications` table). A delivery whose answer was lost is sent again, so receivers must
 // deduplicate by `id`. Order is not guaranteed across retries; `seq` gives the order of events.
-// Transport: paystack::HttpClient (https with certificate checks; plain http only to loopback).
+// Transport: net::HttpClient (https with certificate checks; plain http only to loopback).
 //
 // Thread-safety: run_once() and the background thread exclude each other; start()/stop() are
 // for one owner thread.
@@ -41,7 +41,7 @@
 #include "ledger/clock.h"
 #include "ledger/status.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 inline constexpr int64_t notify_backoff_ms_min = 1000;
 inline constexpr int64_t notify_backoff_ms_max = 10 * 60 * 1000;
@@ -88,4 +88,4 @@ class Notifier {
 // "t=<unix_s>,v1=<lowercase hex HMAC-SHA256(secret, "<unix_s>.<body>")>".
 std::string notify_signature(std::string_view secret, int64_t unix_s, std::string_view body);
 
-}  // namespace escrow::api
+}  // namespace escrow::service

@@ -3,7 +3,7 @@
 // Each call runs Asio's asynchronous operations to completion on the client's private
 // io_context (start the operation, then run() until it is done): that is what gives every phase
 // a deadline (tcp_stream::expires_at, a timer around DNS) while the API stays synchronous.
-#include "paystack/http_client.h"
+#include "net/http_client.h"
 
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -29,7 +29,7 @@
 
 #include "ledger/text.h"
 
-namespace escrow::paystack {
+namespace escrow::net {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -477,4 +477,4 @@ int PooledTransport::transports_opened() const {
   return opened_;
 }
 
-}  // namespace escrow::paystack
+}  // namespace escrow::net

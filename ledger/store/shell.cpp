@@ -1,4 +1,4 @@
-#include "ledger/shell.h"
+#include "ledger/store/shell.h"
 
 #include <type_traits>
 #include <utility>

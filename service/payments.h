@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "api/app.h"
-#include "ledger/shell.h"
+#include "ledger/store/shell.h"
 #include "paystack/types.h"
+#include "service/context.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 enum class Settlement {
   captured,           // money now held (or already was: a repeated capture)
@@ -52,12 +52,12 @@ struct CheckoutMetadata {
 CheckoutMetadata read_metadata(const std::string& metadata_json);
 
 // `source` is "verify", "webhook" or "reconcile". Status is not ok only for storage errors.
-Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
+Result<SettleOutcome> settle_transaction(const Context& service, const paystack::Transaction& tx,
                                          std::string_view source, const CommandContext& context,
                                          MetadataFallback fallback = MetadataFallback::allowed);
 
 // The booking that asked for `reference` (payments projection), if any.
-Result<std::optional<std::string>> booking_of_reference(Services& services,
+Result<std::optional<std::string>> booking_of_reference(const Context& service,
                                                         std::string_view reference);
 
-}  // namespace escrow::api
+}  // namespace escrow::service

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
 
 namespace escrow {

@@ -40,12 +40,12 @@
 #include <variant>
 #include <vector>
 
-#include "api/app.h"
 #include "ledger/decider.h"
-#include "ledger/sqlite.h"
+#include "ledger/store/sqlite.h"
 #include "paystack/client.h"
+#include "service/context.h"
 
-namespace escrow::api {
+namespace escrow::service {
 
 struct ReconcilePeriod {
   int64_t from_ms = 0;
@@ -96,6 +96,6 @@ Result<ReconcileReport> reconcile_compare(sqlite::Db& db, paystack::Client& pays
 
 // Executes every difference's fix; `applied` and `outcome` tell what happened to each, and
 // report.applied counts those now recorded. Not ok only for a storage error.
-Status reconcile_apply(Services& services, ReconcileReport& report);
+Status reconcile_apply(const Context& context, ReconcileReport& report);
 
-}  // namespace escrow::api
+}  // namespace escrow::service

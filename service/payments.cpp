@@ -1,13 +1,13 @@
 // Applying Paystack's word on a transaction to its booking; see payments.h.
-#include "api/payments.h"
+#include "service/payments.h"
 
 #include <rapidjson/document.h>
 
 #include <charconv>
 
-#include "api/read_pool.h"
+#include "ledger/store/read_pool.h"
 
-namespace escrow::api {
+namespace escrow::service {
 namespace {
 
 std::optional<int> read_installment(const rapidjson::Value& value) {
@@ -102,9 +102,9 @@ const char* settlement_name(Settlement settlement) {
   return "refused";
 }
 
-Result<std::optional<std::string>> booking_of_reference(Services& services,
+Result<std::optional<std::string>> booking_of_reference(const Context& ctx,
                                                         std::string_view reference) {
-  auto lease = services.reads.lease();
+  auto lease = ctx.reads.lease();
   if (!lease.is_ok()) return lease.status();
   auto stmt = lease.value().db().prepare("SELECT booking_id FROM payments WHERE reference = ?");
   if (!stmt.is_ok()) return stmt.status();
@@ -115,10 +115,10 @@ Result<std::optional<std::string>> booking_of_reference(Services& services,
   return std::optional<std::string>(stmt->column_text(0));
 }
 
-Result<SettleOutcome> settle_transaction(Services& services, const paystack::Transaction& tx,
+Result<SettleOutcome> settle_transaction(const Context& ctx, const paystack::Transaction& tx,
                                          std::string_view source, const CommandContext& context,
                                          MetadataFallback fallback) {
-  auto known = booking_of_reference(services, tx.reference);
+  auto known = booking_of_reference(ctx, tx.reference);
   if (!known.is_ok()) return known.status();
   CheckoutMetadata metadata = read_metadata(tx.metadata_json);
   SettleOutcome out;
@@ -145,10 +145,10 @@ Result<SettleOutcome> settle_transaction(Services& services, const paystack::Tra
       out.settlement = Settlement::in_progress;
       return out;
   }
-  out.result = services.shell.execute(out.booking_id, command, context);
+  out.result = ctx.shell.execute(out.booking_id, command, context);
   if (!out.result.status.is_ok()) return out.result.status;
   out.settlement = settlement_of(out.result, tx.reference);
   return out;
 }
 
-}  // namespace escrow::api
+}  // namespace escrow::service

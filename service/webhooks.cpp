@@ -1,0 +1,413 @@
+// Paystack webhook processing and retries; see webhooks.h.
+#include "service/webhooks.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "service/log.h"
+#include "service/outbox.h"
+#include "service/payments.h"
+#include "ledger/store/read_pool.h"
+#include "ledger/time_format.h"
+#include "paystack/client.h"
+#include "paystack/webhook.h"
+#include "projections/webhook_log.h"
+
+namespace escrow::service {
+namespace {
+
+using projections::WebhookOutcome;
+using WebhookKind = paystack::WebhookKind;
+
+constexpr const char* webhook_actor_id = "paystack-webhook";
+
+// What processing decided, when no operating error stopped it.
+struct Handled {
+  WebhookOutcome outcome = WebhookOutcome::processed;
+  std::string detail;  // why it was ignored; empty when processed (WebhookProcessed's contract)
+  bool queued_money = false;  // the command queued a payout or refund: wake the outbox
+};
+
+// Applied, or already so. `result` is the command that ran, if one did.
+Handled processed(const CommandResult* result = nullptr) {
+  Handled h{WebhookOutcome::processed, "", false};
+  if (result) {
+    for (const RecordedEvent& e : result->events) {
+      if (e.type == "PayoutRequested" || e.type == "RefundRequested") h.queued_money = true;
+    }
+  }
+  return h;
+}
+
+Handled ignored(std::string detail) {
+  return Handled{WebhookOutcome::ignored, std::move(detail)};
+}
+
+CommandContext system_context(int64_t delivery_id) {
+  CommandContext context;
+  context.actor = Actor{webhook_actor_id, Role::system};
+  context.request_id = "webhook-" + std::to_string(delivery_id);
+  context.causation_seq = delivery_id;
+  return context;
+}
+
+// The same, for the WebhookProcessed events of the delivery.
+EventMeta webhook_meta(int64_t delivery_id) {
+  EventMeta meta;
+  meta.actor_id = webhook_actor_id;
+  meta.actor_role = role_name(Role::system);
+  meta.request_id = "webhook-" + std::to_string(delivery_id);
+  meta.causation_seq = delivery_id;
+  return meta;
+}
+
+// A Paystack call that did not give an answer is an operating error, retried later. The text is
+// the client's own, which never holds the secret key.
+Status paystack_failure(const paystack::ApiError& error) {
+  return Status(StatusCode::io_error, "Paystack: " + error.to_string());
+}
+
+// A refusal of a command that already ran; `already_so` lists those that mean "done before".
+Result<Handled> refusal(const CommandResult& result, std::initializer_list<Rejection> already_so) {
+  if (!result.status.is_ok()) return result.status;
+  Rejection r = *result.rejection;
+  if (std::find(already_so.begin(), already_so.end(), r) != already_so.end()) {
+    return processed();
+  }
+  return ignored(std::string("refused: ") + rejection_code(r) + " (" + rejection_message(r) + ")");
+}
+
+// ---- charge.success --------------------------------------------------------------------------
+
+Result<Handled> handle_charge(const Context& ctx, const paystack::WebhookEvent& event,
+                              const CommandContext& context) {
+  if (event.reference.empty()) return ignored("the charge names no reference");
+  auto tx = ctx.paystack.verify_transaction(event.reference);
+  if (!tx.is_ok()) {
+    if (tx.error().kind == paystack::ErrorKind::not_found) {
+      auto booking = booking_of_reference(ctx, event.reference);
+      if (!booking.is_ok()) return booking.status();
+      if (!booking.value()) return ignored("no booking has this reference");
+    }
+    return paystack_failure(tx.error());
+  }
+  // A reference no checkout of ours recorded is never adopted from its metadata here: anyone
+  // with the public key can open a checkout naming any booking.
+  auto settled = settle_transaction(ctx, tx.value(), "webhook", context,
+                                    MetadataFallback::refused);
+  if (!settled.is_ok()) return settled.status();
+  const SettleOutcome& s = settled.value();
+  if (!s.result.status.is_ok()) return s.result.status;
+  switch (s.settlement) {
+    case Settlement::captured:  // held, or refunded at once when it came late or twice
+    case Settlement::flagged:   // recorded, never held: the console shows it
+    case Settlement::failed:
+      return processed(&s.result);
+    case Settlement::in_progress:
+      // The webhook says success but verify has no final answer yet: try again later.
+      return Status(StatusCode::io_error, "Paystack has no final answer for this charge yet");
+    case Settlement::unknown_reference:
+      return ignored("no booking has this reference");
+    case Settlement::refused:
+      return refusal(s.result, {});
+  }
+  return ignored("unexpected settlement");
+}
+
+// ---- transfer.* ------------------------------------------------------------------------------
+
+struct PayoutOwner {
+  std::string provider_id;
+  Money amount;
+  std::optional<PayoutStatus> status;
+};
+
+// The payout whose id is `reference` (payout ids are the Paystack transfer references).
+Result<std::optional<PayoutOwner>> payout_owner(const Context& ctx, std::string_view reference) {
+  auto lease = ctx.reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT provider_id, amount, currency, status FROM payouts WHERE payout_id = ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, reference);
+  auto row = stmt->step();
+  if (!row.is_ok()) return row.status();
+  if (!row.value()) return std::optional<PayoutOwner>();
+  auto currency = parse_currency(stmt->column_view(2));
+  if (!currency) return Status(StatusCode::corrupt, "a payout row has an unknown currency");
+  return std::optional<PayoutOwner>(PayoutOwner{stmt->column_text(0),
+                                                Money{stmt->column_int64(1), *currency},
+                                                parse_payout_status(stmt->column_view(3))});
+}
+
+Result<Handled> handle_transfer(const Context& ctx, const paystack::WebhookEvent& event,
+                                const CommandContext& context) {
+  auto owner = payout_owner(ctx, event.reference);
+  if (!owner.is_ok()) return owner.status();
+  if (!owner.value()) return ignored("no payout has this reference");
+  auto transfer = ctx.paystack.verify_transfer(event.reference);
+  if (!transfer.is_ok()) return paystack_failure(transfer.error());
+  const paystack::Transfer& t = transfer.value();
+  if (t.amount != owner.value()->amount) {
+    return ignored("Paystack's transfer amount differs from the payout's; not applied");
+  }
+  if (owner.value()->status == PayoutStatus::failed &&
+      payout_status_of(t.status) == PayoutStatus::success) {
+    // The ledger gave the money back to the provider's available balance: it may be paid twice.
+    logging::error(
+        "Paystack paid a payout recorded failed; its money is also back in the provider's "
+        "available balance: an operator must act",
+        {{"payout_id", event.reference},
+         {"provider_id", owner.value()->provider_id},
+         {"transfer_code", t.transfer_code}});
+    return ignored(
+        "Paystack says this transfer succeeded but the payout is recorded failed: its money is "
+        "back in the provider's available balance; an operator must act");
+  }
+  RecordPayoutOutcome command;
+  command.payout_id = event.reference;
+  command.status = payout_status_of(t.status);
+  command.transfer_code = t.transfer_code;
+  command.paystack_transfer_id = t.id;
+  command.reason = t.gateway_response.empty()
+                       ? "transfer " + t.status_text
+                       : "transfer " + t.status_text + ": " + t.gateway_response;
+  CommandResult result = ctx.shell.execute(owner.value()->provider_id, command, context);
+  if (!result.ok()) return refusal(result, {});
+  return processed(&result);
+}
+
+// ---- refund.* --------------------------------------------------------------------------------
+
+bool refund_final(RefundStatus status) {
+  return status == RefundStatus::processed || status == RefundStatus::failed;
+}
+
+// Refund webhooks name only the transaction and an amount, not which of our refunds they are
+// about (a retried refund has the same transaction and amount as the one that failed), so one is
+// only a prompt: every open refund of that transaction is looked up at Paystack as the outbox
+// does it, and what Paystack lists for that very refund is recorded. An old `refund.failed`
+// processed again thus never fails the retry that Paystack still has open.
+Result<Handled> handle_refund(const Context& ctx, const paystack::WebhookEvent& event,
+                              const CommandContext& context) {
+  if (event.reference.empty()) return ignored("the refund names no transaction");
+  auto booking_id = booking_of_reference(ctx, event.reference);
+  if (!booking_id.is_ok()) return booking_id.status();
+  if (!booking_id.value()) return ignored("no booking has this transaction reference");
+  auto state = ctx.shell.load_booking(*booking_id.value());
+  if (!state.is_ok()) return state.status();
+  std::vector<RefundRecord> open;
+  bool any = false;
+  for (const RefundRecord& r : state.value().refunds) {
+    if (r.payment_reference != event.reference) continue;
+    any = true;
+    if (!refund_final(r.status)) open.push_back(r);
+  }
+  if (!any) return ignored("no refund of this transaction");
+  if (open.empty()) return processed();  // every refund of it is settled already
+  Handled handled = ignored("Paystack lists none of the open refunds of this transaction yet");
+  for (const RefundRecord& r : open) {
+    auto checked =
+        check_refund_at_paystack(ctx.shell, ctx.paystack, *booking_id.value(), r,
+                                 context);
+    if (!checked.is_ok()) return checked.status();
+    if (checked->unanswered) return paystack_failure(*checked->unanswered);
+    if (!checked->listed) continue;
+    bool queued_money = handled.queued_money;
+    handled = processed(&checked->recorded);
+    handled.queued_money = handled.queued_money || queued_money;
+  }
+  return handled;
+}
+
+// ---- charge.dispute.* ------------------------------------------------------------------------
+
+Result<Handled> handle_dispute_create(const Context& ctx, const paystack::WebhookEvent& event,
+                                      const CommandContext& context) {
+  if (event.reference.empty()) return ignored("the dispute names no transaction");
+  auto booking_id = booking_of_reference(ctx, event.reference);
+  if (!booking_id.is_ok()) return booking_id.status();
+  if (!booking_id.value()) return ignored("no booking has this transaction reference");
+  OpenDispute command;
+  command.reason = "chargeback";
+  command.description = "Paystack chargeback on transaction " + event.reference;
+  if (event.dispute_id)
+    command.description += " (dispute " + std::to_string(*event.dispute_id) + ")";
+  command.source = "chargeback";
+  command.paystack_dispute_id = event.dispute_id;
+  CommandResult result = ctx.shell.execute(*booking_id.value(), command, context);
+  if (!result.ok()) return refusal(result, {Rejection::dispute_open});
+  return processed(&result);
+}
+
+Result<Handled> handle(const Context& ctx, const paystack::WebhookEvent& event,
+                       const CommandContext& context) {
+  switch (event.kind) {
+    case WebhookKind::charge_success:
+      return handle_charge(ctx, event, context);
+    case WebhookKind::transfer_success:
+    case WebhookKind::transfer_failed:
+    case WebhookKind::transfer_reversed:
+      return handle_transfer(ctx, event, context);
+    case WebhookKind::refund_pending:
+    case WebhookKind::refund_processing:
+    case WebhookKind::refund_processed:
+    case WebhookKind::refund_failed:
+    case WebhookKind::refund_needs_attention:
+      return handle_refund(ctx, event, context);
+    case WebhookKind::dispute_create:
+      return handle_dispute_create(ctx, event, context);
+    case WebhookKind::dispute_remind:
+    case WebhookKind::dispute_resolve:
+      return ignored("a chargeback's reminders and resolution are for an admin to act on");
+    case WebhookKind::unknown:
+      break;
+  }
+  return ignored("event " + event.event + " is not one the ledger acts on");
+}
+
+}  // namespace
+
+// ---- WebhookProcessor ------------------------------------------------------------------------
+
+WebhookProcessor::WebhookProcessor(const Context& context, projections::WebhookLog& log,
+                                   Options options)
+    : context_(context), log_(log), options_(std::move(options)) {}
+
+WebhookProcessor::~WebhookProcessor() {
+  stop();
+}
+
+void WebhookProcessor::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void WebhookProcessor::stop() {
+  std::thread thread;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    thread = std::move(thread_);
+  }
+  cv_.notify_all();
+  if (thread.joinable()) thread.join();
+}
+
+bool WebhookProcessor::enqueue(int64_t delivery_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= queue_max) return false;
+    queue_.push_back(delivery_id);
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void WebhookProcessor::loop() {
+  using Clock = std::chrono::steady_clock;
+  auto next_retry = Clock::now() + std::chrono::milliseconds(options_.retry_interval_ms);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    cv_.wait_until(lock, next_retry, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) break;
+    if (!queue_.empty()) {
+      int64_t id = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      (void)process(id);  // a failure is recorded and retried by the retry pass
+      lock.lock();
+      continue;
+    }
+    lock.unlock();
+    bool more = false;
+    Status retried = retry_due(&more);
+    if (!retried.is_ok()) {
+      logging::error("webhook retry pass failed", {{"error", retried.to_string()}});
+    }
+    lock.lock();
+    // A full batch processed without a failure: more may be due (a backlog after a burst or an
+    // outage), so go on at once instead of taking 50 every interval.
+    next_retry = more ? Clock::now()
+                      : Clock::now() + std::chrono::milliseconds(options_.retry_interval_ms);
+  }
+}
+
+Status WebhookProcessor::retry_due() { return retry_due(nullptr); }
+
+Status WebhookProcessor::retry_due(bool* full_batch_done) {
+  if (full_batch_done) *full_batch_done = false;
+  std::vector<int64_t> due;
+  {
+    auto lease = context_.reads.lease();
+    if (!lease.is_ok()) return lease.status();
+    auto found = projections::WebhookLog::due_for_retry(lease.value().db(),
+                                                        context_.clock.now_ms(), retry_batch_max);
+    if (!found.is_ok()) return found.status();
+    due = std::move(found).value();
+  }
+  size_t done = 0;
+  for (int64_t id : due) {
+    if (retry_pass_interrupted()) break;
+    Status status = process(id);
+    if (status.code() == StatusCode::store_failed) return status;
+    // Paystack is most likely still unreachable: leave the rest to the next pass rather than
+    // hold fresh deliveries behind a row of timeouts. Each failed delivery keeps its backoff.
+    if (!status.is_ok()) break;
+    ++done;
+  }
+  if (full_batch_done) {
+    *full_batch_done = due.size() == static_cast<size_t>(retry_batch_max) && done == due.size();
+  }
+  return Status::ok();
+}
+
+bool WebhookProcessor::retry_pass_interrupted() {
+  std::lock_guard lock(mutex_);
+  return stopping_ || !queue_.empty();
+}
+
+Status WebhookProcessor::process(int64_t delivery_id) {
+  std::lock_guard serial(process_mutex_);
+  std::string payload;
+  {
+    auto lease = context_.reads.lease();
+    if (!lease.is_ok()) return lease.status();
+    auto row = projections::WebhookLog::find(lease.value().db(), delivery_id);
+    if (!row.is_ok()) return row.status();
+    if (!row.value()) {
+      return Status(StatusCode::not_found, "no webhook delivery " + std::to_string(delivery_id));
+    }
+    payload = std::move(row.value()->payload);
+  }
+  paystack::WebhookResult parsed = paystack::parse_webhook(payload);
+  Result<Handled> handled = parsed.is_ok()
+                                ? handle(context_, parsed.value(), system_context(delivery_id))
+                                : Result<Handled>(ignored("malformed: " + parsed.error().message));
+  Handled outcome = handled.is_ok()
+                        ? handled.value()
+                        : Handled{WebhookOutcome::failed, handled.status().to_string(), false};
+  Status recorded =
+      log_.record_outcome(delivery_id, outcome.outcome, outcome.detail, webhook_meta(delivery_id));
+  if (options_.on_outcome) options_.on_outcome(projections::webhook_outcome_name(outcome.outcome));
+  if (outcome.queued_money && options_.money_queued) options_.money_queued();
+  if (!recorded.is_ok()) return recorded;
+  if (!handled.is_ok()) {
+    logging::warn("webhook processing failed",
+                  {{"delivery_id", delivery_id}, {"error", handled.status().to_string()}});
+    return handled.status();
+  }
+  return Status::ok();
+}
+
+}  // namespace escrow::service
