@@ -7,25 +7,20 @@
 // rules stay in the decider: handlers read and validate input, run one command and write the
 // booking back. A command that queued a payout or refund wakes the outbox.
 //
-// Paying opens a Paystack checkout before the command records it. If the process stops in
-// between, the retried pay meets Paystack's "duplicate reference" (initialize is not
-// idempotent, and it never returns the first checkout again): the reference is then adopted,
-// i.e. recorded as initiated, settled with what verify says of it, and the next reference is
-// used. So no reference is ever given two checkouts, and a payment made on the lost checkout is
-// still captured. Pays of one booking are serialised in this process (a striped lock).
+// Paying and verifying a payment are service/checkout.h's (the Paystack checkout, adopting a
+// reference Paystack already holds, settling); the handlers here check who asks and answer.
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <functional>
-#include <mutex>
 #include <span>
 
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
+#include "service/checkout.h"
 #include "service/outbox.h"
 #include "service/payments.h"
 #include "ledger/store/read_pool.h"
@@ -47,8 +42,6 @@ constexpr std::size_t text_bytes_max = 5000;  // dispute descriptions, resolutio
 constexpr std::size_t url_bytes_max = 2048;
 constexpr std::size_t reference_bytes_max = 100;
 constexpr int64_t auto_confirm_after_s_max = 365LL * 24 * 3600;
-constexpr int pay_attempts_max = 2;  // the due reference, and the next one after adopting it
-constexpr std::size_t pay_lock_stripes = 64;
 
 const std::initializer_list<Role> readers = {Role::client, Role::provider, Role::admin,
                                              Role::service, Role::auditor};
@@ -130,12 +123,7 @@ HttpResponse booking_response(Services& services, int status, const BookingState
 }
 
 void wake_outbox_if_queued(Services& services, const CommandResult& result) {
-  for (const RecordedEvent& e : result.events) {
-    if (e.type == PayoutRequested::type || e.type == RefundRequested::type) {
-      services.outbox.wake();
-      return;
-    }
-  }
+  if (service::queued_money(result)) services.outbox.wake();
 }
 
 // Runs `command` on a booking the principal may see and answers 200 with the booking after it.
@@ -472,16 +460,6 @@ HttpResponse booking_at(Services& services, const HttpRequest& request, const st
 
 // ---- POST /bookings/:id/pay ------------------------------------------------------------------
 
-class PayLocks {
- public:
-  std::mutex& of(std::string_view booking_id) {
-    return stripes_[std::hash<std::string_view>{}(booking_id) % stripes_.size()];
-  }
-
- private:
-  std::array<std::mutex, pay_lock_stripes> stripes_;
-};
-
 HttpResponse paystack_failure(const paystack::ApiError& error) {
   switch (error.kind) {
     case paystack::ErrorKind::unavailable:
@@ -496,60 +474,26 @@ HttpResponse paystack_failure(const paystack::ApiError& error) {
   }
 }
 
-paystack::InitializeTransactionRequest checkout_request(
-    const BookingState& state, const PaymentDue& due, const std::optional<std::string>& callback) {
-  paystack::InitializeTransactionRequest r;
-  r.email = state.terms.client_email;
-  r.amount = due.amount;
-  r.reference = due.reference;
-  r.callback_url = callback.value_or("");
-  r.metadata_json = json_text([&](JsonWriter& w) {
-    w.StartObject();
-    write_field(w, "booking_id", state.terms.booking_id);
-    write_field(w, "installment", int64_t{due.installment});
-    w.EndObject();
-  });
-  return r;
-}
-
-HttpResponse checkout_response(Services& services, const PaymentDue& due,
-                               const paystack::InitializedTransaction& checkout,
-                               const BookingState& after) {
-  auto extras = extras_of(services, after.terms.booking_id);
+HttpResponse checkout_response(Services& services, const service::CheckoutOutcome::Opened& opened) {
+  auto extras = extras_of(services, opened.booking.terms.booking_id);
   if (!extras.is_ok()) return internal_error(extras.status());
+  const PaymentDue& due = opened.due;
   return json_response(201, json_text([&](JsonWriter& w) {
                          w.StartObject();
                          write_field(w, "reference", due.reference);
-                         write_field(w, "authorization_url", checkout.authorization_url);
-                         write_field(w, "access_code", checkout.access_code);
+                         write_field(w, "authorization_url", opened.checkout.authorization_url);
+                         write_field(w, "access_code", opened.checkout.access_code);
                          write_field(w, "amount", due.amount.amount_minor);
                          write_field(w, "currency", currency_code(due.amount.currency));
                          write_field(w, "installment", int64_t{due.installment});
                          write_key(w, "booking");
-                         write_booking(w, after, extras.value());
+                         write_booking(w, opened.booking, extras.value());
                          w.EndObject();
                        }));
 }
 
-// A checkout Paystack holds for `due.reference` that we never recorded: record it (without its
-// URL, which Paystack does not give twice) and apply what Paystack says of it. nullopt when the
-// caller may decide again.
-std::optional<HttpResponse> adopt_checkout(Services& services, const std::string& id,
-                                           const PaymentDue& due, const CommandContext& context) {
-  auto tx = services.paystack.verify_transaction(due.reference);
-  if (!tx.is_ok()) return paystack_failure(tx.error());
-  CommandResult recorded = services.shell.execute(
-      id, InitiatePayment{due.reference, due.installment, due.amount, "", ""}, context);
-  if (auto failed = command_failure(recorded)) return failed;
-  auto settled = service::settle_transaction(services.service, tx.value(), "verify", context);
-  if (!settled.is_ok()) return internal_error(settled.status());
-  if (settled->settlement == service::Settlement::refused && settled->result.rejection)
-    return rejection_response(*settled->result.rejection);
-  wake_outbox_if_queued(services, settled->result);
-  return std::nullopt;
-}
-
-HttpResponse pay(Services& services, PayLocks& locks, const HttpRequest& request,
+// The checkout itself is service/checkout.h's: this parses, checks who asks, and answers.
+HttpResponse pay(Services& services, service::Checkouts& checkouts, const HttpRequest& request,
                  const std::string& id) {
   auto who = require(services, request, {Role::client, Role::service});
   if (!who.is_ok()) return who.error();
@@ -561,29 +505,17 @@ HttpResponse pay(Services& services, PayLocks& locks, const HttpRequest& request
   if (callback && !is_http_url(*callback))
     return invalid_field("callback_url", "an http:// or https:// URL");
 
-  std::lock_guard lock(locks.of(id));
-  CommandContext context = context_for(who.value(), request);
-  for (int attempt = 1; attempt <= pay_attempts_max; ++attempt) {
-    auto state = load_visible(services, who.value(), id);
-    if (!state.is_ok()) return state.error();
-    auto due = next_payment(state.value(), services.clock.now_ms());
-    if (auto* refused = std::get_if<Rejection>(&due)) return rejection_response(*refused);
-    const PaymentDue& d = std::get<PaymentDue>(due);
-    auto checkout =
-        services.paystack.initialize_transaction(checkout_request(state.value(), d, callback));
-    if (checkout.is_ok()) {
-      CommandResult result = services.shell.execute(
-          id,
-          InitiatePayment{d.reference, d.installment, d.amount, checkout->authorization_url,
-                          checkout->access_code},
-          context);
-      if (auto failed = command_failure(result)) return *failed;
-      return checkout_response(services, d, checkout.value(), *result.states.booking);
-    }
-    if (checkout.error().kind != paystack::ErrorKind::duplicate_transaction_reference)
-      return paystack_failure(checkout.error());
-    if (auto answered = adopt_checkout(services, id, d, context)) return *answered;
+  auto state = load_visible(services, who.value(), id);
+  if (!state.is_ok()) return state.error();
+  auto out = checkouts.open(id, callback.value_or(""), context_for(who.value(), request));
+  if (!out.is_ok()) return internal_error(out.status());
+  if (out->money_queued) services.outbox.wake();
+  if (out->opened) return checkout_response(services, *out->opened);
+  if (out->refused) return rejection_response(*out->refused);
+  if (out->failed) {
+    if (auto failed = command_failure(*out->failed)) return *failed;
   }
+  if (out->paystack) return paystack_failure(*out->paystack);
   return error_response(409, "conflict", "The payment could not be opened; retry it.");
 }
 
@@ -727,31 +659,20 @@ HttpResponse verify_payment(Services& services, const HttpRequest& request) {
   } else if (who.value().role != Role::service && who.value().role != Role::admin) {
     return unknown_payment();
   }
-  auto tx = services.paystack.verify_transaction(reference);
-  if (!tx.is_ok()) {
-    if (tx.error().kind == paystack::ErrorKind::not_found) return unknown_payment();
-    return paystack_failure(tx.error());
-  }
-  // Paystack says `abandoned` also of a checkout the customer has not finished yet (FACTS
-  // section 3): a party's verify must not fail a payment in progress. The pending-payment
-  // scheduler fails it once the checkout is old.
-  if (tx->status == paystack::TransactionStatus::abandoned) {
-    if (!known.value()) return unknown_payment();
-    return settlement_response(services, reference,
-                               service::SettleOutcome{service::Settlement::in_progress, *known.value(), {}});
-  }
-  auto settled =
-      service::settle_transaction(services.service, tx.value(), "verify", context_for(who.value(), request));
-  if (!settled.is_ok()) return internal_error(settled.status());
-  wake_outbox_if_queued(services, settled->result);
-  return settlement_response(services, reference, settled.value());
+  auto checked = service::check_payment(services.service, reference, known.value(),
+                                        context_for(who.value(), request));
+  if (!checked.is_ok()) return internal_error(checked.status());
+  if (checked->unknown) return unknown_payment();
+  if (checked->paystack) return paystack_failure(*checked->paystack);
+  wake_outbox_if_queued(services, checked->settled.result);
+  return settlement_response(services, reference, checked->settled);
 }
 
 }  // namespace
 
 void add_booking_routes(Router& router, Services& services) {
   Services* s = &services;
-  auto locks = std::make_shared<PayLocks>();
+  auto checkouts = std::make_shared<service::Checkouts>(services.service);
   router.add("POST", "/bookings",
              [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); });
   router.add("GET", "/bookings",
@@ -765,8 +686,8 @@ void add_booking_routes(Router& router, Services& services) {
   router.add("GET", "/bookings/:id/at", [s](const HttpRequest& r, const RouteParams& p) {
     return booking_at(*s, r, p.get("id"));
   });
-  router.add("POST", "/bookings/:id/pay", [s, locks](const HttpRequest& r, const RouteParams& p) {
-    return pay(*s, *locks, r, p.get("id"));
+  router.add("POST", "/bookings/:id/pay", [s, checkouts](const HttpRequest& r, const RouteParams& p) {
+    return pay(*s, *checkouts, r, p.get("id"));
   });
   router.add("POST", "/bookings/:id/complete", [s](const HttpRequest& r, const RouteParams& p) {
     return complete(*s, r, p.get("id"));

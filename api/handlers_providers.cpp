@@ -24,6 +24,7 @@
 #include "api/handler_support.h"
 #include "service/log.h"
 #include "service/outbox.h"
+#include "service/payout_accounts.h"
 #include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 
@@ -67,34 +68,6 @@ HttpResult<Principal> require_provider(Services& services, const HttpRequest& re
   return who;
 }
 
-// Paystack's recipient type for an account in `currency` at `bank_code` (FACTS section 5.1).
-std::optional<std::string> recipient_type(Currency currency, std::string_view bank_code) {
-  switch (currency) {
-    case Currency::NGN:
-      return "nuban";
-    case Currency::GHS:
-      if (bank_code == "MTN" || bank_code == "VOD" || bank_code == "ATL") return "mobile_money";
-      return "ghipss";
-    case Currency::KES:
-      return "kepss";
-    case Currency::ZAR:
-      return "basa";
-    case Currency::USD:
-      return std::nullopt;  // Paystack pays out in NGN, GHS, KES and ZAR only
-  }
-  return std::nullopt;
-}
-
-// Paystack's message with every occurrence of the account number masked.
-std::string masked(std::string message, const std::string& account_number) {
-  if (account_number.empty()) return message;
-  for (size_t at = message.find(account_number); at != std::string::npos;
-       at = message.find(account_number, at)) {
-    message.replace(at, account_number.size(), "****");
-  }
-  return message;
-}
-
 HttpResponse paystack_unavailable(const paystack::ApiError& error) {
   logging::warn("paystack call failed", {{"error", error.to_string()}});
   return error_response(502, "paystack_unavailable",
@@ -103,10 +76,7 @@ HttpResponse paystack_unavailable(const paystack::ApiError& error) {
 
 // ---- PUT /providers/:id/payout-account ---------------------------------------------------------
 
-struct AccountInput {
-  std::string bank_code, account_number, account_name;
-  Currency currency = Currency::NGN;
-};
+using AccountInput = service::PayoutAccount;
 
 HttpResult<AccountInput> read_account(const HttpRequest& request) {
   auto body = parse_json_body(request);
@@ -128,7 +98,7 @@ HttpResult<AccountInput> read_account(const HttpRequest& request) {
   }
   if (a.account_name.find_first_not_of(" \t") == std::string::npos)
     return invalid_field("account_name", "a non-empty name");
-  if (!recipient_type(a.currency, a.bank_code))
+  if (!service::recipient_type(a.currency, a.bank_code))
     return error_response(400, "unsupported_currency",
                           "Payouts are possible in NGN, GHS, KES and ZAR only.");
   return a;
@@ -142,24 +112,16 @@ HttpResponse put_payout_account(Services& services, const HttpRequest& request,
   if (!input.is_ok()) return std::move(input).error();
   const AccountInput& a = input.value();
 
-  paystack::CreateRecipientRequest recipient{*recipient_type(a.currency, a.bank_code),
-                                             a.account_name, a.account_number, a.bank_code,
-                                             a.currency};
-  auto created = services.paystack.create_transfer_recipient(recipient);
-  if (!created.is_ok()) {
-    const paystack::ApiError& error = created.error();
-    if (error.kind == paystack::ErrorKind::validation ||
-        error.kind == paystack::ErrorKind::not_found) {
-      return error_response(
-          400, "invalid_payout_account",
-          "Paystack refused the account: " + masked(error.message, a.account_number));
-    }
-    return paystack_unavailable(error);
+  auto registered = service::register_payout_account(services.service, id, a,
+                                                     context_for(who.value(), request));
+  if (!registered.is_ok()) return internal_error(registered.status());
+  if (registered->invalid) {
+    return error_response(400, "invalid_payout_account",
+                          "Paystack refused the account: " + *registered->invalid);
   }
-  RegisterPayoutAccount command{created->recipient_code, a.bank_code, a.account_name,
-                                a.account_number.substr(a.account_number.size() - 4), a.currency};
-  CommandResult result = services.shell.execute(id, command, context_for(who.value(), request));
-  if (auto failed = command_failure(result)) return *failed;
+  if (registered->paystack) return paystack_unavailable(*registered->paystack);
+  if (auto failed = command_failure(registered->result)) return *failed;
+  const RegisterPayoutAccount& command = registered->command;
 
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "service/log.h"
+#include "service/worker.h"
 #include "ledger/store/event_store.h"
 #include "ledger/hash.h"
 #include "ledger/store/sqlite.h"
@@ -142,10 +142,7 @@ struct Notifier::Impl {
   sqlite::Stmt read_cursor, advance_cursor, insert, select_due, mark_delivered, mark_failed;
 
   std::mutex run_mutex;  // one run_once at a time
-  std::mutex wake_mutex;
-  std::condition_variable wake;
-  bool stopping = false;
-  std::thread thread;
+  std::optional<Worker> worker;  // built by Notifier::open, stopped before the rest goes
 
   Impl(Options o, const Clock& c, std::function<void(std::string_view)> a)
       : options(std::move(o)), clock(c), on_attempt(std::move(a)) {}
@@ -155,7 +152,7 @@ struct Notifier::Impl {
   Status scan_page(bool& more);
   Status deliver_due();
   Status record_attempt(const Due& due, const Result<net::HttpResponse>& response);
-  void loop();
+  int64_t pass();  // run_once(), logged; the worker's pass
 };
 
 Status Notifier::Impl::prepare() {
@@ -283,16 +280,10 @@ Status Notifier::Impl::run_once() {
   return deliver_due();
 }
 
-void Notifier::Impl::loop() {
-  std::unique_lock lock(wake_mutex);
-  while (!stopping) {
-    lock.unlock();
-    Status status = run_once();
-    if (!status.is_ok()) logging::warn("notifier", {{"error", status.to_string()}});
-    lock.lock();
-    wake.wait_for(lock, std::chrono::milliseconds(options.poll_interval_ms),
-                  [this] { return stopping; });
-  }
+int64_t Notifier::Impl::pass() {
+  Status status = run_once();
+  if (!status.is_ok()) logging::warn("notifier", {{"error", status.to_string()}});
+  return options.poll_interval_ms;
 }
 
 Result<std::unique_ptr<Notifier>> Notifier::open(Options options, const Clock& clock,
@@ -324,6 +315,8 @@ Result<std::unique_ptr<Notifier>> Notifier::open(Options options, const Clock& c
   impl->reader.emplace(std::move(reader).value());
   Status status = impl->prepare();
   if (!status.is_ok()) return status;
+  Impl* raw = impl.get();
+  impl->worker.emplace(Worker::Options{"notifier", 1}, [raw] { return raw->pass(); });
   return std::unique_ptr<Notifier>(new Notifier(std::move(impl)));
 }
 
@@ -333,23 +326,9 @@ Notifier::~Notifier() {
   stop();
 }
 
-void Notifier::start() {
-  if (impl_->thread.joinable()) return;
-  {
-    std::lock_guard lock(impl_->wake_mutex);
-    impl_->stopping = false;
-  }
-  impl_->thread = std::thread([this] { impl_->loop(); });
-}
+void Notifier::start() { impl_->worker->start(); }
 
-void Notifier::stop() {
-  {
-    std::lock_guard lock(impl_->wake_mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+void Notifier::stop() { impl_->worker->stop(); }
 
 Status Notifier::run_once() {
   return impl_->run_once();

@@ -281,49 +281,26 @@ class Outbox::Claim {
   bool held_ = false;
 };
 
-Outbox::Outbox(Context context, Options options) : deps_(context), options_(options) {}
+Outbox::Outbox(Context context, Options options)
+    : deps_(context),
+      options_(options),
+      worker_(Worker::Options{"outbox", std::clamp(options.workers, 1, Worker::threads_max)},
+              [this] { return pass(); }) {}
 
 Outbox::~Outbox() {
   stop();
 }
 
-void Outbox::start() {
-  std::lock_guard lock(mutex_);
-  if (!threads_.empty()) return;
-  stopping_ = false;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { loop(); });
-}
+void Outbox::start() { worker_.start(); }
 
-void Outbox::stop() {
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    threads.swap(threads_);
-  }
-  wake_cv_.notify_all();
-  for (std::thread& t : threads) t.join();
-}
+void Outbox::stop() { worker_.stop(); }
 
-void Outbox::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_cv_.notify_all();
-}
+void Outbox::wake() { worker_.wake(); }
 
-void Outbox::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
-    if (Status s = run_once(); !s.is_ok())
-      logging::error("outbox: pass failed", {{"error", s.to_string()}});
-    lock.lock();
-    wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
-                      [this] { return stopping_ || woken_; });
-  }
+int64_t Outbox::pass() {
+  if (Status s = run_once(); !s.is_ok())
+    logging::error("outbox: pass failed", {{"error", s.to_string()}});
+  return options_.poll_interval_ms;
 }
 
 Status Outbox::run_once() {

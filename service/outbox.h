@@ -43,7 +43,6 @@
 // progress (and so for a send in flight) to finish.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -58,6 +57,7 @@
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
 #include "service/context.h"
+#include "service/worker.h"
 
 namespace escrow::service {
 
@@ -94,7 +94,7 @@ class Outbox {
   };
   class Claim;
 
-  void loop();
+  int64_t pass();  // run_once(), logged; the worker's pass
   Status send_queued_payouts();
   Status check_pending_payouts();
   Status send_queued_refunds();
@@ -117,15 +117,13 @@ class Outbox {
   Context deps_;
   Options options_;
 
-  std::mutex mutex_;  // guards everything below
-  std::condition_variable wake_cv_;
-  bool stopping_ = false;
-  bool woken_ = false;
-  std::vector<std::thread> threads_;
+  std::mutex mutex_;  // guards the members below
   std::set<std::string> claimed_;
   std::map<std::string, Backoff> backoff_;
   std::map<std::string, int64_t> last_checked_ms_;
   std::map<std::string, int> reference_conflicts_;  // payout id -> attempts that met another
+
+  Worker worker_;  // last: its threads stop before the members above go
 };
 
 // Looks refund `refund` of booking `booking_id` up at Paystack the way the outbox does (the

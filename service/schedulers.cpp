@@ -25,40 +25,22 @@ bool queued_payout(const CommandResult& result) {
 }  // namespace
 
 Schedulers::Schedulers(SchedulerDeps deps, Options options)
-    : deps_(std::move(deps)), options_(options) {}
+    : deps_(std::move(deps)),
+      options_(options),
+      worker_(Worker::Options{"schedulers", 1}, [this] { return pass(); }) {}
 
 Schedulers::~Schedulers() {
   stop();
 }
 
-void Schedulers::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { loop(); });
-}
+void Schedulers::start() { worker_.start(); }
 
-void Schedulers::stop() {
-  std::thread thread;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    thread.swap(thread_);
-  }
-  stop_cv_.notify_all();
-  if (thread.joinable()) thread.join();
-}
+void Schedulers::stop() { worker_.stop(); }
 
-void Schedulers::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    if (Status s = run_once(); !s.is_ok())
-      logging::error("schedulers: pass failed", {{"error", s.to_string()}});
-    lock.lock();
-    stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
-                      [this] { return stopping_; });
-  }
+int64_t Schedulers::pass() {
+  if (Status s = run_once(); !s.is_ok())
+    logging::error("schedulers: pass failed", {{"error", s.to_string()}});
+  return options_.interval_ms;
 }
 
 Status Schedulers::run_once() {

@@ -15,7 +15,6 @@
 // Thread-safety: every public member may be called from any thread; passes never overlap.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,6 +28,7 @@
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
 #include "service/context.h"
+#include "service/worker.h"
 
 namespace escrow::service {
 
@@ -78,7 +78,7 @@ class Schedulers {
   Status run_once();
 
  private:
-  void loop();
+  int64_t pass();  // run_once(), logged; the worker's pass
   Status auto_confirm_due();
   Status check_pending_payments();
   Status check_payment(const std::string& reference, int64_t created_at_ms);
@@ -87,11 +87,10 @@ class Schedulers {
   Options options_;
 
   std::mutex pass_mutex_;  // one pass at a time
-  std::mutex mutex_;       // guards the members below
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::mutex mutex_;       // guards the member below
   std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
+
+  Worker worker_;  // last: its thread stops before the members above go
 };
 
 }  // namespace escrow::service

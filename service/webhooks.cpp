@@ -280,29 +280,25 @@ Result<Handled> handle(const Context& ctx, const paystack::WebhookEvent& event,
 
 WebhookProcessor::WebhookProcessor(const Context& context, projections::WebhookLog& log,
                                    Options options)
-    : context_(context), log_(log), options_(std::move(options)) {}
+    : context_(context),
+      log_(log),
+      options_(std::move(options)),
+      worker_(Worker::Options{"webhooks", 1}, [this] { return pass(); }) {}
 
 WebhookProcessor::~WebhookProcessor() {
   stop();
 }
 
 void WebhookProcessor::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { loop(); });
-}
-
-void WebhookProcessor::stop() {
-  std::thread thread;
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
-    thread = std::move(thread_);
+    next_retry_ = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(options_.retry_interval_ms);
   }
-  cv_.notify_all();
-  if (thread.joinable()) thread.join();
+  worker_.start();
 }
+
+void WebhookProcessor::stop() { worker_.stop(); }
 
 bool WebhookProcessor::enqueue(int64_t delivery_id) {
   {
@@ -310,37 +306,41 @@ bool WebhookProcessor::enqueue(int64_t delivery_id) {
     if (queue_.size() >= queue_max) return false;
     queue_.push_back(delivery_id);
   }
-  cv_.notify_one();
+  worker_.wake();
   return true;
 }
 
-void WebhookProcessor::loop() {
-  using Clock = std::chrono::steady_clock;
-  auto next_retry = Clock::now() + std::chrono::milliseconds(options_.retry_interval_ms);
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    cv_.wait_until(lock, next_retry, [&] { return stopping_ || !queue_.empty(); });
-    if (stopping_) break;
+int64_t WebhookProcessor::pass() {
+  using Steady = std::chrono::steady_clock;
+  std::optional<int64_t> queued;
+  Steady::time_point next_retry;
+  {
+    std::lock_guard lock(mutex_);
     if (!queue_.empty()) {
-      int64_t id = queue_.front();
+      queued = queue_.front();
       queue_.pop_front();
-      lock.unlock();
-      (void)process(id);  // a failure is recorded and retried by the retry pass
-      lock.lock();
-      continue;
     }
-    lock.unlock();
-    bool more = false;
-    Status retried = retry_due(&more);
-    if (!retried.is_ok()) {
-      logging::error("webhook retry pass failed", {{"error", retried.to_string()}});
-    }
-    lock.lock();
-    // A full batch processed without a failure: more may be due (a backlog after a burst or an
-    // outage), so go on at once instead of taking 50 every interval.
-    next_retry = more ? Clock::now()
-                      : Clock::now() + std::chrono::milliseconds(options_.retry_interval_ms);
+    next_retry = next_retry_;
   }
+  if (queued) {
+    (void)process(*queued);  // a failure is recorded and retried by the retry pass
+    return 0;
+  }
+  if (Steady::now() < next_retry) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_retry - Steady::now());
+    return wait.count() + 1;
+  }
+  bool more = false;
+  Status retried = retry_due(&more);
+  if (!retried.is_ok()) {
+    logging::error("webhook retry pass failed", {{"error", retried.to_string()}});
+  }
+  // A full batch processed without a failure: more may be due (a backlog after a burst or an
+  // outage), so go on at once instead of taking 50 every interval.
+  std::lock_guard lock(mutex_);
+  next_retry_ = more ? Steady::now()
+                     : Steady::now() + std::chrono::milliseconds(options_.retry_interval_ms);
+  return more ? 0 : options_.retry_interval_ms;
 }
 
 Status WebhookProcessor::retry_due() { return retry_due(nullptr); }
@@ -373,8 +373,9 @@ Status WebhookProcessor::retry_due(bool* full_batch_done) {
 }
 
 bool WebhookProcessor::retry_pass_interrupted() {
+  if (worker_.stopping()) return true;
   std::lock_guard lock(mutex_);
-  return stopping_ || !queue_.empty();
+  return !queue_.empty();
 }
 
 Status WebhookProcessor::process(int64_t delivery_id) {

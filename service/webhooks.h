@@ -57,7 +57,7 @@
 // serialised, so a delivery is never processed by two threads at once.
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -70,6 +70,7 @@
 #include "ledger/status.h"
 #include "projections/webhook_log.h"
 #include "service/context.h"
+#include "service/worker.h"
 
 namespace escrow::service {
 
@@ -113,7 +114,7 @@ class WebhookProcessor {
 
  private:
   Status retry_due(bool* full_batch_done);
-  void loop();
+  int64_t pass();  // one queued delivery, else a retry pass when due; the worker's pass
   bool retry_pass_interrupted();  // stopping, or fresh deliveries waiting
 
   Context context_;
@@ -122,11 +123,11 @@ class WebhookProcessor {
 
   std::mutex process_mutex_;  // one process() at a time
 
-  std::mutex mutex_;  // guards everything below
-  std::condition_variable cv_;
+  std::mutex mutex_;  // guards the members below
   std::deque<int64_t> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::chrono::steady_clock::time_point next_retry_;
+
+  Worker worker_;  // last: its thread stops before the members above go
 };
 
 }  // namespace escrow::service
