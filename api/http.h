@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ledger/decider.h"
+#include "ledger/status.h"
 
 namespace escrow::api {
 
@@ -74,23 +75,9 @@ struct HttpResponse {
   std::string body;
 };
 
-// A value, or the ready error response saying why there is none.
+// A value, or the ready error response saying why there is none (ledger/status.h).
 template <class T>
-class [[nodiscard]] HttpResult {
- public:
-  HttpResult(T value) : v_(std::move(value)) {}              // NOLINT: implicit by design
-  HttpResult(HttpResponse error) : v_(std::move(error)) {}   // NOLINT: implicit by design
-
-  bool is_ok() const { return v_.index() == 0; }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const HttpResponse& error() const& { return std::get<1>(v_); }
-  HttpResponse&& error() && { return std::get<1>(std::move(v_)); }
-
- private:
-  std::variant<T, HttpResponse> v_;
-};
+using HttpResult = Result<T, HttpResponse>;
 
 // ---- responses -------------------------------------------------------------------------------
 

@@ -65,27 +65,7 @@ struct ApiError {
 
 // A value, or the ApiError explaining why there is none.
 template <class T>
-class [[nodiscard]] ApiResult {
- public:
-  ApiResult(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
-  ApiResult(ApiError error) : error_(std::move(error)) {}  // NOLINT: implicit by design
-
-  bool is_ok() const { return value_.has_value(); }
-  // Meaningful only when !is_ok().
-  const ApiError& error() const { return error_; }
-  ApiError& error() { return error_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
-
- private:
-  std::optional<T> value_;
-  ApiError error_;
-};
+using ApiResult = Result<T, ApiError>;
 
 // The error a non-success response stands for (any status other than 2xx with `status: true`).
 // Order of precedence: 429, 5xx, then the envelope's code and message (duplicates, balance,
