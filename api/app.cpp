@@ -179,6 +179,8 @@ bool answered_inline(std::string_view method, std::string_view target) {
 
 Services& App::services() { return parts_->services; }
 
+const Router& App::router() const { return parts_->router; }
+
 void App::start_workers() {
   Parts& p = *parts_;
   if (p.workers_running) return;

@@ -100,6 +100,8 @@ class App {
   void stop_workers();   // idempotent; waits for in-progress work to finish
 
   Services& services();
+  // The route table App::handle dispatches on (every handler file's routes and the console's).
+  const Router& router() const;
 
  private:
   struct Parts;

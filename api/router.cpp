@@ -49,6 +49,13 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
   routes_.push_back(std::move(route));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> table;
+  table.reserve(routes_.size());
+  for (const Route& route : routes_) table.emplace_back(route.method, route.pattern);
+  return table;
+}
+
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match result;
   if (path.empty() || path.front() != '/' || path.size() > path_bytes_max) {

@@ -48,6 +48,11 @@ class Router {
   // a duplicate (method, pattern): both are programming errors in the route table.
   void add(std::string method, std::string_view pattern, Handler handler);
 
+  // Every (method, pattern) added, in the order add() was called (e.g. {"GET", "/bookings/:id"}).
+  // `escrowd --routes` prints them; test/e2e/openapi_check.py compares them with the OpenAPI
+  // document.
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
   struct Match {
     const Handler* handler = nullptr;  // null when `error` is set
     RouteParams params;

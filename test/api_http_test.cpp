@@ -253,6 +253,19 @@ TEST_CASE("router matches method and segments and captures params") {
   CHECK(m.params.get("id") == "x");
 }
 
+TEST_CASE("router lists its routes as added, patterns unexpanded") {
+  using Route = std::pair<std::string, std::string>;
+  const std::vector<Route> expected = {{"GET", "/bookings"},
+                                       {"POST", "/bookings"},
+                                       {"GET", "/bookings/:id"},
+                                       {"GET", "/bookings/search"},
+                                       {"POST", "/bookings/:id/pay"},
+                                       {"GET", "/bookings/:id/proof/:sha256"},
+                                       {"GET", "/admin/"}};
+  CHECK(test_router().routes() == expected);
+  CHECK(Router().routes().empty());
+}
+
 TEST_CASE("router answers 404 for unknown paths and 405 with Allow for other methods") {
   Router router = test_router();
   for (std::string target : {"/nope", "/bookings/b-1/proof", "/bookings//pay", "/bookings/b-1/",

@@ -7,10 +7,18 @@
 // from it), then the JSON log, one object per line. Errors before that line go to stderr.
 // Exit codes: 0 stopped by a signal; 1 could not start (database, port); 2 bad configuration or
 // command line.
+//
+// `escrowd --routes` prints the route table instead, one `METHOD /pattern` per line (`:name` for
+// a path parameter), and exits 0 (1 if the table could not be built). It needs no configuration:
+// the App it asks is opened on a database in a fresh temporary directory (removed afterwards)
+// with placeholder secrets, starts no worker and serves nothing. test/e2e/openapi_check.py
+// compares the table with the OpenAPI document.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -30,12 +38,14 @@ using namespace escrow::api;
 constexpr auto drain_time = std::chrono::seconds(10);
 
 constexpr std::string_view usage =
-    "Usage: escrowd [--help]\n"
+    "Usage: escrowd [--help | --routes]\n"
     "\n"
     "The escrow ledger service: bookings paid through Paystack, held in escrow, released to\n"
     "providers or refunded; every fact an event in one SQLite file. Configured by environment\n"
     "variables only. Prints `escrowd listening on http://HOST:PORT`, then logs JSON lines to\n"
     "stdout; SIGTERM or SIGINT stops it gracefully.\n"
+    "\n"
+    "  --routes  print the routes it serves, one `METHOD /pattern` per line, and exit\n"
     "\n";
 
 std::string url_host(const std::string& host) {
@@ -52,6 +62,41 @@ sigset_t block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error code, not the end of the process
   return set;
+}
+
+// The route table of an App opened on a throwaway database (see the top of this file).
+int print_routes() {
+  std::error_code error;
+  std::string pattern =
+      (std::filesystem::temp_directory_path(error) / "escrowd-routes-XXXXXX").string();
+  if (error || mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "escrowd: cannot create a temporary directory for --routes\n";
+    return 1;
+  }
+  const std::filesystem::path dir = pattern;
+  int status = 1;
+  {
+    Config config;  // the defaults, with what App::open requires and nothing reachable
+    config.db_path = (dir / "escrow.db").string();
+    config.blob_dir = (dir / "blobs").string();
+    config.synchronous = Synchronous::off;
+    config.jwt_secret = std::string(32, 'r');
+    config.paystack_secret_key = "sk_test_routes";
+    config.paystack_base_url = "http://127.0.0.1:9";
+    SystemClock clock;
+    auto opened = App::open(config, clock);
+    if (!opened.is_ok()) {
+      std::cerr << "escrowd: cannot build the route table: " << opened.status().message() << "\n";
+    } else {
+      for (const auto& [method, route] : opened.value()->router().routes()) {
+        std::cout << method << ' ' << route << '\n';
+      }
+      std::cout.flush();
+      status = std::cout ? 0 : 1;
+    }
+  }
+  std::filesystem::remove_all(dir, error);
+  return status;
 }
 
 int serve(const Config& config, const sigset_t& stop_signals) {
@@ -106,6 +151,7 @@ int main(int argc, char** argv) {
     std::cout << usage << escrow::api::config_help();
     return 0;
   }
+  if (argc == 2 && std::string_view(argv[1]) == "--routes") return print_routes();
   if (argc > 1) {
     std::cerr << "escrowd: unexpected argument '" << argv[1] << "' (see escrowd --help)\n";
     return 2;

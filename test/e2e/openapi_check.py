@@ -1,20 +1,22 @@
-# openapi_check: keeps api/openapi.cpp's OpenAPI document true to the service.
+# openapi_check: keeps api/openapi.json, escrowd's OpenAPI document, true to the service.
 #
-# It checks that the document (the raw string literal of api/openapi.cpp) is valid JSON with the
-# OpenAPI 3.0 shape (info, paths, operations with responses, the bearer JWT security scheme, the
-# error body schema, every $ref resolving, every path template parameter declared); that every
+# It checks that the document (api/openapi.json, which the build embeds in escrowd) is valid JSON
+# with the OpenAPI 3.0 shape (info, paths, operations with responses, the bearer JWT security
+# scheme, the error body schema, every $ref resolving, every path template parameter declared);
+# that every
 # route of the API table of DESIGN section 5 (kept below, as CI has no copy of the design) is in
-# it; that the routes escrowd registers (the `.add("METHOD", "/path"` calls in api/*.cpp, `:id`
-# read as `{id}`) are exactly the document's; and that every example validates against its schema
-# with jsonschema (OpenAPI's `nullable` read as "or null"). When escrowd is built it also starts it
-# against paystack-sim and checks that GET /openapi.json serves this document and that every
-# documented operation is routed (no 404/405 from the router without a token).
+# it; that the routes escrowd registers (its router's table, as `escrowd --routes` prints it,
+# `:id` read as `{id}`; the admin console page's own files aside) are exactly the document's; and
+# that every example validates against its schema with jsonschema (OpenAPI's `nullable` read as
+# "or null"). It also starts escrowd against paystack-sim and checks that GET /openapi.json serves
+# this document and that every documented operation is routed (no 404/405 from the router without
+# a token). Needs escrowd built in BUILD_DIR.
 # Usage: python3 openapi_check.py BUILD_DIR SOURCE_DIR
 import copy
-import glob
 import json
 import os
 import re
+import subprocess
 import sys
 
 import jsonschema
@@ -51,12 +53,13 @@ def fail(message):
 
 
 def load_document(source_dir):
-    text = open(os.path.join(source_dir, "api", "openapi.cpp"), encoding="utf-8").read()
-    match = re.search(r'R"openapi\((.*)\)openapi"', text, re.S)
-    if not match:
-        raise SystemExit('FAIL: no R"openapi(...)openapi" literal in api/openapi.cpp')
+    path = os.path.join(source_dir, "api", "openapi.json")
     try:
-        return json.loads(match.group(1))
+        text = open(path, encoding="utf-8").read()
+    except OSError as e:
+        raise SystemExit(f"FAIL: cannot read api/openapi.json: {e}")
+    try:
+        return json.loads(text)
     except ValueError as e:
         raise SystemExit(f"FAIL: the OpenAPI document is not valid JSON: {e}")
 
@@ -152,24 +155,56 @@ def check_shape(doc):
                 fail(f"{where}: POST/PUT must document the Idempotency-Key header")
 
 
-def registered_routes(source_dir):
+def registered_routes(build_dir):
+    """escrowd's route table, from `escrowd --routes`: one `METHOD /pattern` per line."""
+    escrowd = os.path.join(build_dir, "escrowd")
+    if not os.access(escrowd, os.X_OK):
+        fail(f"no escrowd in {build_dir}: build it, the route table comes from `escrowd --routes`")
+        return set()
+    try:
+        run = subprocess.run([escrowd, "--routes"], capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in os.environ.items() if k in ("PATH", "TMPDIR")})
+    except subprocess.TimeoutExpired:
+        fail("escrowd --routes did not finish in 60 s")
+        return set()
+    if run.returncode != 0:
+        fail(f"escrowd --routes exited {run.returncode}: {run.stderr.strip()}")
+        return set()
     routes = set()
-    pattern = re.compile(r'\.add\(\s*"(GET|POST|PUT|DELETE|PATCH)"\s*,\s*"(/[^"]*)"')
-    for path in glob.glob(os.path.join(source_dir, "api", "*.cpp")):
-        text = open(path, encoding="utf-8").read()
-        for method, route in pattern.findall(text):
-            routes.add((method, re.sub(r":([A-Za-z0-9_]+)", r"{\1}", route)))
+    line_pattern = re.compile(r"(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (/\S*)")
+    for line in run.stdout.splitlines():
+        match = line_pattern.fullmatch(line)
+        if not match:
+            fail(f"escrowd --routes printed {line!r}, not `METHOD /pattern`")
+            continue
+        method, route = match.groups()
+        route = re.sub(r":([A-Za-z0-9_]+)", r"{\1}", route)
+        if (method, route) in routes:
+            fail(f"escrowd --routes lists {method} {route} twice")
+        routes.add((method, route))
     return routes
 
 
-def check_routes(doc, source_dir):
+def console_file_routes(source_dir):
+    """GET /admin/<file> for every file of the admin console but its page (index.html, served
+    as GET /admin/): the page's stylesheet, script and icon, which are not API operations."""
+    folder = os.path.join(source_dir, "api", "console")
+    return {("GET", "/admin/" + name) for name in os.listdir(folder)
+            if name != "index.html" and os.path.isfile(os.path.join(folder, name))}
+
+
+def check_routes(doc, build_dir, source_dir):
     documented = {(m, p) for m, p, _, _ in operations(doc)}
     for route in sorted(DESIGN_ROUTES - documented):
         fail(f"DESIGN route {route[0]} {route[1]} is not in the document")
-    registered = registered_routes(source_dir)
+    registered = registered_routes(build_dir)
     if not registered:
-        fail("found no router.add(\"METHOD\", \"/path\", ...) call in api/*.cpp")
+        fail("escrowd --routes listed no route")
         return
+    console_files = console_file_routes(source_dir)
+    for route in sorted(console_files - registered):
+        fail(f"escrowd does not serve the console file {route[1]} (api/console/)")
+    registered -= console_files
     for route in sorted(registered - documented):
         fail(f"escrowd registers {route[0]} {route[1]} but the document does not list it")
     for route in sorted(documented - registered):
@@ -246,7 +281,7 @@ def check_served(doc, build_dir):
         if r.status != 200 or not r.headers.get("content-type", "").startswith("application/json"):
             fail(f"GET /openapi.json: {r.status} {r.headers.get('content-type')}")
         elif r.json() != doc:
-            fail("GET /openapi.json does not serve api/openapi.cpp's document")
+            fail("GET /openapi.json does not serve api/openapi.json's document")
         for method, path, _, _ in operations(doc):
             concrete = re.sub(r"{sha256}", "0" * 64, re.sub(r"{[^}]+}", "x1", path))
             r = world.api.request(method, concrete, body=b"{}" if method != "GET" else None,
@@ -261,17 +296,16 @@ def main():
     build_dir, source_dir = sys.argv[1], sys.argv[2]
     doc = load_document(source_dir)
     check_shape(doc)
-    check_routes(doc, source_dir)
+    check_routes(doc, build_dir, source_dir)
     examples = check_examples(doc)
-    served = os.access(os.path.join(build_dir, "escrowd"), os.X_OK)
-    if served:
+    if os.access(os.path.join(build_dir, "escrowd"), os.X_OK):
         os.environ["E2E_BUILD_DIR"] = build_dir
         check_served(doc, build_dir)
     if failures:
         print(f"{len(failures)} failure(s)", file=sys.stderr)
         return 1
-    print(f"OK: {sum(1 for _ in operations(doc))} operations, {examples} examples"
-          + (", served by escrowd" if served else ", escrowd not built: serving not checked"))
+    print(f"OK: {sum(1 for _ in operations(doc))} operations, {examples} examples, "
+          "the routes of escrowd --routes, served by escrowd")
     return 0
 
 

@@ -1,0 +1,21 @@
+# Generates a C++ source defining escrow::api::openapi_document() (api/openapi.h) as the text of
+# api/openapi.json, served verbatim by GET /openapi.json. Refuses a document that is not JSON.
+# Invoked as: cmake -DDOCUMENT=.../api/openapi.json -DOUT=... -P embed_openapi.cmake
+set(delimiter "escrow_openapi")
+file(READ "${DOCUMENT}" text)
+string(JSON version ERROR_VARIABLE json_error GET "${text}" openapi)
+if(json_error)
+  message(FATAL_ERROR "${DOCUMENT} is not an OpenAPI document in JSON: ${json_error}")
+endif()
+string(FIND "${text}" ")${delimiter}\"" clash)
+if(NOT clash EQUAL -1)
+  message(FATAL_ERROR "${DOCUMENT} contains the raw-string delimiter )${delimiter}\"")
+endif()
+set(body "// Generated from api/openapi.json by cmake/embed_openapi.cmake. Do not edit.\n")
+string(APPEND body "#include \"api/openapi.h\"\n\nnamespace escrow::api {\n\n")
+string(APPEND body "std::string_view openapi_document() {\n")
+string(APPEND body "  static constexpr std::string_view document =\n")
+string(APPEND body "      R\"${delimiter}(${text})${delimiter}\";\n")
+string(APPEND body "  return document;\n}\n\n}  // namespace escrow::api\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
