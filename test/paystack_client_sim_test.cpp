@@ -1,4 +1,4 @@
-// Integration tests of the Paystack client (paystack/client.h over paystack/http_client.h)
+// Integration tests of the Paystack client (paystack/client.h over net/http_client.h)
 // against tools/paystack-sim at ESCROW_TEST_BINARY_DIR/paystack-sim: every call of the client
 // and every error case (transactions, a wrong key, banks, recipients and transfers, refunds, 5xx
 // retried for GET but never for POST), with /_sim/ control calls and GET /_sim/state to check

@@ -1,4 +1,4 @@
-// Tests of the Paystack HTTP transport (paystack/http_client.h) over real sockets on loopback:
+// Tests of the Paystack HTTP transport (net/http_client.h) over real sockets on loopback:
 // MiniServer (test/paystack_client_fixture.h) checks headers, keep-alive reuse, reconnecting
 // after the server closed, read timeouts and the body limit, and pooled connections (slow calls
 // overlap, never on more connections than connections_max, a failed open frees its slot);
