@@ -13,7 +13,6 @@
 #include "api/rate_limit.h"
 #include "api/uploads.h"
 #include "ledger/hash.h"
-#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 #include "projections/live.h"
 #include "projections/webhook_log.h"
@@ -73,7 +72,7 @@ struct App::Parts {
                  runtime->store(),
                  runtime->shell(),
                  runtime->projections(),
-                 runtime->reads(),
+                 runtime->queries(),
                  auth,
                  runtime->paystack(),
                  *blobs,

@@ -27,8 +27,8 @@
 #include "api/router.h"
 #include "ledger/clock.h"
 #include "ledger/store/event_store.h"
-#include "ledger/store/read_pool.h"
 #include "ledger/store/shell.h"
+#include "projections/queries.h"
 #include "service/context.h"
 
 namespace escrow::projections {
@@ -58,7 +58,7 @@ struct Services {
   EventStore& store;
   CommandShell& shell;
   projections::LiveProjections& projections;
-  ReadPool& reads;
+  projections::Queries& queries;  // every read of the projections and the log
   Authenticator& auth;
   paystack::Client& paystack;
   BlobStore& blobs;

@@ -103,6 +103,13 @@ void write_time(JsonWriter& w, std::string_view key, std::optional<int64_t> ms) 
   }
 }
 
+std::string json_text(const std::function<void(JsonWriter&)>& write) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  write(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit, int64_t max_limit) {
   PageQuery page;
   page.limit = default_limit;
@@ -123,6 +130,19 @@ HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit, int6
     page.cursor = std::string(*cursor);
   }
   return page;
+}
+
+HttpResult<projections::PageRequest> page_request(const Query& query, int64_t default_limit,
+                                                  int64_t max_limit) {
+  auto page = page_query(query, default_limit, max_limit);
+  if (!page.is_ok()) return std::move(page).error();
+  projections::PageRequest request{page.value().limit, std::nullopt};
+  if (page.value().cursor) {
+    request.after = projections::decode_cursor(*page.value().cursor);
+    if (!request.after)
+      return error_response(400, "invalid_query", "cursor is not one this service issued.");
+  }
+  return request;
 }
 
 }  // namespace escrow::api

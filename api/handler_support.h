@@ -12,6 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "api/http.h"
 #include "ledger/money.h"
 #include "ledger/store/shell.h"
+#include "projections/page.h"
 
 namespace escrow::api {
 
@@ -62,6 +64,23 @@ void write_optional(JsonWriter& w, std::string_view key, const std::optional<std
 void write_optional(JsonWriter& w, std::string_view key, const std::optional<int64_t>& value);
 // An ISO 8601 UTC time, or null.
 void write_time(JsonWriter& w, std::string_view key, std::optional<int64_t> ms);
+// The JSON text `write` writes.
+std::string json_text(const std::function<void(JsonWriter&)>& write);
+
+// A paged list's body: `page.rows` under "data", each written by `write_row(w, row)`, then
+// "next_cursor" (null on the last page).
+template <class Row, class WriteRow>
+std::string page_json(const projections::Page<Row>& page, WriteRow write_row) {
+  return json_text([&](JsonWriter& w) {
+    w.StartObject();
+    write_key(w, "data");
+    w.StartArray();
+    for (const Row& row : page.rows) write_row(w, row);
+    w.EndArray();
+    write_optional(w, "next_cursor", page.next_cursor);
+    w.EndObject();
+  });
+}
 
 // Paging: `limit` (1..max, default `default_limit`) and an opaque `cursor` from the last page.
 struct PageQuery {
@@ -70,5 +89,9 @@ struct PageQuery {
 };
 HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit = 50,
                                  int64_t max_limit = 200);
+// The same, with the cursor decoded (projections/page.h): 400 invalid_query "cursor is not one
+// this service issued." for one it cannot decode.
+HttpResult<projections::PageRequest> page_request(const Query& query, int64_t default_limit = 50,
+                                                  int64_t max_limit = 200);
 
 }  // namespace escrow::api

@@ -27,7 +27,6 @@
 #include "api/handler_support.h"
 #include "service/log.h"
 #include "service/outbox.h"
-#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 
 namespace escrow::api {
@@ -88,20 +87,6 @@ HttpResponse finalize(Services& services, const HttpRequest& request,
 
 // ---- retries --------------------------------------------------------------------------------
 
-// The one text column `sql` selects for `id` (its only parameter): whose payout or refund it is.
-// nullopt when no row matches.
-Result<std::optional<std::string>> owner_of(ReadPool& reads, const char* sql, std::string_view id) {
-  auto lease = reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  auto stmt = lease.value().db().prepare(sql);
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, id);
-  auto row = stmt->step();
-  if (!row.is_ok()) return row.status();
-  if (!row.value()) return std::optional<std::string>();
-  return std::optional<std::string>(stmt->column_text(0));
-}
-
 template <class EventType>
 const EventType* decided(const CommandResult& result) {
   for (const Event& e : result.states.events) {
@@ -135,7 +120,7 @@ HttpResponse retry_payout(Services& services, const HttpRequest& request,
   auto who = require(services, request, {Role::admin});
   if (!who.is_ok()) return std::move(who).error();
   auto provider =
-      owner_of(services.reads, "SELECT provider_id FROM payouts WHERE payout_id = ?", payout_id);
+      services.queries.payout_provider(payout_id);
   if (!provider.is_ok()) return internal_error(provider.status());
   if (!provider.value()) return rejection_response(Rejection::unknown_payout);
 
@@ -173,7 +158,7 @@ HttpResponse retry_refund(Services& services, const HttpRequest& request,
   auto who = require(services, request, {Role::admin});
   if (!who.is_ok()) return std::move(who).error();
   auto booking =
-      owner_of(services.reads, "SELECT booking_id FROM refunds WHERE refund_id = ?", refund_id);
+      services.queries.refund_booking(refund_id);
   if (!booking.is_ok()) return internal_error(booking.status());
   if (!booking.value()) return rejection_response(Rejection::unknown_refund);
 

@@ -23,7 +23,6 @@
 #include "service/checkout.h"
 #include "service/outbox.h"
 #include "service/payments.h"
-#include "ledger/store/read_pool.h"
 #include "api/uploads.h"
 #include "api/views.h"
 #include "ledger/hash.h"
@@ -74,13 +73,6 @@ HttpResponse invalid_field(std::string_view field, std::string_view expectation)
       "Field '" + std::string(field) + "' must be " + std::string(expectation) + ".");
 }
 
-std::string json_text(const std::function<void(JsonWriter&)>& write) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  write(w);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 // A JSON object body; an empty body counts as {} (routes whose fields are all optional).
 HttpResult<rapidjson::Document> optional_json_body(const HttpRequest& request) {
   if (!request.body.empty()) return parse_json_body(request);
@@ -111,9 +103,9 @@ HttpResult<BookingState> load_visible(Services& services, const Principal& who,
 }
 
 Result<BookingExtras> extras_of(Services& services, std::string_view id) {
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  return load_booking_extras(lease.value().db(), id);
+  auto outside = services.queries.booking_outside(id);
+  if (!outside.is_ok()) return outside.status();
+  return extras_from(std::move(outside).value());
 }
 
 HttpResponse booking_response(Services& services, int status, const BookingState& state) {
@@ -219,17 +211,22 @@ bool names_one_of(std::string_view value, Enum first, Enum last, const char* (*n
 }
 
 struct ListFilter {
-  std::vector<std::pair<std::string, std::string>> equals;  // column = value
-  PageQuery page;
-  std::optional<int64_t> before_seq;  // from the cursor
+  projections::BookingFilter filter;
+  projections::PageRequest page;
+  bool matches_nothing = false;  // a party asked for another party's bookings
 };
 
 HttpResult<ListFilter> list_filter(const Principal& who, const Query& query) {
-  auto page = page_query(query);
+  auto page = page_request(query);
   if (!page.is_ok()) return page.error();
-  ListFilter filter;
-  filter.page = page.value();
-  for (const char* column : {"client_id", "provider_id", "status", "payment_status"}) {
+  ListFilter list{{}, page.value()};
+  projections::BookingFilter& f = list.filter;
+  std::pair<const char*, std::optional<std::string>*> columns[] = {
+      {"client_id", &f.client_id},
+      {"provider_id", &f.provider_id},
+      {"status", &f.status},
+      {"payment_status", &f.payment_status}};
+  for (auto& [column, slot] : columns) {
     auto value = query.get(column);
     if (!value) continue;
     bool known = true;
@@ -241,20 +238,17 @@ HttpResult<ListFilter> list_filter(const Principal& who, const Query& query) {
           names_one_of(*value, PaymentStatus::unpaid, PaymentStatus::failed, payment_status_name);
     if (!known)
       return error_response(400, "invalid_query", std::string(column) + " is not a known status.");
-    filter.equals.emplace_back(column, std::string(*value));
+    *slot = std::string(*value);
   }
-  // A party lists only their own bookings, whatever the query asks.
-  if (who.role == Role::client) filter.equals.emplace_back("client_id", who.sub);
-  if (who.role == Role::provider) filter.equals.emplace_back("provider_id", who.sub);
-  if (filter.page.cursor) {
-    const std::string& cursor = *filter.page.cursor;
-    int64_t seq = 0;
-    auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), seq);
-    if (error != std::errc() || end != cursor.data() + cursor.size() || seq < 1)
-      return error_response(400, "invalid_query", "cursor is not one this service issued.");
-    filter.before_seq = seq;
-  }
-  return filter;
+  // A party lists only their own bookings, whatever the query asks: another party's id matches
+  // nothing.
+  auto only_own = [&](std::optional<std::string>& slot) {
+    if (slot && *slot != who.sub) list.matches_nothing = true;
+    slot = who.sub;
+  };
+  if (who.role == Role::client) only_own(f.client_id);
+  if (who.role == Role::provider) only_own(f.provider_id);
+  return list;
 }
 
 HttpResponse list_bookings(Services& services, const HttpRequest& request) {
@@ -262,48 +256,15 @@ HttpResponse list_bookings(Services& services, const HttpRequest& request) {
   if (!who.is_ok()) return who.error();
   auto query = parse_query(request.query());
   if (!query.is_ok()) return query.error();
-  auto filter = list_filter(who.value(), query.value());
-  if (!filter.is_ok()) return filter.error();
-  const ListFilter& f = filter.value();
-
-  std::string sql =
-      std::string("SELECT ") + booking_summary_columns + ", created_seq FROM bookings WHERE 1 = 1";
-  for (const auto& [column, value] : f.equals) sql += " AND " + column + " = ?";
-  if (f.before_seq) sql += " AND created_seq < ?";
-  sql += " ORDER BY created_seq DESC LIMIT ?";
-
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto stmt = lease.value().db().prepare(sql);
-  if (!stmt.is_ok()) return internal_error(stmt.status());
-  int index = 0;
-  for (const auto& [column, value] : f.equals) stmt->bind(++index, value);
-  if (f.before_seq) stmt->bind(++index, *f.before_seq);
-  stmt->bind(++index, f.page.limit + 1);  // one more tells whether a next page exists
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_key(w, "data");
-  w.StartArray();
-  std::optional<int64_t> next_seq;
-  int64_t last_seq_written = 0;
-  for (int64_t rows = 0;; ++rows) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return internal_error(row.status());
-    if (!row.value()) break;
-    if (rows == f.page.limit) {
-      next_seq = last_seq_written;
-      break;
-    }
-    write_booking_summary(w, stmt.value());
-    last_seq_written = stmt->column_int64(booking_summary_column_count);  // created_seq
+  auto list = list_filter(who.value(), query.value());
+  if (!list.is_ok()) return list.error();
+  projections::Page<projections::BookingSummaryRow> page;
+  if (!list->matches_nothing) {
+    auto found = services.queries.bookings(list->filter, list->page);
+    if (!found.is_ok()) return internal_error(found.status());
+    page = std::move(found).value();
   }
-  w.EndArray();
-  write_optional(w, "next_cursor",
-                 next_seq ? std::optional<std::string>(std::to_string(*next_seq)) : std::nullopt);
-  w.EndObject();
-  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+  return json_response(200, page_json(page, write_booking_summary));
 }
 
 // ---- GET /bookings/:id, /events, /at ---------------------------------------------------------
@@ -314,33 +275,6 @@ HttpResponse get_booking(Services& services, const HttpRequest& request, const s
   auto state = load_visible(services, who.value(), id);
   if (!state.is_ok()) return state.error();
   return booking_response(services, 200, state.value());
-}
-
-// The booking's stream, oldest first (a booking stream is short: the decider bounds it).
-Result<std::vector<RecordedEvent>> read_booking_stream(sqlite::Db& db, std::string_view id) {
-  auto stmt = db.prepare(
-      "SELECT seq, version, type, data, meta, recorded_at, prev_hash, hash FROM events "
-      "WHERE stream = ? ORDER BY version");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, booking_stream(id));
-  std::vector<RecordedEvent> events;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) break;
-    RecordedEvent e;
-    e.seq = stmt->column_int64(0);
-    e.stream = booking_stream(id);
-    e.version = stmt->column_int64(1);
-    e.type = stmt->column_text(2);
-    e.data = stmt->column_text(3);
-    e.meta = stmt->column_text(4);
-    e.recorded_at_ms = stmt->column_int64(5);
-    e.prev_hash = stmt->column_text(6);
-    e.hash = stmt->column_text(7);
-    events.push_back(std::move(e));
-  }
-  return events;
 }
 
 void write_actor(JsonWriter& w, const std::string& meta) {
@@ -385,9 +319,8 @@ HttpResponse booking_events(Services& services, const HttpRequest& request, cons
   if (!who.is_ok()) return who.error();
   auto state = load_visible(services, who.value(), id);
   if (!state.is_ok()) return state.error();
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto events = read_booking_stream(lease.value().db(), id);
+  // The booking's stream, oldest first (a booking stream is short: the decider bounds it).
+  auto events = services.queries.stream(booking_stream(id));
   if (!events.is_ok()) return internal_error(events.status());
   return json_response(200, json_text([&](JsonWriter& w) {
                          w.StartObject();
@@ -432,9 +365,8 @@ HttpResponse booking_at(Services& services, const HttpRequest& request, const st
   const AsOf& at = asked.value();
   auto current = load_visible(services, who.value(), id);
   if (!current.is_ok()) return current.error();
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto events = read_booking_stream(lease.value().db(), id);
+  // The booking's stream, oldest first (a booking stream is short: the decider bounds it).
+  auto events = services.queries.stream(booking_stream(id));
   if (!events.is_ok()) return internal_error(events.status());
   std::vector<RecordedEvent>& all = events.value();
   auto after = std::find_if(all.begin(), all.end(), [&](const RecordedEvent& e) {

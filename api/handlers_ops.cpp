@@ -1,14 +1,13 @@
 // Operations routes (DESIGN sections 5 and 8), open to anyone: GET /healthz (the process
 // answers), GET /readyz (the database is writable and migrated and the store has not failed),
 // GET /metrics (Prometheus text) and GET /openapi.json (the API document).
-// Thread-safety: every handler opens or leases its own connection.
+// Thread-safety: every handler opens its own connection or reads through Queries.
 #include <string>
 
 #include "api/app.h"
 #include "api/handler_support.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
-#include "ledger/store/read_pool.h"
 #include "ledger/store/migrations.h"
 
 namespace escrow::api {
@@ -16,22 +15,14 @@ namespace escrow::api {
 namespace {
 
 struct Readiness {
-  bool database_writable = false;
-  bool migrations_current = false;
+  DatabaseReadiness database;
   bool store_ok = false;
-  bool ready() const { return database_writable && migrations_current && store_ok; }
+  bool ready() const { return database.writable && database.migrations_current && store_ok; }
 };
 
-// A fresh read-write connection per probe: it sees what a restart would see (a file turned
-// read-only, a schema changed under us), and a probe every few seconds costs little.
+// A fresh probe of the file each time: a probe every few seconds costs little.
 Readiness check_readiness(const Services& services) {
-  Readiness r;
-  r.store_ok = !services.store.failed();
-  Result<sqlite::Db> db = sqlite::Db::open(services.store.path(), sqlite::Db::Mode::read_write);
-  if (!db.is_ok()) return r;
-  r.database_writable = sqlite3_db_readonly(db->raw(), "main") == 0;
-  r.migrations_current = schema_is_current(db.value());
-  return r;
+  return Readiness{probe_database(services.store.path()), !services.store.failed()};
 }
 
 HttpResponse readyz(const Services& services) {
@@ -43,9 +34,9 @@ HttpResponse readyz(const Services& services) {
   write_key(w, "checks");
   w.StartObject();
   write_key(w, "database_writable");
-  w.Bool(r.database_writable);
+  w.Bool(r.database.writable);
   write_key(w, "migrations_current");
-  w.Bool(r.migrations_current);
+  w.Bool(r.database.migrations_current);
   write_key(w, "store_ok");
   w.Bool(r.store_ok);
   w.EndObject();
@@ -54,9 +45,7 @@ HttpResponse readyz(const Services& services) {
 }
 
 HttpResponse metrics(Services& services) {
-  Result<ReadPool::Lease> lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  Result<Gauges> gauges = read_gauges(lease.value().db(), services.store);
+  Result<Gauges> gauges = read_gauges(services.queries, services.store);
   if (!gauges.is_ok()) return internal_error(gauges.status());
   HttpResponse response;
   response.headers.set("Content-Type", metrics_content_type);

@@ -16,7 +16,6 @@
 #include <rapidjson/stringbuffer.h>
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 
 #include "api/app.h"
@@ -25,7 +24,6 @@
 #include "service/log.h"
 #include "service/outbox.h"
 #include "service/payout_accounts.h"
-#include "ledger/store/read_pool.h"
 #include "paystack/client.h"
 
 namespace escrow::api {
@@ -141,35 +139,25 @@ HttpResponse put_payout_account(Services& services, const HttpRequest& request,
 HttpResponse get_balance(Services& services, const HttpRequest& request, const std::string& id) {
   auto who = require_provider(services, request, id, readers);
   if (!who.is_ok()) return std::move(who).error();
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto stmt = lease.value().db().prepare(
-      "SELECT currency, available, pending_escrow, in_flight, total_earned "
-      "FROM provider_balances WHERE provider_id = ? ORDER BY currency");
-  if (!stmt.is_ok()) return internal_error(stmt.status());
-  stmt->bind(1, id);
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_field(w, "provider_id", id);
-  write_key(w, "balances");
-  w.StartArray();
-  while (true) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return internal_error(row.status());
-    if (!row.value()) break;
-    w.StartObject();
-    write_field(w, "currency", stmt->column_view(0));
-    write_field(w, "available", stmt->column_int64(1));
-    write_field(w, "pending_escrow", stmt->column_int64(2));
-    write_field(w, "in_flight", stmt->column_int64(3));
-    write_field(w, "total_earned", stmt->column_int64(4));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+  auto balances = services.queries.provider_balances(id);
+  if (!balances.is_ok()) return internal_error(balances.status());
+  return json_response(200, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_field(w, "provider_id", id);
+                         write_key(w, "balances");
+                         w.StartArray();
+                         for (const projections::BalanceRow& b : balances.value()) {
+                           w.StartObject();
+                           write_field(w, "currency", currency_code(b.currency));
+                           write_field(w, "available", b.available);
+                           write_field(w, "pending_escrow", b.pending_escrow);
+                           write_field(w, "in_flight", b.in_flight);
+                           write_field(w, "total_earned", b.total_earned);
+                           w.EndObject();
+                         }
+                         w.EndArray();
+                         w.EndObject();
+                       }));
 }
 
 // ---- POST /providers/:id/withdrawals ---------------------------------------------------------
@@ -226,41 +214,21 @@ HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
 
 // ---- GET /providers/:id/withdrawals ----------------------------------------------------------
 
-// Cursor "<created_at>.<payout_id>" of the last payout on the previous page.
-struct PayoutCursor {
-  int64_t created_at = 0;
-  std::string payout_id;
-};
-
-std::optional<PayoutCursor> parse_cursor(const std::string& cursor) {
-  size_t dot = cursor.find('.');
-  if (dot == std::string::npos || dot + 1 >= cursor.size()) return std::nullopt;
-  PayoutCursor c;
-  auto [end, error] = std::from_chars(cursor.data(), cursor.data() + dot, c.created_at);
-  if (error != std::errc() || end != cursor.data() + dot) return std::nullopt;
-  c.payout_id = cursor.substr(dot + 1);
-  return c;
-}
-
-void write_payout_row(JsonWriter& w, const sqlite::Stmt& stmt) {
-  auto optional_text = [&](int col) {
-    return stmt.column_is_null(col) ? std::nullopt
-                                    : std::optional<std::string>(stmt.column_text(col));
-  };
+void write_payout_row(JsonWriter& w, const projections::PayoutRow& p) {
   w.StartObject();
-  write_field(w, "payout_id", stmt.column_view(0));
-  write_field(w, "amount", stmt.column_int64(1));
-  write_field(w, "currency", stmt.column_view(2));
-  write_field(w, "status", stmt.column_view(3));
-  write_field(w, "source", stmt.column_view(4));
-  write_optional(w, "booking_id", optional_text(5));
-  write_optional(w, "withdrawal_id", optional_text(6));
-  write_optional(w, "retry_of", optional_text(7));
-  write_field(w, "attempt", stmt.column_int64(8));
-  write_field(w, "transfer_code", stmt.column_view(9));
-  write_field(w, "reason", stmt.column_view(10));
-  write_time(w, "created_at", stmt.column_int64(11));
-  write_time(w, "updated_at", stmt.column_int64(12));
+  write_field(w, "payout_id", p.payout_id);
+  write_field(w, "amount", p.amount.amount_minor);
+  write_field(w, "currency", currency_code(p.amount.currency));
+  write_field(w, "status", p.status);
+  write_field(w, "source", p.source);
+  write_optional(w, "booking_id", p.booking_id);
+  write_optional(w, "withdrawal_id", p.withdrawal_id);
+  write_optional(w, "retry_of", p.retry_of);
+  write_field(w, "attempt", p.attempt);
+  write_field(w, "transfer_code", p.transfer_code);
+  write_field(w, "reason", p.reason);
+  write_time(w, "created_at", p.created_at_ms);
+  write_time(w, "updated_at", p.updated_at_ms);
   w.EndObject();
 }
 
@@ -270,53 +238,11 @@ HttpResponse list_withdrawals(Services& services, const HttpRequest& request,
   if (!who.is_ok()) return std::move(who).error();
   auto query = parse_query(request.query());
   if (!query.is_ok()) return std::move(query).error();
-  auto page = page_query(query.value());
+  auto page = page_request(query.value());
   if (!page.is_ok()) return std::move(page).error();
-  std::optional<PayoutCursor> after;
-  if (page.value().cursor) {
-    after = parse_cursor(*page.value().cursor);
-    if (!after)
-      return error_response(400, "invalid_query", "cursor is not one this service issued.");
-  }
-
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  std::string sql =
-      "SELECT payout_id, amount, currency, status, source, booking_id, withdrawal_id, retry_of, "
-      "attempt, transfer_code, reason, created_at, updated_at FROM payouts WHERE provider_id = ?";
-  if (after) sql += " AND (created_at, payout_id) < (?, ?)";
-  sql += " ORDER BY created_at DESC, payout_id DESC LIMIT ?";
-  auto stmt = lease.value().db().prepare(sql);
-  if (!stmt.is_ok()) return internal_error(stmt.status());
-  int index = 0;
-  stmt->bind(++index, id);
-  if (after) {
-    stmt->bind(++index, after->created_at);
-    stmt->bind(++index, after->payout_id);
-  }
-  stmt->bind(++index, page.value().limit + 1);  // one more tells whether a next page exists
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_key(w, "data");
-  w.StartArray();
-  std::optional<std::string> next_cursor, last_written;
-  for (int64_t rows = 0;; ++rows) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return internal_error(row.status());
-    if (!row.value()) break;
-    if (rows == page.value().limit) {
-      next_cursor = last_written;
-      break;
-    }
-    write_payout_row(w, stmt.value());
-    last_written = std::to_string(stmt->column_int64(11)) + "." + stmt->column_text(0);
-  }
-  w.EndArray();
-  write_optional(w, "next_cursor", next_cursor);
-  w.EndObject();
-  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+  auto payouts = services.queries.provider_payouts(id, page.value());
+  if (!payouts.is_ok()) return internal_error(payouts.status());
+  return json_response(200, page_json(payouts.value(), write_payout_row));
 }
 
 }  // namespace

@@ -14,7 +14,6 @@
 
 #include "api/app.h"
 #include "api/handler_support.h"
-#include "ledger/store/read_pool.h"
 #include "ledger/time_format.h"
 #include "paystack/webhook.h"
 #include "projections/webhook_log.h"
@@ -167,9 +166,7 @@ HttpResult<int64_t> delivery_id_param(const RouteParams& params) {
 }
 
 HttpResult<projections::DeliveryRow> load_delivery(Services& services, int64_t id) {
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto row = projections::WebhookLog::find(lease.value().db(), id);
+  auto row = services.queries.delivery(id);
   if (!row.is_ok()) return internal_error(row.status());
   if (!row.value()) return error_response(404, "not_found", "No webhook delivery has this id.");
   return std::move(*row.value());
@@ -273,9 +270,7 @@ HttpResponse list_deliveries(Services& services, const HttpRequest& request) {
   int64_t page = 1;
   auto filter = delivery_filter(query.value(), page);
   if (!filter.is_ok()) return filter.error();
-  auto lease = services.reads.lease();
-  if (!lease.is_ok()) return internal_error(lease.status());
-  auto found = projections::WebhookLog::list(lease.value().db(), filter.value());
+  auto found = services.queries.deliveries(filter.value());
   if (!found.is_ok()) return internal_error(found.status());
   const projections::DeliveryPage& result = found.value();
   rapidjson::StringBuffer buffer;

@@ -1,5 +1,5 @@
-// IdempotencyStore: the Idempotency-Key contract of DESIGN section 5, kept in the
-// `idempotency_keys` table (schema/0003_idempotency.sql).
+// IdempotencyStore: the Idempotency-Key contract of DESIGN section 5 for HTTP requests, its
+// records kept below the HTTP layer (ledger/store/idempotency_records.h).
 //
 // A request with an Idempotency-Key runs its handler at most once per (actor, key):
 // - the key is claimed (a row with no response) before the handler runs;
@@ -18,23 +18,18 @@
 // A request without the header runs as usual; a malformed key (empty, over 255 bytes, not
 // printable ASCII) is 400 `invalid_idempotency_key` and runs nothing.
 //
-// Storage: a connection of its own (the event store's writer writes the same WAL file), with
-// synchronous=NORMAL, since a record lost to a power cut only means the request runs again, which
-// the ledger makes harmless; and a busy handler that polls finely, since the writer's commits are
-// short.
-// Thread-safety: run() may be called from any thread; the connection is used under a mutex
-// that is never held while a handler runs.
+// Thread-safety: run() may be called from any thread; the records are never locked while a
+// handler runs.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "api/http.h"
-#include "ledger/store/sqlite.h"
+#include "ledger/store/idempotency_records.h"
 #include "ledger/status.h"
 
 namespace escrow::api {
@@ -68,23 +63,11 @@ class IdempotencyStore {
                    const HttpRequest& request, const std::function<HttpResponse()>& handler,
                    int64_t now_ms);
 
-  const std::string& instance_id() const { return instance_id_; }
+  const std::string& instance_id() const { return records_->instance_id(); }
 
  private:
-  struct Claim;
-  struct Statements;
-  IdempotencyStore(sqlite::Db db, std::string instance_id);
-
-  Result<Claim> claim(std::string_view actor, std::string_view key, std::string_view method,
-                      std::string_view route, const std::string& fingerprint, int64_t now_ms);
-  Status complete(std::string_view actor, std::string_view key, const HttpResponse& response,
-                  int64_t now_ms);
-  Status release(std::string_view actor, std::string_view key);
-
-  std::mutex mutex_;  // guards db_ and the statements
-  sqlite::Db db_;     // declared first: the statements are finalized before it closes
-  std::unique_ptr<Statements> statements_;
-  std::string instance_id_;
+  explicit IdempotencyStore(std::unique_ptr<IdempotencyRecords> records);
+  std::unique_ptr<IdempotencyRecords> records_;
 };
 
 }  // namespace escrow::api

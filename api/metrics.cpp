@@ -225,36 +225,15 @@ std::string Metrics::render(const Gauges& gauges) const {
   return out;
 }
 
-Result<Gauges> read_gauges(sqlite::Db& db, const EventStore& store) {
+Result<Gauges> read_gauges(projections::Queries& queries, const EventStore& store) {
   Gauges gauges;
   gauges.events_appended = static_cast<int64_t>(store.stats().events);
   gauges.last_seq = store.last_seq();
   gauges.store_failed = store.failed();
-
-  // One snapshot for both queries.
-  Result<sqlite::Transaction> tx =
-      sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
-  if (!tx.is_ok()) return tx.status();
-  Result<sqlite::Stmt> depth = db.prepare(
-      "SELECT (SELECT count(*) FROM payouts WHERE status = 'queued') + "
-      "(SELECT count(*) FROM refunds WHERE status = 'queued')");
-  if (!depth.is_ok()) return depth.status();
-  Result<bool> row = depth->step();
-  if (!row.is_ok()) return row.status();
-  gauges.outbox_depth = depth->column_int64(0);
-
-  // 'escrow;' is the first string after every 'escrow:...' (';' follows ':'), so the range
-  // scans just the escrow accounts through the primary key.
-  Result<sqlite::Stmt> held = db.prepare(
-      "SELECT currency, sum(balance) FROM account_balances "
-      "WHERE account >= 'escrow:' AND account < 'escrow;' GROUP BY currency ORDER BY currency");
-  if (!held.is_ok()) return held.status();
-  for (;;) {
-    Result<bool> next = held->step();
-    if (!next.is_ok()) return next.status();
-    if (!next.value()) break;
-    gauges.escrow_held_by_currency.emplace_back(held->column_text(0), held->column_int64(1));
-  }
+  Result<projections::MoneyInMotion> money = queries.money_in_motion();
+  if (!money.is_ok()) return money.status();
+  gauges.outbox_depth = money->outbox_depth;
+  gauges.escrow_held_by_currency = std::move(money->escrow_held_by_currency);
   return gauges;
 }
 

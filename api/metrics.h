@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "ledger/store/event_store.h"
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "projections/queries.h"
 
 namespace escrow::api {
 
@@ -51,8 +51,8 @@ struct Gauges {
 };
 
 // Reads the gauges: the store's counters, and the outbox depth and escrow held from the
-// projection tables, in one read transaction on `db` (a read-only connection will do).
-Result<Gauges> read_gauges(sqlite::Db& db, const EventStore& store);
+// projection tables (in one snapshot).
+Result<Gauges> read_gauges(projections::Queries& queries, const EventStore& store);
 
 class Metrics {
  public:

@@ -129,10 +129,10 @@ void write_refunds(JsonWriter& w, const BookingState& s) {
   w.EndArray();
 }
 
-void write_payouts(JsonWriter& w, const std::vector<PayoutView>& payouts) {
+void write_payouts(JsonWriter& w, const std::vector<projections::PayoutRow>& payouts) {
   write_key(w, "payouts");
   w.StartArray();
-  for (const PayoutView& p : payouts) {
+  for (const projections::PayoutRow& p : payouts) {
     w.StartObject();
     write_field(w, "payout_id", p.payout_id);
     write_money_fields(w, "amount", p.amount);
@@ -161,39 +161,8 @@ void write_amounts(JsonWriter& w, const BookingState& s) {
 
 }  // namespace
 
-Result<BookingExtras> load_booking_extras(sqlite::Db& db, std::string_view booking_id) {
-  BookingExtras extras;
-  auto created = db.prepare("SELECT created_at FROM bookings WHERE id = ?");
-  if (!created.is_ok()) return created.status();
-  created->bind(1, booking_id);
-  auto row = created->step();
-  if (!row.is_ok()) return row.status();
-  if (row.value()) extras.created_at_ms = created->column_int64(0);
-
-  auto stmt = db.prepare(
-      "SELECT payout_id, amount, currency, status, source, attempt, transfer_code, reason, "
-      "created_at, updated_at FROM payouts WHERE booking_id = ? ORDER BY created_at, payout_id");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, booking_id);
-  extras.payouts.emplace();
-  for (;;) {
-    auto next = stmt->step();
-    if (!next.is_ok()) return next.status();
-    if (!next.value()) break;
-    PayoutView p;
-    p.payout_id = stmt->column_text(0);
-    p.amount.amount_minor = stmt->column_int64(1);
-    p.amount.currency = parse_currency(stmt->column_view(2)).value_or(Currency::NGN);
-    p.status = stmt->column_text(3);
-    p.source = stmt->column_text(4);
-    p.attempt = stmt->column_int64(5);
-    p.transfer_code = stmt->column_text(6);
-    p.reason = stmt->column_text(7);
-    p.created_at_ms = stmt->column_int64(8);
-    p.updated_at_ms = stmt->column_int64(9);
-    extras.payouts->push_back(std::move(p));
-  }
-  return extras;
+BookingExtras extras_from(projections::BookingOutside outside) {
+  return BookingExtras{outside.created_at_ms, std::move(outside.payouts)};
 }
 
 std::string proof_file_url(std::string_view booking_id, std::string_view sha256) {
@@ -237,29 +206,25 @@ std::string booking_json(const BookingState& state, const BookingExtras& extras)
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-void write_booking_summary(JsonWriter& w, const sqlite::Stmt& stmt) {
-  auto optional_time = [&](int col) -> std::optional<int64_t> {
-    if (stmt.column_is_null(col)) return std::nullopt;
-    return stmt.column_int64(col);
-  };
+void write_booking_summary(JsonWriter& w, const projections::BookingSummaryRow& b) {
   w.StartObject();
-  write_field(w, "id", stmt.column_view(0));
-  write_field(w, "client_id", stmt.column_view(1));
-  write_field(w, "provider_id", stmt.column_view(2));
-  write_field(w, "description", stmt.column_view(3));
-  write_field(w, "amount", stmt.column_int64(4));
-  write_field(w, "currency", stmt.column_view(5));
-  write_field(w, "status", stmt.column_view(6));
-  write_field(w, "payment_status", stmt.column_view(7));
-  write_field(w, "amount_paid", stmt.column_int64(8));
-  write_field(w, "escrow_balance", stmt.column_int64(9));
-  write_field(w, "platform_fee", stmt.column_int64(10));
-  write_field(w, "provider_net", stmt.column_int64(11));
-  write_time(w, "pay_by", optional_time(12));
-  write_time(w, "auto_confirm_at", optional_time(13));
-  write_field(w, "version", stmt.column_int64(14));
-  write_time(w, "created_at", stmt.column_int64(15));
-  write_time(w, "updated_at", stmt.column_int64(16));
+  write_field(w, "id", b.id);
+  write_field(w, "client_id", b.client_id);
+  write_field(w, "provider_id", b.provider_id);
+  write_field(w, "description", b.description);
+  write_field(w, "amount", b.amount.amount_minor);
+  write_field(w, "currency", currency_code(b.amount.currency));
+  write_field(w, "status", b.status);
+  write_field(w, "payment_status", b.payment_status);
+  write_field(w, "amount_paid", b.amount_paid);
+  write_field(w, "escrow_balance", b.escrow_balance);
+  write_field(w, "platform_fee", b.platform_fee);
+  write_field(w, "provider_net", b.provider_net);
+  write_time(w, "pay_by", b.pay_by_ms);
+  write_time(w, "auto_confirm_at", b.auto_confirm_at_ms);
+  write_field(w, "version", b.version);
+  write_time(w, "created_at", b.created_at_ms);
+  write_time(w, "updated_at", b.updated_at_ms);
   w.EndObject();
 }
 

@@ -21,6 +21,7 @@
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
 #include "projections/live.h"
+#include "projections/queries.h"
 #include "projections/webhook_log.h"
 #include "service/context.h"
 
@@ -46,6 +47,7 @@ class Runtime {
   projections::LiveProjections& projections() { return projections_; }
   CommandShell& shell() { return shell_; }
   ReadPool& reads() { return reads_; }
+  projections::Queries& queries() { return queries_; }
   projections::WebhookLog& webhooks() { return webhooks_; }
   paystack::Client& paystack() { return *paystack_; }
 
@@ -58,6 +60,7 @@ class Runtime {
   projections::LiveProjections projections_;
   CommandShell shell_;
   ReadPool reads_;
+  projections::Queries queries_{reads_};
   projections::WebhookLog webhooks_;
   std::unique_ptr<paystack::Client> paystack_;
 };

@@ -236,9 +236,9 @@ TEST_CASE("read_gauges reads the outbox depth and the escrow held per currency")
   options.path = path;
   auto store = EventStore::open(options);
   REQUIRE(store.is_ok());
-  auto reader = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
-  REQUIRE(reader.is_ok());
-  Result<Gauges> gauges = read_gauges(reader.value(), *store.value());
+  ReadPool reads(path);
+  projections::Queries queries(reads);
+  Result<Gauges> gauges = read_gauges(queries, *store.value());
   REQUIRE(gauges.is_ok());
   CHECK(gauges->outbox_depth == 3);  // po-a, po-c, rf-1
   REQUIRE(gauges->escrow_held_by_currency.size() == 2);
@@ -246,7 +246,9 @@ TEST_CASE("read_gauges reads the outbox depth and the escrow held per currency")
   CHECK(gauges->escrow_held_by_currency[1] == std::pair<std::string, int64_t>("NGN", 12500));
   CHECK(gauges->events_appended == 0);
   CHECK_FALSE(gauges->store_failed);
-  CHECK_FALSE(reader->in_transaction());  // the snapshot transaction is closed
+  // The snapshot transaction is closed: the pool took the connection back (it drops one left in
+  // a transaction).
+  CHECK(reads.idle_count() == 1);
 }
 
 // ---- the Paystack call observer ----------------------------------------------------------------

@@ -8,7 +8,8 @@
 # project header by its path from the source root ("service/outbox.h"), or one beside the file
 # ("state.h"); the folder it lives in must be one the including folder may use (the table below).
 # Some system headers are refused by folder too: the pure domain includes no SQLite, no Beast or
-# Asio and no TLS; Paystack's client includes no SQLite. The build refuses most of these already
+# Asio and no TLS; Paystack's client and the HTTP layer include no SQLite. The HTTP layer holds no
+# SQL at all: it may not include the SQLite wrapper nor the read connection pool either. The build refuses most of these already
 # (each module exposes only its own headers, CMakeLists.txt); this check names the offending line
 # and also catches what a transitive PUBLIC link would let through.
 #
@@ -47,7 +48,19 @@ REFUSED_SYSTEM = {
     "projections": NO_NETWORK,
     "paystack": NO_SQLITE,
     "tools/paystack-sim": NO_SQLITE,
+    "api": NO_SQLITE,
 }
+
+# folder -> project headers it must not include although their folder is allowed: HTTP holds no
+# SQL, so api/ reads through projections/queries.h and never holds a connection.
+REFUSED_PROJECT = {
+    "api": ("ledger/store/sqlite.h", "ledger/store/read_pool.h"),
+    "api/escrowd": ("ledger/store/sqlite.h", "ledger/store/read_pool.h"),
+}
+
+# SQL text in a folder that must hold none (a statement string written in place of a query).
+SQL_TEXT = re.compile(r'"[^"]*\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b')
+NO_SQL_TEXT = ("api", "api/escrowd")
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -77,6 +90,9 @@ def check(root):
     for folder, rel in sources(root):
         with open(os.path.join(root, rel), encoding="utf-8") as f:
             for number, line in enumerate(f, 1):
+                if folder in NO_SQL_TEXT and SQL_TEXT.search(line):
+                    problems.append(f"{rel}:{number}: {line.strip()}  ({folder}/ holds no SQL; "
+                                    "add a query to projections/queries.h)")
                 m = INCLUDE.match(line)
                 if not m:
                     continue
@@ -90,6 +106,9 @@ def check(root):
                 beside = os.path.join(os.path.dirname(rel), target)
                 if "/" not in target and os.path.exists(os.path.join(root, beside)):
                     target = beside  # a header next to the file: the same folder
+                if target in REFUSED_PROJECT.get(folder, ()):
+                    problems.append(f"{where}  ({folder}/ may not include {target}: no SQL here)")
+                    continue
                 other = folder_of(os.path.dirname(target))
                 if other is None:
                     if not os.path.exists(os.path.join(root, target)):
@@ -111,6 +130,10 @@ def self_test(root):
         ("projections/live.h", '#include "paystack/client.h"\n', "not paystack/"),
         ("service/payments.h", '#include "api/http.h"\n', "not api/"),
         ("tools/escrowctl/common.h", '#include "api/auth.h"\n', "not api/"),
+        ("api/handlers_reads.cpp", '#include "ledger/store/sqlite.h"\n', "no SQL here"),
+        ("api/views.cpp", "#include <sqlite3.h>\n", "may not include <sqlite3.h>"),
+        ("api/handlers_ops.cpp", 'const char* q = "SELECT count(*) FROM payouts";\n',
+         "holds no SQL"),
     ]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,6 +30,7 @@
 struct ServiceParts : LedgerDb {
   escrow::api::Config config;
   escrow::ReadPool reads{path};
+  escrow::projections::Queries queries{reads};
   escrow::api::Authenticator auth;
   std::unique_ptr<escrow::api::BlobStore> blobs;
   escrow::api::Metrics metrics;
@@ -53,7 +54,7 @@ struct ServiceParts : LedgerDb {
   escrow::api::Services services_with(escrow::paystack::Client& paystack,
                                       escrow::service::Outbox& outbox) {
     return escrow::api::Services{config,   clock,  *store,  *shell,
-                                 live,     reads,  auth,    paystack,
+                                 live,     queries, auth,   paystack,
                                  *blobs,   metrics, webhooks, outbox,
                                  escrow::service::Context{clock, *shell, reads, paystack}};
   }

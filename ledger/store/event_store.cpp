@@ -518,30 +518,63 @@ Result<sqlite::Stmt*> EventReader::cached(sqlite::Stmt& slot, const char* sql) {
   return &slot;
 }
 
-Result<std::vector<RecordedEvent>> EventReader::read_stream(const std::string& stream,
-                                                            int64_t after_version) {
+namespace {
+
+const std::string& read_stream_sql() {
   static const std::string sql =
       std::string(select_columns) + "WHERE stream = ? AND version > ? ORDER BY version";
-  Result<sqlite::Stmt*> stmt = cached(read_stream_stmt_, sql.c_str());
-  if (!stmt.is_ok()) return stmt.status();
-  (*stmt)->bind_static(1, stream).bind(2, after_version);
+  return sql;
+}
+const std::string& read_log_sql() {
+  static const std::string sql = std::string(select_columns) + "WHERE seq > ? ORDER BY seq LIMIT ?";
+  return sql;
+}
+
+Result<std::vector<RecordedEvent>> stream_from(sqlite::Stmt& stmt, const std::string& stream,
+                                               int64_t after_version) {
+  stmt.bind_static(1, stream).bind(2, after_version);
   std::vector<RecordedEvent> events;
-  Status status = read_rows(**stmt, events);
+  Status status = read_rows(stmt, events);
   if (!status.is_ok()) return status;
   return events;
 }
 
-Result<std::vector<RecordedEvent>> EventReader::read_all(int64_t after_seq, int64_t limit) {
-  static const std::string sql = std::string(select_columns) + "WHERE seq > ? ORDER BY seq LIMIT ?";
-  Result<sqlite::Stmt*> stmt = cached(read_all_stmt_, sql.c_str());
-  if (!stmt.is_ok()) return stmt.status();
-  limit = std::clamp<int64_t>(limit, 0, read_page_events_max);
-  (*stmt)->bind(1, after_seq).bind(2, limit);
+Result<std::vector<RecordedEvent>> log_from(sqlite::Stmt& stmt, int64_t after_seq, int64_t limit) {
+  limit = std::clamp<int64_t>(limit, 0, EventReader::read_page_events_max);
+  stmt.bind(1, after_seq).bind(2, limit);
   std::vector<RecordedEvent> events;
   events.reserve(static_cast<size_t>(limit));
-  Status status = read_rows(**stmt, events);
+  Status status = read_rows(stmt, events);
   if (!status.is_ok()) return status;
   return events;
+}
+
+}  // namespace
+
+Result<std::vector<RecordedEvent>> EventReader::read_stream(const std::string& stream,
+                                                            int64_t after_version) {
+  Result<sqlite::Stmt*> stmt = cached(read_stream_stmt_, read_stream_sql().c_str());
+  if (!stmt.is_ok()) return stmt.status();
+  return stream_from(**stmt, stream, after_version);
+}
+
+Result<std::vector<RecordedEvent>> EventReader::read_all(int64_t after_seq, int64_t limit) {
+  Result<sqlite::Stmt*> stmt = cached(read_all_stmt_, read_log_sql().c_str());
+  if (!stmt.is_ok()) return stmt.status();
+  return log_from(**stmt, after_seq, limit);
+}
+
+Result<std::vector<RecordedEvent>> read_stream(sqlite::Db& db, const std::string& stream,
+                                               int64_t after_version) {
+  Result<sqlite::Stmt> stmt = db.prepare(read_stream_sql());
+  if (!stmt.is_ok()) return stmt.status();
+  return stream_from(stmt.value(), stream, after_version);
+}
+
+Result<std::vector<RecordedEvent>> read_log(sqlite::Db& db, int64_t after_seq, int64_t limit) {
+  Result<sqlite::Stmt> stmt = db.prepare(read_log_sql());
+  if (!stmt.is_ok()) return stmt.status();
+  return log_from(stmt.value(), after_seq, limit);
 }
 
 Result<int64_t> EventReader::stream_version(const std::string& stream) {

@@ -124,6 +124,12 @@ class EventReader {
   sqlite::Stmt stream_version_stmt_;
 };
 
+// The same reads as EventReader's on a connection the caller holds (a leased read connection),
+// each preparing its statement afresh.
+Result<std::vector<RecordedEvent>> read_stream(sqlite::Db& db, const std::string& stream,
+                                               int64_t after_version = 0);
+Result<std::vector<RecordedEvent>> read_log(sqlite::Db& db, int64_t after_seq, int64_t limit);
+
 // The hash of DESIGN section 3, over the fields of `event` (its own `hash` is ignored).
 std::string event_hash(const RecordedEvent& event);
 

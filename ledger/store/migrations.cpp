@@ -153,4 +153,13 @@ Result<MigrationReport> migrate_file(const std::string& path) {
   return migrate(db.value());
 }
 
+DatabaseReadiness probe_database(const std::string& path) {
+  DatabaseReadiness r;
+  Result<sqlite::Db> db = sqlite::Db::open(path, sqlite::Db::Mode::read_write);
+  if (!db.is_ok()) return r;
+  r.writable = sqlite3_db_readonly(db->raw(), "main") == 0;
+  r.migrations_current = schema_is_current(db.value());
+  return r;
+}
+
 }  // namespace escrow

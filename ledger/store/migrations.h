@@ -33,4 +33,13 @@ bool schema_is_current(sqlite::Db& db);
 // Opens (creating if needed) the database at `path` in WAL mode and applies pending migrations.
 Result<MigrationReport> migrate_file(const std::string& path);
 
+// What a readiness probe asks of the database file, on a fresh read-write connection of its own
+// (so it sees what a restart would: a file turned read-only, a schema changed under us): whether
+// the file can be written, and whether its schema is the one this build expects.
+struct DatabaseReadiness {
+  bool writable = false;
+  bool migrations_current = false;
+};
+DatabaseReadiness probe_database(const std::string& path);
+
 }  // namespace escrow

@@ -21,6 +21,11 @@ Result<ReadPool::Lease> ReadPool::lease() {
   return Lease(this, std::make_unique<sqlite::Db>(std::move(db).value()));
 }
 
+size_t ReadPool::idle_count() {
+  std::lock_guard lock(mutex_);
+  return idle_.size();
+}
+
 void ReadPool::give_back(std::unique_ptr<sqlite::Db> db) {
   if (db->in_transaction()) return;  // a reader left a transaction open: drop the connection
   std::lock_guard lock(mutex_);

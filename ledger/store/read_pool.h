@@ -37,6 +37,7 @@ class ReadPool {
   };
 
   Result<Lease> lease();
+  size_t idle_count();  // connections waiting to be leased again
 
  private:
   void give_back(std::unique_ptr<sqlite::Db> db);

@@ -1,0 +1,127 @@
+// Queries: every read the HTTP API makes of the projection tables and the log, as typed rows.
+//
+// Each call leases a read-only connection of its own (ReadPool), so readers never wait for the
+// writer and never see a half-applied command: a command's events and its projection rows
+// commit in one transaction. Paged lists answer a Page (page.h) in one cursor format, newest
+// first; the log is read in seq order.
+//
+// The rows carry what the tables store: money as integer subunits with its currency, times in
+// ms since the epoch, statuses by their stored names (the names the JSON shows).
+// Thread-safety: every method may be called from any thread at once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ledger/money.h"
+#include "ledger/records.h"
+#include "ledger/status.h"
+#include "ledger/store/read_pool.h"
+#include "projections/page.h"
+#include "projections/tables.h"
+#include "projections/webhook_log.h"
+
+namespace escrow::projections {
+
+// GET /transactions: one payment, refund, payout or withdrawal, by the party it concerns.
+struct TransactionRow {
+  std::string kind;  // payment | refund | payout | withdrawal
+  std::optional<std::string> booking_id;
+  Money amount;
+  std::string status, reference;
+  int64_t at_ms = 0, updated_at_ms = 0;
+};
+// Which side of a party's history to read: a client's payments and refunds, a provider's
+// payouts and withdrawals, or both (staff reading any party).
+enum class PartySide { client, provider, both };
+
+// GET /admin/disputes: a dispute with its booking.
+struct DisputeRow {
+  std::string booking_id, client_id, provider_id;
+  Money amount;
+  int64_t held_minor = 0;  // the booking's escrow balance
+  std::string reason, description, opened_by, opened_by_role, source, status, outcome;
+  int64_t provider_amount_minor = 0, refund_amount_minor = 0;
+  std::string note, resolved_by;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+  bool resolved() const { return status == "resolved"; }
+};
+enum class DisputeStatus { open, resolved };
+
+// GET /providers/:id/balance: one currency of a provider's balances.
+struct BalanceRow {
+  Currency currency = Currency::NGN;
+  int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
+};
+
+// A payout of the provider's stream: a release's payout or a withdrawal.
+struct PayoutRow {
+  std::string payout_id;
+  Money amount;
+  std::string status, source;
+  std::optional<std::string> booking_id, withdrawal_id, retry_of;
+  int64_t attempt = 1;
+  std::string transfer_code, reason;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
+// GET /bookings: the summary of one booking.
+struct BookingSummaryRow {
+  std::string id, client_id, provider_id, description;
+  Money amount;
+  std::string status, payment_status;
+  int64_t amount_paid = 0, escrow_balance = 0, platform_fee = 0, provider_net = 0;
+  std::optional<int64_t> pay_by_ms, auto_confirm_at_ms;
+  int64_t version = 0, created_at_ms = 0, updated_at_ms = 0;
+};
+struct BookingFilter {
+  std::optional<std::string> client_id, provider_id, status, payment_status;
+};
+
+// What the full view of a booking needs besides its stream: its creation time and its payouts.
+struct BookingOutside {
+  std::optional<int64_t> created_at_ms;  // none: no row yet
+  std::vector<PayoutRow> payouts;        // oldest first
+};
+
+// What /metrics shows of money in motion, read in one snapshot.
+struct MoneyInMotion {
+  int64_t outbox_depth = 0;  // payouts + refunds queued, not yet sent
+  std::vector<std::pair<std::string, int64_t>> escrow_held_by_currency;  // sorted by currency
+};
+
+class Queries {
+ public:
+  explicit Queries(ReadPool& reads) : reads_(reads) {}
+
+  Result<Page<TransactionRow>> transactions(std::string_view party_id, PartySide side,
+                                            const PageRequest& page);
+  Result<Page<DisputeRow>> disputes(std::optional<DisputeStatus> status, const PageRequest& page);
+  // Newest first, by created_seq (SortKey::at).
+  Result<Page<BookingSummaryRow>> bookings(const BookingFilter& filter, const PageRequest& page);
+  Result<BookingOutside> booking_outside(std::string_view booking_id);
+  Result<std::vector<BalanceRow>> provider_balances(std::string_view provider_id);
+  Result<Page<PayoutRow>> provider_payouts(std::string_view provider_id, const PageRequest& page);
+
+  // Whose payout (the provider) or refund (the booking) an id is; none when unknown.
+  Result<std::optional<std::string>> payout_provider(std::string_view payout_id);
+  Result<std::optional<std::string>> refund_booking(std::string_view refund_id);
+
+  // The log after `after_seq`, at most `limit` events, and one stream's events, oldest first.
+  Result<std::vector<RecordedEvent>> events_after(int64_t after_seq, int64_t limit);
+  Result<std::vector<RecordedEvent>> stream(const std::string& stream);
+
+  Result<MoneyInMotion> money_in_motion();
+
+  Result<std::optional<DeliveryRow>> delivery(int64_t id);
+  Result<DeliveryPage> deliveries(const DeliveryFilter& filter);
+
+ private:
+  ReadPool& reads_;
+};
+
+}  // namespace escrow::projections
