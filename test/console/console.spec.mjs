@@ -14,7 +14,7 @@
 //     counts by state; once Paystack answers again, Retry turns it processed;
 //   - the provider's balance shows the split's net on its way, and the payout that Paystack
 //     holds for an OTP is finalized from the payouts page.
-// Screenshots of each step go to fixture.artifacts. Run by run.py (test/console_test.sh).
+// Screenshots of each step go to fixture.artifacts. Run by run.py (test/e2e/console_test.sh).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,7 @@
 # (DESIGN section 6): exactly one transfer exists at the simulator for the payout's reference,
 # none under any other reference, it carries provider_net and the payout ends in success; a
 # refund in flight ends processed, once. Then `escrowctl verify` passes on the database.
-# Run by test/e2e_crash_test.sh (E2E_BUILD_DIR names the build directory).
+# Run by test/e2e/e2e_crash_test.sh (E2E_BUILD_DIR names the build directory).
 import time
 import unittest
 

@@ -20,7 +20,7 @@
 # After the module, escrowd's log must hold no secret and no account number, and `escrowctl
 # verify` must pass on the service's database (hash chain, double-entry balance, money
 # invariants, projections equal a rebuild).
-# Run by test/e2e_flows_test.sh (E2E_BUILD_DIR names the build directory).
+# Run by test/e2e/e2e_flows_test.sh (E2E_BUILD_DIR names the build directory).
 import hashlib
 import hmac
 import json

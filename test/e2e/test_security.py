@@ -13,7 +13,7 @@
 #   - the per-token rate limit (a second escrowd with ESCROW_RATE_LIMIT_PER_MIN=20) answers 429
 #     with Retry-After, per token, and leaves the probes alone.
 # After the module, `escrowctl verify` must pass on both databases.
-# Run by test/e2e_security_test.sh (E2E_BUILD_DIR names the build directory).
+# Run by test/e2e/e2e_security_test.sh (E2E_BUILD_DIR names the build directory).
 import json
 import time
 import unittest

@@ -4,4 +4,4 @@
 # paystack-sim and the payout ends in success; then `escrowctl verify` on the database.
 # Usage: bash e2e_crash_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-exec bash "$(dirname "$0")/e2e/run.sh" test_crash "$@"
+exec bash "$(dirname "$0")/run.sh" test_crash "$@"

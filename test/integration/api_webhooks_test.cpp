@@ -1,5 +1,5 @@
 // The Paystack webhook endpoint, the processing of deliveries into ledger commands, background
-// retries and the admin webhook routes (api/webhooks.h).
+// retries and the admin webhook routes (service/webhooks.h).
 //
 // How: each test builds the service's parts by hand on a fresh migrated SQLite file (event store,
 // live projections, command shell, read pool, webhook log, outbox not started) and routes

@@ -16,7 +16,7 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: audit_script_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SOURCE=$(cd "${2:-$(dirname "$0")/..}" && pwd)
+SOURCE=$(cd "${2:-$(dirname "$0")/../..}" && pwd)
 SCRIPT=$SOURCE/tools/audit/verify_chain.py
 for binary in escrowd escrowctl escrow-bench; do
   [[ -x $BUILD/$binary ]] || { echo "FAIL: $BUILD/$binary is not built" >&2; exit 1; }

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: console_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SOURCE=$(cd "${2:-$(dirname "$0")/..}" && pwd)
+SOURCE=$(cd "${2:-$(dirname "$0")/../..}" && pwd)
 for binary in escrowd paystack-sim escrowctl; do
   [[ -x $BUILD/$binary ]] || { echo "FAIL: $BUILD/$binary is not built" >&2; exit 1; }
 done

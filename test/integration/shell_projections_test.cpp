@@ -1,4 +1,4 @@
-// The command shell (ledger/shell.h) and the inline projections (projections/live.h,
+// The command shell (ledger/store/shell.h) and the inline projections (projections/live.h,
 // projections/rebuild.h) together, on real SQLite files.
 //
 // How: each test migrates a fresh database in its own temporary directory, opens the event store

@@ -1,5 +1,5 @@
-// Money leaving the ledger: the outbox dispatcher (api/outbox.h), the schedulers
-// (api/schedulers.h), the provider routes (payout account, balance, withdrawals) and the admin's
+// Money leaving the ledger: the outbox dispatcher (service/outbox.h), the schedulers
+// (service/schedulers.h), the provider routes (payout account, balance, withdrawals) and the admin's
 // OTP finalize route, against a real tools/paystack-sim process.
 //
 // How: each test migrates a fresh SQLite file and builds the service's parts by hand (event

@@ -1,4 +1,4 @@
-// Tests of api/log.h's line format: every line parses as one JSON object with ts, level and msg
+// Tests of service/log.h's line format: every line parses as one JSON object with ts, level and msg
 // first, then the fields in order with their JSON types; quotes, control characters and invalid
 // UTF-8 from hostile input cannot break the line; NaN becomes null.
 #include <rapidjson/document.h>

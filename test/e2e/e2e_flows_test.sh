@@ -3,4 +3,4 @@
 # against the real escrowd and paystack-sim, then `escrowctl verify` on the service's database.
 # Usage: bash e2e_flows_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-exec bash "$(dirname "$0")/e2e/run.sh" test_flows "$@"
+exec bash "$(dirname "$0")/run.sh" test_flows "$@"

@@ -1,5 +1,5 @@
-// Contract suite of the event store (ledger/event_store.h) and the schema migrations
-// (ledger/migrations.h), run against real SQLite files.
+// Contract suite of the event store (ledger/store/event_store.h) and the schema migrations
+// (ledger/store/migrations.h), run against real SQLite files.
 //
 // How: every test migrates a fresh database file in its own mkdtemp directory under /tmp
 // (removed afterwards), opens an EventStore on it and checks what the contract promises through

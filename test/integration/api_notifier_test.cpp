@@ -1,4 +1,4 @@
-// Outbound notifications (api/notifier.h): what the marketplace receives, signed, once per event,
+// Outbound notifications (service/notifier.h): what the marketplace receives, signed, once per event,
 // retried with backoff, and still right after a restart.
 //
 // How: each test migrates a fresh database, appends real events through EventStore and

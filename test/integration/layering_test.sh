@@ -8,7 +8,7 @@
 # Usage: bash layering_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=$(cd "${1:?usage: layering_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SOURCE=$(cd "${2:-$(dirname "$0")/..}" && pwd)
+SOURCE=$(cd "${2:-$(dirname "$0")/../..}" && pwd)
 export PYTHONDONTWRITEBYTECODE=1
 python3 "$SOURCE/test/check_layers.py" "$SOURCE"
 python3 "$SOURCE/test/check_layers.py" "$SOURCE" --self-test

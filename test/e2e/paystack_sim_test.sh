@@ -8,7 +8,7 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: paystack_sim_test.sh BUILD_DIR [SOURCE_DIR]}" && pwd)
-SOURCE=$(cd "${2:-$(dirname "$0")/..}" && pwd)
+SOURCE=$(cd "${2:-$(dirname "$0")/../..}" && pwd)
 SIM="$BUILD/paystack-sim"
 # shared/ sits beside the repository (CI clones main with shared/ next to it).
 SHARED="${PAYSTACK_SHARED_DIR:-$(cd "$SOURCE/.." && pwd)/shared/paystack}"

@@ -1,5 +1,5 @@
 // The booking routes (api/handlers_bookings.cpp), their JSON views (api/views.h) and the
-// settlement of Paystack transactions (api/payments.h), driven as the marketplace, the parties,
+// settlement of Paystack transactions (service/payments.h), driven as the marketplace, the parties,
 // an admin and an auditor would drive them.
 //
 // How: every test builds the real parts by hand (a migrated SQLite file in a temporary

@@ -4,4 +4,4 @@
 # `escrowctl verify` on the service's databases.
 # Usage: bash e2e_security_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-exec bash "$(dirname "$0")/e2e/run.sh" test_security "$@"
+exec bash "$(dirname "$0")/run.sh" test_security "$@"

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: openapi_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SOURCE=$(cd "${2:-$(dirname "$0")/..}" && pwd)
+SOURCE=$(cd "${2:-$(dirname "$0")/../..}" && pwd)
 # Debian's python3 has the packages tools/deps installs; another python3 first in PATH may not.
 PY=""
 for candidate in /usr/bin/python3 python3; do
