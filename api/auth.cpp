@@ -16,20 +16,14 @@
 #include <optional>
 
 #include "ledger/text.h"
+#include "service/jwt_handles.h"
 
 namespace escrow::api {
 
 namespace {
 
-struct JwtFree {
-  void operator()(jwt_t* jwt) const { jwt_free(jwt); }
-};
-using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
-
-struct CharFree {
-  void operator()(char* text) const { std::free(text); }
-};
-using CharPtr = std::unique_ptr<char, CharFree>;
+using service::CharPtr;
+using service::JwtPtr;
 
 HttpResponse unauthorized(std::string_view why) {
   HttpResponse response = error_response(

@@ -3,24 +3,9 @@
 
 #include <jwt.h>
 
-#include <cstdlib>
-#include <memory>
+#include "service/jwt_handles.h"
 
 namespace escrow::service {
-
-namespace {
-
-struct JwtFree {
-  void operator()(jwt_t* jwt) const { jwt_free(jwt); }
-};
-using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
-
-struct CharFree {
-  void operator()(char* text) const { std::free(text); }
-};
-using CharPtr = std::unique_ptr<char, CharFree>;
-
-}  // namespace
 
 Result<std::string> issue_token(std::string_view secret, std::string_view sub, Role role,
                                 int64_t ttl_s, int64_t now_ms) {
