@@ -1,5 +1,7 @@
-// The read queries of the HTTP API over the projection tables; see queries.h.
+// The read queries over the projection tables and the log; see queries.h.
 #include "projections/queries.h"
+
+#include <initializer_list>
 
 #include "ledger/store/event_store.h"
 #include "ledger/store/sqlite.h"
@@ -200,7 +202,7 @@ BookingSummaryRow booking_summary_from(const sqlite::Stmt& r) {
 
 constexpr const char* payout_columns =
     "SELECT payout_id, amount, currency, status, source, booking_id, withdrawal_id, retry_of, "
-    "attempt, transfer_code, reason, created_at, updated_at FROM payouts ";
+    "attempt, transfer_code, reason, created_at, updated_at, provider_id FROM payouts ";
 
 PayoutRow payout_from(const sqlite::Stmt& r) {
   PayoutRow p;
@@ -216,7 +218,22 @@ PayoutRow payout_from(const sqlite::Stmt& r) {
   p.reason = r.column_text(10);
   p.created_at_ms = r.column_int64(11);
   p.updated_at_ms = r.column_int64(12);
+  p.provider_id = r.column_text(13);
   return p;
+}
+
+// The (owner, id) pairs `sql` selects, its parameters bound in order.
+Result<std::vector<WorkItem>> work_items(ReadPool& reads, const char* sql,
+                                         std::initializer_list<int64_t> binds) {
+  auto lease = reads.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(sql);
+  if (!stmt.is_ok()) return stmt.status();
+  int index = 0;
+  for (int64_t value : binds) stmt->bind(++index, value);
+  return read_all_rows<WorkItem>(stmt.value(), [](const sqlite::Stmt& r) {
+    return WorkItem{r.column_text(0), r.column_text(1)};
+  });
 }
 
 }  // namespace
@@ -379,6 +396,83 @@ Result<MoneyInMotion> Queries::money_in_motion() {
   return money;
 }
 
+Result<std::optional<std::string>> Queries::payment_booking(std::string_view reference) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  return one_text(lease.value().db(), "SELECT booking_id FROM payments WHERE reference = ?",
+                  reference);
+}
+
+Result<std::optional<PayoutRow>> Queries::payout(std::string_view payout_id) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(std::string(payout_columns) + "WHERE payout_id = ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, payout_id);
+  auto rows = read_all_rows<PayoutRow>(stmt.value(), payout_from);
+  if (!rows.is_ok()) return rows.status();
+  if (rows->empty()) return std::optional<PayoutRow>();
+  return std::optional<PayoutRow>(std::move(rows->front()));
+}
+
+Result<std::vector<WorkItem>> Queries::queued_payouts(int64_t limit) {
+  return work_items(reads_,
+                    "SELECT provider_id, payout_id FROM payouts WHERE status = 'queued' "
+                    "ORDER BY created_at, payout_id LIMIT ?",
+                    {limit});
+}
+
+Result<std::vector<WorkItem>> Queries::queued_refunds(int64_t limit) {
+  return work_items(reads_,
+                    "SELECT booking_id, refund_id FROM refunds WHERE status = 'queued' "
+                    "ORDER BY created_at, refund_id LIMIT ?",
+                    {limit});
+}
+
+Result<std::vector<WorkItem>> Queries::unsettled_payouts(int64_t updated_at_or_before_ms,
+                                                         int64_t limit) {
+  return work_items(reads_,
+                    "SELECT provider_id, payout_id FROM payouts WHERE status IN ('pending', 'otp') "
+                    "AND updated_at <= ? ORDER BY updated_at, payout_id LIMIT ?",
+                    {updated_at_or_before_ms, limit});
+}
+
+Result<std::vector<WorkItem>> Queries::unsettled_refunds(int64_t updated_at_or_before_ms,
+                                                         int64_t limit) {
+  return work_items(reads_,
+                    "SELECT booking_id, refund_id FROM refunds "
+                    "WHERE status IN ('pending', 'processing', 'needs_attention') "
+                    "AND updated_at <= ? ORDER BY updated_at, refund_id LIMIT ?",
+                    {updated_at_or_before_ms, limit});
+}
+
+Result<std::vector<std::string>> Queries::auto_confirm_due(int64_t now_ms, int64_t limit) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT id FROM bookings WHERE status = 'awaiting_confirmation' AND approved = 0 "
+      "AND auto_confirm_at IS NOT NULL AND auto_confirm_at <= ? "
+      "ORDER BY auto_confirm_at, id LIMIT ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, now_ms).bind(2, limit);
+  return read_all_rows<std::string>(stmt.value(),
+                                    [](const sqlite::Stmt& r) { return r.column_text(0); });
+}
+
+Result<std::vector<PendingPayment>> Queries::pending_payments(int64_t created_at_or_before_ms,
+                                                              int64_t limit) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT reference, created_at FROM payments WHERE status = 'pending' "
+      "AND created_at <= ? ORDER BY created_at, reference LIMIT ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, created_at_or_before_ms).bind(2, limit);
+  return read_all_rows<PendingPayment>(stmt.value(), [](const sqlite::Stmt& r) {
+    return PendingPayment{r.column_text(0), r.column_int64(1)};
+  });
+}
+
 Result<std::optional<DeliveryRow>> Queries::delivery(int64_t id) {
   auto lease = reads_.lease();
   if (!lease.is_ok()) return lease.status();
@@ -389,6 +483,12 @@ Result<DeliveryPage> Queries::deliveries(const DeliveryFilter& filter) {
   auto lease = reads_.lease();
   if (!lease.is_ok()) return lease.status();
   return WebhookLog::list(lease.value().db(), filter);
+}
+
+Result<std::vector<int64_t>> Queries::deliveries_due_for_retry(int64_t now_ms, int limit) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  return WebhookLog::due_for_retry(lease.value().db(), now_ms, limit);
 }
 
 }  // namespace escrow::projections

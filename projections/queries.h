@@ -1,4 +1,5 @@
-// Queries: every read the HTTP API makes of the projection tables and the log, as typed rows.
+// Queries: every read the HTTP API and the service's background work make of the projection
+// tables and the log, as typed rows.
 //
 // Each call leases a read-only connection of its own (ReadPool), so readers never wait for the
 // writer and never see a half-applied command: a command's events and its projection rows
@@ -60,7 +61,7 @@ struct BalanceRow {
 
 // A payout of the provider's stream: a release's payout or a withdrawal.
 struct PayoutRow {
-  std::string payout_id;
+  std::string payout_id, provider_id;
   Money amount;
   std::string status, source;
   std::optional<std::string> booking_id, withdrawal_id, retry_of;
@@ -94,6 +95,18 @@ struct MoneyInMotion {
   std::vector<std::pair<std::string, int64_t>> escrow_held_by_currency;  // sorted by currency
 };
 
+// An item of background work found in the projections: the stream it belongs to (a provider
+// for a payout, a booking for a refund) and its id.
+struct WorkItem {
+  std::string owner, id;
+  bool operator==(const WorkItem&) const = default;
+};
+// A pending payment a scheduler re-checks at Paystack.
+struct PendingPayment {
+  std::string reference;
+  int64_t created_at_ms = 0;
+};
+
 class Queries {
  public:
   explicit Queries(ReadPool& reads) : reads_(reads) {}
@@ -117,8 +130,29 @@ class Queries {
 
   Result<MoneyInMotion> money_in_motion();
 
+  // The booking a payment reference belongs to; none when unknown.
+  Result<std::optional<std::string>> payment_booking(std::string_view reference);
+  // One payout by id (also its Paystack transfer reference); none when unknown.
+  Result<std::optional<PayoutRow>> payout(std::string_view payout_id);
+
+  // Background work, oldest first, at most `limit` items each:
+  // payouts and refunds queued and not yet sent;
+  Result<std::vector<WorkItem>> queued_payouts(int64_t limit);
+  Result<std::vector<WorkItem>> queued_refunds(int64_t limit);
+  // payouts (pending, otp) and refunds (pending, processing, needs_attention) whose outcome
+  // Paystack has not told, last touched at or before `updated_at_or_before_ms`;
+  Result<std::vector<WorkItem>> unsettled_payouts(int64_t updated_at_or_before_ms, int64_t limit);
+  Result<std::vector<WorkItem>> unsettled_refunds(int64_t updated_at_or_before_ms, int64_t limit);
+  // bookings awaiting confirmation, not approved, whose auto-confirm time has come;
+  Result<std::vector<std::string>> auto_confirm_due(int64_t now_ms, int64_t limit);
+  // payments still pending, opened at or before `created_at_or_before_ms`.
+  Result<std::vector<PendingPayment>> pending_payments(int64_t created_at_or_before_ms,
+                                                       int64_t limit);
+
   Result<std::optional<DeliveryRow>> delivery(int64_t id);
   Result<DeliveryPage> deliveries(const DeliveryFilter& filter);
+  // WebhookLog::due_for_retry() on a connection of the pool.
+  Result<std::vector<int64_t>> deliveries_due_for_retry(int64_t now_ms, int limit);
 
  private:
   ReadPool& reads_;

@@ -1,5 +1,6 @@
 // What the service's parts run on: the command shell (and through it the event store and the
-// live projections), read-only connections for queries, the Paystack client and the clock.
+// live projections), the read queries (and the read-only connections under them), the Paystack
+// client and the clock.
 //
 // A plain bundle of references, built by whoever owns the parts (escrowd's App, `escrowctl
 // reconcile --apply`, the tests) and copied freely; it is not a locator, and it holds nothing of
@@ -13,13 +14,15 @@
 #include "ledger/store/read_pool.h"
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
+#include "projections/queries.h"
 
 namespace escrow::service {
 
 struct Context {
   const Clock& clock;
   CommandShell& shell;
-  ReadPool& reads;
+  ReadPool& reads;             // for what keeps its own SQL (reconciliation's comparison)
+  projections::Queries& queries;  // every read of the projections
   paystack::Client& paystack;
 };
 

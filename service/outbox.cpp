@@ -36,24 +36,6 @@ bool refused(const ApiError& error) {
 }
 
 // (first, second) text columns of `sql`, which takes the bound integers in order.
-Result<std::vector<std::pair<std::string, std::string>>> pairs(ReadPool& reads,
-                                                               std::string_view sql,
-                                                               std::vector<int64_t> binds) {
-  auto lease = reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  auto stmt = lease.value().db().prepare(sql);
-  if (!stmt.is_ok()) return stmt.status();
-  for (size_t i = 0; i < binds.size(); ++i) stmt->bind(static_cast<int>(i) + 1, binds[i]);
-  std::vector<std::pair<std::string, std::string>> out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) break;
-    out.emplace_back(stmt->column_text(0), stmt->column_text(1));
-  }
-  return out;
-}
-
 Status executed(const CommandResult& result, std::string_view what, std::string_view id) {
   if (!result.status.is_ok()) return result.status;
   if (result.rejection) {
@@ -186,17 +168,6 @@ TransferAttempt send_transfer(paystack::Client& client,
   return {Kind::reference_taken, existing.value(), sent.error()};
 }
 
-Result<std::optional<std::string>> provider_of_payout(ReadPool& reads, std::string_view payout_id) {
-  auto lease = reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  auto stmt = lease.value().db().prepare("SELECT provider_id FROM payouts WHERE payout_id = ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, payout_id);
-  auto row = stmt->step();
-  if (!row.is_ok()) return row.status();
-  if (!row.value()) return std::optional<std::string>();
-  return std::optional<std::string>(stmt->column_text(0));
-}
 
 }  // namespace
 
@@ -321,10 +292,7 @@ Status Outbox::run_once() {
 }
 
 Status Outbox::send_queued_payouts() {
-  auto rows = pairs(deps_.reads,
-                    "SELECT provider_id, payout_id FROM payouts WHERE status = 'queued' "
-                    "ORDER BY created_at, payout_id LIMIT ?",
-                    {batch_max});
+  auto rows = deps_.queries.queued_payouts(batch_max);
   if (!rows.is_ok()) return rows.status();
   Status first = Status::ok();
   for (const auto& [provider_id, payout_id] : rows.value()) {
@@ -407,10 +375,8 @@ bool Outbox::given_up(const std::string& payout_id) {
 }
 
 Status Outbox::check_pending_payouts() {
-  auto rows = pairs(deps_.reads,
-                    "SELECT provider_id, payout_id FROM payouts WHERE status IN ('pending', 'otp') "
-                    "AND updated_at <= ? ORDER BY updated_at, payout_id LIMIT ?",
-                    {deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max});
+  auto rows = deps_.queries.unsettled_payouts(
+      deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max);
   if (!rows.is_ok()) return rows.status();
   Status first = Status::ok();
   for (const auto& [provider_id, payout_id] : rows.value()) {
@@ -440,10 +406,7 @@ Status Outbox::verify_payout(const std::string& provider_id, const std::string& 
 }
 
 Status Outbox::send_queued_refunds() {
-  auto rows = pairs(deps_.reads,
-                    "SELECT booking_id, refund_id FROM refunds WHERE status = 'queued' "
-                    "ORDER BY created_at, refund_id LIMIT ?",
-                    {batch_max});
+  auto rows = deps_.queries.queued_refunds(batch_max);
   if (!rows.is_ok()) return rows.status();
   Status first = Status::ok();
   for (const auto& [booking_id, refund_id] : rows.value()) {
@@ -509,11 +472,8 @@ Status Outbox::send_refund(const std::string& booking_id, const std::string& ref
 }
 
 Status Outbox::check_pending_refunds() {
-  auto rows = pairs(deps_.reads,
-                    "SELECT booking_id, refund_id FROM refunds "
-                    "WHERE status IN ('pending', 'processing', 'needs_attention') "
-                    "AND updated_at <= ? ORDER BY updated_at, refund_id LIMIT ?",
-                    {deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max});
+  auto rows = deps_.queries.unsettled_refunds(
+      deps_.clock.now_ms() - options_.pending_check_after_ms, batch_max);
   if (!rows.is_ok()) return rows.status();
   Status first = Status::ok();
   for (const auto& [booking_id, refund_id] : rows.value()) {
@@ -579,7 +539,7 @@ bool Outbox::checked_recently(const std::string& key) {
 Result<FinalizeOutcome> finalize_payout(const Context& deps, std::string_view payout_id,
                                         std::string_view otp, const CommandContext& context) {
   FinalizeOutcome out;
-  auto provider = provider_of_payout(deps.reads, payout_id);
+  auto provider = deps.queries.payout_provider(payout_id);
   if (!provider.is_ok()) return provider.status();
   if (!provider.value()) {
     out.rejection = Rejection::unknown_payout;

@@ -104,15 +104,7 @@ const char* settlement_name(Settlement settlement) {
 
 Result<std::optional<std::string>> booking_of_reference(const Context& ctx,
                                                         std::string_view reference) {
-  auto lease = ctx.reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  auto stmt = lease.value().db().prepare("SELECT booking_id FROM payments WHERE reference = ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, reference);
-  auto row = stmt->step();
-  if (!row.is_ok()) return row.status();
-  if (!row.value()) return std::optional<std::string>();
-  return std::optional<std::string>(stmt->column_text(0));
+  return ctx.queries.payment_booking(reference);
 }
 
 Result<SettleOutcome> settle_transaction(const Context& ctx, const paystack::Transaction& tx,

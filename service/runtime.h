@@ -41,7 +41,7 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  Context context() { return Context{clock_, shell_, reads_, *paystack_}; }
+  Context context() { return Context{clock_, shell_, reads_, queries_, *paystack_}; }
   const Clock& clock() const { return clock_; }
   EventStore& store() { return *store_; }
   projections::LiveProjections& projections() { return projections_; }

@@ -51,25 +51,10 @@ Status Schedulers::run_once() {
 }
 
 Status Schedulers::auto_confirm_due() {
-  std::vector<std::string> due;
-  {
-    auto lease = deps_.reads.lease();
-    if (!lease.is_ok()) return lease.status();
-    auto stmt = lease.value().db().prepare(
-        "SELECT id FROM bookings WHERE status = 'awaiting_confirmation' AND approved = 0 "
-        "AND auto_confirm_at IS NOT NULL AND auto_confirm_at <= ? "
-        "ORDER BY auto_confirm_at, id LIMIT ?");
-    if (!stmt.is_ok()) return stmt.status();
-    stmt->bind(1, deps_.clock.now_ms()).bind(2, batch_max);
-    while (true) {
-      auto row = stmt->step();
-      if (!row.is_ok()) return row.status();
-      if (!row.value()) break;
-      due.push_back(stmt->column_text(0));
-    }
-  }
+  auto due = deps_.queries.auto_confirm_due(deps_.clock.now_ms(), batch_max);
+  if (!due.is_ok()) return due.status();
   bool wake = false;
-  for (const std::string& booking_id : due) {
+  for (const std::string& booking_id : due.value()) {
     CommandResult result = deps_.shell.execute(booking_id, AutoConfirm{}, scheduler_context());
     if (!result.status.is_ok()) return result.status;
     if (result.rejection) {  // the booking moved on since it was read (a dispute, an approval)
@@ -85,29 +70,16 @@ Status Schedulers::auto_confirm_due() {
 
 Status Schedulers::check_pending_payments() {
   const int64_t now = deps_.clock.now_ms();
-  std::vector<std::pair<std::string, int64_t>> pending;
-  {
-    auto lease = deps_.reads.lease();
-    if (!lease.is_ok()) return lease.status();
-    auto stmt = lease.value().db().prepare(
-        "SELECT reference, created_at FROM payments WHERE status = 'pending' "
-        "AND created_at <= ? ORDER BY created_at, reference LIMIT ?");
-    if (!stmt.is_ok()) return stmt.status();
-    stmt->bind(1, now - options_.pending_payment_check_after_ms).bind(2, batch_max);
-    while (true) {
-      auto row = stmt->step();
-      if (!row.is_ok()) return row.status();
-      if (!row.value()) break;
-      pending.emplace_back(stmt->column_text(0), stmt->column_int64(1));
-    }
-  }
+  auto pending =
+      deps_.queries.pending_payments(now - options_.pending_payment_check_after_ms, batch_max);
+  if (!pending.is_ok()) return pending.status();
   {
     std::lock_guard lock(mutex_);
     std::erase_if(last_checked_ms_, [&](const auto& entry) {
       return now - entry.second >= options_.pending_payment_check_after_ms;
     });
   }
-  for (const auto& [reference, created_at_ms] : pending) {
+  for (const auto& [reference, created_at_ms] : pending.value()) {
     {
       std::lock_guard lock(mutex_);
       if (!last_checked_ms_.try_emplace(reference, now).second) continue;  // checked recently

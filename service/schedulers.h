@@ -40,7 +40,7 @@ using SettleFn = std::function<Result<SettleOutcome>(const paystack::Transaction
 struct SchedulerDeps {
   const Clock& clock;
   CommandShell& shell;
-  ReadPool& reads;
+  projections::Queries& queries;
   paystack::Client& paystack;
   SettleFn settle;
   std::function<void()> payout_queued;  // wakes the outbox
@@ -60,7 +60,7 @@ class Schedulers {
   // fallback), and `money_queued` (the outbox's wake) is called after a command queued money.
   Schedulers(const Context& context, std::function<void()> money_queued, Options options)
       : Schedulers(SchedulerDeps{
-                       context.clock, context.shell, context.reads, context.paystack,
+                       context.clock, context.shell, context.queries, context.paystack,
                        [context](const paystack::Transaction& tx, const CommandContext& command) {
                          return settle_transaction(context, tx, "verify", command,
                                                    MetadataFallback::refused);

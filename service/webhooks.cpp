@@ -132,20 +132,12 @@ struct PayoutOwner {
 
 // The payout whose id is `reference` (payout ids are the Paystack transfer references).
 Result<std::optional<PayoutOwner>> payout_owner(const Context& ctx, std::string_view reference) {
-  auto lease = ctx.reads.lease();
-  if (!lease.is_ok()) return lease.status();
-  auto stmt = lease.value().db().prepare(
-      "SELECT provider_id, amount, currency, status FROM payouts WHERE payout_id = ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, reference);
-  auto row = stmt->step();
+  auto row = ctx.queries.payout(reference);
   if (!row.is_ok()) return row.status();
   if (!row.value()) return std::optional<PayoutOwner>();
-  auto currency = parse_currency(stmt->column_view(2));
-  if (!currency) return Status(StatusCode::corrupt, "a payout row has an unknown currency");
-  return std::optional<PayoutOwner>(PayoutOwner{stmt->column_text(0),
-                                                Money{stmt->column_int64(1), *currency},
-                                                parse_payout_status(stmt->column_view(3))});
+  const projections::PayoutRow& p = *row.value();
+  return std::optional<PayoutOwner>(
+      PayoutOwner{p.provider_id, p.amount, parse_payout_status(p.status)});
 }
 
 Result<Handled> handle_transfer(const Context& ctx, const paystack::WebhookEvent& event,
@@ -347,15 +339,9 @@ Status WebhookProcessor::retry_due() { return retry_due(nullptr); }
 
 Status WebhookProcessor::retry_due(bool* full_batch_done) {
   if (full_batch_done) *full_batch_done = false;
-  std::vector<int64_t> due;
-  {
-    auto lease = context_.reads.lease();
-    if (!lease.is_ok()) return lease.status();
-    auto found = projections::WebhookLog::due_for_retry(lease.value().db(),
-                                                        context_.clock.now_ms(), retry_batch_max);
-    if (!found.is_ok()) return found.status();
-    due = std::move(found).value();
-  }
+  auto found = context_.queries.deliveries_due_for_retry(context_.clock.now_ms(), retry_batch_max);
+  if (!found.is_ok()) return found.status();
+  const std::vector<int64_t>& due = found.value();
   size_t done = 0;
   for (int64_t id : due) {
     if (retry_pass_interrupted()) break;
@@ -380,17 +366,12 @@ bool WebhookProcessor::retry_pass_interrupted() {
 
 Status WebhookProcessor::process(int64_t delivery_id) {
   std::lock_guard serial(process_mutex_);
-  std::string payload;
-  {
-    auto lease = context_.reads.lease();
-    if (!lease.is_ok()) return lease.status();
-    auto row = projections::WebhookLog::find(lease.value().db(), delivery_id);
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) {
-      return Status(StatusCode::not_found, "no webhook delivery " + std::to_string(delivery_id));
-    }
-    payload = std::move(row.value()->payload);
+  auto row = context_.queries.delivery(delivery_id);
+  if (!row.is_ok()) return row.status();
+  if (!row.value()) {
+    return Status(StatusCode::not_found, "no webhook delivery " + std::to_string(delivery_id));
   }
+  std::string payload = std::move(row.value()->payload);
   paystack::WebhookResult parsed = paystack::parse_webhook(payload);
   Result<Handled> handled = parsed.is_ok()
                                 ? handle(context_, parsed.value(), system_context(delivery_id))

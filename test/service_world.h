@@ -56,7 +56,7 @@ struct ServiceParts : LedgerDb {
     return escrow::api::Services{config,   clock,  *store,  *shell,
                                  live,     queries, auth,   paystack,
                                  *blobs,   metrics, webhooks, outbox,
-                                 escrow::service::Context{clock, *shell, reads, paystack}};
+                                 escrow::service::Context{clock, *shell, reads, queries, paystack}};
   }
 
   // The wall clock now, in milliseconds since the epoch: a start for `now_ms`.

@@ -76,7 +76,7 @@ struct World : ServiceParts {
                      paystack_url.empty() ? Sim::running(sim_key).base_url() : paystack_url) {
     paystack = paystack_client(config.paystack_base_url);
     outbox =
-        std::make_unique<Outbox>(Context{clock, *shell, reads, *paystack}, Outbox::Options{});
+        std::make_unique<Outbox>(Context{clock, *shell, reads, queries, *paystack}, Outbox::Options{});
     services = std::make_unique<Services>(services_with(*paystack, *outbox));
     add_booking_routes(router, *services);
   }

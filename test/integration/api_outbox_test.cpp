@@ -333,7 +333,7 @@ TEST_CASE("a transfer Paystack made but cannot list yet leaves the payout queued
   transport->verify_not_found = true;
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(Context{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client}, Outbox::Options{60'000, 60'000, 1});
   REQUIRE(outbox.run_once().is_ok());
   CHECK(w.payout_status() == "queued");  // not failed: the money stays in flight
   CHECK(w.balance_of("available") == 0);
@@ -366,7 +366,7 @@ TEST_CASE("a payout whose reference Paystack holds for another transfer stays qu
   auto transport = counting_transport(sim->base_url());
   paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
                           sim_key);
-  Outbox outbox(Context{w.clock, *w.shell, w.reads, client}, Outbox::Options{60'000, 60'000, 1});
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client}, Outbox::Options{60'000, 60'000, 1});
   for (int pass = 0; pass < Outbox::reference_conflict_attempts_max + 3; ++pass) {
     REQUIRE(outbox.run_once().is_ok());
     w.clock.advance_ms(Outbox::backoff_max_ms);
