@@ -99,6 +99,15 @@ Result<Handled> handle_charge(const Context& ctx, const paystack::WebhookEvent& 
     }
     return paystack_failure(tx.error());
   }
+  // Verify contradicts the webhook with `abandoned`, which Paystack also says of a checkout the
+  // customer has not finished (FACTS section 3): nothing is recorded, as for a charge still
+  // settling (settle_transaction's in_progress below). The delivery is retried with its
+  // backoff, and the pending-payment scheduler fails the payment only once the checkout is a day
+  // old, as /payments/verify does.
+  if (tx->status == paystack::TransactionStatus::abandoned) {
+    return Status(StatusCode::io_error,
+                  "verify says abandoned, the webhook success: checked again later");
+  }
   // A reference no checkout of ours recorded is never adopted from its metadata here: anyone
   // with the public key can open a checkout naming any booking.
   auto settled = settle_transaction(ctx, tx.value(), "webhook", context,

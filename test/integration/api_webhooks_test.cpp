@@ -390,6 +390,30 @@ TEST_CASE("a charge whose verified amount differs is flagged and never held", "[
   CHECK(f.count("SELECT escrow_balance FROM bookings WHERE id = ?", "bk-short") == 0);
 }
 
+TEST_CASE("a charge.success that verify calls abandoned stays pending and is retried",
+          "[webhooks]") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  Fixture f(*sim);
+  f.create_booking("bk-contradicted");
+  std::string reference = f.checkout("bk-contradicted");
+  // The customer left the checkout page: verify says abandoned, but a charge.success naming the
+  // reference arrives (the body of another paid checkout with this reference put in).
+  sim->control("/_sim/transactions/" + reference + "/pay", R"({"outcome":"abandoned"})");
+  f.create_booking("bk-other");
+  std::string other = f.checkout("bk-other");
+  std::string body = f.pay(other);
+  for (size_t at = body.find(other); at != std::string::npos; at = body.find(other, at))
+    body.replace(at, other.size(), reference);
+
+  int64_t id = delivery_id_of(f.post_signed(body));
+  CHECK_FALSE(f.processor.process(id).is_ok());
+  CHECK(f.delivery(id).status == "failed");  // retried later with its backoff
+  CHECK(f.text("SELECT status FROM payments WHERE reference = ?", reference) == "pending");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'PaymentFailed'") == 0);
+  CHECK(f.payment_status("bk-contradicted") == "pending");
+}
+
 TEST_CASE("transfer.success settles the payout it names", "[webhooks]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
