@@ -563,6 +563,13 @@ Result<FinalizeOutcome> finalize_payout(const Context& deps, std::string_view pa
     transfer_code = transfer->transfer_code;
   }
   auto answer = deps.paystack.finalize_transfer(transfer_code, otp);
+  if (!answer.is_ok() && answer.error().kind == paystack::ErrorKind::validation) {
+    // Paystack refuses an OTP also for a transfer that no longer waits for one (it succeeded,
+    // failed or expired meanwhile): what the transfer is now is then recorded and answered, and
+    // only a transfer still waiting for its OTP keeps the refusal.
+    auto now = deps.paystack.verify_transfer(p.reference);
+    if (now.is_ok() && payout_status_of(now->status) != PayoutStatus::otp) answer = now;
+  }
   if (!answer.is_ok()) {
     out.refused = answer.error();
     return out;

@@ -143,7 +143,9 @@ Result<RefundCheck> check_refund_at_paystack(CommandShell& shell, paystack::Clie
                                              const CommandContext& context);
 
 // POST /admin/payouts/:id/finalize: sends the admin's OTP for a transfer Paystack holds for one
-// and records what Paystack then says of it (with the admin in `context`).
+// and records what Paystack then says of it (with the admin in `context`). When Paystack refuses
+// the OTP, the transfer is verified: if it no longer waits for an OTP (it succeeded, failed or
+// was reversed meanwhile), that status is recorded and answered instead of the refusal.
 struct FinalizeOutcome {
   std::optional<Rejection> rejection;         // unknown_payout, payout_not_awaiting_otp, ...
   std::optional<paystack::ApiError> refused;  // Paystack refused or did not answer

@@ -474,6 +474,29 @@ TEST_CASE("an OTP transfer waits for the admin, who finalizes it") {
   CHECK(again.status == 409);  // payout_not_awaiting_otp
 }
 
+TEST_CASE("a finalize Paystack refuses for a transfer settled meanwhile records what it is") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  sim->control("/_sim/config", R"({"transfer_mode":"otp"})");
+  w.register_account();
+  w.release("b1");
+  REQUIRE(w.outbox.run_once().is_ok());
+  REQUIRE(w.payout_status() == "otp");
+  // Another admin finalized it at Paystack's dashboard: it no longer waits for an OTP.
+  auto held = w.paystack->verify_transfer(w.only_payout());
+  REQUIRE(held.is_ok());
+  REQUIRE(w.paystack->finalize_transfer(held->transfer_code, "123456").is_ok());
+
+  std::string target = "/admin/payouts/" + w.only_payout() + "/finalize";
+  HttpResponse late = w.call("POST", target, admin, R"({"otp":"654321"})");
+  INFO(late.body);
+  REQUIRE(late.status == 200);  // not invalid_otp: Paystack's answer was recorded
+  CHECK(std::string(World::json(late)["status"].GetString()) == "success");
+  CHECK(w.payout_status() == "success");
+  CHECK(sim->count("transfers") == 1);
+}
+
 TEST_CASE("released money waits in available until the provider withdraws it") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
