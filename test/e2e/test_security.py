@@ -101,7 +101,7 @@ def strangers():
         "/bookings/{b1}": parties, "/bookings/{b1}/events": parties, "/bookings/{b1}/at": parties,
         "/bookings/{b2}/pay": parties + [auditor, victim_provider],
         "/bookings/{b1}/complete": parties + [victim_client, service, auditor],
-        "/bookings/{b1}/proof": parties + [service, auditor],
+        "/bookings/{b1}/proof": parties + [auditor],
         "/bookings/{b1}/release-payment": parties + [victim_provider, service, auditor],
         "/bookings/{b1}/dispute": parties + [service, auditor],
         "/bookings/{b1}/dispute/resolve": not_admin,

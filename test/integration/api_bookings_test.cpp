@@ -499,6 +499,9 @@ TEST_CASE("pay, capture into escrow, proof, release") {
   CHECK(served.body == png);
   CHECK(served.headers.get("Content-Type") == std::optional<std::string_view>("image/png"));
   CHECK(w.call("GET", str(file, "url"), c.stranger_client).status == 404);
+  HttpResponse for_service = w.call("GET", str(file, "url"), c.service);
+  CHECK(for_service.status == 200);
+  CHECK(for_service.body == png);
   CHECK(w.call("GET", str(file, "url"), c.auditor).status == 403);
   CHECK(w.call("GET", "/bookings/bk-pay/proof/" + std::string(64, 'a'), c.client).status == 404);
 
