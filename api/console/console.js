@@ -32,6 +32,11 @@
     return node;
   }
 
+  // The parts of a view that are there: a view lists optional sections as null.
+  function present(nodes) {
+    return nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false);
+  }
+
   function table(caption, headers, rows) {
     return h('table', {},
       h('caption', {}, caption),
@@ -278,7 +283,8 @@
   // Replaces the view with `nodes`; the heading takes the focus, for screen readers.
   function show(...nodes) {
     const view = $('view');
-    view.replaceChildren(...nodes.flat(Infinity));
+    // replaceChildren() writes an absent part (null) as the text "null": leave it out instead.
+    view.replaceChildren(...present(nodes));
     const heading = view.querySelector('h2');
     if (heading) {
       heading.tabIndex = -1;

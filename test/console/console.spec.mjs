@@ -31,6 +31,18 @@ async function apiGet(route) {
   return response.json();
 }
 
+// The view shows no absent value as text ("null", "undefined", "NaN"), outside the raw event
+// payloads, which are JSON and may hold null.
+async function assertNoStrayValues(page, where) {
+  const text = await page.locator('#view').evaluate((view) => {
+    const copy = view.cloneNode(true);
+    copy.querySelectorAll('pre').forEach((pre) => pre.remove());
+    return copy.textContent;
+  });
+  // No word boundaries: two absent parts side by side read "nullnull".
+  assert.doesNotMatch(text, /null|undefined|NaN/, `a stray absent value on ${where}`);
+}
+
 let shot = 0;
 async function screenshot(page, name) {
   shot += 1;
@@ -100,6 +112,7 @@ try {
   await disputeRow.waitFor();
   assert.match(await disputeRow.textContent(), /NGN 5,000\.00/);
   assert.match(await disputeRow.textContent(), /work_incomplete/);
+  await assertNoStrayValues(page, 'the disputes list');
   await screenshot(page, 'open-disputes');
 
   await disputeRow.getByRole('link', { name: 'Review and decide' }).click();
@@ -112,6 +125,7 @@ try {
     const img = document.querySelector('.proof-images img');
     return img && img.complete && img.naturalWidth > 0;
   });
+  await assertNoStrayValues(page, 'the dispute page');
   await screenshot(page, 'dispute');
 
   // ---- resolve as a split, with confirmation ----
@@ -155,6 +169,7 @@ try {
   const money = await page.getByRole('region', { name: 'Money' }).textContent();
   assert.match(money, /Captured\s*NGN 5,000\.00/);
   assert.match(money, /Held in escrow\s*NGN 0\.00/);
+  await assertNoStrayValues(page, 'the booking page');
   await screenshot(page, 'booking-timeline');
 
   // ---- webhooks: the failed delivery, retried ----
@@ -171,6 +186,7 @@ try {
   const payload = page.getByLabel(`Payload of delivery ${fixture.failed_delivery}`);
   await payload.waitFor();
   assert.match(await payload.textContent(), new RegExp(fixture.failed_reference));
+  await assertNoStrayValues(page, 'the webhooks page');
   await screenshot(page, 'webhooks-failed');
 
   const sim = await fetch(fixture.sim_url + '/_sim/config', {
@@ -187,6 +203,12 @@ try {
   assert.equal(paid.escrow_balance, 250000, 'the retried charge put the money in escrow');
   await screenshot(page, 'webhook-retried');
 
+  // ---- a booking in escrow, with no refund, payout nor proof: nothing absent is written out ----
+  await page.goto(base + '/admin/#/booking/' + encodeURIComponent(fixture.paid_booking));
+  await page.getByRole('heading', { name: 'Booking ' + fixture.paid_booking }).waitFor();
+  await page.getByRole('table', { name: /^Timeline/ }).waitFor();
+  await assertNoStrayValues(page, 'a booking held in escrow');
+
   // ---- payouts: the provider's part of the split waits for an OTP ----
   let waiting = null;
   for (let i = 0; i < 180 && !waiting; i++) {  // the outbox sends it once Paystack answers again
@@ -202,6 +224,7 @@ try {
   await balance.waitFor();
   await page.getByRole('heading', { name: 'Payouts and balances' }).waitFor();
   assert.match(await balance.textContent(), /NGN 2,850\.00/, 'the provider net of the split is on its way');
+  await assertNoStrayValues(page, 'the payouts page');
   await screenshot(page, 'payout-otp');
   await page.getByLabel('OTP from Paystack').fill(fixture.sim_otp);
   await page.getByRole('button', { name: 'Finalize payout' }).click();
