@@ -138,8 +138,8 @@ std::optional<HttpResponse> read_plan(const rapidjson::Document& body, CreateBoo
   if (!plan->value.IsObject())
     return invalid_field("payment_plan", R"(an object {"type": "full"|"split", "deposit_bps"})");
   BodyReader in(plan->value);
-  c.plan = in.required_enum("type", {"full", "split"});
-  if (c.plan == "split")
+  c.plan = in.required_enum<PaymentPlan>("type");
+  if (c.plan == PaymentPlan::split)
     c.deposit_bps = static_cast<int>(in.required_int("deposit_bps", 1, bps_max - 1));
   if (!in.ok()) return in.error();
   return std::nullopt;
@@ -154,7 +154,7 @@ HttpResult<CreateBooking> parse_create(const rapidjson::Document& body, const Co
   c.client_email = in.required_string("client_email", email_bytes_max);
   c.description = in.required_string("description", description_bytes_max);
   c.amount.amount_minor = in.required_int("amount", 1, amount_minor_max);
-  std::string currency = in.required_enum("currency", {"NGN", "GHS", "ZAR", "KES", "USD"});
+  c.amount.currency = in.required_currency("currency");
   c.fee_bps = static_cast<int>(in.optional_int("fee_bps", 0, bps_max).value_or(config.fee_bps));
   c.auto_confirm_after_s = in.optional_int("auto_confirm_after_s", 0, auto_confirm_after_s_max)
                                .value_or(config.auto_confirm_after_s);
@@ -167,7 +167,6 @@ HttpResult<CreateBooking> parse_create(const rapidjson::Document& body, const Co
   if (c.client_email.find('@') == std::string::npos ||
       c.client_email.find_first_of(" \t\r\n") != std::string::npos)
     return invalid_field("client_email", "an email address");
-  c.amount.currency = *parse_currency(currency);
   if (pay_by) {
     c.pay_by_ms = parse_iso8601_ms(*pay_by);
     if (!c.pay_by_ms) return invalid_field("pay_by", "an ISO 8601 time");
@@ -201,13 +200,11 @@ HttpResponse create_booking(Services& services, const HttpRequest& request) {
 
 // ---- GET /bookings ---------------------------------------------------------------------------
 
-// Whether `value` names one of the enum's values from `first` to `last`.
-template <class Enum>
-bool names_one_of(std::string_view value, Enum first, Enum last, const char* (*name)(Enum)) {
-  for (int i = static_cast<int>(first); i <= static_cast<int>(last); ++i) {
-    if (value == name(static_cast<Enum>(i))) return true;
-  }
-  return false;
+// Whether `value` is a status a booking can be listed by: BookingStatus::none is only the state
+// before a booking exists, never a stored one.
+bool listable_status(std::string_view value) {
+  std::optional<BookingStatus> status = parse_booking_status(value);
+  return status && *status != BookingStatus::none;
 }
 
 struct ListFilter {
@@ -230,12 +227,9 @@ HttpResult<ListFilter> list_filter(const Principal& who, const Query& query) {
     auto value = query.get(column);
     if (!value) continue;
     bool known = true;
-    if (std::string_view(column) == "status")
-      known = names_one_of(*value, BookingStatus::awaiting_payment, BookingStatus::refunded,
-                           booking_status_name);
+    if (std::string_view(column) == "status") known = listable_status(*value);
     if (std::string_view(column) == "payment_status")
-      known =
-          names_one_of(*value, PaymentStatus::unpaid, PaymentStatus::failed, payment_status_name);
+      known = parse_payment_status(*value).has_value();
     if (!known)
       return error_response(400, "invalid_query", std::string(column) + " is not a known status.");
     *slot = std::string(*value);
@@ -524,13 +518,13 @@ HttpResult<BookingCommand> parse_dispute(BodyReader& in) {
 
 HttpResult<BookingCommand> parse_resolution(BodyReader& in) {
   ResolveDispute c;
-  c.outcome = in.required_enum("outcome", {"release", "refund", "split"});
+  c.outcome = in.required_enum<ResolutionOutcome>("outcome");
   c.provider_amount_minor = in.optional_int("provider_amount", 0, amount_minor_max);
   c.refund_amount_minor = in.optional_int("refund_amount", 0, amount_minor_max);
   c.note = in.required_string("note", text_bytes_max);
   if (!in.ok()) return in.error();
   if (c.note.empty()) return invalid_field("note", "a non-empty string");
-  if (c.outcome == "split" && !(c.provider_amount_minor && c.refund_amount_minor))
+  if (c.outcome == ResolutionOutcome::split && !(c.provider_amount_minor && c.refund_amount_minor))
     return invalid_field("provider_amount", "given with refund_amount for a split");
   return BookingCommand{c};
 }

@@ -84,9 +84,8 @@ HttpResult<AccountInput> read_account(const HttpRequest& request) {
   a.bank_code = in.required_string("bank_code", bank_code_chars_max);
   a.account_number = in.required_string("account_number", account_number_chars_max);
   a.account_name = in.required_string("account_name", account_name_bytes_max);
-  std::string currency = in.required_enum("currency", {"NGN", "GHS", "KES", "ZAR", "USD"});
+  a.currency = in.required_currency("currency");
   if (!in.ok()) return in.error();
-  a.currency = *parse_currency(currency);
   if (!bank_code_valid(a.bank_code)) return invalid_field("bank_code", "a Paystack bank code");
   bool nuban = a.currency == Currency::NGN;
   if (!all_digits(a.account_number) ||
@@ -170,9 +169,8 @@ HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
   if (!body.is_ok()) return std::move(body).error();
   BodyReader in(body.value());
   int64_t amount = in.required_int("amount", 1, amount_minor_max);
-  std::string currency_text = in.required_enum("currency", {"NGN", "GHS", "KES", "ZAR", "USD"});
+  Currency currency = in.required_currency("currency");
   if (!in.ok()) return in.error();
-  Currency currency = *parse_currency(currency_text);
 
   // The shell fills `available` from the projections in the snapshot it decides on. The
   // Idempotency-Key, when sent, names the withdrawal: a request run again after a crash (the

@@ -101,7 +101,7 @@ HttpResponse receive(Services& services, WebhookProcessor& processor, const Http
   const paystack::WebhookEvent& event = parsed.value();
   EventMeta meta;
   meta.actor_id = "paystack";
-  meta.actor_role = role_name(Role::system);
+  meta.actor_role = Role::system;
   if (std::string id = request_id_of(request); !id.empty()) meta.request_id = id;
   // The dedupe key comes from the event as signed; the stored payload has its account numbers
   // masked, so it no longer matches the signature.

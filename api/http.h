@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,7 +22,9 @@
 #include <vector>
 
 #include "ledger/decider.h"
+#include "ledger/money.h"
 #include "ledger/status.h"
+#include "ledger/values.h"
 
 namespace escrow::api {
 
@@ -149,6 +152,15 @@ class BodyReader {
   std::string required_enum(const char* field, std::initializer_list<std::string_view> allowed);
   std::optional<std::string> optional_enum(const char* field,
                                            std::initializer_list<std::string_view> allowed);
+  // The name of one of E's values (ledger/values.h): `allowed` is E's name table, in its order.
+  template <NamedEnum E>
+  E required_enum(const char* field) {
+    std::vector<std::string_view> allowed;
+    for (const EnumName<E>& entry : enum_names(E{})) allowed.emplace_back(entry.name);
+    return parse_enum<E>(required_one_of(field, allowed)).value_or(E{});
+  }
+  // The code of one of `currencies` (ledger/money.h), listed in that order in the error.
+  Currency required_currency(const char* field);
 
   bool ok() const { return !error_.has_value(); }
   const HttpResponse& error() const { return *error_; }
@@ -156,6 +168,9 @@ class BodyReader {
  private:
   const rapidjson::Value* find(const char* field);  // nullptr when absent, null or failed
   void fail(const char* field, std::string_view expectation);
+  std::optional<std::string> optional_one_of(const char* field,
+                                             std::span<const std::string_view> allowed);
+  std::string required_one_of(const char* field, std::span<const std::string_view> allowed);
 
   const rapidjson::Value& object_;
   std::optional<HttpResponse> error_;

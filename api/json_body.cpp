@@ -3,6 +3,8 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -192,7 +194,7 @@ bool BodyReader::required_bool(const char* field) {
 }
 
 namespace {
-std::string one_of(std::initializer_list<std::string_view> allowed) {
+std::string one_of(std::span<const std::string_view> allowed) {
   std::string text = "one of";
   for (std::string_view option : allowed) {
     text += (text.size() == 6 ? " " : ", ");
@@ -200,10 +202,14 @@ std::string one_of(std::initializer_list<std::string_view> allowed) {
   }
   return text;
 }
+
+std::span<const std::string_view> as_span(std::initializer_list<std::string_view> list) {
+  return {list.begin(), list.size()};
+}
 }  // namespace
 
-std::optional<std::string> BodyReader::optional_enum(
-    const char* field, std::initializer_list<std::string_view> allowed) {
+std::optional<std::string> BodyReader::optional_one_of(const char* field,
+                                                       std::span<const std::string_view> allowed) {
   const rapidjson::Value* value = find(field);
   if (!value) return std::nullopt;
   if (value->IsString()) {
@@ -216,12 +222,28 @@ std::optional<std::string> BodyReader::optional_enum(
   return std::nullopt;
 }
 
-std::string BodyReader::required_enum(const char* field,
-                                      std::initializer_list<std::string_view> allowed) {
+std::string BodyReader::required_one_of(const char* field,
+                                        std::span<const std::string_view> allowed) {
   bool was_ok = ok();
-  std::optional<std::string> text = optional_enum(field, allowed);
+  std::optional<std::string> text = optional_one_of(field, allowed);
   if (!text && was_ok && ok()) fail(field, "present: " + one_of(allowed));
   return text.value_or(std::string());
+}
+
+std::optional<std::string> BodyReader::optional_enum(
+    const char* field, std::initializer_list<std::string_view> allowed) {
+  return optional_one_of(field, as_span(allowed));
+}
+
+std::string BodyReader::required_enum(const char* field,
+                                      std::initializer_list<std::string_view> allowed) {
+  return required_one_of(field, as_span(allowed));
+}
+
+Currency BodyReader::required_currency(const char* field) {
+  std::array<std::string_view, currencies.size()> codes;
+  for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = currency_code(currencies[i]);
+  return parse_currency(required_one_of(field, codes)).value_or(Currency::NGN);
 }
 
 }  // namespace escrow::api

@@ -23,8 +23,8 @@ std::pair<int64_t, int64_t> fee_and_net(const BookingState& s) {
 void write_plan(JsonWriter& w, const BookingCreated& t) {
   write_key(w, "payment_plan");
   w.StartObject();
-  write_field(w, "type", t.plan);
-  if (t.plan == "split") write_field(w, "deposit_bps", int64_t{t.deposit_bps});
+  write_field(w, "type", enum_name(t.plan));
+  if (t.plan == PaymentPlan::split) write_field(w, "deposit_bps", int64_t{t.deposit_bps});
   w.EndObject();
   write_key(w, "installments");
   w.StartArray();
@@ -96,13 +96,14 @@ void write_dispute(JsonWriter& w, const BookingState& s) {
   w.StartObject();
   write_field(w, "status", d.open ? "open" : "resolved");
   write_field(w, "opened_by", d.opened_by);
-  write_field(w, "role", d.role);
+  write_field(w, "role", role_name(d.role));
   write_field(w, "reason", d.reason);
   write_field(w, "description", d.description);
-  write_field(w, "source", d.source);
+  write_field(w, "source", enum_name(d.source));
   write_optional(w, "paystack_dispute_id", d.paystack_dispute_id);
   if (!d.open) {
-    write_field(w, "outcome", d.outcome);
+    LEDGER_ASSERT(d.outcome.has_value(), "a resolved dispute has its outcome");
+    write_field(w, "outcome", enum_name(*d.outcome));
     write_field(w, "provider_amount", d.provider_amount.amount_minor);
     write_field(w, "refund_amount", d.refund_amount.amount_minor);
     write_field(w, "note", d.note);

@@ -127,10 +127,10 @@ Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, i
   BookingCreated e{c.booking_id,  c.client_id,
                    c.provider_id, c.client_email,
                    c.description, c.amount,
-                   c.plan,        c.plan == "split" ? c.deposit_bps : 0,
+                   c.plan,        c.plan == PaymentPlan::split ? c.deposit_bps : 0,
                    c.fee_bps,     c.auto_confirm_after_s,
                    c.pay_by_ms,   {}};
-  if (c.plan == "split") {
+  if (c.plan == PaymentPlan::split) {
     int64_t deposit = bps_part(std::max<int64_t>(c.amount.amount_minor, 0),
                                std::clamp(c.deposit_bps, 0, bps_max));
     e.installments = {Money{deposit, c.amount.currency},
@@ -149,9 +149,8 @@ Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, i
   if (c.amount.amount_minor < currency_minimum_minor(c.amount.currency))
     return Decision::reject(Rejection::amount_below_minimum);
   if (c.fee_bps < 0 || c.fee_bps > bps_max) return Decision::reject(Rejection::invalid_fee_bps);
-  if (c.plan == "split" && (c.deposit_bps <= 0 || c.deposit_bps >= bps_max))
+  if (c.plan == PaymentPlan::split && (c.deposit_bps <= 0 || c.deposit_bps >= bps_max))
     return Decision::reject(Rejection::invalid_deposit_bps);
-  if (c.plan != "full" && c.plan != "split") return Decision::reject(Rejection::invalid_plan);
   if (c.auto_confirm_after_s < 0) return Decision::reject(Rejection::invalid_plan);
   for (const Money& part : e.installments) {
     if (part.amount_minor < currency_minimum_minor(part.currency))
@@ -248,9 +247,8 @@ Decision confirm(const BookingState& s, const Actor& a) {
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (!is_admin(a) && !s.proof) return Decision::reject(Rejection::proof_required);
   if (s.approved) return Decision::reject(Rejection::already_approved);
-  Decision d{
-      {CompletionConfirmed{s.terms.booking_id, a.id, role_name(a.role), s.proof.has_value()}},
-      std::nullopt};
+  Decision d{{CompletionConfirmed{s.terms.booking_id, a.id, a.role, s.proof.has_value()}},
+             std::nullopt};
   if (fully_held(s))
     d.events.push_back(release_all(s, is_admin(a) ? "admin_released" : "client_approved"));
   return d;
@@ -270,7 +268,7 @@ Decision auto_confirm(const BookingState& s, const Actor& a, int64_t now_ms) {
 }
 
 Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& a, int64_t now_ms) {
-  bool chargeback = c.source == "chargeback";
+  bool chargeback = c.source == DisputeSource::chargeback;
   bool allowed =
       chargeback ? (is_machine(a) || is_admin(a)) : (is_client(s, a) || is_provider(s, a));
   if (!allowed) return Decision::reject(Rejection::not_allowed);
@@ -279,10 +277,9 @@ Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& 
   if (booking_held_minor(s) == 0) return Decision::reject(Rejection::nothing_held);
   std::optional<int64_t> remaining;
   if (s.auto_confirm_at_ms) remaining = std::max<int64_t>(0, *s.auto_confirm_at_ms - now_ms);
-  return Decision{
-      {DisputeOpened{s.terms.booking_id, a.id, role_name(a.role), c.reason, c.description,
-                     chargeback ? "chargeback" : "party", c.paystack_dispute_id, remaining}},
-      std::nullopt};
+  return Decision{{DisputeOpened{s.terms.booking_id, a.id, a.role, c.reason, c.description,
+                                 c.source, c.paystack_dispute_id, remaining}},
+                  std::nullopt};
 }
 
 Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a) {
@@ -291,17 +288,20 @@ Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a)
   int64_t held = booking_held_minor(s);
   int64_t to_provider = 0;
   int64_t to_client = 0;
-  if (c.outcome == "release") {
-    to_provider = held;
-  } else if (c.outcome == "refund") {
-    to_client = held;
-  } else if (c.outcome == "split") {
-    to_provider = c.provider_amount_minor.value_or(-1);
-    to_client = c.refund_amount_minor.value_or(-1);
+  switch (c.outcome) {
+    case ResolutionOutcome::release:
+      to_provider = held;
+      break;
+    case ResolutionOutcome::refund:
+      to_client = held;
+      break;
+    case ResolutionOutcome::split:
+      to_provider = c.provider_amount_minor.value_or(-1);
+      to_client = c.refund_amount_minor.value_or(-1);
+      break;
   }
-  bool valid = (c.outcome == "release" || c.outcome == "refund" || c.outcome == "split") &&
-               to_provider >= 0 && to_client >= 0 && to_provider <= held &&
-               to_client == held - to_provider;
+  bool valid =
+      to_provider >= 0 && to_client >= 0 && to_provider <= held && to_client == held - to_provider;
   if (!valid) return Decision::reject(Rejection::invalid_resolution);
   FeeSplit split = split_fee(money(s, to_provider), s.terms.fee_bps);
   Decision d{
@@ -320,9 +320,8 @@ Decision cancel(const BookingState& s, const CancelBooking& c, const Actor& a) {
   if (s.dispute_open()) return Decision::reject(Rejection::dispute_open);
   if (is_client(s, a) && s.proof) return Decision::reject(Rejection::proof_submitted);
   int64_t held = booking_held_minor(s);
-  Decision d{
-      {BookingCancelled{s.terms.booking_id, a.id, role_name(a.role), c.reason, money(s, held)}},
-      std::nullopt};
+  Decision d{{BookingCancelled{s.terms.booking_id, a.id, a.role, c.reason, money(s, held)}},
+             std::nullopt};
   request_refunds(s, held, "cancellation", d.events);
   return d;
 }
@@ -498,12 +497,13 @@ void on_dispute_resolved(BookingState& s, const DisputeResolved& e) {
   s.fee_minor += e.fee.amount_minor;
   s.provider_net_minor += e.provider_net.amount_minor;
   s.auto_confirm_at_ms.reset();
-  if (e.outcome == "refund") {
+  if (e.outcome == ResolutionOutcome::refund) {
     s.status = BookingStatus::refunded;
     s.payment_status = PaymentStatus::refunding;
   } else {
     s.status = BookingStatus::completed;
-    s.payment_status = e.outcome == "split" ? PaymentStatus::split : PaymentStatus::released;
+    s.payment_status =
+        e.outcome == ResolutionOutcome::split ? PaymentStatus::split : PaymentStatus::released;
     s.release_reason = "dispute_resolution";
   }
 }
@@ -545,7 +545,7 @@ void evolve(BookingState& s, const Event& event) {
                  [&](const CompletionConfirmed& e) {
                    s.approved = true;
                    s.approved_by = e.confirmed_by;
-                   s.release_reason = e.role == "admin" ? "admin_released" : "client_approved";
+                   s.release_reason = e.role == Role::admin ? "admin_released" : "client_approved";
                  },
                  [&](const AutoConfirmed&) {
                    s.approved = true;
@@ -573,7 +573,7 @@ void evolve(BookingState& s, const Event& event) {
                                              e.source,
                                              e.paystack_dispute_id,
                                              e.auto_confirm_remaining_ms,
-                                             "",
+                                             std::nullopt,
                                              "",
                                              "",
                                              {},

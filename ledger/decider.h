@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "ledger/events.h"
 #include "ledger/money.h"
+#include "ledger/values.h"
 
 namespace escrow {
 
@@ -62,10 +64,8 @@ enum class Rejection {
 
 const char* rejection_code(Rejection rejection);
 std::string rejection_message(Rejection rejection);
-
-enum class Role { client, provider, admin, service, auditor, system };
-const char* role_name(Role role);
-std::optional<Role> parse_role(std::string_view name);
+// Every Rejection, in declaration order: for what must cover them all (the rejection-row test).
+std::span<const Rejection> all_rejections();
 
 struct Actor {
   std::string id;
@@ -98,8 +98,14 @@ enum class PaymentStatus {
 enum class ChargeStatus { pending, captured, failed, flagged };
 enum class RefundStatus { queued, pending, processing, processed, failed, needs_attention };
 
+std::span<const EnumName<BookingStatus>> enum_names(BookingStatus);
+std::span<const EnumName<PaymentStatus>> enum_names(PaymentStatus);
+std::span<const EnumName<ChargeStatus>> enum_names(ChargeStatus);
+std::span<const EnumName<RefundStatus>> enum_names(RefundStatus);
 const char* booking_status_name(BookingStatus status);
+std::optional<BookingStatus> parse_booking_status(std::string_view name);
 const char* payment_status_name(PaymentStatus status);
+std::optional<PaymentStatus> parse_payment_status(std::string_view name);
 const char* charge_status_name(ChargeStatus status);
 const char* refund_status_name(RefundStatus status);
 std::optional<RefundStatus> parse_refund_status(std::string_view name);
@@ -128,10 +134,14 @@ struct RefundRecord {
 
 struct DisputeRecord {
   bool open = true;
-  std::string opened_by, role, reason, description, source;
+  std::string opened_by;
+  Role role = Role::system;
+  std::string reason, description;
+  DisputeSource source = DisputeSource::party;
   std::optional<int64_t> paystack_dispute_id;
   std::optional<int64_t> auto_confirm_remaining_ms;
-  std::string outcome, note, resolved_by;
+  std::optional<ResolutionOutcome> outcome;  // once resolved
+  std::string note, resolved_by;
   Money provider_amount, refund_amount;
 };
 
@@ -179,7 +189,7 @@ struct BookingState {
 struct CreateBooking {
   std::string booking_id, client_id, provider_id, client_email, description;
   Money amount;
-  std::string plan = "full";  // "full" | "split"
+  PaymentPlan plan = PaymentPlan::full;
   int deposit_bps = 0;
   int fee_bps = 500;
   int64_t auto_confirm_after_s = 3 * 24 * 3600;
@@ -221,12 +231,12 @@ struct AutoConfirm {};        // the scheduler, at the deadline
 
 struct OpenDispute {
   std::string reason, description;
-  std::string source = "party";  // "party" | "chargeback"
+  DisputeSource source = DisputeSource::party;
   std::optional<int64_t> paystack_dispute_id;
 };
 
 struct ResolveDispute {
-  std::string outcome;  // "release" | "refund" | "split"
+  ResolutionOutcome outcome = ResolutionOutcome::release;
   std::optional<int64_t> provider_amount_minor, refund_amount_minor;
   std::string note;
 };
@@ -278,11 +288,14 @@ std::variant<PaymentDue, Rejection> next_payment(const BookingState& state, int6
 // ---- provider state and commands -------------------------------------------------------------
 
 enum class PayoutStatus { queued, pending, otp, success, failed, reversed };
+std::span<const EnumName<PayoutStatus>> enum_names(PayoutStatus);
 const char* payout_status_name(PayoutStatus status);
 std::optional<PayoutStatus> parse_payout_status(std::string_view name);
 
 struct PayoutRecord {
-  std::string payout_id, reference, recipient_code, source, transfer_code, reason;
+  std::string payout_id, reference, recipient_code;
+  PayoutSource source = PayoutSource::release;
+  std::string transfer_code, reason;
   std::optional<std::string> booking_id, withdrawal_id, retry_of;
   Money amount;
   PayoutStatus status = PayoutStatus::queued;

@@ -4,7 +4,9 @@
 // encoded `data` is what the event store keeps and hashes, keys in declaration order. Streams:
 // `booking-<id>` for a booking's life, `provider-<id>` for a provider's payout account, payouts
 // and withdrawals, `paystack-webhooks` for the webhook deliveries (a variant of their own, at the
-// end of this file). The glossary (release vs payout vs withdrawal) is in ledger/README.md.
+// end of this file). A field of one of values.h's enums is stored as its name (a role as
+// "client", a plan as "split"). The glossary (release vs payout vs withdrawal) is in
+// ledger/README.md.
 // Thread-safety: plain values.
 #pragma once
 
@@ -14,9 +16,10 @@
 #include <variant>
 #include <vector>
 
-#include "ledger/records.h"
 #include "ledger/money.h"
+#include "ledger/records.h"
 #include "ledger/status.h"
+#include "ledger/values.h"
 
 namespace escrow {
 
@@ -26,7 +29,7 @@ struct BookingCreated {
   static constexpr const char* type = "BookingCreated";
   std::string booking_id, client_id, provider_id, client_email, description;
   Money amount;
-  std::string plan;  // "full" | "split"
+  PaymentPlan plan = PaymentPlan::full;
   int deposit_bps = 0;
   int fee_bps = 0;
   int64_t auto_confirm_after_s = 0;  // 0 disables auto-confirm
@@ -163,7 +166,8 @@ struct ProofSubmitted {
 // The client approved the work, or an admin released (with or without proof).
 struct CompletionConfirmed {
   static constexpr const char* type = "CompletionConfirmed";
-  std::string booking_id, confirmed_by, role;
+  std::string booking_id, confirmed_by;
+  Role role = Role::system;
   bool with_proof = false;
   template <class V>
   void fields(V& v) {
@@ -204,8 +208,10 @@ struct FundsReleased {
 
 struct DisputeOpened {
   static constexpr const char* type = "DisputeOpened";
-  std::string booking_id, opened_by, role, reason, description;
-  std::string source;  // "party" | "chargeback"
+  std::string booking_id, opened_by;
+  Role role = Role::system;
+  std::string reason, description;
+  DisputeSource source = DisputeSource::party;
   std::optional<int64_t> paystack_dispute_id;
   std::optional<int64_t> auto_confirm_remaining_ms;  // the paused clock
   template <class V>
@@ -225,7 +231,8 @@ struct DisputeOpened {
 // part leaves through the RefundRequested events decided with it.
 struct DisputeResolved {
   static constexpr const char* type = "DisputeResolved";
-  std::string booking_id, provider_id, outcome;  // "release" | "refund" | "split"
+  std::string booking_id, provider_id;
+  ResolutionOutcome outcome = ResolutionOutcome::release;
   Money provider_amount, refund_amount, fee, provider_net;
   std::string note, resolved_by;
   template <class V>
@@ -244,7 +251,9 @@ struct DisputeResolved {
 
 struct BookingCancelled {
   static constexpr const char* type = "BookingCancelled";
-  std::string booking_id, cancelled_by, role, reason;
+  std::string booking_id, cancelled_by;
+  Role role = Role::system;
+  std::string reason;
   Money refund_amount;  // held money that the RefundRequested events with it return
   template <class V>
   void fields(V& v) {
@@ -356,7 +365,7 @@ struct PayoutRequested {
   static constexpr const char* type = "PayoutRequested";
   std::string provider_id, payout_id, reference, recipient_code;
   Money amount;
-  std::string source;  // "release" | "withdrawal" | "retry"
+  PayoutSource source = PayoutSource::release;
   std::optional<std::string> booking_id, withdrawal_id, retry_of;
   int attempt = 1;
   template <class V>
@@ -456,7 +465,7 @@ bool is_known_event_type(std::string_view type);  // an Event type (not a webhoo
 // Who caused an event, and why: the `meta` column.
 struct EventMeta {
   std::string actor_id;
-  std::string actor_role;  // client | provider | admin | service | auditor | system
+  Role actor_role = Role::system;
   std::optional<std::string> request_id, idempotency_key;
   std::optional<int64_t> causation_seq;
   template <class V>

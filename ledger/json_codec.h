@@ -3,7 +3,8 @@
 // A type lists its fields once, in `template <class V> void fields(V& v)`, calling
 // `v("name", member)` for each; the same list drives encoding (JsonWriter) and decoding
 // (JsonReader), so the two cannot drift apart. Supported members: std::string, int64_t, int,
-// bool, Money ({"amount":N,"currency":"NGN"}), std::optional<T> (omitted when empty),
+// bool, Money ({"amount":N,"currency":"NGN"}), Currency, the named enums of values.h (their name
+// as a string; decoding an unknown name fails), std::optional<T> (omitted when empty),
 // std::vector<T> of field-listed structs, and nested field-listed structs.
 // Output is compact, keys in declaration order: the exact text that is stored and hashed.
 // Thread-safety: stateless apart from the objects passed in.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "ledger/money.h"
+#include "ledger/values.h"
 
 namespace escrow::json {
 
@@ -51,6 +53,11 @@ class FieldWriter {
   void operator()(const char* key, const Currency& value) {
     w_.Key(key);
     w_.String(currency_code(value));
+  }
+  template <NamedEnum E>
+  void operator()(const char* key, const E& value) {
+    w_.Key(key);
+    w_.String(enum_name(value));
   }
   template <class T>
   void operator()(const char* key, const std::optional<T>& value) {
@@ -152,6 +159,15 @@ class FieldReader {
     if (!v) return;
     auto parsed = v->IsString() ? parse_currency(v->GetString()) : std::nullopt;
     if (!parsed) return fail(key, "unknown currency");
+    out = *parsed;
+  }
+  template <NamedEnum E>
+  void operator()(const char* key, E& out) {
+    const auto* v = required(key);
+    if (!v) return;
+    auto parsed =
+        v->IsString() ? parse_enum<E>({v->GetString(), v->GetStringLength()}) : std::nullopt;
+    if (!parsed) return fail(key, "unknown value");
     out = *parsed;
   }
   template <class T>

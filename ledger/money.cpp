@@ -18,6 +18,16 @@ constexpr CurrencyInfo currency_table[currency_count] = {
     {Currency::NGN, "NGN", 5000}, {Currency::GHS, "GHS", 10},  {Currency::ZAR, "ZAR", 100},
     {Currency::KES, "KES", 300},  {Currency::USD, "USD", 200},
 };
+
+// currency_code() indexes the table by value, and parse_currency() accepts what it lists.
+constexpr bool table_follows_currencies() {
+  for (int i = 0; i < currency_count; ++i) {
+    if (currency_table[i].currency != currencies[i] || static_cast<int>(currencies[i]) != i)
+      return false;
+  }
+  return true;
+}
+static_assert(table_follows_currencies());
 }  // namespace
 
 const char* currency_code(Currency currency) {

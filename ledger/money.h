@@ -3,6 +3,7 @@
 // and the parts always add up to the whole. Thread-safety: plain values.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,7 +13,11 @@ namespace escrow {
 
 enum class Currency : uint8_t { NGN, GHS, ZAR, KES, USD };
 
-inline constexpr int currency_count = 5;
+// Every supported currency, in declaration order: the one list that request validation, its
+// error messages ("one of NGN, GHS, ZAR, KES, USD") and escrowctl name.
+inline constexpr std::array<Currency, 5> currencies = {Currency::NGN, Currency::GHS, Currency::ZAR,
+                                                       Currency::KES, Currency::USD};
+inline constexpr int currency_count = static_cast<int>(currencies.size());
 
 const char* currency_code(Currency currency);
 std::optional<Currency> parse_currency(std::string_view code);

@@ -1,5 +1,7 @@
-// Stable names of the domain's enums (they are API values and error codes), and the
+// Stable names of the domain's enums (they are stored in events, written by the API and used as
+// error codes), one table per enum that names_every_enumerator() checks at compile time, and the
 // deterministic references handed to Paystack.
+#include <array>
 #include <string>
 
 #include "ledger/decider.h"
@@ -9,7 +11,7 @@ namespace escrow {
 
 namespace {
 struct RejectionText {
-  Rejection rejection;
+  Rejection value;  // named so for names_every_enumerator()
   const char* code;
   const char* message;
 };
@@ -72,16 +74,107 @@ constexpr RejectionText rejection_table[] = {
      "The payout is not waiting for an OTP."},
 };
 
+// One row per Rejection, in declaration order: rejection_text() indexes the table by value.
+static_assert(names_every_enumerator<rejection_table>());
+
+constexpr auto rejection_values = [] {
+  std::array<Rejection, std::size(rejection_table)> values{};
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = rejection_table[i].value;
+  return values;
+}();
+
 const RejectionText& rejection_text(Rejection rejection) {
-  const RejectionText& text = rejection_table[static_cast<int>(rejection)];
-  LEDGER_ASSERT(text.rejection == rejection, "rejection_table follows the enum's order");
-  return text;
+  auto index = static_cast<std::size_t>(rejection);
+  LEDGER_ASSERT(index < std::size(rejection_table), "a Rejection outside the enum");
+  return rejection_table[index];
 }
 
 // Lowercase hex of a SHA-256 prefix: ids chosen by callers may hold characters Paystack refuses.
 std::string short_hash(std::string_view text) {
   return sha256_hex(text).substr(0, 16);
 }
+
+// ---- name tables: each lists its enum's values in declaration order, checked here -----------
+
+constexpr EnumName<Role> role_table[] = {
+    {Role::client, "client"},   {Role::provider, "provider"}, {Role::admin, "admin"},
+    {Role::service, "service"}, {Role::auditor, "auditor"},   {Role::system, "system"},
+};
+static_assert(names_every_enumerator<role_table>());
+
+constexpr EnumName<PaymentPlan> payment_plan_table[] = {
+    {PaymentPlan::full, "full"},
+    {PaymentPlan::split, "split"},
+};
+static_assert(names_every_enumerator<payment_plan_table>());
+
+constexpr EnumName<DisputeSource> dispute_source_table[] = {
+    {DisputeSource::party, "party"},
+    {DisputeSource::chargeback, "chargeback"},
+};
+static_assert(names_every_enumerator<dispute_source_table>());
+
+constexpr EnumName<ResolutionOutcome> resolution_outcome_table[] = {
+    {ResolutionOutcome::release, "release"},
+    {ResolutionOutcome::refund, "refund"},
+    {ResolutionOutcome::split, "split"},
+};
+static_assert(names_every_enumerator<resolution_outcome_table>());
+
+constexpr EnumName<PayoutSource> payout_source_table[] = {
+    {PayoutSource::release, "release"},
+    {PayoutSource::withdrawal, "withdrawal"},
+    {PayoutSource::retry, "retry"},
+};
+static_assert(names_every_enumerator<payout_source_table>());
+
+constexpr EnumName<BookingStatus> booking_status_table[] = {
+    {BookingStatus::none, "none"},
+    {BookingStatus::awaiting_payment, "awaiting_payment"},
+    {BookingStatus::pending_execution, "pending_execution"},
+    {BookingStatus::awaiting_confirmation, "awaiting_confirmation"},
+    {BookingStatus::completed, "completed"},
+    {BookingStatus::disputed, "disputed"},
+    {BookingStatus::cancelled, "cancelled"},
+    {BookingStatus::refunded, "refunded"},
+};
+static_assert(names_every_enumerator<booking_status_table>());
+
+constexpr EnumName<PaymentStatus> payment_status_table[] = {
+    {PaymentStatus::unpaid, "unpaid"},
+    {PaymentStatus::pending, "pending"},
+    {PaymentStatus::partially_paid, "partially_paid"},
+    {PaymentStatus::escrow, "escrow"},
+    {PaymentStatus::released, "released"},
+    {PaymentStatus::refunding, "refunding"},
+    {PaymentStatus::refunded, "refunded"},
+    {PaymentStatus::split, "split"},
+    {PaymentStatus::failed, "failed"},
+};
+static_assert(names_every_enumerator<payment_status_table>());
+
+constexpr EnumName<ChargeStatus> charge_status_table[] = {
+    {ChargeStatus::pending, "pending"},
+    {ChargeStatus::captured, "captured"},
+    {ChargeStatus::failed, "failed"},
+    {ChargeStatus::flagged, "flagged"},
+};
+static_assert(names_every_enumerator<charge_status_table>());
+
+constexpr EnumName<RefundStatus> refund_status_table[] = {
+    {RefundStatus::queued, "queued"},         {RefundStatus::pending, "pending"},
+    {RefundStatus::processing, "processing"}, {RefundStatus::processed, "processed"},
+    {RefundStatus::failed, "failed"},         {RefundStatus::needs_attention, "needs_attention"},
+};
+static_assert(names_every_enumerator<refund_status_table>());
+
+constexpr EnumName<PayoutStatus> payout_status_table[] = {
+    {PayoutStatus::queued, "queued"}, {PayoutStatus::pending, "pending"},
+    {PayoutStatus::otp, "otp"},       {PayoutStatus::success, "success"},
+    {PayoutStatus::failed, "failed"}, {PayoutStatus::reversed, "reversed"},
+};
+static_assert(names_every_enumerator<payout_status_table>());
+
 }  // namespace
 
 const char* rejection_code(Rejection rejection) {
@@ -90,144 +183,78 @@ const char* rejection_code(Rejection rejection) {
 std::string rejection_message(Rejection rejection) {
   return rejection_text(rejection).message;
 }
-
-const char* role_name(Role role) {
-  switch (role) {
-    case Role::client:
-      return "client";
-    case Role::provider:
-      return "provider";
-    case Role::admin:
-      return "admin";
-    case Role::service:
-      return "service";
-    case Role::auditor:
-      return "auditor";
-    case Role::system:
-      return "system";
-  }
-  return "unknown";
+std::span<const Rejection> all_rejections() {
+  return rejection_values;
 }
 
+std::span<const EnumName<Role>> enum_names(Role) {
+  return role_table;
+}
+std::span<const EnumName<PaymentPlan>> enum_names(PaymentPlan) {
+  return payment_plan_table;
+}
+std::span<const EnumName<DisputeSource>> enum_names(DisputeSource) {
+  return dispute_source_table;
+}
+std::span<const EnumName<ResolutionOutcome>> enum_names(ResolutionOutcome) {
+  return resolution_outcome_table;
+}
+std::span<const EnumName<PayoutSource>> enum_names(PayoutSource) {
+  return payout_source_table;
+}
+std::span<const EnumName<BookingStatus>> enum_names(BookingStatus) {
+  return booking_status_table;
+}
+std::span<const EnumName<PaymentStatus>> enum_names(PaymentStatus) {
+  return payment_status_table;
+}
+std::span<const EnumName<ChargeStatus>> enum_names(ChargeStatus) {
+  return charge_status_table;
+}
+std::span<const EnumName<RefundStatus>> enum_names(RefundStatus) {
+  return refund_status_table;
+}
+std::span<const EnumName<PayoutStatus>> enum_names(PayoutStatus) {
+  return payout_status_table;
+}
+
+const char* role_name(Role role) {
+  return enum_name(role);
+}
 std::optional<Role> parse_role(std::string_view name) {
-  for (Role role :
-       {Role::client, Role::provider, Role::admin, Role::service, Role::auditor, Role::system}) {
-    if (name == role_name(role)) return role;
-  }
-  return std::nullopt;
+  return parse_enum<Role>(name);
 }
 
 const char* booking_status_name(BookingStatus status) {
-  switch (status) {
-    case BookingStatus::none:
-      return "none";
-    case BookingStatus::awaiting_payment:
-      return "awaiting_payment";
-    case BookingStatus::pending_execution:
-      return "pending_execution";
-    case BookingStatus::awaiting_confirmation:
-      return "awaiting_confirmation";
-    case BookingStatus::completed:
-      return "completed";
-    case BookingStatus::disputed:
-      return "disputed";
-    case BookingStatus::cancelled:
-      return "cancelled";
-    case BookingStatus::refunded:
-      return "refunded";
-  }
-  return "unknown";
+  return enum_name(status);
+}
+std::optional<BookingStatus> parse_booking_status(std::string_view name) {
+  return parse_enum<BookingStatus>(name);
 }
 
 const char* payment_status_name(PaymentStatus status) {
-  switch (status) {
-    case PaymentStatus::unpaid:
-      return "unpaid";
-    case PaymentStatus::pending:
-      return "pending";
-    case PaymentStatus::partially_paid:
-      return "partially_paid";
-    case PaymentStatus::escrow:
-      return "escrow";
-    case PaymentStatus::released:
-      return "released";
-    case PaymentStatus::refunding:
-      return "refunding";
-    case PaymentStatus::refunded:
-      return "refunded";
-    case PaymentStatus::split:
-      return "split";
-    case PaymentStatus::failed:
-      return "failed";
-  }
-  return "unknown";
+  return enum_name(status);
+}
+std::optional<PaymentStatus> parse_payment_status(std::string_view name) {
+  return parse_enum<PaymentStatus>(name);
 }
 
 const char* charge_status_name(ChargeStatus status) {
-  switch (status) {
-    case ChargeStatus::pending:
-      return "pending";
-    case ChargeStatus::captured:
-      return "captured";
-    case ChargeStatus::failed:
-      return "failed";
-    case ChargeStatus::flagged:
-      return "flagged";
-  }
-  return "unknown";
+  return enum_name(status);
 }
 
 const char* refund_status_name(RefundStatus status) {
-  switch (status) {
-    case RefundStatus::queued:
-      return "queued";
-    case RefundStatus::pending:
-      return "pending";
-    case RefundStatus::processing:
-      return "processing";
-    case RefundStatus::processed:
-      return "processed";
-    case RefundStatus::failed:
-      return "failed";
-    case RefundStatus::needs_attention:
-      return "needs_attention";
-  }
-  return "unknown";
+  return enum_name(status);
 }
-
 std::optional<RefundStatus> parse_refund_status(std::string_view name) {
-  for (RefundStatus s :
-       {RefundStatus::queued, RefundStatus::pending, RefundStatus::processing,
-        RefundStatus::processed, RefundStatus::failed, RefundStatus::needs_attention}) {
-    if (name == refund_status_name(s)) return s;
-  }
-  return std::nullopt;
+  return parse_enum<RefundStatus>(name);
 }
 
 const char* payout_status_name(PayoutStatus status) {
-  switch (status) {
-    case PayoutStatus::queued:
-      return "queued";
-    case PayoutStatus::pending:
-      return "pending";
-    case PayoutStatus::otp:
-      return "otp";
-    case PayoutStatus::success:
-      return "success";
-    case PayoutStatus::failed:
-      return "failed";
-    case PayoutStatus::reversed:
-      return "reversed";
-  }
-  return "unknown";
+  return enum_name(status);
 }
-
 std::optional<PayoutStatus> parse_payout_status(std::string_view name) {
-  for (PayoutStatus s : {PayoutStatus::queued, PayoutStatus::pending, PayoutStatus::otp,
-                         PayoutStatus::success, PayoutStatus::failed, PayoutStatus::reversed}) {
-    if (name == payout_status_name(s)) return s;
-  }
-  return std::nullopt;
+  return parse_enum<PayoutStatus>(name);
 }
 
 // "bk-<16 hex>-<installment>-<attempt>": 21+ characters of [a-z0-9-], valid as a transaction

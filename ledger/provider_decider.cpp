@@ -19,7 +19,7 @@ bool is_machine_or_admin(const Actor& a) {
 }
 
 PayoutRequested new_payout(const ProviderState& s, std::string_view provider_id, Money amount,
-                           std::string source) {
+                           PayoutSource source) {
   int number = static_cast<int>(s.payouts.size()) + 1;
   std::string reference = payout_reference(provider_id, number);
   return PayoutRequested{std::string(provider_id),
@@ -27,7 +27,7 @@ PayoutRequested new_payout(const ProviderState& s, std::string_view provider_id,
                          reference,
                          s.account->recipient_code,
                          amount,
-                         std::move(source),
+                         source,
                          std::nullopt,
                          std::nullopt,
                          std::nullopt,
@@ -48,7 +48,7 @@ Decision pay_out_release(const ProviderState& s, std::string_view id, const PayO
   // No account in this currency: the money waits in the available balance (rule 5).
   if (!s.account || s.account->currency != c.amount.currency || c.amount.amount_minor <= 0)
     return {};
-  PayoutRequested p = new_payout(s, id, c.amount, "release");
+  PayoutRequested p = new_payout(s, id, c.amount, PayoutSource::release);
   p.booking_id = c.booking_id;
   return Decision{{std::move(p)}, std::nullopt};
 }
@@ -72,7 +72,7 @@ Decision withdraw(const ProviderState& s, std::string_view id, const RequestWith
     return Decision::reject(Rejection::currency_mismatch);
   if (c.amount.amount_minor > c.available.amount_minor)
     return Decision::reject(Rejection::insufficient_balance);
-  PayoutRequested p = new_payout(s, id, c.amount, "withdrawal");
+  PayoutRequested p = new_payout(s, id, c.amount, PayoutSource::withdrawal);
   p.withdrawal_id = withdrawal_id;
   return Decision{{WithdrawalRequested{std::string(id), withdrawal_id, c.amount}, std::move(p)},
                   std::nullopt};
@@ -123,7 +123,7 @@ Decision retry(const ProviderState& s, std::string_view id, const RetryPayout& c
     return Decision::reject(Rejection::currency_mismatch);
   if (p->amount.amount_minor > c.available.amount_minor)
     return Decision::reject(Rejection::insufficient_balance);
-  PayoutRequested next = new_payout(s, id, p->amount, "retry");
+  PayoutRequested next = new_payout(s, id, p->amount, PayoutSource::retry);
   next.booking_id = p->booking_id;
   next.withdrawal_id = p->withdrawal_id;
   next.retry_of = p->payout_id;

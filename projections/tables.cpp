@@ -121,6 +121,11 @@ void write_proof(JsonWriter& w, const BookingState& s) {
   write_proof_value(w, s);
 }
 
+// Empty while the dispute is open, as the disputes table has always stored it.
+const char* outcome_name(const DisputeRecord& d) {
+  return d.outcome ? enum_name(*d.outcome) : "";
+}
+
 void write_dispute(JsonWriter& w, const BookingState& s) {
   key(w, "dispute");
   if (!s.dispute) return (void)w.Null();
@@ -128,12 +133,12 @@ void write_dispute(JsonWriter& w, const BookingState& s) {
   w.StartObject();
   str(w, "status", d.open ? "open" : "resolved");
   str(w, "opened_by", d.opened_by);
-  str(w, "role", d.role);
+  str(w, "role", role_name(d.role));
   str(w, "reason", d.reason);
   str(w, "description", d.description);
-  str(w, "source", d.source);
+  str(w, "source", enum_name(d.source));
   if (!d.open) {
-    str(w, "outcome", d.outcome);
+    str(w, "outcome", outcome_name(d));
     num(w, "provider_amount", d.provider_amount.amount_minor);
     num(w, "refund_amount", d.refund_amount.amount_minor);
     str(w, "note", d.note);
@@ -277,8 +282,8 @@ std::string booking_doc(const BookingState& s) {
   str(w, "currency", currency_code(t.amount.currency));
   key(w, "payment_plan");
   w.StartObject();
-  str(w, "type", t.plan);
-  if (t.plan == "split") num(w, "deposit_bps", t.deposit_bps);
+  str(w, "type", enum_name(t.plan));
+  if (t.plan == PaymentPlan::split) num(w, "deposit_bps", t.deposit_bps);
   w.EndObject();
   key(w, "installments");
   w.StartArray();
@@ -334,7 +339,7 @@ Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) 
              text(payment_status_name(s.payment_status)),
              text(currency_code(t.amount.currency)),
              integer(t.amount.amount_minor),
-             text(t.plan),
+             text(enum_name(t.plan)),
              integer(t.deposit_bps),
              integer(t.fee_bps),
              integer(t.auto_confirm_after_s),
@@ -390,11 +395,11 @@ Row dispute_row(const BookingState& s, const Times& times) {
   return Row{text(s.terms.booking_id),
              text(d.open ? "open" : "resolved"),
              text(d.opened_by),
-             text(d.role),
+             text(role_name(d.role)),
              text(d.reason),
              text(d.description),
-             text(d.source),
-             text(d.outcome),
+             text(enum_name(d.source)),
+             text(outcome_name(d)),
              integer(d.provider_amount.amount_minor),
              integer(d.refund_amount.amount_minor),
              text(currency_code(s.currency())),
@@ -410,7 +415,7 @@ Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times
              integer(p.amount.amount_minor),
              text(currency_code(p.amount.currency)),
              text(payout_status_name(p.status)),
-             text(p.source),
+             text(enum_name(p.source)),
              optional_value(p.booking_id),
              optional_value(p.withdrawal_id),
              optional_value(p.retry_of),

@@ -63,7 +63,7 @@ CommandContext system_context(int64_t delivery_id) {
 EventMeta webhook_meta(int64_t delivery_id) {
   EventMeta meta;
   meta.actor_id = webhook_actor_id;
-  meta.actor_role = role_name(Role::system);
+  meta.actor_role = Role::system;
   meta.request_id = "webhook-" + std::to_string(delivery_id);
   meta.causation_seq = delivery_id;
   return meta;
@@ -242,7 +242,7 @@ Result<Handled> handle_dispute_create(const Context& ctx, const paystack::Webhoo
   command.description = "Paystack chargeback on transaction " + event.reference;
   if (event.dispute_id)
     command.description += " (dispute " + std::to_string(*event.dispute_id) + ")";
-  command.source = "chargeback";
+  command.source = DisputeSource::chargeback;
   command.paystack_dispute_id = event.dispute_id;
   CommandResult result = ctx.shell.execute(*booking_id.value(), command, context);
   if (!result.ok()) return refusal(result, {Rejection::dispute_open});

@@ -75,7 +75,7 @@ inline CreateBooking full_terms(int64_t amount = 100'000, int fee_bps = 500) {
   c.client_email = "ada@example.com";
   c.description = "Fix the sink";
   c.amount = ngn(amount);
-  c.plan = "full";
+  c.plan = PaymentPlan::full;
   c.fee_bps = fee_bps;
   c.auto_confirm_after_s = three_days_s;
   return c;
@@ -83,7 +83,7 @@ inline CreateBooking full_terms(int64_t amount = 100'000, int fee_bps = 500) {
 
 inline CreateBooking split_terms(int deposit_bps = 3000, int64_t amount = 100'000) {
   CreateBooking c = full_terms(amount);
-  c.plan = "split";
+  c.plan = PaymentPlan::split;
   c.deposit_bps = deposit_bps;
   return c;
 }
@@ -105,16 +105,17 @@ inline CapturePayment capture_of(int installment, Money amount, int attempt = 1)
 inline BookingCreated booked_full(int64_t amount = 100'000, int fee_bps = 500,
                                   int64_t auto_confirm_after_s = three_days_s) {
   return BookingCreated{
-      booking_id, client_id, provider_id, "ada@example.com",    "Fix the sink", ngn(amount),
-      "full",     0,         fee_bps,     auto_confirm_after_s, std::nullopt,   {ngn(amount)}};
+      booking_id,   client_id,         provider_id, "ada@example.com", "Fix the sink",
+      ngn(amount),  PaymentPlan::full, 0,           fee_bps,           auto_confirm_after_s,
+      std::nullopt, {ngn(amount)}};
 }
 
 // 100,000 kobo with a 30% deposit: 30,000 then 70,000.
 inline BookingCreated booked_split() {
-  return BookingCreated{booking_id,        client_id,      provider_id,
-                        "ada@example.com", "Fix the sink", ngn(100'000),
-                        "split",           3000,           500,
-                        three_days_s,      std::nullopt,   {ngn(30'000), ngn(70'000)}};
+  return BookingCreated{booking_id,         client_id,      provider_id,
+                        "ada@example.com",  "Fix the sink", ngn(100'000),
+                        PaymentPlan::split, 3000,           500,
+                        three_days_s,       std::nullopt,   {ngn(30'000), ngn(70'000)}};
 }
 
 inline PaymentInitiated initiated(int installment, int64_t amount, int attempt = 1) {
@@ -139,16 +140,17 @@ inline ProofSubmitted proof_submitted(std::optional<int64_t> auto_confirm_at = d
 }
 
 inline CompletionConfirmed client_approved() {
-  return CompletionConfirmed{booking_id, client_id, "client", true};
+  return CompletionConfirmed{booking_id, client_id, Role::client, true};
 }
 
 inline DisputeOpened dispute_by_client(std::optional<int64_t> remaining_ms = std::nullopt) {
-  return DisputeOpened{booking_id, client_id,    "client",    "not_done", "the sink still leaks",
-                       "party",    std::nullopt, remaining_ms};
+  return DisputeOpened{
+      booking_id,           client_id,    Role::client, "not_done", "the sink still leaks",
+      DisputeSource::party, std::nullopt, remaining_ms};
 }
 
 inline BookingCancelled cancelled_by_client(int64_t refund) {
-  return BookingCancelled{booking_id, client_id, "client", "changed my mind", ngn(refund)};
+  return BookingCancelled{booking_id, client_id, Role::client, "changed my mind", ngn(refund)};
 }
 
 inline RefundRequested refund_requested(int number, int installment, int64_t amount,
@@ -172,12 +174,13 @@ inline PayoutAccountRegistered account_registered(Currency currency = Currency::
   return PayoutAccountRegistered{provider_id, "RCP_abc", "058", "Ada Obi", "6789", currency};
 }
 
-inline PayoutRequested payout_requested(int number, int64_t amount, std::string source = "release",
+inline PayoutRequested payout_requested(int number, int64_t amount,
+                                        PayoutSource source = PayoutSource::release,
                                         int attempt = 1, std::optional<std::string> retry_of = {}) {
   PayoutRequested p{
-      provider_id,       payout_ref(number), payout_ref(number), "RCP_abc",           ngn(amount),
-      std::move(source), std::nullopt,       std::nullopt,       std::move(retry_of), attempt};
-  if (p.source == "release") p.booking_id = booking_id;
+      provider_id, payout_ref(number), payout_ref(number), "RCP_abc",           ngn(amount),
+      source,      std::nullopt,       std::nullopt,       std::move(retry_of), attempt};
+  if (p.source == PayoutSource::release) p.booking_id = booking_id;
   return p;
 }
 
@@ -211,10 +214,11 @@ inline Events full_cancelled() {
   return full_held() + Events{cancelled_by_client(100'000), refund_requested(1, 1, 100'000)};
 }
 inline Events full_refunded_by_admin() {
-  return full_held() + Events{dispute_by_client(),
-                              DisputeResolved{booking_id, provider_id, "refund", ngn(0),
-                                              ngn(100'000), ngn(0), ngn(0), "no show", admin.id},
-                              refund_requested(1, 1, 100'000, "dispute")};
+  return full_held() +
+         Events{dispute_by_client(),
+                DisputeResolved{booking_id, provider_id, ResolutionOutcome::refund, ngn(0),
+                                ngn(100'000), ngn(0), ngn(0), "no show", admin.id},
+                refund_requested(1, 1, 100'000, "dispute")};
 }
 
 // ---- given / when / then -----------------------------------------------------------------------
@@ -333,5 +337,5 @@ inline InitiatePayment initiate_as_due(const BookingState& s, int64_t now_ms = t
 }
 
 inline ResolveDispute split_resolution(int64_t to_provider, int64_t to_client) {
-  return ResolveDispute{"split", to_provider, to_client, "half done"};
+  return ResolveDispute{ResolutionOutcome::split, to_provider, to_client, "half done"};
 }

@@ -150,11 +150,12 @@ struct Auditor {
     expect(amount > 0 && amount <= amount_minor_max, "amount out of range");
     expect(amount >= currency_minimum_minor(currency), "amount below minimum");
     expect(fee_bps >= 0 && fee_bps <= bps_max, "fee_bps out of range");
-    if (e.plan == "split") {
+    if (e.plan == PaymentPlan::split) {
       expect(installments.size() == 2, "split plan without two installments");
       expect(installments[0] == floor_bps(amount, e.deposit_bps), "deposit is not floored bps");
     } else {
-      expect(e.plan == "full" && installments.size() == 1, "full plan is not one installment");
+      expect(e.plan == PaymentPlan::full && installments.size() == 1,
+             "full plan is not one installment");
     }
   }
 
@@ -209,8 +210,10 @@ struct Auditor {
     int64_t to_client = e.refund_amount.amount_minor;
     expect(to_provider >= 0 && to_client >= 0, "negative resolution part");
     expect(to_provider + to_client == booking_held(), "resolution parts do not add up to held");
-    if (e.outcome == "release") expect(to_client == 0, "a release resolution refunds");
-    if (e.outcome == "refund") expect(to_provider == 0, "a refund resolution releases");
+    if (e.outcome == ResolutionOutcome::release)
+      expect(to_client == 0, "a release resolution refunds");
+    if (e.outcome == ResolutionOutcome::refund)
+      expect(to_provider == 0, "a refund resolution releases");
     expect(refunds_following(events, i, "dispute") == to_client,
            "resolution refunds do not add up to its refund part");
     check_fee(e.provider_amount, e.fee, e.provider_net);
@@ -221,7 +224,7 @@ struct Auditor {
     available[currency] += e.provider_net.amount_minor;
     closed = true;
     dispute_open = false;
-    refunded_outcome = e.outcome == "refund";
+    refunded_outcome = e.outcome == ResolutionOutcome::refund;
     auto_confirm_at.reset();
   }
 
@@ -288,7 +291,7 @@ struct Auditor {
               },
               [&](const CompletionConfirmed& e) {
                 expect(!closed && !dispute_open && !approved, "approval out of turn");
-                if (e.role == "client") expect(proof, "the client approved without proof");
+                if (e.role == Role::client) expect(proof, "the client approved without proof");
                 approved = true;
               },
               [&](const AutoConfirmed& e) {
@@ -310,7 +313,7 @@ struct Auditor {
               [&](const DisputeResolved& e) { on_resolved(events, i, e); },
               [&](const BookingCancelled& e) {
                 expect(!closed && !dispute_open, "cancelled a closed or disputed booking");
-                if (e.role == "client") expect(!proof, "the client cancelled after proof");
+                if (e.role == Role::client) expect(!proof, "the client cancelled after proof");
                 expect(e.refund_amount.amount_minor == booking_held(),
                        "cancellation refunds other than what the booking holds");
                 expect(refunds_following(events, i, "cancellation") == e.refund_amount.amount_minor,
@@ -366,7 +369,7 @@ struct Auditor {
               [&](const WithdrawalRequested& e) {
                 const PayoutRequested* p = nullptr;
                 if (i + 1 < events.size()) p = std::get_if<PayoutRequested>(&events[i + 1]);
-                expect(p && p->source == "withdrawal" && p->amount == e.amount &&
+                expect(p && p->source == PayoutSource::withdrawal && p->amount == e.amount &&
                            p->withdrawal_id == e.withdrawal_id,
                        "a withdrawal without its payout");
                 expect(valid_reference(e.withdrawal_id), "withdrawal id shape");

@@ -128,7 +128,7 @@ Result<ProviderState> CommandShell::load_provider(std::string_view provider_id) 
 }
 
 std::string CommandShell::meta_json(const CommandContext& context) const {
-  return encode_meta(EventMeta{context.actor.id, role_name(context.actor.role), context.request_id,
+  return encode_meta(EventMeta{context.actor.id, context.actor.role, context.request_id,
                                context.idempotency_key, context.causation_seq});
 }
 

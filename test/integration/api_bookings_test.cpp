@@ -330,6 +330,8 @@ TEST_CASE("reads: parties see only their bookings; lists page newest first; hist
     CHECK(json(w.call("GET", "/bookings?status=completed", c.auditor))["data"].Size() == 0);
     CHECK(json(w.call("GET", "/bookings", c.stranger_provider))["data"].Size() == 0);
     CHECK(w.call("GET", "/bookings?status=bogus", c.admin).status == 400);
+    CHECK(w.call("GET", "/bookings?status=none", c.admin).status == 400);  // before creation only
+    CHECK(w.call("GET", "/bookings?payment_status=bogus", c.admin).status == 400);
     CHECK(w.call("GET", "/bookings?limit=0", c.admin).status == 400);
     CHECK(w.call("GET", "/bookings?cursor=abc", c.admin).status == 400);
   }

@@ -200,7 +200,8 @@ struct Fixture : LedgerDb {
   void create_and_pay(const std::string& id) {
     run(id,
         CreateBooking{id, "client-1", "provider-1", "ada@example.com", "Deep clean",
-                      Money{1'000'000, Currency::NGN}, "full", 0, 500, 3 * 24 * 3600, std::nullopt},
+                      Money{1'000'000, Currency::NGN}, PaymentPlan::full, 0, 500, 3 * 24 * 3600,
+                      std::nullopt},
         Actor{"marketplace", Role::service});
     auto state = shell->load_booking(id);
     REQUIRE(state.is_ok());

@@ -162,11 +162,16 @@ struct World : ServiceParts {
   }
 
   void create(const std::string& id) {
-    CreateBooking c{id,           "client-1",
-                    "provider-1", "ada@example.com",
-                    "Deep clean", Money{1'000'000, Currency::NGN},
-                    "full",       0,
-                    500,          3 * 24 * 3600,
+    CreateBooking c{id,
+                    "client-1",
+                    "provider-1",
+                    "ada@example.com",
+                    "Deep clean",
+                    Money{1'000'000, Currency::NGN},
+                    PaymentPlan::full,
+                    0,
+                    500,
+                    3 * 24 * 3600,
                     std::nullopt};
     run(id, c, service);
   }

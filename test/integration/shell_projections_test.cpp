@@ -46,11 +46,11 @@ struct Fixture : LedgerDb {
     return r;
   }
 
-  void create(const std::string& id, int64_t amount, const std::string& plan = "full") {
+  void create(const std::string& id, int64_t amount, PaymentPlan plan = PaymentPlan::full) {
     CreateBooking c{id,           "client-1",
                     "provider-1", "ada@example.com",
                     "Deep clean", Money{amount, Currency::NGN},
-                    plan,         plan == "split" ? 3000 : 0,
+                    plan,         plan == PaymentPlan::split ? 3000 : 0,
                     500,          3 * 24 * 3600,
                     std::nullopt};
     REQUIRE(run(id, c, service).ok());
@@ -208,7 +208,7 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
                         "ada@example.com",
                         "Deep clean",
                         Money{100'000 + i * 1000, Currency::NGN},
-                        split ? "split" : "full",
+                        split ? PaymentPlan::split : PaymentPlan::full,
                         split ? 3000 : 0,
                         500,
                         3 * 24 * 3600,
@@ -217,12 +217,15 @@ TEST_CASE("concurrent commands on many bookings keep the projections equal to a 
         pay_next(id);
         if (split) pay_next(id);
         if (i % 4 == 0) {
-          run(id, OpenDispute{"late", "never came", "party", std::nullopt},
+          run(id, OpenDispute{"late", "never came", DisputeSource::party, std::nullopt},
               Actor{"client-1", Role::client});
-          if (run(id, ResolveDispute{"split", 30'000, std::nullopt, "half"}, admin).rejection !=
-              Rejection::invalid_resolution)
+          if (run(id, ResolveDispute{ResolutionOutcome::split, 30'000, std::nullopt, "half"}, admin)
+                  .rejection != Rejection::invalid_resolution)
             ++failures;
-          if (!run(id, ResolveDispute{"refund", std::nullopt, std::nullopt, "refund"}, admin).ok())
+          if (!run(id,
+                   ResolveDispute{ResolutionOutcome::refund, std::nullopt, std::nullopt, "refund"},
+                   admin)
+                   .ok())
             ++failures;
         } else if (!run(id, ConfirmCompletion{}, admin).ok()) {
           ++failures;

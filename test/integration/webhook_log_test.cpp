@@ -35,7 +35,7 @@ using projections::WebhookOutcome;
 
 namespace {
 
-const EventMeta paystack_meta{"paystack", "system", std::string("req-1"), std::nullopt,
+const EventMeta paystack_meta{"paystack", Role::system, std::string("req-1"), std::nullopt,
                               std::nullopt};
 constexpr int64_t start_ms = 1'800'000'000'000;
 
@@ -391,11 +391,16 @@ TEST_CASE("the webhook projection equals a fresh rebuild next to bookings, and d
           "[webhooks][projections]") {
   Fixture f;
   CommandShell& shell = *f.shell;
-  CreateBooking create{"b1",         "client-1",
-                       "provider-1", "ada@example.com",
-                       "Deep clean", Money{1'000'000, Currency::NGN},
-                       "full",       0,
-                       500,          3 * 24 * 3600,
+  CreateBooking create{"b1",
+                       "client-1",
+                       "provider-1",
+                       "ada@example.com",
+                       "Deep clean",
+                       Money{1'000'000, Currency::NGN},
+                       PaymentPlan::full,
+                       0,
+                       500,
+                       3 * 24 * 3600,
                        std::nullopt};
   REQUIRE(shell.execute("b1", create, CommandContext{Actor{"svc", Role::service}, {}, {}, {}, {}})
               .ok());

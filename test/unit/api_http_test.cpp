@@ -206,6 +206,36 @@ TEST_CASE("BodyReader refuses wrong types with 400 invalid_field naming the fiel
   CHECK(in.error().body.find("'f'") != std::string::npos);
 }
 
+TEST_CASE("BodyReader reads named enums and currencies as the spelled-out lists did") {
+  auto parsed = parse_json_body(
+      json_request(R"({"plan":"split","outcome":"refund","currency":"KES","bad":"half"})"));
+  REQUIRE(parsed.is_ok());
+  BodyReader in(parsed.value());
+  CHECK(in.required_enum<PaymentPlan>("plan") == PaymentPlan::split);
+  CHECK(in.required_enum<ResolutionOutcome>("outcome") == ResolutionOutcome::refund);
+  CHECK(in.required_currency("currency") == Currency::KES);
+  CHECK(in.ok());
+
+  // The same 400, byte for byte, for a wrong value and for an absent one.
+  auto same_error = [&](auto typed, std::initializer_list<std::string_view> names) {
+    for (const char* field : {"bad", "absent"}) {
+      INFO(field);
+      BodyReader typed_in(parsed.value());
+      BodyReader listed_in(parsed.value());
+      (void)typed(typed_in, field);
+      (void)listed_in.required_enum(field, names);
+      REQUIRE_FALSE(typed_in.ok());
+      CHECK(typed_in.error().body == listed_in.error().body);
+    }
+  };
+  same_error([](BodyReader& r, const char* f) { return r.required_enum<PaymentPlan>(f); },
+             {"full", "split"});
+  same_error([](BodyReader& r, const char* f) { return r.required_enum<ResolutionOutcome>(f); },
+             {"release", "refund", "split"});
+  same_error([](BodyReader& r, const char* f) { return r.required_currency(f); },
+             {"NGN", "GHS", "ZAR", "KES", "USD"});
+}
+
 namespace {
 Handler named(std::string name) {
   return [name](const HttpRequest&, const RouteParams& params) {

@@ -298,11 +298,11 @@ TEST_CASE("CapturePayment: money paid twice or too late goes straight back", "[d
     CHECK(s2.payment_status == PaymentStatus::refunding);
   }
   SECTION("a balance paid after an admin refunded the deposit is refunded as late") {
-    Events history =
-        split_deposit_held() + Events{initiated(2, 70'000), dispute_by_client(),
-                                      DisputeResolved{booking_id, provider_id, "refund", ngn(0),
-                                                      ngn(30'000), ngn(0), ngn(0), "", admin.id},
-                                      refund_requested(1, 1, 30'000, "dispute")};
+    Events history = split_deposit_held() +
+                     Events{initiated(2, 70'000), dispute_by_client(),
+                            DisputeResolved{booking_id, provider_id, ResolutionOutcome::refund,
+                                            ngn(0), ngn(30'000), ngn(0), ngn(0), "", admin.id},
+                            refund_requested(1, 1, 30'000, "dispute")};
     BookingState s = given(history);
     Decision d = when(s, capture_of(2, ngn(70'000)), marketplace);
     then_events(d, {"PaymentCaptured", "RefundRequested"});
@@ -373,7 +373,7 @@ TEST_CASE("ConfirmCompletion: the client's approval releases net and fee in one 
   then_events(d, {"CompletionConfirmed", "FundsReleased"});
   const auto& c = event_at<CompletionConfirmed>(d, 0);
   CHECK(c.confirmed_by == client_id);
-  CHECK(c.role == "client");
+  CHECK(c.role == Role::client);
   CHECK(c.with_proof);
   const auto& r = event_at<FundsReleased>(d, 1);
   CHECK(r.provider_id == provider_id);
@@ -398,7 +398,7 @@ TEST_CASE("ConfirmCompletion: the client's approval releases net and fee in one 
 TEST_CASE("ConfirmCompletion: an admin may release without proof, recorded as such", "[decider]") {
   Decision d = when(given(full_held()), ConfirmCompletion{}, admin);
   then_events(d, {"CompletionConfirmed", "FundsReleased"});
-  CHECK(event_at<CompletionConfirmed>(d, 0).role == "admin");
+  CHECK(event_at<CompletionConfirmed>(d, 0).role == Role::admin);
   CHECK(event_at<CompletionConfirmed>(d, 0).confirmed_by == admin.id);
   CHECK_FALSE(event_at<CompletionConfirmed>(d, 0).with_proof);
   CHECK(event_at<FundsReleased>(d, 1).reason == "admin_released");

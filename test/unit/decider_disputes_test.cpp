@@ -14,8 +14,8 @@ TEST_CASE("OpenDispute: freezes the escrow and the auto-confirm clock", "[decide
   then_events(d, {"DisputeOpened"});
   const auto& e = event_at<DisputeOpened>(d, 0);
   CHECK(e.opened_by == client_id);
-  CHECK(e.role == "client");
-  CHECK(e.source == "party");
+  CHECK(e.role == Role::client);
+  CHECK(e.source == DisputeSource::party);
   CHECK(e.auto_confirm_remaining_ms == deadline - t0 - 1'000);
   CHECK(postings_for(e).empty());
   BookingState disputed = after(s, d);
@@ -28,14 +28,14 @@ TEST_CASE("OpenDispute: freezes the escrow and the auto-confirm clock", "[decide
   SECTION("the provider may open one before proof") {
     Decision p = when(given(full_held()), OpenDispute{"client_absent", ""}, provider);
     then_events(p, {"DisputeOpened"});
-    CHECK(event_at<DisputeOpened>(p, 0).role == "provider");
+    CHECK(event_at<DisputeOpened>(p, 0).role == Role::provider);
     CHECK_FALSE(event_at<DisputeOpened>(p, 0).auto_confirm_remaining_ms.has_value());
   }
   SECTION("a Paystack chargeback opens one for the service") {
-    Decision c =
-        when(given(full_held()), OpenDispute{"chargeback", "", "chargeback", 4242}, marketplace);
+    Decision c = when(given(full_held()),
+                      OpenDispute{"chargeback", "", DisputeSource::chargeback, 4242}, marketplace);
     then_events(c, {"DisputeOpened"});
-    CHECK(event_at<DisputeOpened>(c, 0).source == "chargeback");
+    CHECK(event_at<DisputeOpened>(c, 0).source == DisputeSource::chargeback);
     CHECK(event_at<DisputeOpened>(c, 0).paystack_dispute_id == 4242);
   }
   SECTION("past the deadline the remaining time is zero") {
@@ -52,10 +52,10 @@ TEST_CASE("ResolveDispute: release, refund or split by an admin", "[decider]") {
   Books books(history);
 
   SECTION("release: all to the provider, less the fee") {
-    Decision d = when(s, ResolveDispute{"release", {}, {}, "work is fine"}, admin);
+    Decision d = when(s, ResolveDispute{ResolutionOutcome::release, {}, {}, "work is fine"}, admin);
     then_events(d, {"DisputeResolved"});
     const auto& e = event_at<DisputeResolved>(d, 0);
-    CHECK(e.outcome == "release");
+    CHECK(e.outcome == ResolutionOutcome::release);
     CHECK(e.provider_amount == ngn(100'000));
     CHECK(e.refund_amount == ngn(0));
     CHECK(e.fee == ngn(5'000));
@@ -70,7 +70,7 @@ TEST_CASE("ResolveDispute: release, refund or split by an admin", "[decider]") {
     CHECK(books.available() == 95'000);
   }
   SECTION("refund: all to the client, one refund per captured charge") {
-    Decision d = when(s, ResolveDispute{"refund", {}, {}, "no show"}, admin);
+    Decision d = when(s, ResolveDispute{ResolutionOutcome::refund, {}, {}, "no show"}, admin);
     then_events(d, {"DisputeResolved", "RefundRequested", "RefundRequested"});
     const auto& e = event_at<DisputeResolved>(d, 0);
     CHECK(e.provider_amount == ngn(0));
@@ -99,7 +99,7 @@ TEST_CASE("ResolveDispute: release, refund or split by an admin", "[decider]") {
     Decision d = when(s, split_resolution(60'000, 40'000), admin);
     then_events(d, {"DisputeResolved", "RefundRequested", "RefundRequested"});
     const auto& e = event_at<DisputeResolved>(d, 0);
-    CHECK(e.outcome == "split");
+    CHECK(e.outcome == ResolutionOutcome::split);
     CHECK(e.provider_amount == ngn(60'000));
     CHECK(e.refund_amount == ngn(40'000));
     CHECK(e.fee == ngn(3'000));
@@ -159,7 +159,7 @@ TEST_CASE("CancelBooking: held money is refunded in full", "[decider]") {
     BookingState s = given(split_fully_held() + Events{proof_submitted()});
     Decision d = when(s, CancelBooking{"cannot finish"}, provider);
     then_events(d, {"BookingCancelled", "RefundRequested", "RefundRequested"});
-    CHECK(event_at<BookingCancelled>(d, 0).role == "provider");
+    CHECK(event_at<BookingCancelled>(d, 0).role == Role::provider);
     CHECK(event_at<RefundRequested>(d, 1).amount == ngn(30'000));
     CHECK(event_at<RefundRequested>(d, 2).amount == ngn(70'000));
     CHECK(event_at<RefundRequested>(d, 2).refund_id == refund_id(2));
@@ -304,7 +304,7 @@ TEST_CASE("a failed refund of a duplicate payment stays the client's money", "[d
     BookingState disputed = after(s, Decision{{dispute_by_client()}, std::nullopt});
     then_rejected(when(disputed, split_resolution(100'000, 100'000), admin),
                   Rejection::invalid_resolution);
-    Decision d = when(disputed, ResolveDispute{"refund", {}, {}, ""}, admin);
+    Decision d = when(disputed, ResolveDispute{ResolutionOutcome::refund, {}, {}, ""}, admin);
     then_events(d, {"DisputeResolved", "RefundRequested"});
     CHECK(event_at<DisputeResolved>(d, 0).refund_amount == ngn(100'000));
     CHECK(event_at<RefundRequested>(d, 1).payment_reference == ref(1, 1));

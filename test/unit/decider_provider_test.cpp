@@ -46,7 +46,7 @@ TEST_CASE("PayOutRelease: released money goes out when an account exists", "[dec
     CHECK(p.reference == payout_ref(1));
     CHECK(p.recipient_code == "RCP_abc");
     CHECK(p.amount == ngn(95'000));
-    CHECK(p.source == "release");
+    CHECK(p.source == PayoutSource::release);
     CHECK(p.booking_id == booking_id);
     CHECK(p.attempt == 1);
     CHECK_FALSE(p.retry_of.has_value());
@@ -64,7 +64,7 @@ TEST_CASE("RequestWithdrawal: any part of the available balance", "[decider][pro
   CHECK(w.amount == ngn(95'000));
   CHECK(postings_for(w).empty());
   const auto& p = event_at<PayoutRequested>(d, 1);
-  CHECK(p.source == "withdrawal");
+  CHECK(p.source == PayoutSource::withdrawal);
   CHECK(p.withdrawal_id == w.withdrawal_id);
   CHECK_FALSE(p.booking_id.has_value());
   ProviderState s2 = after(s, d);
@@ -185,7 +185,7 @@ TEST_CASE("RecordPayoutOutcome: the life of a transfer", "[decider][provider]") 
     Decision retry = when(s2, RetryPayout{payout_ref(1), ngn(95'000)}, scheduler);
     then_events(retry, {"PayoutRequested"});
     const auto& p = event_at<PayoutRequested>(retry, 0);
-    CHECK(p.source == "retry");
+    CHECK(p.source == PayoutSource::retry);
     CHECK(p.retry_of == payout_ref(1));
     CHECK(p.attempt == 2);
     CHECK(p.payout_id == payout_ref(2));
@@ -271,7 +271,7 @@ TEST_CASE("every money event posts balanced double entries", "[decider][postings
        PayoutSucceeded{provider_id, payout_ref(1), ngn(47'500)},
        PayoutReversed{provider_id, payout_ref(1), "", ngn(47'500), true},
        WithdrawalRequested{provider_id, withdrawal_id_for(provider_id, 1), ngn(47'500)},
-       payout_requested(2, 47'500, "withdrawal"),
+       payout_requested(2, 47'500, PayoutSource::withdrawal),
        PayoutFailed{provider_id, payout_ref(2), "", ngn(47'500)}});
   CHECK(provider_books.available() == 47'500);
   CHECK(provider_books.in_flight() == 0);

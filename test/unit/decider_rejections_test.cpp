@@ -1,7 +1,9 @@
 // The decider's rejections (ledger/decider.h, DESIGN section 4): a table with one row per
 // rejection, in the Rejection enum's declaration order, that fails if a rejection has no row;
 // each row states the command, the actor and the history that must be refused, and checks the
-// exact Rejection with no events. Also: rejection codes are the enum names, each with a message.
+// exact Rejection with no events. Also: rejection codes are the enum names, each with a message;
+// and the typed values of events (ledger/values.h) encode to the bytes the log held when they
+// were strings, while an unknown stored name fails to decode.
 #include <functional>
 #include <optional>
 #include <string>
@@ -47,7 +49,7 @@ std::vector<Row> rejection_rows() {
       {"ConfirmCompletion", ConfirmCompletion{}},
       {"AutoConfirm", AutoConfirm{}},
       {"OpenDispute", OpenDispute{}},
-      {"ResolveDispute", ResolveDispute{"release", {}, {}, ""}},
+      {"ResolveDispute", ResolveDispute{ResolutionOutcome::release, {}, {}, ""}},
       {"CancelBooking", CancelBooking{}},
       {"RecordRefundOutcome", RecordRefundOutcome{refund_id(1)}},
       {"RetryRefund", RetryRefund{refund_id(1)}},
@@ -91,10 +93,10 @@ std::vector<Row> rejection_rows() {
     return when(given(full_held()), OpenDispute{"x", "y"}, other_client);
   });
   row(Rejection::not_allowed, "a client reports a chargeback", [] {
-    return when(given(full_held()), OpenDispute{"x", "y", "chargeback", 5}, client);
+    return when(given(full_held()), OpenDispute{"x", "y", DisputeSource::chargeback, 5}, client);
   });
   row(Rejection::not_allowed, "the client resolves a dispute", [disputed] {
-    return when(given(disputed), ResolveDispute{"refund", {}, {}, ""}, client);
+    return when(given(disputed), ResolveDispute{ResolutionOutcome::refund, {}, {}, ""}, client);
   });
   row(Rejection::not_allowed, "another provider cancels",
       [] { return when(given(full_held()), CancelBooking{"x"}, other_provider); });
@@ -177,8 +179,6 @@ std::vector<Row> rejection_rows() {
   row(Rejection::invalid_deposit_bps, "split with a negative deposit",
       [none] { return when(none, split_terms(-5), marketplace); });
 
-  row(Rejection::invalid_plan, "an unknown plan",
-      [=] { return create_with([](CreateBooking& c) { c.plan = "weekly"; }); });
   row(Rejection::invalid_plan, "a negative auto-confirm delay",
       [=] { return create_with([](CreateBooking& c) { c.auto_confirm_after_s = -1; }); });
 
@@ -190,10 +190,11 @@ std::vector<Row> rejection_rows() {
   row(Rejection::booking_cancelled, "approval of a cancelled booking",
       [] { return when(given(full_cancelled()), ConfirmCompletion{}, admin); });
   row(Rejection::booking_cancelled, "auto-confirm of a cancelled booking", [] {
-    return when(given(full_with_proof() + Events{BookingCancelled{booking_id, provider_id,
-                                                                  "provider", "sick", ngn(100'000)},
-                                                 refund_requested(1, 1, 100'000)}),
-                AutoConfirm{}, scheduler, deadline);
+    return when(
+        given(full_with_proof() + Events{BookingCancelled{booking_id, provider_id, Role::provider,
+                                                          "sick", ngn(100'000)},
+                                         refund_requested(1, 1, 100'000)}),
+        AutoConfirm{}, scheduler, deadline);
   });
   row(Rejection::booking_cancelled, "a dispute on a cancelled booking", [] {
     return when(given(full_cancelled()), OpenDispute{"x", "y"}, client);
@@ -324,12 +325,10 @@ std::vector<Row> rejection_rows() {
       [] { return when(given(full_with_proof()), AutoConfirm{}, scheduler, deadline - 1); });
 
   row(Rejection::no_dispute, "resolving with no dispute", [] {
-    return when(given(full_with_proof()), ResolveDispute{"release", {}, {}, ""}, admin);
+    return when(given(full_with_proof()), ResolveDispute{ResolutionOutcome::release, {}, {}, ""},
+                admin);
   });
 
-  row(Rejection::invalid_resolution, "an unknown outcome", [disputed] {
-    return when(given(disputed), ResolveDispute{"halve", {}, {}, ""}, admin);
-  });
   row(Rejection::invalid_resolution, "a split that does not add up",
       [disputed] { return when(given(disputed), split_resolution(60'000, 30'000), admin); });
   row(Rejection::invalid_resolution, "a split above the held amount",
@@ -337,7 +336,8 @@ std::vector<Row> rejection_rows() {
   row(Rejection::invalid_resolution, "a split with a negative provider part",
       [disputed] { return when(given(disputed), split_resolution(-1, 100'001), admin); });
   row(Rejection::invalid_resolution, "a split without amounts", [disputed] {
-    return when(given(disputed), ResolveDispute{"split", std::nullopt, std::nullopt, ""}, admin);
+    return when(given(disputed),
+                ResolveDispute{ResolutionOutcome::split, std::nullopt, std::nullopt, ""}, admin);
   });
 
   row(Rejection::already_cancelled, "cancelling twice",
@@ -415,10 +415,11 @@ std::vector<Row> rejection_rows() {
                 RetryPayout{payout_ref(1), ngn(95'000)}, scheduler);
   });
   row(Rejection::payout_not_retryable, "retrying a failed payout twice", [] {
-    return when(given_provider({account_registered(), payout_requested(1, 95'000),
-                                PayoutFailed{provider_id, payout_ref(1), "x", ngn(95'000)},
-                                payout_requested(2, 95'000, "retry", 2, payout_ref(1))}),
-                RetryPayout{payout_ref(1), ngn(95'000)}, scheduler);
+    return when(
+        given_provider({account_registered(), payout_requested(1, 95'000),
+                        PayoutFailed{provider_id, payout_ref(1), "x", ngn(95'000)},
+                        payout_requested(2, 95'000, PayoutSource::retry, 2, payout_ref(1))}),
+        RetryPayout{payout_ref(1), ngn(95'000)}, scheduler);
   });
 
   row(Rejection::payout_not_awaiting_otp, "finalizing a pending payout", [] {
@@ -441,7 +442,7 @@ std::vector<Row> rejection_rows() {
 
 TEST_CASE("every rejection, in declaration order", "[decider][rejections]") {
   const std::vector<Row> rows = rejection_rows();
-  constexpr int rejection_count = static_cast<int>(Rejection::payout_not_awaiting_otp) + 1;
+  const int rejection_count = static_cast<int>(all_rejections().size());
   std::vector<int> rows_per_rejection(rejection_count, 0);
   int previous = -1;
   for (const Row& r : rows) {
@@ -452,9 +453,9 @@ TEST_CASE("every rejection, in declaration order", "[decider][rejections]") {
     ++rows_per_rejection[index];
     then_rejected(r.run(), r.expected);
   }
-  for (int i = 0; i < rejection_count; ++i) {
-    INFO("no row for " << rejection_code(static_cast<Rejection>(i)));
-    CHECK(rows_per_rejection[i] > 0);
+  for (Rejection rejection : all_rejections()) {
+    INFO("no row for " << rejection_code(rejection));
+    CHECK(rows_per_rejection[static_cast<int>(rejection)] > 0);
   }
 }
 
@@ -463,7 +464,89 @@ TEST_CASE("rejection codes are their enum names, with a message each", "[decider
   CHECK(std::string(rejection_code(Rejection::proof_submitted)) == "proof_submitted");
   CHECK(std::string(rejection_code(Rejection::payout_not_awaiting_otp)) ==
         "payout_not_awaiting_otp");
-  for (int i = 0; i <= static_cast<int>(Rejection::payout_not_awaiting_otp); ++i) {
-    CHECK_FALSE(rejection_message(static_cast<Rejection>(i)).empty());
+  for (Rejection rejection : all_rejections()) {
+    CHECK_FALSE(rejection_message(rejection).empty());
+  }
+}
+
+// ---- stored names ------------------------------------------------------------------------------
+
+// Each event's `data` as the log held it when these fields were strings: the log is hashed, so
+// the bytes may never change.
+TEST_CASE("typed values are stored as the names the log has always held", "[decider][names]") {
+  const std::pair<Event, std::string> stored[] = {
+      {BookingCreated{"bk-1",
+                      "client-1",
+                      "provider-1",
+                      "ada@example.com",
+                      "Fix the sink",
+                      ngn(100'000),
+                      PaymentPlan::split,
+                      3000,
+                      500,
+                      259200,
+                      std::nullopt,
+                      {ngn(30'000), ngn(70'000)}},
+       R"({"booking_id":"bk-1","client_id":"client-1","provider_id":"provider-1",)"
+       R"("client_email":"ada@example.com","description":"Fix the sink",)"
+       R"("amount":{"amount":100000,"currency":"NGN"},"plan":"split","deposit_bps":3000,)"
+       R"("fee_bps":500,"auto_confirm_after_s":259200,)"
+       R"("installments":[{"amount":30000,"currency":"NGN"},{"amount":70000,"currency":"NGN"}]})"},
+      {CompletionConfirmed{"bk-1", "admin-1", Role::admin, false},
+       R"({"booking_id":"bk-1","confirmed_by":"admin-1","role":"admin","with_proof":false})"},
+      {DisputeOpened{"bk-1", "svc", Role::service, "chargeback", "", DisputeSource::chargeback,
+                     4242, 1000},
+       R"({"booking_id":"bk-1","opened_by":"svc","role":"service","reason":"chargeback",)"
+       R"("description":"","source":"chargeback","paystack_dispute_id":4242,)"
+       R"("auto_confirm_remaining_ms":1000})"},
+      {DisputeResolved{"bk-1", "provider-1", ResolutionOutcome::split, ngn(60'000), ngn(40'000),
+                       ngn(3'000), ngn(57'000), "half done", "admin-1"},
+       R"({"booking_id":"bk-1","provider_id":"provider-1","outcome":"split",)"
+       R"("provider_amount":{"amount":60000,"currency":"NGN"},)"
+       R"("refund_amount":{"amount":40000,"currency":"NGN"},)"
+       R"("fee":{"amount":3000,"currency":"NGN"},)"
+       R"("provider_net":{"amount":57000,"currency":"NGN"},"note":"half done",)"
+       R"("resolved_by":"admin-1"})"},
+      {BookingCancelled{"bk-1", "provider-1", Role::provider, "sick", ngn(100'000)},
+       R"({"booking_id":"bk-1","cancelled_by":"provider-1","role":"provider","reason":"sick",)"
+       R"("refund_amount":{"amount":100000,"currency":"NGN"}})"},
+      {PayoutRequested{"provider-1", "po-1", "po-1", "RCP_abc", ngn(95'000),
+                       PayoutSource::withdrawal, std::nullopt, std::string("wd-1"), std::nullopt,
+                       1},
+       R"({"provider_id":"provider-1","payout_id":"po-1","reference":"po-1",)"
+       R"("recipient_code":"RCP_abc","amount":{"amount":95000,"currency":"NGN"},)"
+       R"("source":"withdrawal","withdrawal_id":"wd-1","attempt":1})"},
+  };
+  for (const auto& [event, data] : stored) {
+    INFO(event_type(event));
+    CHECK(encode_event_data(event) == data);
+    Result<Event> decoded = decode_event(event_type(event), data);
+    REQUIRE(decoded.is_ok());
+    CHECK(encode_event_data(decoded.value()) == data);
+  }
+  CHECK(
+      encode_meta(EventMeta{"marketplace", Role::service, std::string("req-1"), std::nullopt, 7}) ==
+      R"({"actor_id":"marketplace","actor_role":"service","request_id":"req-1",)"
+      R"("causation_seq":7})");
+}
+
+TEST_CASE("a stored event with a name its enum lacks does not decode", "[decider][names]") {
+  struct Bad {
+    const char* type;
+    const char* data;
+    const char* error;
+  };
+  for (const Bad& bad : {
+           Bad{"CompletionConfirmed",
+               R"({"booking_id":"bk-1","confirmed_by":"x","role":"root","with_proof":false})",
+               "CompletionConfirmed data: role: unknown value"},
+           Bad{"DisputeResolved", R"({"booking_id":"bk-1","provider_id":"p","outcome":3})",
+               "DisputeResolved data: outcome: unknown value"},
+       }) {
+    Result<Event> decoded = decode_event(bad.type, bad.data);
+    INFO(bad.type);
+    REQUIRE_FALSE(decoded.is_ok());
+    CHECK(decoded.status().code() == StatusCode::corrupt);
+    CHECK(decoded.status().message() == bad.error);
   }
 }

@@ -124,8 +124,9 @@ struct Sequence {
                           [&](const ConfirmCompletion&) { return own_client || admin; },
                           [&](const AutoConfirm&) { return a.role == Role::system; },
                           [&](const OpenDispute& c) {
-                            return c.source == "chargeback" ? machine || admin
-                                                            : own_client || own_provider;
+                            return c.source == DisputeSource::chargeback
+                                       ? machine || admin
+                                       : own_client || own_provider;
                           },
                           [&](const ResolveDispute&) { return admin; },
                           [&](const CancelBooking&) { return own_client || own_provider || admin; },
@@ -158,12 +159,13 @@ struct Sequence {
         ++reached["RefundRequested:" + r->reason];
       if (const auto* r = std::get_if<FundsReleased>(&e)) ++reached["FundsReleased:" + r->reason];
       if (const auto* r = std::get_if<DisputeResolved>(&e))
-        ++reached["DisputeResolved:" + r->outcome];
+        ++reached["DisputeResolved:" + std::string(enum_name(r->outcome))];
       if (const auto* r = std::get_if<PayoutRequested>(&e))
-        ++reached["PayoutRequested:" + r->source];
+        ++reached["PayoutRequested:" + std::string(enum_name(r->source))];
       if (const auto* r = std::get_if<PayoutReversed>(&e))
         ++reached[r->after_success ? "PayoutReversed:after_success" : "PayoutReversed:before"];
-      if (const auto* r = std::get_if<DisputeOpened>(&e)) ++reached["DisputeOpened:" + r->source];
+      if (const auto* r = std::get_if<DisputeOpened>(&e))
+        ++reached["DisputeOpened:" + std::string(enum_name(r->source))];
     }
   }
 
@@ -354,7 +356,7 @@ struct Sequence {
         amount = uniform(minimum, std::min<int64_t>(amount_minor_max, minimum * 20'000));
     }
     c.amount = Money{amount, k};
-    c.plan = chance(50) ? "split" : (chance(95) ? "full" : "monthly");
+    c.plan = chance(50) ? PaymentPlan::split : PaymentPlan::full;
     c.deposit_bps =
         chance(95) ? static_cast<int>(uniform(1, 9999)) : static_cast<int>(uniform(-1, 1)) * 10'000;
     c.fee_bps = chance(95) ? static_cast<int>(chance(30) ? 500 : uniform(0, 10'000))
@@ -384,7 +386,7 @@ struct Sequence {
     if (!booking.exists()) {
       CreateBooking c = random_terms();
       c.amount = Money{100'000, Currency::NGN};
-      c.plan = "full";
+      c.plan = PaymentPlan::full;
       c.fee_bps = 500;
       c.auto_confirm_after_s = 3600;
       booking_command(c, service(), "CreateBooking");
@@ -512,8 +514,9 @@ struct Sequence {
 
   void open_dispute() {
     if (chance(20)) {
-      booking_command(OpenDispute{"chargeback", "", "chargeback", uniform(1, 1'000'000)},
-                      mostly(service()), "OpenDispute (chargeback)");
+      booking_command(
+          OpenDispute{"chargeback", "", DisputeSource::chargeback, uniform(1, 1'000'000)},
+          mostly(service()), "OpenDispute (chargeback)");
     } else {
       booking_command(OpenDispute{"not_as_described", "x"}, mostly(chance(60) ? client : provider),
                       "OpenDispute");
@@ -526,37 +529,39 @@ struct Sequence {
     r.note = "decided";
     switch (uniform(0, 9)) {
       case 0:
-        r.outcome = "release";
+        r.outcome = ResolutionOutcome::release;
         break;
       case 1:
-        r.outcome = "refund";
+        r.outcome = ResolutionOutcome::refund;
         break;
-      case 2:
-        r.outcome = "maybe";
+      case 2:  // a split naming only the provider's part
+        r.outcome = ResolutionOutcome::split;
+        r.provider_amount_minor = uniform(0, held);
         break;
       case 3:
-        r.outcome = "split";
+        r.outcome = ResolutionOutcome::split;
         r.provider_amount_minor = uniform(0, held);
         r.refund_amount_minor = held - *r.provider_amount_minor + (chance(50) ? 1 : -1);
         break;
       case 4:
-        r.outcome = "split";
+        r.outcome = ResolutionOutcome::split;
         r.provider_amount_minor = held + 1;
         r.refund_amount_minor = -1;
         break;
       case 5:
-        r.outcome = "split";
+        r.outcome = ResolutionOutcome::split;
         break;
       default:
-        r.outcome = "split";
+        r.outcome = ResolutionOutcome::split;
         r.provider_amount_minor = chance(20) ? (chance(50) ? 0 : held) : uniform(0, held);
         r.refund_amount_minor = held - *r.provider_amount_minor;
     }
     const Actor& a = mostly(admin(), 85);
-    bool valid = r.outcome == "release" || r.outcome == "refund" ||
-                 (r.outcome == "split" && r.provider_amount_minor && r.refund_amount_minor &&
-                  *r.provider_amount_minor >= 0 && *r.refund_amount_minor >= 0 &&
-                  *r.provider_amount_minor + *r.refund_amount_minor == held);
+    bool valid =
+        r.outcome == ResolutionOutcome::release || r.outcome == ResolutionOutcome::refund ||
+        (r.outcome == ResolutionOutcome::split && r.provider_amount_minor &&
+         r.refund_amount_minor && *r.provider_amount_minor >= 0 && *r.refund_amount_minor >= 0 &&
+         *r.provider_amount_minor + *r.refund_amount_minor == held);
     bool was_disputed = booking.dispute_open();
     Decision d = booking_command(r, a, "ResolveDispute");
     if (a.role == Role::admin && was_disputed && valid == d.rejected())
@@ -834,8 +839,8 @@ TEST_CASE("random command sequences conserve money", "[decider][randomized]") {
     INFO("event " << type << " reached " << reached[type] << " times");
     CHECK(reached[type] >= 100);
   }
-  for (int i = 0; i <= static_cast<int>(Rejection::payout_not_awaiting_otp); ++i) {
-    std::string code = rejection_code(static_cast<Rejection>(i));
+  for (Rejection rejection : all_rejections()) {
+    std::string code = rejection_code(rejection);
     INFO("rejection " << code << " reached " << reached[code] << " times");
     CHECK(reached[code] >= 100);
   }

@@ -231,7 +231,7 @@ void Driver::lifecycle(int64_t n) {
                        "client" + std::to_string(n) + "@example.com",
                        "Home cleaning",
                        Money{uniform(5000, 5'000'000), Currency::NGN},
-                       split ? "split" : "full",
+                       split ? PaymentPlan::split : PaymentPlan::full,
                        split ? 5000 : 0,
                        500,
                        3 * 24 * 3600,
@@ -256,16 +256,14 @@ void Driver::lifecycle(int64_t n) {
   } else if (path < 0.85) {
     if (chance(0.5)) run(shell_, id, BookingCommand{SubmitProof{"Job done", {}, {}}}, provider);
     run(shell_, id,
-        BookingCommand{OpenDispute{"quality", "The work was not finished", "party", std::nullopt}},
+        BookingCommand{OpenDispute{"quality", "The work was not finished", DisputeSource::party,
+                                   std::nullopt}},
         chance(0.7) ? client : provider);
     auto state = shell_.load_booking(id);
     int64_t held = state.is_ok() ? state->held_minor() : 0;
-    int outcome = static_cast<int>(uniform(0, 2));
-    ResolveDispute resolve{outcome == 0   ? "release"
-                           : outcome == 1 ? "refund"
-                                          : "split",
-                           std::nullopt, std::nullopt, "Reviewed the evidence"};
-    if (outcome == 2) {
+    auto outcome = static_cast<ResolutionOutcome>(uniform(0, 2));
+    ResolveDispute resolve{outcome, std::nullopt, std::nullopt, "Reviewed the evidence"};
+    if (outcome == ResolutionOutcome::split) {
       resolve.provider_amount_minor = held / 2;
       resolve.refund_amount_minor = held - held / 2;
     }

@@ -31,8 +31,8 @@ CLI::Validator currency_validator() {
       [](std::string& code) -> std::string {
         if (parse_currency(code)) return std::string();
         std::string known;
-        for (int i = 0; i < currency_count; ++i)
-          known += (i ? ", " : "") + std::string(currency_code(static_cast<Currency>(i)));
+        for (Currency currency : currencies)
+          known += (known.empty() ? "" : ", ") + std::string(currency_code(currency));
         return "unknown currency '" + code + "'; known: " + known;
       },
       "CODE");
