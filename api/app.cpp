@@ -50,7 +50,9 @@ std::string new_request_id() {
 }
 
 // Routes that take no Idempotency-Key (DESIGN section 5: every POST/PUT except the webhook).
-bool idempotent_method(std::string_view method) { return method == "POST" || method == "PUT"; }
+bool idempotent_method(std::string_view method) {
+  return method == "POST" || method == "PUT";
+}
 
 // Routes outside the per-token rate limit: Paystack's deliveries and the probes.
 bool rate_limited_route(std::string_view route) {
@@ -61,8 +63,9 @@ bool rate_limited_route(std::string_view route) {
 }  // namespace
 
 struct App::Parts {
-  Parts(const Config& config_in, std::unique_ptr<service::Runtime> runtime_in, Authenticator auth_in,
-        std::unique_ptr<BlobStore> blobs_in, std::unique_ptr<IdempotencyStore> idempotency_in)
+  Parts(const Config& config_in, std::unique_ptr<service::Runtime> runtime_in,
+        Authenticator auth_in, std::unique_ptr<BlobStore> blobs_in,
+        std::unique_ptr<IdempotencyStore> idempotency_in)
       : config(config_in),
         runtime(std::move(runtime_in)),
         auth(std::move(auth_in)),
@@ -82,9 +85,10 @@ struct App::Parts {
                  runtime->context()},
         outbox(services.service, Outbox::Options{config.scheduler_interval_ms,
                                                  config.pending_payment_check_after_s * 1000, 1}),
-        schedulers(services.service, [this] { outbox.wake(); },
-                   Schedulers::Options{config.scheduler_interval_ms,
-                                       config.pending_payment_check_after_s * 1000}),
+        schedulers(
+            services.service, [this] { outbox.wake(); },
+            Schedulers::Options{config.scheduler_interval_ms,
+                                config.pending_payment_check_after_s * 1000}),
         processor(services.service, runtime->webhooks(),
                   WebhookProcessor::Options{
                       WebhookProcessor::retry_interval_ms_default,
@@ -111,7 +115,9 @@ struct App::Parts {
 
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-App::~App() { stop_workers(); }
+App::~App() {
+  stop_workers();
+}
 
 Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock) {
   service::Runtime::Options runtime_options;
@@ -134,18 +140,18 @@ Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock)
   auto parts = std::make_unique<Parts>(config, std::move(runtime).value(), std::move(auth).value(),
                                        std::move(blobs).value(), std::move(idempotency).value());
   Parts& p = *parts;
-  p.runtime->paystack().set_observer([&metrics = p.metrics](std::string_view endpoint,
-                                                            std::string_view outcome) {
-    metrics.count_paystack_call(endpoint, outcome);
-  });
+  p.runtime->paystack().set_observer(
+      [&metrics = p.metrics](std::string_view endpoint, std::string_view outcome) {
+        metrics.count_paystack_call(endpoint, outcome);
+      });
   if (!config.notify_url.empty()) {
     Notifier::Options options;
     options.url = config.notify_url;
     options.secret = config.notify_secret;
     options.db_path = config.db_path;
-    auto notifier = Notifier::open(options, clock, [&metrics = p.metrics](std::string_view outcome) {
-      metrics.count_notification(outcome);
-    });
+    auto notifier = Notifier::open(
+        options, clock,
+        [&metrics = p.metrics](std::string_view outcome) { metrics.count_notification(outcome); });
     if (!notifier.is_ok()) return notifier.status();
     p.notifier = std::move(notifier).value();
   }
@@ -176,9 +182,13 @@ bool answered_inline(std::string_view method, std::string_view target) {
   return method == "GET" && target.substr(0, target.find('?')) == "/healthz";
 }
 
-Services& App::services() { return parts_->services; }
+Services& App::services() {
+  return parts_->services;
+}
 
-const Router& App::router() const { return parts_->router; }
+const Router& App::router() const {
+  return parts_->router;
+}
 
 void App::start_workers() {
   Parts& p = *parts_;
@@ -221,8 +231,9 @@ HttpResponse App::handle(HttpRequest request) {
     // Who is asking, for the rate limit and the idempotency scope; the handler authenticates
     // again and answers 401 itself, so an unauthenticated request is limited by address.
     HttpResult<Principal> who = p.auth.authenticate(request, clock.now_ms());
-    std::string actor = who.is_ok() ? std::string(role_name(who.value().role)) + ":" + who.value().sub
-                                    : std::string();
+    std::string actor = who.is_ok()
+                            ? std::string(role_name(who.value().role)) + ":" + who.value().sub
+                            : std::string();
     std::string limit_key = who.is_ok() ? "sub:" + actor : "ip:" + request.remote_address;
     RateLimiter::Decision allowed{true, 0};
     if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, clock.now_ms());
@@ -233,15 +244,16 @@ HttpResponse App::handle(HttpRequest request) {
       try {
         if (who.is_ok() && idempotent_method(request.method) &&
             match.route != "/webhooks/paystack" && request.headers.contains("Idempotency-Key")) {
-          response = p.idempotency->run(actor, request.method, match.route, request, call,
-                                        clock.now_ms());
+          response =
+              p.idempotency->run(actor, request.method, match.route, request, call, clock.now_ms());
         } else {
           response = call();
         }
       } catch (const std::exception& e) {
-        logging::error("handler threw", {{"route", match.route}, {"what", e.what()},
-                                         {"request_id", request_id}});
-        response = error_response(500, "internal_error", "An internal error occurred; it was logged.");
+        logging::error("handler threw",
+                       {{"route", match.route}, {"what", e.what()}, {"request_id", request_id}});
+        response =
+            error_response(500, "internal_error", "An internal error occurred; it was logged.");
       }
     }
   }

@@ -64,7 +64,7 @@ struct Services {
   BlobStore& blobs;
   Metrics& metrics;
   projections::WebhookLog& webhooks;
-  service::Outbox& outbox;  // wake() it after a command that queued a payout or refund
+  service::Outbox& outbox;   // wake() it after a command that queued a payout or refund
   service::Context service;  // the service layer's view of the parts above
 };
 
@@ -75,7 +75,7 @@ void add_read_routes(Router& router, Services& services);      // handlers_reads
 void add_admin_routes(Router& router, Services& services);     // handlers_admin.cpp
 void add_webhook_routes(Router& router, Services& services,
                         service::WebhookProcessor& processor);  // handlers_webhooks.cpp
-void add_ops_routes(Router& router, Services& services);       // handlers_ops.cpp
+void add_ops_routes(Router& router, Services& services);        // handlers_ops.cpp
 
 // What the server must decide from a request's header, before any handler or authentication
 // (escrowd passes these as ServerOptions::body_limit and run_inline).

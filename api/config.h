@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "ledger/store/event_store.h"
 #include "ledger/status.h"
+#include "ledger/store/event_store.h"
 
 namespace escrow::api {
 
 struct Config {
   // Paystack
-  std::string paystack_secret_key;                         // PAYSTACK_SECRET_KEY (required)
-  std::string paystack_public_key;                         // PAYSTACK_PUBLIC_KEY
+  std::string paystack_secret_key;                            // PAYSTACK_SECRET_KEY (required)
+  std::string paystack_public_key;                            // PAYSTACK_PUBLIC_KEY
   std::string paystack_base_url = "https://api.paystack.co";  // PAYSTACK_BASE_URL
   std::vector<std::string> paystack_ips;  // ESCROW_PAYSTACK_IPS, comma-separated; empty = any
   // Server
@@ -28,8 +28,8 @@ struct Config {
   uint16_t listen_port = 8080;            // 0 = any free port (tests)
   int threads = 4;                        // ESCROW_THREADS: I/O + handler threads
   // Storage
-  std::string db_path = "./var/escrow.db";  // ESCROW_DB
-  std::string blob_dir = "./var/blobs";     // ESCROW_BLOB_DIR
+  std::string db_path = "./var/escrow.db";      // ESCROW_DB
+  std::string blob_dir = "./var/blobs";         // ESCROW_BLOB_DIR
   Synchronous synchronous = Synchronous::full;  // ESCROW_SYNCHRONOUS: off | normal | full
   // Auth
   std::string jwt_secret;  // ESCROW_JWT_SECRET (required, >= 32 bytes)

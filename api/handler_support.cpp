@@ -3,8 +3,8 @@
 
 #include <charconv>
 
-#include "service/log.h"
 #include "ledger/time_format.h"
+#include "service/log.h"
 
 namespace escrow::api {
 
@@ -22,7 +22,9 @@ HttpResult<Principal> require(const Services& services, const HttpRequest& reque
   return error_response(403, "not_allowed", "This role may not use this route.");
 }
 
-Actor actor_of(const Principal& principal) { return Actor{principal.sub, principal.role}; }
+Actor actor_of(const Principal& principal) {
+  return Actor{principal.sub, principal.role};
+}
 
 CommandContext context_for(const Principal& principal, const HttpRequest& request) {
   CommandContext context;
@@ -39,11 +41,10 @@ CommandContext context_for(const Principal& principal, const HttpRequest& reques
 HttpResponse internal_error(const Status& status) {
   // The Status names what failed (SQLite's message, a file path); it never holds a secret, and
   // it goes to the operator's log only, not to the caller.
-  logging::error("operating error", {{"code", status_code_name(status.code())},
-                                     {"detail", status.message()}});
+  logging::error("operating error",
+                 {{"code", status_code_name(status.code())}, {"detail", status.message()}});
   if (status.code() == StatusCode::busy) {
-    HttpResponse response =
-        error_response(503, "busy", "The service is busy; retry in a moment.");
+    HttpResponse response = error_response(503, "busy", "The service is busy; retry in a moment.");
     response.headers.set("Retry-After", "1");
     return response;
   }
@@ -57,8 +58,9 @@ HttpResponse internal_error(const Status& status) {
 std::optional<HttpResponse> command_failure(const CommandResult& result) {
   if (!result.status.is_ok()) {
     if (result.status.code() == StatusCode::conflict) {
-      return error_response(409, "conflict",
-                            "The booking or the provider's account changed while this request ran; retry it.");
+      return error_response(
+          409, "conflict",
+          "The booking or the provider's account changed while this request ran; retry it.");
     }
     return internal_error(result.status);
   }
@@ -118,8 +120,9 @@ HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit, int6
     auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), limit);
     if (error != std::errc() || end != text->data() + text->size() || limit < 1 ||
         limit > max_limit) {
-      return error_response(400, "invalid_query",
-                            "limit must be an integer from 1 to " + std::to_string(max_limit) + ".");
+      return error_response(
+          400, "invalid_query",
+          "limit must be an integer from 1 to " + std::to_string(max_limit) + ".");
     }
     page.limit = limit;
   }

@@ -25,9 +25,9 @@
 
 #include "api/app.h"
 #include "api/handler_support.h"
+#include "paystack/client.h"
 #include "service/log.h"
 #include "service/outbox.h"
-#include "paystack/client.h"
 
 namespace escrow::api {
 namespace {
@@ -67,7 +67,8 @@ HttpResponse finalize(Services& services, const HttpRequest& request,
     return error_response(400, "invalid_field", "otp must be the digits Paystack sent.");
   }
 
-  auto outcome = service::finalize_payout(services.service, payout_id, otp, context_for(who.value(), request));
+  auto outcome =
+      service::finalize_payout(services.service, payout_id, otp, context_for(who.value(), request));
   if (!outcome.is_ok()) return internal_error(outcome.status());
   const service::FinalizeOutcome& out = outcome.value();
   if (out.rejection) return rejection_response(*out.rejection);
@@ -119,8 +120,7 @@ HttpResponse retry_payout(Services& services, const HttpRequest& request,
                           const std::string& payout_id) {
   auto who = require(services, request, {Role::admin});
   if (!who.is_ok()) return std::move(who).error();
-  auto provider =
-      services.queries.payout_provider(payout_id);
+  auto provider = services.queries.payout_provider(payout_id);
   if (!provider.is_ok()) return internal_error(provider.status());
   if (!provider.value()) return rejection_response(Rejection::unknown_payout);
 
@@ -157,8 +157,7 @@ HttpResponse retry_refund(Services& services, const HttpRequest& request,
                           const std::string& refund_id) {
   auto who = require(services, request, {Role::admin});
   if (!who.is_ok()) return std::move(who).error();
-  auto booking =
-      services.queries.refund_booking(refund_id);
+  auto booking = services.queries.refund_booking(refund_id);
   if (!booking.is_ok()) return internal_error(booking.status());
   if (!booking.value()) return rejection_response(Rejection::unknown_refund);
 

@@ -20,14 +20,14 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "service/checkout.h"
-#include "service/outbox.h"
-#include "service/payments.h"
 #include "api/uploads.h"
 #include "api/views.h"
 #include "ledger/hash.h"
 #include "ledger/time_format.h"
 #include "paystack/client.h"
+#include "service/checkout.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 
 namespace escrow::api {
 namespace {
@@ -613,9 +613,10 @@ void add_booking_routes(Router& router, Services& services) {
   router.add("GET", "/bookings/:id/at", [s](const HttpRequest& r, const RouteParams& p) {
     return booking_at(*s, r, p.get("id"));
   });
-  router.add("POST", "/bookings/:id/pay", [s, checkouts](const HttpRequest& r, const RouteParams& p) {
-    return pay(*s, *checkouts, r, p.get("id"));
-  });
+  router.add("POST", "/bookings/:id/pay",
+             [s, checkouts](const HttpRequest& r, const RouteParams& p) {
+               return pay(*s, *checkouts, r, p.get("id"));
+             });
   router.add("POST", "/bookings/:id/complete", [s](const HttpRequest& r, const RouteParams& p) {
     return complete(*s, r, p.get("id"));
   });

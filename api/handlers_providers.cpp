@@ -21,10 +21,10 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
+#include "paystack/client.h"
 #include "service/log.h"
 #include "service/outbox.h"
 #include "service/payout_accounts.h"
-#include "paystack/client.h"
 
 namespace escrow::api {
 namespace {
@@ -109,8 +109,8 @@ HttpResponse put_payout_account(Services& services, const HttpRequest& request,
   if (!input.is_ok()) return std::move(input).error();
   const AccountInput& a = input.value();
 
-  auto registered = service::register_payout_account(services.service, id, a,
-                                                     context_for(who.value(), request));
+  auto registered =
+      service::register_payout_account(services.service, id, a, context_for(who.value(), request));
   if (!registered.is_ok()) return internal_error(registered.status());
   if (registered->invalid) {
     return error_response(400, "invalid_payout_account",

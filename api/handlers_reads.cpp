@@ -179,8 +179,8 @@ HttpResponse list_disputes(Services& services, const HttpRequest& request) {
   if (!page.is_ok()) return page.error();
   std::optional<projections::DisputeStatus> wanted;
   if (status)
-    wanted = *status == "open" ? projections::DisputeStatus::open
-                               : projections::DisputeStatus::resolved;
+    wanted =
+        *status == "open" ? projections::DisputeStatus::open : projections::DisputeStatus::resolved;
   auto rows = services.queries.disputes(wanted, page.value());
   if (!rows.is_ok()) return internal_error(rows.status());
   return json_response(200, page_json(rows.value(), write_dispute));

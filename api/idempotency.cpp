@@ -118,13 +118,12 @@ HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view meth
   // When the response cannot be stored, the key is given back instead: a retry then runs the
   // command again, which the ledger answers without a second effect.
   bool success = response.status >= 200 && response.status <= 299;
-  if (!success ||
-      !records_
-           ->complete(actor, *key,
-                      StoredResponse{response.status, encode_headers(response.headers),
-                                     response.body},
-                      now_ms)
-           .is_ok()) {
+  if (!success || !records_
+                       ->complete(actor, *key,
+                                  StoredResponse{response.status, encode_headers(response.headers),
+                                                 response.body},
+                                  now_ms)
+                       .is_ok()) {
     (void)records_->release(actor, *key);
   }
   return response;

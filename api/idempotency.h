@@ -29,8 +29,8 @@
 #include <string_view>
 
 #include "api/http.h"
-#include "ledger/store/idempotency_records.h"
 #include "ledger/status.h"
+#include "ledger/store/idempotency_records.h"
 
 namespace escrow::api {
 

@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/store/event_store.h"
 #include "ledger/status.h"
+#include "ledger/store/event_store.h"
 #include "projections/queries.h"
 
 namespace escrow::api {

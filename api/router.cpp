@@ -104,8 +104,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     std::sort(allowed.begin(), allowed.end());
     std::string allow;
     for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-    result.error = error_response(405, "method_not_allowed",
-                                  "This resource does not accept this method.");
+    result.error =
+        error_response(405, "method_not_allowed", "This resource does not accept this method.");
     result.error->headers.set("Allow", allow);
     return result;
   }

@@ -31,8 +31,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "service/log.h"
 #include "ledger/text.h"
+#include "service/log.h"
 
 namespace escrow::api {
 

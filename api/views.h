@@ -17,8 +17,8 @@
 
 #include "api/handler_support.h"
 #include "ledger/decider.h"
-#include "projections/queries.h"
 #include "ledger/status.h"
+#include "projections/queries.h"
 
 namespace escrow::api {
 

@@ -10,13 +10,13 @@
 // values, safe to copy between threads.
 #pragma once
 
+#include <concepts>
 #include <cstdio>
 #include <cstdlib>
-#include <concepts>
 #include <optional>
-#include <variant>
 #include <string>
 #include <utility>
+#include <variant>
 
 namespace escrow {
 
@@ -89,9 +89,7 @@ class [[nodiscard]] Result {
   E&& error() && { return std::get<1>(std::move(checked_error())); }
 
   // For Result<T> (E = Status): the error, or an ok Status when there is a value.
-  const Status& status() const
-    requires std::same_as<E, Status>
-  {
+  const Status& status() const requires std::same_as<E, Status> {
     static const Status ok_status;
     return is_ok() ? ok_status : std::get<1>(v_);
   }

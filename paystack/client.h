@@ -37,8 +37,8 @@
 #include <string_view>
 #include <vector>
 
-#include "paystack/api_error.h"
 #include "net/http_client.h"
+#include "paystack/api_error.h"
 #include "paystack/types.h"
 
 namespace escrow::paystack {

@@ -12,8 +12,8 @@
 
 #include <vector>
 
-#include "paystack/api_error.h"
 #include "net/http_client.h"
+#include "paystack/api_error.h"
 #include "paystack/types.h"
 
 namespace escrow::paystack {

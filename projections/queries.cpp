@@ -114,9 +114,8 @@ const char* side_name(PartySide side) {
 }
 
 TransactionRow transaction_from(const sqlite::Stmt& r) {
-  return TransactionRow{r.column_text(0),     optional_text(r, 1), money_at(r, 2, 3),
-                        r.column_text(4),     r.column_text(5),    r.column_int64(6),
-                        r.column_int64(7)};
+  return TransactionRow{r.column_text(0), optional_text(r, 1), money_at(r, 2, 3), r.column_text(4),
+                        r.column_text(5), r.column_int64(6),   r.column_int64(7)};
 }
 
 // ---- disputes --------------------------------------------------------------------------------
@@ -246,11 +245,10 @@ Result<Page<TransactionRow>> Queries::transactions(std::string_view party_id, Pa
   if (!stmt.is_ok()) return stmt.status();
   stmt->bind(1, party_id).bind_static(6, side_name(side));
   bind_page(stmt.value(), 2, 5, page);
-  return read_page<TransactionRow>(stmt.value(), page.limit, transaction_from,
-                                   [](const sqlite::Stmt& r) {
-                                     return SortKey{r.column_int64(6), r.column_text(0),
-                                                    r.column_text(5)};
-                                   });
+  return read_page<TransactionRow>(
+      stmt.value(), page.limit, transaction_from, [](const sqlite::Stmt& r) {
+        return SortKey{r.column_int64(6), r.column_text(0), r.column_text(5)};
+      });
 }
 
 Result<Page<DisputeRow>> Queries::disputes(std::optional<DisputeStatus> status,
@@ -280,9 +278,10 @@ Result<Page<BookingSummaryRow>> Queries::bookings(const BookingFilter& filter,
   bind_optional(stmt.value(), 3, filter.status);
   bind_optional(stmt.value(), 4, filter.payment_status);
   bind_page(stmt.value(), 5, 8, page);
-  return read_page<BookingSummaryRow>(
-      stmt.value(), page.limit, booking_summary_from,
-      [](const sqlite::Stmt& r) { return SortKey{r.column_int64(17), "", ""}; });
+  return read_page<BookingSummaryRow>(stmt.value(), page.limit, booking_summary_from,
+                                      [](const sqlite::Stmt& r) {
+                                        return SortKey{r.column_int64(17), "", ""};
+                                      });
 }
 
 Result<BookingOutside> Queries::booking_outside(std::string_view booking_id) {

@@ -14,8 +14,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
+#include "ledger/store/event_store.h"
 #include "projections/live.h"
 
 namespace escrow::projections {

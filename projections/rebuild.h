@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/sqlite.h"
 #include "projections/tables.h"
 
 namespace escrow::projections {

@@ -26,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/store/event_store.h"
 #include "ledger/events.h"
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/event_store.h"
+#include "ledger/store/sqlite.h"
 #include "projections/live.h"
 #include "projections/tables.h"  // DeliveryRow: one row of webhook_deliveries
 

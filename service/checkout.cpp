@@ -45,9 +45,8 @@ Result<bool> adopt_checkout(const Context& ctx, const std::string& id, const Pay
     out.paystack = tx.error();
     return false;
   }
-  CommandResult recorded =
-      ctx.shell.execute(id, InitiatePayment{due.reference, due.installment, due.amount, "", ""},
-                        command);
+  CommandResult recorded = ctx.shell.execute(
+      id, InitiatePayment{due.reference, due.installment, due.amount, "", ""}, command);
   if (!recorded.ok()) {
     out.failed = std::move(recorded);
     return false;

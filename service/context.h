@@ -21,7 +21,7 @@ namespace escrow::service {
 struct Context {
   const Clock& clock;
   CommandShell& shell;
-  ReadPool& reads;             // for what keeps its own SQL (reconciliation's comparison)
+  ReadPool& reads;                // for what keeps its own SQL (reconciliation's comparison)
   projections::Queries& queries;  // every read of the projections
   paystack::Client& paystack;
 };

@@ -15,13 +15,13 @@
 #include <utility>
 #include <vector>
 
-#include "service/log.h"
-#include "service/worker.h"
-#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
+#include "ledger/store/event_store.h"
 #include "ledger/store/sqlite.h"
 #include "ledger/time_format.h"
 #include "net/http_client.h"
+#include "service/log.h"
+#include "service/worker.h"
 
 namespace escrow::service {
 
@@ -141,7 +141,7 @@ struct Notifier::Impl {
   std::optional<EventReader> reader;
   sqlite::Stmt read_cursor, advance_cursor, insert, select_due, mark_delivered, mark_failed;
 
-  std::mutex run_mutex;  // one run_once at a time
+  std::mutex run_mutex;          // one run_once at a time
   std::optional<Worker> worker;  // built by Notifier::open, stopped before the rest goes
 
   Impl(Options o, const Clock& c, std::function<void(std::string_view)> a)
@@ -252,8 +252,7 @@ Status Notifier::Impl::deliver_due() {
   return Status::ok();
 }
 
-Status Notifier::Impl::record_attempt(const Due& due,
-                                      const Result<net::HttpResponse>& response) {
+Status Notifier::Impl::record_attempt(const Due& due, const Result<net::HttpResponse>& response) {
   const int64_t now_ms = clock.now_ms();
   if (response.is_ok() && response.value().status >= 200 && response.value().status < 300) {
     mark_delivered.bind(1, due.id).bind(2, now_ms);
@@ -326,9 +325,13 @@ Notifier::~Notifier() {
   stop();
 }
 
-void Notifier::start() { impl_->worker->start(); }
+void Notifier::start() {
+  impl_->worker->start();
+}
 
-void Notifier::stop() { impl_->worker->stop(); }
+void Notifier::stop() {
+  impl_->worker->stop();
+}
 
 Status Notifier::run_once() {
   return impl_->run_once();

@@ -168,7 +168,6 @@ TransferAttempt send_transfer(paystack::Client& client,
   return {Kind::reference_taken, existing.value(), sent.error()};
 }
 
-
 }  // namespace
 
 Result<RefundCheck> check_refund_at_paystack(CommandShell& shell, paystack::Client& client,
@@ -262,11 +261,17 @@ Outbox::~Outbox() {
   stop();
 }
 
-void Outbox::start() { worker_.start(); }
+void Outbox::start() {
+  worker_.start();
+}
 
-void Outbox::stop() { worker_.stop(); }
+void Outbox::stop() {
+  worker_.stop();
+}
 
-void Outbox::wake() { worker_.wake(); }
+void Outbox::wake() {
+  worker_.wake();
+}
 
 int64_t Outbox::pass() {
   if (Status s = run_once(); !s.is_ok())
@@ -323,8 +328,7 @@ Status Outbox::send_payout(const std::string& provider_id, const std::string& pa
   switch (sent.kind) {
     case TransferAttempt::Kind::answered:
       succeeded(key);
-      return record_transfer(deps_.shell, provider_id, payout_id, sent.transfer,
-                             outbox_context());
+      return record_transfer(deps_.shell, provider_id, payout_id, sent.transfer, outbox_context());
     case TransferAttempt::Kind::refused: {
       logging::warn("outbox: Paystack refused a payout",
                     {{"payout_id", payout_id}, {"error", sent.error.to_string()}});
@@ -494,8 +498,8 @@ Status Outbox::check_refund(const std::string& booking_id, const std::string& re
       found->status == RefundStatus::processed || found->status == RefundStatus::failed)
     return Status::ok();
   const RefundRecord r = *found;
-  auto checked = check_refund_at_paystack(deps_.shell, deps_.paystack, booking_id, r,
-                                          outbox_context());
+  auto checked =
+      check_refund_at_paystack(deps_.shell, deps_.paystack, booking_id, r, outbox_context());
   if (!checked.is_ok()) return checked.status();
   if (checked->unanswered) {
     logging::warn("outbox: cannot look a refund up",

@@ -83,7 +83,6 @@ CheckoutMetadata read_metadata(const std::string& metadata_json) {
   return out;
 }
 
-
 const char* settlement_name(Settlement settlement) {
   switch (settlement) {
     case Settlement::captured:

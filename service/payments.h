@@ -3,10 +3,10 @@
 // reconciliation, so that every path captures, fails or flags a payment the same way.
 //
 // settle_transaction() finds the booking of `tx.reference` (the payments projection, else, when
-// the caller allows it, the transaction's metadata.booking_id) and executes: CapturePayment for status "success" (the
-// decider flags an amount or currency mismatch instead of holding it, and a second capture of a
-// reference is a no-op), FailPayment for "failed"/"abandoned"/"reversed", nothing for a payment
-// still in progress. Thread-safety: as CommandShell.
+// the caller allows it, the transaction's metadata.booking_id) and executes: CapturePayment for
+// status "success" (the decider flags an amount or currency mismatch instead of holding it, and a
+// second capture of a reference is a no-op), FailPayment for "failed"/"abandoned"/"reversed",
+// nothing for a payment still in progress. Thread-safety: as CommandShell.
 #pragma once
 
 #include <optional>

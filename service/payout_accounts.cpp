@@ -54,9 +54,9 @@ Result<AccountRegistration> register_payout_account(const Context& ctx,
     }
     return out;
   }
-  out.command = RegisterPayoutAccount{created->recipient_code, a.bank_code, a.account_name,
-                                      a.account_number.substr(a.account_number.size() - 4),
-                                      a.currency};
+  out.command =
+      RegisterPayoutAccount{created->recipient_code, a.bank_code, a.account_name,
+                            a.account_number.substr(a.account_number.size() - 4), a.currency};
   out.result = ctx.shell.execute(provider_id, out.command, command);
   return out;
 }

@@ -6,9 +6,9 @@
 #include <set>
 #include <utility>
 
+#include "ledger/overloaded.h"
 #include "service/outbox.h"
 #include "service/payments.h"
-#include "ledger/overloaded.h"
 
 namespace escrow::service {
 namespace {

@@ -18,18 +18,18 @@
 //   transfer_status          the payout's status differs from payout_status_of(the transfer).
 //                            fix, while the ledger may still move: RecordPayoutOutcome
 //   transfer_not_in_ledger   a transfer whose reference is no payout of ours.
-//   payout_not_at_paystack   ledger: payout sent (pending, otp, success); Paystack does not know it.
-//   refund_status            the refund's status differs from refund_status_of(the refund).
+//   payout_not_at_paystack   ledger: payout sent (pending, otp, success); Paystack does not know
+//   it. refund_status            the refund's status differs from refund_status_of(the refund).
 //                            fix, while the ledger's refund is not final: RecordRefundOutcome
 //   refund_not_in_ledger     a refund at Paystack that no refund of ours matches.
 //   refund_not_at_paystack   ledger: refund sent; Paystack has no matching refund.
 // A payment still in progress at Paystack (ongoing, pending, an abandoned checkout) against a
 // pending ledger payment is no difference: the pending-checkout scheduler owns it.
 //
-// reconcile_apply() executes the fixes as the system actor "reconcile". Commands are idempotent against a
-// running escrowd: the shell refreshes its cached stream states from the log before deciding and
-// appends with expected versions, so an outcome escrowd records at the same moment either
-// conflicts and is re-decided or turns the other into a no-op.
+// reconcile_apply() executes the fixes as the system actor "reconcile". Commands are idempotent
+// against a running escrowd: the shell refreshes its cached stream states from the log before
+// deciding and appends with expected versions, so an outcome escrowd records at the same moment
+// either conflicts and is re-decided or turns the other into a no-op.
 //
 // Thread-safety: single-threaded use; the Paystack client and Services are used as documented.
 #pragma once

@@ -33,9 +33,13 @@ Schedulers::~Schedulers() {
   stop();
 }
 
-void Schedulers::start() { worker_.start(); }
+void Schedulers::start() {
+  worker_.start();
+}
 
-void Schedulers::stop() { worker_.stop(); }
+void Schedulers::stop() {
+  worker_.stop();
+}
 
 int64_t Schedulers::pass() {
   if (Status s = run_once(); !s.is_ok())

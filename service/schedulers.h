@@ -22,12 +22,12 @@
 #include <string>
 #include <thread>
 
-#include "service/outbox.h"
-#include "service/payments.h"
 #include "ledger/store/read_pool.h"
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
 #include "service/context.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 #include "service/worker.h"
 
 namespace escrow::service {
@@ -59,13 +59,13 @@ class Schedulers {
   // Over the service's parts: payments are settled with settle_transaction() (no metadata
   // fallback), and `money_queued` (the outbox's wake) is called after a command queued money.
   Schedulers(const Context& context, std::function<void()> money_queued, Options options)
-      : Schedulers(SchedulerDeps{
-                       context.clock, context.shell, context.queries, context.paystack,
-                       [context](const paystack::Transaction& tx, const CommandContext& command) {
-                         return settle_transaction(context, tx, "verify", command,
-                                                   MetadataFallback::refused);
-                       },
-                       std::move(money_queued)},
+      : Schedulers(SchedulerDeps{context.clock, context.shell, context.queries, context.paystack,
+                                 [context](const paystack::Transaction& tx,
+                                           const CommandContext& command) {
+                                   return settle_transaction(context, tx, "verify", command,
+                                                             MetadataFallback::refused);
+                                 },
+                                 std::move(money_queued)},
                    options) {}
   Schedulers(SchedulerDeps deps, Options options);
   ~Schedulers();  // stop()
@@ -86,8 +86,8 @@ class Schedulers {
   SchedulerDeps deps_;
   Options options_;
 
-  std::mutex pass_mutex_;  // one pass at a time
-  std::mutex mutex_;       // guards the member below
+  std::mutex pass_mutex_;                           // one pass at a time
+  std::mutex mutex_;                                // guards the member below
   std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
 
   Worker worker_;  // last: its thread stops before the members above go

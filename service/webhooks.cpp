@@ -12,14 +12,14 @@
 #include <string_view>
 #include <vector>
 
-#include "service/log.h"
-#include "service/outbox.h"
-#include "service/payments.h"
 #include "ledger/store/read_pool.h"
 #include "ledger/time_format.h"
 #include "paystack/client.h"
 #include "paystack/webhook.h"
 #include "projections/webhook_log.h"
+#include "service/log.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 
 namespace escrow::service {
 namespace {
@@ -110,8 +110,7 @@ Result<Handled> handle_charge(const Context& ctx, const paystack::WebhookEvent& 
   }
   // A reference no checkout of ours recorded is never adopted from its metadata here: anyone
   // with the public key can open a checkout naming any booking.
-  auto settled = settle_transaction(ctx, tx.value(), "webhook", context,
-                                    MetadataFallback::refused);
+  auto settled = settle_transaction(ctx, tx.value(), "webhook", context, MetadataFallback::refused);
   if (!settled.is_ok()) return settled.status();
   const SettleOutcome& s = settled.value();
   if (!s.result.status.is_ok()) return s.result.status;
@@ -217,8 +216,7 @@ Result<Handled> handle_refund(const Context& ctx, const paystack::WebhookEvent& 
   Handled handled = ignored("Paystack lists none of the open refunds of this transaction yet");
   for (const RefundRecord& r : open) {
     auto checked =
-        check_refund_at_paystack(ctx.shell, ctx.paystack, *booking_id.value(), r,
-                                 context);
+        check_refund_at_paystack(ctx.shell, ctx.paystack, *booking_id.value(), r, context);
     if (!checked.is_ok()) return checked.status();
     if (checked->unanswered) return paystack_failure(*checked->unanswered);
     if (!checked->listed) continue;
@@ -293,13 +291,15 @@ WebhookProcessor::~WebhookProcessor() {
 void WebhookProcessor::start() {
   {
     std::lock_guard lock(mutex_);
-    next_retry_ = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(options_.retry_interval_ms);
+    next_retry_ =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.retry_interval_ms);
   }
   worker_.start();
 }
 
-void WebhookProcessor::stop() { worker_.stop(); }
+void WebhookProcessor::stop() {
+  worker_.stop();
+}
 
 bool WebhookProcessor::enqueue(int64_t delivery_id) {
   {
@@ -339,12 +339,14 @@ int64_t WebhookProcessor::pass() {
   // A full batch processed without a failure: more may be due (a backlog after a burst or an
   // outage), so go on at once instead of taking 50 every interval.
   std::lock_guard lock(mutex_);
-  next_retry_ = more ? Steady::now()
-                     : Steady::now() + std::chrono::milliseconds(options_.retry_interval_ms);
+  next_retry_ =
+      more ? Steady::now() : Steady::now() + std::chrono::milliseconds(options_.retry_interval_ms);
   return more ? 0 : options_.retry_interval_ms;
 }
 
-Status WebhookProcessor::retry_due() { return retry_due(nullptr); }
+Status WebhookProcessor::retry_due() {
+  return retry_due(nullptr);
+}
 
 Status WebhookProcessor::retry_due(bool* full_batch_done) {
   if (full_batch_done) *full_batch_done = false;

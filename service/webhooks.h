@@ -60,12 +60,11 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
-
-#include <functional>
 #include <string_view>
+#include <thread>
 
 #include "ledger/status.h"
 #include "projections/webhook_log.h"

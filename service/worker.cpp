@@ -13,7 +13,9 @@ Worker::Worker(Options options, Pass pass) : options_(options), pass_(std::move(
                 "a worker runs 1 to threads_max threads");
 }
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
 void Worker::start() {
   std::lock_guard lock(mutex_);

@@ -18,10 +18,10 @@
 #include "api/auth.h"
 #include "api/config.h"
 #include "api/metrics.h"
-#include "service/outbox.h"
-#include "ledger/store/read_pool.h"
 #include "api/uploads.h"
+#include "ledger/store/read_pool.h"
 #include "projections/webhook_log.h"
+#include "service/outbox.h"
 #include "test/ledger_db.h"
 
 // LedgerDb and the parts of api::Services that every suite builds alike: the config (database,
@@ -53,9 +53,18 @@ struct ServiceParts : LedgerDb {
   // (as App does: Services only refers to it).
   escrow::api::Services services_with(escrow::paystack::Client& paystack,
                                       escrow::service::Outbox& outbox) {
-    return escrow::api::Services{config,   clock,  *store,  *shell,
-                                 live,     queries, auth,   paystack,
-                                 *blobs,   metrics, webhooks, outbox,
+    return escrow::api::Services{config,
+                                 clock,
+                                 *store,
+                                 *shell,
+                                 live,
+                                 queries,
+                                 auth,
+                                 paystack,
+                                 *blobs,
+                                 metrics,
+                                 webhooks,
+                                 outbox,
                                  escrow::service::Context{clock, *shell, reads, queries, paystack}};
   }
 

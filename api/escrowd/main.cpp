@@ -26,9 +26,9 @@
 #include "api/app.h"
 #include "api/config.h"
 #include "api/config_help.h"
-#include "service/log.h"
 #include "api/server.h"
 #include "ledger/clock.h"
+#include "service/log.h"
 
 namespace {
 

@@ -29,8 +29,8 @@
 
 #include "ledger/clock.h"
 #include "ledger/records.h"
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/sqlite.h"
 
 namespace escrow {
 
@@ -55,21 +55,21 @@ struct AppendCommand {
 };
 
 struct AppendOutcome {
-  Status status;                       // ok, conflict, busy, io_error, store_failed, ...
-  std::vector<RecordedEvent> events;   // what was recorded, in seq order (empty unless ok)
-  std::string conflict_stream;         // on conflict: the stream that moved on
-  int64_t actual_version = 0;          // on conflict: its version now
+  Status status;                      // ok, conflict, busy, io_error, store_failed, ...
+  std::vector<RecordedEvent> events;  // what was recorded, in seq order (empty unless ok)
+  std::string conflict_stream;        // on conflict: the stream that moved on
+  int64_t actual_version = 0;         // on conflict: its version now
 };
 
 enum class Synchronous { off, normal, full };
 
 struct EventStoreOptions {
-  std::string path;                      // the SQLite file; must already be migrated
-  bool group_commit = true;              // false: one transaction per command (for comparison)
+  std::string path;          // the SQLite file; must already be migrated
+  bool group_commit = true;  // false: one transaction per command (for comparison)
   Synchronous synchronous = Synchronous::full;
-  size_t batch_commands_max = 1024;      // commands in one group commit
-  size_t queue_commands_max = 65536;     // queued commands before submit() answers busy
-  const Clock* clock = nullptr;          // recorded_at; defaults to the system clock
+  size_t batch_commands_max = 1024;   // commands in one group commit
+  size_t queue_commands_max = 65536;  // queued commands before submit() answers busy
+  const Clock* clock = nullptr;       // recorded_at; defaults to the system clock
 };
 
 class EventStore {
@@ -83,8 +83,8 @@ class EventStore {
   std::future<AppendOutcome> submit(AppendCommand command);
   AppendOutcome append(AppendCommand command) { return submit(std::move(command)).get(); }
 
-  bool failed() const;           // a commit failed; writes are refused
-  int64_t last_seq() const;      // of the last committed event
+  bool failed() const;       // a commit failed; writes are refused
+  int64_t last_seq() const;  // of the last committed event
   const std::string& path() const;
 
   struct Stats {
@@ -108,7 +108,8 @@ class EventReader {
   static Result<EventReader> open(const std::string& path);
 
   // Events of one stream with version > after_version, in order.
-  Result<std::vector<RecordedEvent>> read_stream(const std::string& stream, int64_t after_version = 0);
+  Result<std::vector<RecordedEvent>> read_stream(const std::string& stream,
+                                                 int64_t after_version = 0);
   // The global log after a seq, at most `limit` events (clamped to read_page_events_max).
   Result<std::vector<RecordedEvent>> read_all(int64_t after_seq, int64_t limit);
   Result<int64_t> stream_version(const std::string& stream);  // 0 if the stream is unknown

@@ -9,8 +9,8 @@
 #include <thread>
 #include <utility>
 
-#include "ledger/store/sqlite.h"
 #include "ledger/hash.h"
+#include "ledger/store/sqlite.h"
 
 namespace escrow {
 
@@ -104,8 +104,7 @@ Result<std::unique_ptr<IdempotencyRecords>> IdempotencyRecords::open(const std::
 }
 
 Result<IdempotencyClaim> IdempotencyRecords::claim(std::string_view actor, std::string_view key,
-                                                   std::string_view method,
-                                                   std::string_view route,
+                                                   std::string_view method, std::string_view route,
                                                    std::string_view fingerprint, int64_t now_ms) {
   Impl& s = *impl_;
   std::lock_guard lock(s.mutex);

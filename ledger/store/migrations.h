@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/sqlite.h"
 
 namespace escrow {
 
@@ -22,7 +22,7 @@ const std::vector<EmbeddedMigration>& embedded_migrations();  // generated from 
 
 struct MigrationReport {
   std::vector<std::string> applied;  // names applied by this call
-  int version = 0;                    // the schema version now
+  int version = 0;                   // the schema version now
 };
 
 Result<MigrationReport> migrate(sqlite::Db& db);

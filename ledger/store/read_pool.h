@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/sqlite.h"
 
 namespace escrow {
 

@@ -235,7 +235,8 @@ CommandResult CommandShell::execute(std::string_view provider_id, const Provider
     for (const Event& e : decision.events) evolve(after, e);
     std::vector<StreamAppend> appends{
         {stream, state->version, to_new_events(decision.events, meta_json(context))}};
-    CommandResult result = append(std::move(appends), StreamStates{std::nullopt, after, decision.events}, context);
+    CommandResult result =
+        append(std::move(appends), StreamStates{std::nullopt, after, decision.events}, context);
     if (result.status.code() != StatusCode::conflict) return result;
     std::lock_guard lock(cache_mutex_);
     provider_cache_.erase(stream);

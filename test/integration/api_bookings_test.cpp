@@ -28,12 +28,12 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
-#include "service/outbox.h"
-#include "service/payments.h"
 #include "api/router.h"
 #include "ledger/hash.h"
 #include "ledger/time_format.h"
 #include "paystack/client.h"
+#include "service/outbox.h"
+#include "service/payments.h"
 #include "test/paystack_sim.h"
 #include "test/service_world.h"
 
@@ -75,8 +75,8 @@ struct World : ServiceParts {
       : ServiceParts(wall_ms(), jwt_secret, sim_key,
                      paystack_url.empty() ? Sim::running(sim_key).base_url() : paystack_url) {
     paystack = paystack_client(config.paystack_base_url);
-    outbox =
-        std::make_unique<Outbox>(Context{clock, *shell, reads, queries, *paystack}, Outbox::Options{});
+    outbox = std::make_unique<Outbox>(Context{clock, *shell, reads, queries, *paystack},
+                                      Outbox::Options{});
     services = std::make_unique<Services>(services_with(*paystack, *outbox));
     add_booking_routes(router, *services);
   }

@@ -1,5 +1,5 @@
-// Outbound notifications (service/notifier.h): what the marketplace receives, signed, once per event,
-// retried with backoff, and still right after a restart.
+// Outbound notifications (service/notifier.h): what the marketplace receives, signed, once per
+// event, retried with backoff, and still right after a restart.
 //
 // How: each test migrates a fresh database, appends real events through EventStore and
 // CommandShell (bookings created, paid, proven, approved), and points the notifier at a small
@@ -29,12 +29,12 @@
 #include <thread>
 #include <vector>
 
-#include "service/notifier.h"
-#include "ledger/store/event_store.h"
 #include "ledger/hash.h"
+#include "ledger/store/event_store.h"
 #include "ledger/store/shell.h"
 #include "ledger/text.h"
 #include "projections/live.h"
+#include "service/notifier.h"
 #include "test/ledger_db.h"
 
 using namespace escrow;

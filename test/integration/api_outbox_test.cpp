@@ -1,6 +1,6 @@
 // Money leaving the ledger: the outbox dispatcher (service/outbox.h), the schedulers
-// (service/schedulers.h), the provider routes (payout account, balance, withdrawals) and the admin's
-// OTP finalize route, against a real tools/paystack-sim process.
+// (service/schedulers.h), the provider routes (payout account, balance, withdrawals) and the
+// admin's OTP finalize route, against a real tools/paystack-sim process.
 //
 // How: each test migrates a fresh SQLite file and builds the service's parts by hand (event
 // store, live projections, command shell, read pool, Paystack client pointed at the simulator,
@@ -33,11 +33,11 @@
 
 #include "api/app.h"
 #include "api/auth.h"
-#include "service/outbox.h"
 #include "api/router.h"
-#include "service/schedulers.h"
-#include "paystack/client.h"
 #include "net/http_client.h"
+#include "paystack/client.h"
+#include "service/outbox.h"
+#include "service/schedulers.h"
 #include "test/paystack_sim.h"
 #include "test/service_world.h"
 
@@ -55,7 +55,9 @@ constexpr int64_t net_of_million = 950'000;  // 1,000,000 less the 5% fee
 // One simulator for the run (webhooks go to a closed port: this suite reads Paystack's state
 // through the API only), reset before each test.
 using Sim = PaystackSim;
-Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
+Sim* sim_or_skip() {
+  return Sim::fresh_or_skip(sim_key);
+}
 
 // To the simulator, counting requests; GET /transfer/verify/... can be made to answer 404, as
 // Paystack may for a transfer it made a moment ago and does not list yet.
@@ -336,9 +338,10 @@ TEST_CASE("a transfer Paystack made but cannot list yet leaves the payout queued
   // The retry is refused as a duplicate, and the lookup answers 404 for now.
   auto transport = counting_transport(sim->base_url());
   transport->verify_not_found = true;
-  paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
-                          sim_key);
-  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client}, Outbox::Options{60'000, 60'000, 1});
+  paystack::Client client(
+      transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {}, sim_key);
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client},
+                Outbox::Options{60'000, 60'000, 1});
   REQUIRE(outbox.run_once().is_ok());
   CHECK(w.payout_status() == "queued");  // not failed: the money stays in flight
   CHECK(w.balance_of("available") == 0);
@@ -369,9 +372,10 @@ TEST_CASE("a payout whose reference Paystack holds for another transfer stays qu
               .is_ok());
 
   auto transport = counting_transport(sim->base_url());
-  paystack::Client client(transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {},
-                          sim_key);
-  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client}, Outbox::Options{60'000, 60'000, 1});
+  paystack::Client client(
+      transport, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {}, sim_key);
+  Outbox outbox(Context{w.clock, *w.shell, w.reads, w.queries, client},
+                Outbox::Options{60'000, 60'000, 1});
   for (int pass = 0; pass < Outbox::reference_conflict_attempts_max + 3; ++pass) {
     REQUIRE(outbox.run_once().is_ok());
     w.clock.advance_ms(Outbox::backoff_max_ms);

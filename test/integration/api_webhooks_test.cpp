@@ -26,19 +26,19 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "api/app.h"
 #include "api/auth.h"
+#include "net/http_client.h"
+#include "paystack/client.h"
+#include "paystack/signature.h"
 #include "service/outbox.h"
 #include "service/webhooks.h"
-#include "paystack/client.h"
-#include "net/http_client.h"
-#include "paystack/signature.h"
 #include "test/paystack_sim.h"
 #include "test/service_world.h"
 
@@ -53,7 +53,9 @@ constexpr const char* jwt_secret = "test-jwt-secret-with-at-least-32-bytes!!";
 // One simulator for the whole run, reset before each test case. Its webhooks go to a closed
 // port: the tests post the signed bodies themselves, as Paystack would.
 using Sim = PaystackSim;
-Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
+Sim* sim_or_skip() {
+  return Sim::fresh_or_skip(sim_key);
+}
 
 // Sends to the simulator, or to a port where nothing listens ("Paystack is down").
 struct SwitchTransport : net::HttpTransport {
@@ -115,11 +117,10 @@ struct Fixture : Parts {
   service::Outbox outbox{services.service, service::Outbox::Options{60'000, 60'000, 1}};
   service::WebhookProcessor processor{
       services.service, webhooks,
-      service::WebhookProcessor::Options{/*retry_interval_ms=*/100,
-                                         [this](std::string_view outcome) {
-                                           metrics.count_webhook(outcome);
-                                         },
-                                         [this] { outbox.wake(); }}};
+      service::WebhookProcessor::Options{
+          /*retry_interval_ms=*/100,
+          [this](std::string_view outcome) { metrics.count_webhook(outcome); },
+          [this] { outbox.wake(); }}};
   api::Router router;
 
   explicit Fixture(Sim& s) : Parts(s) { api::add_webhook_routes(router, services, processor); }
@@ -259,8 +260,8 @@ struct Fixture : Parts {
     auto recipient = paystack->create_transfer_recipient(
         {"nuban", "Ada Provider", "0123456789", banks->items[0].code, Currency::NGN});
     REQUIRE(recipient.is_ok());
-    RegisterPayoutAccount account{recipient->recipient_code, banks->items[0].code,
-                                  "Ada Provider", "6789", Currency::NGN};
+    RegisterPayoutAccount account{recipient->recipient_code, banks->items[0].code, "Ada Provider",
+                                  "6789", Currency::NGN};
     REQUIRE(
         shell->execute("provider-1", account, CommandContext{service_actor, {}, {}, {}, {}}).ok());
     return recipient->recipient_code;
@@ -269,10 +270,9 @@ struct Fixture : Parts {
   // Paid through the webhook, then released by an admin: returns the queued payout's id.
   std::string released_payout(const std::string& booking_id) {
     paid_booking(booking_id);
-    REQUIRE(shell
-                ->execute(booking_id, ConfirmCompletion{},
-                          CommandContext{admin_actor, {}, {}, {}, {}})
-                .ok());
+    REQUIRE(
+        shell->execute(booking_id, ConfirmCompletion{}, CommandContext{admin_actor, {}, {}, {}, {}})
+            .ok());
     std::string payout_id =
         text("SELECT payout_id FROM payouts WHERE booking_id = ?", booking_id).value_or("");
     REQUIRE_FALSE(payout_id.empty());
@@ -580,15 +580,14 @@ TEST_CASE("an old refund.failed processed again never fails the retry Paystack h
   // R1 is sent and fails at Paystack; its refund.failed webhook records it failed.
   sim->control("/_sim/config", R"({"refund_mode":"failed"})");
   REQUIRE(f.outbox.run_once().is_ok());
-  int64_t old_failed =
-      delivery_id_of(f.post_signed(sim->webhook_body("refund.failed", reference)));
+  int64_t old_failed = delivery_id_of(f.post_signed(sim->webhook_body("refund.failed", reference)));
   REQUIRE(f.processor.process(old_failed).is_ok());
   REQUIRE(refund_status(r1) == "failed");
 
   // An admin retries: R2, same transaction and amount, is sent and stays open at Paystack.
-  REQUIRE(f.shell
-              ->execute("bk-retried", RetryRefund{r1}, CommandContext{admin_actor, {}, {}, {}, {}})
-              .ok());
+  REQUIRE(
+      f.shell->execute("bk-retried", RetryRefund{r1}, CommandContext{admin_actor, {}, {}, {}, {}})
+          .ok());
   std::string r2 = f.text("SELECT refund_id FROM refunds WHERE refund_id <> ?", r1).value_or("");
   REQUIRE_FALSE(r2.empty());
   sim->control("/_sim/config", R"({"refund_mode":"needs-attention"})");
@@ -606,8 +605,7 @@ TEST_CASE("an old refund.failed processed again never fails the retry Paystack h
   CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'RefundFailed'") == 1);
 }
 
-TEST_CASE("a checkout the ledger never recorded is not captured from its metadata",
-          "[webhooks]") {
+TEST_CASE("a checkout the ledger never recorded is not captured from its metadata", "[webhooks]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
   Fixture f(*sim);

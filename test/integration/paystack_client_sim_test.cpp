@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "net/http_client.h"
 #include "paystack/api_error.h"
 #include "paystack/client.h"
-#include "net/http_client.h"
 #include "paystack/types.h"
 #include "test/paystack_sim.h"
 
@@ -26,7 +26,9 @@ constexpr const char* sim_key = "sk_test_x";
 
 // One simulator for the whole run, started on first use and reset before each test case.
 using Sim = PaystackSim;
-Sim* sim_or_skip() { return Sim::fresh_or_skip(sim_key); }
+Sim* sim_or_skip() {
+  return Sim::fresh_or_skip(sim_key);
+}
 
 // A client of the simulator whose transport counts requests, with a recording sleep.
 struct Counted : HttpTransport {

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "paystack/client.h"
 #include "net/http_client.h"
+#include "paystack/client.h"
 #include "test/paystack_client_fixture.h"
 #include "test/paystack_sim.h"
 

@@ -186,8 +186,7 @@ TEST_CASE("a party's history is read by side, newest first") {
         [](const TransactionRow& t) { return t.kind + ":" + t.reference; });
   };
   CHECK(kinds(PartySide::client) == std::vector<std::string>{"payment:ref-1"});
-  CHECK(kinds(PartySide::provider) ==
-        std::vector<std::string>{"withdrawal:po-2", "payout:po-1"});
+  CHECK(kinds(PartySide::provider) == std::vector<std::string>{"withdrawal:po-2", "payout:po-1"});
   CHECK(kinds(PartySide::both) ==
         std::vector<std::string>{"withdrawal:po-2", "payout:po-1", "payment:ref-1"});
 }

@@ -130,24 +130,26 @@ TEST_CASE("a withdrawal is checked against the available balance the projections
   CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") ==
         190'000);
   Actor provider{"provider-1", Role::provider};
-  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{10'000, Currency::NGN}, {}, {}}, provider)
+  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{10'000, Currency::NGN}, {}, {}},
+                       provider)
             .rejection == Rejection::payout_account_missing);
   REQUIRE(f.run_provider("provider-1",
                          RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN},
                          provider)
               .ok());
   // The shell fetches the balance itself: whatever the caller claims is ignored.
-  CHECK(f.run_provider(
-             "provider-1",
-             RequestWithdrawal{Money{190'001, Currency::NGN}, Money{999'999'999, Currency::NGN}, {}},
-             provider)
+  CHECK(f.run_provider("provider-1",
+                       RequestWithdrawal{
+                           Money{190'001, Currency::NGN}, Money{999'999'999, Currency::NGN}, {}},
+                       provider)
             .rejection == Rejection::insufficient_balance);
-  REQUIRE(
-      f.run_provider("provider-1", RequestWithdrawal{Money{150'000, Currency::NGN}, {}, {}}, provider)
-          .ok());
+  REQUIRE(f.run_provider("provider-1", RequestWithdrawal{Money{150'000, Currency::NGN}, {}, {}},
+                         provider)
+              .ok());
   CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") ==
         40'000);
-  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{50'000, Currency::NGN}, {}, {}}, provider)
+  CHECK(f.run_provider("provider-1", RequestWithdrawal{Money{50'000, Currency::NGN}, {}, {}},
+                       provider)
             .rejection == Rejection::insufficient_balance);
   f.expect_verified();
 }

@@ -54,8 +54,8 @@ std::string hand_token(std::string_view header, std::string_view payload,
 }
 
 std::string claims(std::string_view role, int64_t exp_s, std::string_view sub = "u-1") {
-  return R"({"sub":")" + std::string(sub) + R"(","role":")" + std::string(role) +
-         R"(","exp":)" + std::to_string(exp_s) + "}";
+  return R"({"sub":")" + std::string(sub) + R"(","role":")" + std::string(role) + R"(","exp":)" +
+         std::to_string(exp_s) + "}";
 }
 
 constexpr std::string_view hs256 = R"({"alg":"HS256","typ":"JWT"})";
@@ -140,8 +140,8 @@ TEST_CASE("a bad signature is refused") {
   // Payload changed to admin, signature kept.
   std::string forged = hand_token(hs256, claims("client", now_s + 60));
   std::string admin_payload = base64url(claims("admin", now_s + 60));
-  std::string swapped = forged.substr(0, forged.find('.') + 1) + admin_payload +
-                        forged.substr(forged.rfind('.'));
+  std::string swapped =
+      forged.substr(0, forged.find('.') + 1) + admin_payload + forged.substr(forged.rfind('.'));
   check_refused(auth, "Bearer " + swapped);
   check_refused(auth, "Bearer " + hand_token(hs256, claims("client", now_s + 60), secret, false));
 }
@@ -163,9 +163,8 @@ TEST_CASE("exp is required and enforced with a small clock skew") {
   check_refused(auth, "Bearer " + hand_token(hs256, R"({"sub":"u","role":"client","exp":)" +
                                                         std::to_string(now_s + 60) + ".5}"));
   check_refused(auth, "Bearer " + hand_token(hs256, R"({"sub":"u","role":"client","exp":)" +
-                                                        std::to_string(now_s + 60) +
-                                                        R"(,"nbf":)" + std::to_string(now_s + 600) +
-                                                        "}"));
+                                                        std::to_string(now_s + 60) + R"(,"nbf":)" +
+                                                        std::to_string(now_s + 600) + "}"));
 }
 
 TEST_CASE("only HS256 is accepted") {
@@ -199,14 +198,14 @@ TEST_CASE("only HS256 is accepted") {
 TEST_CASE("sub and role claims are required and role is one of five") {
   Authenticator auth = make_authenticator();
   int64_t exp = now_s + 600;
-  check_refused(auth, "Bearer " + hand_token(hs256, R"({"role":"admin","exp":)" +
-                                                        std::to_string(exp) + "}"));
+  check_refused(
+      auth, "Bearer " + hand_token(hs256, R"({"role":"admin","exp":)" + std::to_string(exp) + "}"));
   check_refused(auth, "Bearer " + hand_token(hs256, claims("admin", exp, "")));
   check_refused(auth, "Bearer " + hand_token(hs256, R"({"sub":7,"role":"admin","exp":)" +
                                                         std::to_string(exp) + "}"));
   check_refused(auth, "Bearer " + hand_token(hs256, claims("admin", exp, std::string(200, 's'))));
-  check_refused(auth, "Bearer " + hand_token(hs256, R"({"sub":"u","exp":)" +
-                                                        std::to_string(exp) + "}"));
+  check_refused(auth,
+                "Bearer " + hand_token(hs256, R"({"sub":"u","exp":)" + std::to_string(exp) + "}"));
   check_refused(auth, "Bearer " + hand_token(hs256, claims("system", exp)));
   check_refused(auth, "Bearer " + hand_token(hs256, claims("superuser", exp)));
   check_refused(auth, "Bearer " + hand_token(hs256, claims("Admin", exp)));

@@ -55,7 +55,8 @@ TEST_CASE("error_response has exactly the documented shape") {
   HttpResponse response = error_response(409, "dispute_open", "A dispute is open.");
   CHECK(response.status == 409);
   CHECK(response.body == R"({"error":{"code":"dispute_open","message":"A dispute is open."}})");
-  CHECK(response.headers.get("content-type") == std::optional<std::string_view>("application/json"));
+  CHECK(response.headers.get("content-type") ==
+        std::optional<std::string_view>("application/json"));
 
   HttpResponse escaped = error_response(400, "x", "quote \" and \\ and \n");
   CHECK(escaped.body == R"({"error":{"code":"x","message":"quote \" and \\ and \n"}})");
@@ -107,8 +108,8 @@ TEST_CASE("rejection statuses follow DESIGN section 5") {
 }
 
 TEST_CASE("parse_json_body accepts a JSON object") {
-  auto parsed = parse_json_body(json_request(R"( {"reason":"late","n":3} )",
-                                             "Application/JSON; charset=utf-8"));
+  auto parsed = parse_json_body(
+      json_request(R"( {"reason":"late","n":3} )", "Application/JSON; charset=utf-8"));
   REQUIRE(parsed.is_ok());
   CHECK(std::string(parsed.value()["reason"].GetString()) == "late");
 }
@@ -141,11 +142,11 @@ TEST_CASE("parse_json_body enforces media type, size and depth") {
 }
 
 TEST_CASE("parse_json_body refuses malformed JSON with 400 invalid_json") {
-  for (std::string body : {std::string(""), std::string("{"), std::string(R"({"a":})"),
-                           std::string(R"({"a":1,})"), std::string("{} x"), std::string("{}{}"),
-                           std::string(R"({"a":NaN})"), std::string("[]"), std::string("42"),
-                           std::string(R"({"a":1,"a":2})"), std::string(R"({"o":{"k":1,"k":1}})"),
-                           std::string("{}\0garbage", 10), std::string("{\"a\":\"\xff\"}")}) {
+  for (std::string body :
+       {std::string(""), std::string("{"), std::string(R"({"a":})"), std::string(R"({"a":1,})"),
+        std::string("{} x"), std::string("{}{}"), std::string(R"({"a":NaN})"), std::string("[]"),
+        std::string("42"), std::string(R"({"a":1,"a":2})"), std::string(R"({"o":{"k":1,"k":1}})"),
+        std::string("{}\0garbage", 10), std::string("{\"a\":\"\xff\"}")}) {
     INFO(body);
     auto parsed = parse_json_body(json_request(body));
     REQUIRE_FALSE(parsed.is_ok());
@@ -335,7 +336,8 @@ TEST_CASE("query strings are percent-decoded") {
 
   HttpRequest request = get("/bookings?limit=10&cursor=a%3Db");
   CHECK(request.path() == "/bookings");
-  CHECK(parse_query(request.query()).value().get("cursor") == std::optional<std::string_view>("a=b"));
+  CHECK(parse_query(request.query()).value().get("cursor") ==
+        std::optional<std::string_view>("a=b"));
   CHECK(get("/bookings").query().empty());
 
   for (std::string bad : {"a=%", "a=%4", "a=%G1", "%zz=1", "a=%00"}) {

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "ledger/time_format.h"
+#include "net/http_client.h"
 #include "paystack/api_error.h"
 #include "paystack/client.h"
 #include "paystack/decode.h"
-#include "net/http_client.h"
 #include "paystack/types.h"
 #include "test/paystack_client_fixture.h"
 

@@ -9,7 +9,6 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <functional>
-#include <memory>
 #include <string>
 
 #include "ledger/status.h"
@@ -17,6 +16,13 @@
 using namespace escrow;
 
 namespace {
+
+struct MoveOnly {
+  int value = 0;
+  explicit MoveOnly(int v) : value(v) {}
+  MoveOnly(MoveOnly&&) = default;
+  MoveOnly& operator=(MoveOnly&&) = default;
+};
 
 struct Refusal {
   int code = 0;
@@ -50,9 +56,9 @@ TEST_CASE("a Result holds a value or an error, and says which") {
   REQUIRE_FALSE(bad.is_ok());
   CHECK(bad.error().code == 409);
 
-  Result<std::unique_ptr<int>> owned = std::make_unique<int>(7);
-  std::unique_ptr<int> moved = std::move(owned).value();
-  CHECK(*moved == 7);
+  Result<MoveOnly, Refusal> owned = MoveOnly{7};
+  MoveOnly moved = std::move(owned).value();
+  CHECK(moved.value == 7);
 
   Result<std::string> failed = Status(StatusCode::not_found, "no such booking");
   CHECK(failed.status().code() == StatusCode::not_found);

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/hash.h"
 #include "http_client.h"
+#include "ledger/hash.h"
 
 namespace escrow::bench {
 
@@ -67,7 +67,9 @@ std::string mint_token(const std::string& secret, const std::string& sub, const 
   return input + "." + base64url(hmac(EVP_sha256(), secret, input));
 }
 
-Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+Headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 
 // ---- JSON answers ----------------------------------------------------------------------------
 
@@ -145,8 +147,8 @@ Load drive(const Target& target, int64_t count, double seconds, const Step& step
   std::mutex mutex;
   std::atomic<int64_t> next{0};
   auto start = Clock::now();
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                              std::chrono::duration<double>(seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (int t = 0; t < target.connections; ++t) {
     threads.emplace_back([&] {
@@ -299,8 +301,8 @@ Load Bench::webhooks(Drain& drain) {
     std::string signature = hmac(EVP_sha512(), paystack_secret_, body);
     HttpReply reply = c.api.request(
         "POST", "/webhooks/paystack", body,
-        {{"x-paystack-signature", to_hex(reinterpret_cast<const uint8_t*>(signature.data()),
-                                         signature.size())}});
+        {{"x-paystack-signature",
+          to_hex(reinterpret_cast<const uint8_t*>(signature.data()), signature.size())}});
     if (reply.status != 200) return describe("POST /webhooks/paystack", reply);
     return reply.body.find("\"duplicate\":false") != std::string::npos
                ? std::string()
@@ -374,8 +376,9 @@ std::string Bench::lifecycle(Clients& c, int64_t n) const {
   });
   if (!error.empty()) return error;
 
-  HttpReply proof = c.api.request("POST", "/bookings/" + id + "/complete",
-                                  R"({"notes":"Done; keys with the concierge."})", bearer(provider));
+  HttpReply proof =
+      c.api.request("POST", "/bookings/" + id + "/complete",
+                    R"({"notes":"Done; keys with the concierge."})", bearer(provider));
   if (proof.status != 200) return describe("POST /bookings/:id/complete", proof);
   HttpReply release =
       c.api.request("POST", "/bookings/" + id + "/release-payment", "{}", bearer(client));
@@ -397,13 +400,13 @@ Load Bench::lifecycles() {
                [this](Clients& c, int64_t n) { return lifecycle(c, n); });
 }
 
-void Bench::report(const char* name, const char* unit, const Load& load,
-                   const std::string& extra) {
+void Bench::report(const char* name, const char* unit, const Load& load, const std::string& extra) {
   double p50 = load.percentile_ms(0.50), p90 = load.percentile_ms(0.90);
   double p99 = load.percentile_ms(0.99), max = load.percentile_ms(1.0);
-  std::printf("  %-10s %lld %s in %.2f s: %.0f/s; latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
-              name, static_cast<long long>(load.ok), unit, load.seconds, load.per_second(), p50,
-              p90, p99, max);
+  std::printf(
+      "  %-10s %lld %s in %.2f s: %.0f/s; latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
+      name, static_cast<long long>(load.ok), unit, load.seconds, load.per_second(), p50, p90, p99,
+      max);
   if (load.failed) {
     failed_ = true;
     std::printf("  %-10s %lld FAILED; first: %s\n", name, static_cast<long long>(load.failed),
@@ -441,9 +444,10 @@ int Bench::run() {
     std::snprintf(extra, sizeof extra, ",\"processed_per_s\":%.1f", processed_per_s);
     report("webhooks", "accepted", load, extra);
     if (drain.seconds > 0) {
-      std::printf("  %-10s all processed (re-verified with Paystack, recorded) %.2f s after the "
-                  "first was sent: %.0f/s; %lld failed processing\n",
-                  "", drain.seconds, processed_per_s, static_cast<long long>(drain.failed));
+      std::printf(
+          "  %-10s all processed (re-verified with Paystack, recorded) %.2f s after the "
+          "first was sent: %.0f/s; %lld failed processing\n",
+          "", drain.seconds, processed_per_s, static_cast<long long>(drain.failed));
     } else {
       std::printf("  %-10s NOT all processed within %lld s of the first being sent\n", "",
                   static_cast<long long>(drain_limit.count()));
@@ -452,8 +456,7 @@ int Bench::run() {
   }
   if (wanted("lifecycles")) report("lifecycles", "paid out", lifecycles());
   if (options_.json) {
-    std::printf("{\"mode\":\"http\",\"connections\":%d,%s}\n", options_.connections,
-                json_.c_str());
+    std::printf("{\"mode\":\"http\",\"connections\":%d,%s}\n", options_.connections, json_.c_str());
   }
   return failed_ ? 1 : 0;
 }

@@ -29,8 +29,8 @@ struct HttpOptions {
   std::string paystack_secret_env = "PAYSTACK_SECRET_KEY";
   std::string scenario = "all";  // commands | reads | webhooks | lifecycles | all
   int connections = 32;
-  int64_t count = 2000;     // requests of each of commands, reads, webhooks
-  double seconds = 0;       // > 0: each of those runs this long instead, with no count limit
+  int64_t count = 2000;  // requests of each of commands, reads, webhooks
+  double seconds = 0;    // > 0: each of those runs this long instead, with no count limit
   int64_t lifecycles = 100;
   bool json = false;
 };

@@ -40,7 +40,8 @@ std::optional<Endpoint> parse_http_url(std::string_view url) {
   if (endpoint.host.empty()) return std::nullopt;
   if (!port_text.empty()) {
     unsigned value = 0;
-    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    auto [end, error] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (error != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
         value > 65535)
       return std::nullopt;

@@ -29,11 +29,13 @@ int main(int argc, char** argv) {
       "http", "drive a running escrowd (and paystack-sim) over HTTP from many connections");
   http_cmd->add_option("--url", http.url, "escrowd, http://HOST:PORT")->required();
   http_cmd->add_option("--sim-url", http.sim_url, "paystack-sim, http://HOST:PORT (lifecycles)");
-  http_cmd->add_option("--jwt-secret-env", http.jwt_secret_env,
-                       "environment variable holding escrowd's JWT secret")
+  http_cmd
+      ->add_option("--jwt-secret-env", http.jwt_secret_env,
+                   "environment variable holding escrowd's JWT secret")
       ->capture_default_str();
-  http_cmd->add_option("--paystack-secret-env", http.paystack_secret_env,
-                       "environment variable holding the Paystack secret key (signs webhooks)")
+  http_cmd
+      ->add_option("--paystack-secret-env", http.paystack_secret_env,
+                   "environment variable holding the Paystack secret key (signs webhooks)")
       ->capture_default_str();
   http_cmd->add_option("--scenario", http.scenario, "commands|reads|webhooks|lifecycles|all")
       ->check(CLI::IsMember({"commands", "reads", "webhooks", "lifecycles", "all"}))
@@ -44,8 +46,9 @@ int main(int argc, char** argv) {
   http_cmd->add_option("--count", http.count, "requests of each of commands, reads, webhooks")
       ->check(CLI::Range(1, 100000000))
       ->capture_default_str();
-  http_cmd->add_option("--seconds", http.seconds,
-                       "run each of commands, reads, webhooks this long instead of --count")
+  http_cmd
+      ->add_option("--seconds", http.seconds,
+                   "run each of commands, reads, webhooks this long instead of --count")
       ->check(CLI::Range(0.1, 3600.0));
   http_cmd->add_option("--lifecycles", http.lifecycles, "whole booking lifecycles to drive")
       ->check(CLI::Range(1, 10000000))

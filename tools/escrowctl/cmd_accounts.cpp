@@ -10,11 +10,11 @@
 #include <map>
 #include <memory>
 
-#include "ledger/store/migrations.h"
+#include "common.h"
 #include "ledger/money.h"
 #include "ledger/postings.h"
+#include "ledger/store/migrations.h"
 #include "ledger/time_format.h"
-#include "common.h"
 
 namespace escrow::ctl {
 

@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "ledger/store/event_store.h"
 #include "common.h"
+#include "ledger/store/event_store.h"
 
 namespace escrow::ctl {
 

@@ -10,11 +10,11 @@
 #include <memory>
 #include <span>
 
+#include "common.h"
 #include "ledger/store/event_store.h"
 #include "ledger/store/shell.h"
 #include "ledger/time_format.h"
 #include "projections/tables.h"
-#include "common.h"
 
 namespace escrow::ctl {
 

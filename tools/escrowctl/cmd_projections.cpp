@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "common.h"
 #include "ledger/store/event_store.h"
 #include "ledger/store/migrations.h"
 #include "projections/rebuild.h"
-#include "common.h"
 
 namespace escrow::ctl {
 

@@ -148,8 +148,8 @@ Result<service::ReconcilePeriod> period_of(const ReconcileArgs& args, int64_t no
 
 // The service's parts, for --apply: escrowd's configuration with --db as the database.
 Result<std::unique_ptr<service::Runtime>> open_runtime(const ReconcileArgs& args,
-                                                        const paystack::ClientConfig& paystack,
-                                                        const Clock& clock) {
+                                                       const paystack::ClientConfig& paystack,
+                                                       const Clock& clock) {
   service::Runtime::Options options;
   options.db_path = args.db;
   options.paystack = paystack;

@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
-#include "ledger/store/sqlite.h"
 #include "ledger/status.h"
+#include "ledger/store/sqlite.h"
 #include "projections/rebuild.h"
 
 namespace escrow::ctl {

@@ -36,14 +36,14 @@ constexpr std::array<Bank, 15> kBanks = {{
 }};
 
 constexpr std::array<std::string_view, 8> kAccountNames = {
-    "WES GIBBONS",  "TOLU ROBERT",  "JEKANMO PADIE", "AMAKA OBI",
-    "KWAME MENSAH", "ADA EZE",      "TUNDE BAKARE",  "CHIDI OKAFOR"};
+    "WES GIBBONS",  "TOLU ROBERT", "JEKANMO PADIE", "AMAKA OBI",
+    "KWAME MENSAH", "ADA EZE",     "TUNDE BAKARE",  "CHIDI OKAFOR"};
 constexpr std::string_view kBankTimestamp = "2020-12-07T16:19:09.000Z";
 constexpr size_t kNubanLength = 10;
 
 // Fees in subunits (FACTS 9.4; the NGN figures are the brief's, the rest are rough).
-constexpr int64_t kNgnPercentMilli = 15;  // 1.5% as thousandths
-constexpr int64_t kNgnFlatFee = 10'000;   // NGN 100
+constexpr int64_t kNgnPercentMilli = 15;          // 1.5% as thousandths
+constexpr int64_t kNgnFlatFee = 10'000;           // NGN 100
 constexpr int64_t kNgnFlatWaivedBelow = 250'000;  // NGN 2,500
 constexpr int64_t kNgnFeeCap = 200'000;           // NGN 2,000
 
@@ -58,7 +58,9 @@ void write_bank(JsonOut& out, const Bank& b) {
 
 }  // namespace
 
-std::span<const Bank> all_banks() { return kBanks; }
+std::span<const Bank> all_banks() {
+  return kBanks;
+}
 
 const Bank* find_bank(std::string_view code, std::string_view currency) {
   for (const auto& b : kBanks)
@@ -88,10 +90,10 @@ int64_t charge_fee(std::string_view currency, int64_t amount) {
     if (amount >= kNgnFlatWaivedBelow) fee += kNgnFlatFee;
     return std::min(fee, kNgnFeeCap);
   }
-  if (currency == "GHS") return (amount * 195 + 5000) / 10000;         // 1.95%
-  if (currency == "KES") return (amount * 290 + 5000) / 10000;         // 2.9%
-  if (currency == "ZAR") return (amount * 290 + 5000) / 10000 + 100;   // 2.9% + R1
-  return (amount * 390 + 5000) / 10000 + 100;                          // USD: 3.9% + $1
+  if (currency == "GHS") return (amount * 195 + 5000) / 10000;        // 1.95%
+  if (currency == "KES") return (amount * 290 + 5000) / 10000;        // 2.9%
+  if (currency == "ZAR") return (amount * 290 + 5000) / 10000 + 100;  // 2.9% + R1
+  return (amount * 390 + 5000) / 10000 + 100;                         // USD: 3.9% + $1
 }
 
 int64_t transfer_fee(std::string_view currency, std::string_view recipient_type, int64_t amount) {

@@ -17,7 +17,8 @@ constexpr std::string_view kStyle =
 // "NGN 5,000.00" from 500000 subunits.
 std::string format_money(std::string_view currency, int64_t amount) {
   std::string major = std::to_string(amount / 100);
-  for (int i = static_cast<int>(major.size()) - 3; i > 0; i -= 3) major.insert(static_cast<size_t>(i), ",");
+  for (int i = static_cast<int>(major.size()) - 3; i > 0; i -= 3)
+    major.insert(static_cast<size_t>(i), ",");
   std::string minor = std::to_string(amount % 100);
   if (minor.size() < 2) minor.insert(0, "0");
   return std::string(currency) + " " + major + "." + minor;
@@ -65,7 +66,8 @@ std::string checkout_result_page(const Transaction& tx, std::string_view note) {
     const char separator = tx.callback_url.find('?') == std::string::npos ? '?' : '&';
     const std::string ref = url_encode(tx.reference);
     std::string url = tx.callback_url + separator + "trxref=" + ref + "&reference=" + ref;
-    content += "<p><a id=\"callback\" href=\"" + html_escape(url) + "\">Return to the merchant</a></p>";
+    content +=
+        "<p><a id=\"callback\" href=\"" + html_escape(url) + "\">Return to the merchant</a></p>";
   }
   return page(paid ? "Payment successful" : "Payment failed", content);
 }

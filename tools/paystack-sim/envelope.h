@@ -49,8 +49,8 @@ Page page_of(const Query& query);
 
 // {"total":..,["total_volume":..,]"skipped":..,"perPage":..,"page":..,"pageCount":..}
 struct MetaExtras {
-  std::optional<int64_t> total_volume;       // GET /transaction only
-  bool per_page_as_string = false;           // GET /refund, as its schema says
+  std::optional<int64_t> total_volume;         // GET /transaction only
+  bool per_page_as_string = false;             // GET /refund, as its schema says
   std::optional<int64_t> failed_refund_count;  // GET /refund only
 };
 void write_offset_meta(JsonOut& out, size_t total, const Page& page, const MetaExtras& extras);

@@ -5,7 +5,6 @@
 //   paystack-sim --listen 127.0.0.1:0 --secret-key sk_test_... --webhook-url URL
 //                [--public-url URL] [--opening-balance N]
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 

@@ -58,7 +58,8 @@ ApiResult SimState::create_recipient(const rapidjson::Value& body) {
     return invalid("paystack-sim: authorization recipients are not simulated");
   std::string_view type_currency = currency_of_recipient_type(type);
   if (type_currency.empty()) return invalid("Recipient type is invalid");
-  if (account_number.empty()) return missing("Either authorization_code or account_number must be passed.");
+  if (account_number.empty())
+    return missing("Either authorization_code or account_number must be passed.");
   if (bank_code.empty()) return missing("bank_code is required");
   std::string currency = text_or(body, "currency", std::string(type_currency));
   const Bank* bank = find_bank(bank_code, currency);
@@ -185,7 +186,8 @@ ApiResult SimState::initiate_transfer(const rapidjson::Value& body) {
       break;
     case TransferMode::otp:
       t.status = TransferStatus::otp;
-      effects.follow_ups.push_back(follow_up(FollowUpKind::transfer_otp_expiry, t.id, kOtpExpiryMs));
+      effects.follow_ups.push_back(
+          follow_up(FollowUpKind::transfer_otp_expiry, t.id, kOtpExpiryMs));
       break;
     default:
       t.status = TransferStatus::pending;
@@ -195,11 +197,11 @@ ApiResult SimState::initiate_transfer(const rapidjson::Value& body) {
   transfer_by_code_.emplace(t.code, transfers_.size());
   transfers_.push_back(std::move(t));
   const Transfer& stored = transfers_.back();
-  ApiResult result = ok_result(
-      200,
-      stored.status == TransferStatus::otp ? "Transfer requires OTP to continue"
-                                           : "Transfer has been queued",
-      [&](JsonOut& out) { write_transfer_short(out, stored, true); });
+  ApiResult result =
+      ok_result(200,
+                stored.status == TransferStatus::otp ? "Transfer requires OTP to continue"
+                                                     : "Transfer has been queued",
+                [&](JsonOut& out) { write_transfer_short(out, stored, true); });
   result.effects = std::move(effects);
   return result;
 }
@@ -293,8 +295,8 @@ ApiResult SimState::create_refund(const rapidjson::Value& body) {
   }
   if (amount > remaining)
     return invalid("Refund amount cannot be more than the transaction's unrefunded amount");
-  if (auto currency = member_text(body, "currency"); currency && !currency->empty() &&
-                                                     *currency != tx->currency)
+  if (auto currency = member_text(body, "currency");
+      currency && !currency->empty() && *currency != tx->currency)
     return invalid("Currency does not match the transaction's");
   if (tx->currency == "USD" && amount < kUsdRefundMin)
     return error_result(400, "Cannot refund less than USD 1");
@@ -309,8 +311,9 @@ ApiResult SimState::create_refund(const rapidjson::Value& body) {
   r.amount = amount;
   r.currency = tx->currency;
   r.customer_note = text_or(body, "customer_note", "Refund for transaction " + tx->reference);
-  r.merchant_note = text_or(body, "merchant_note", "Refund for transaction " + tx->reference +
-                                                       " by " + std::string(kMerchantEmail));
+  r.merchant_note =
+      text_or(body, "merchant_note",
+              "Refund for transaction " + tx->reference + " by " + std::string(kMerchantEmail));
   r.mode = config_.refund_mode;
   r.created_ms = r.updated_ms = now_ms();
   balance_[r.currency] -= amount;
@@ -372,7 +375,8 @@ ApiResult SimState::retry_refund(std::string_view id_text, const rapidjson::Valu
   ApiResult result = ok_result(200, "Refund retried and has been queued for processing",
                                [&](JsonOut& out) { write_refund(out, r, true); });
   result.effects.webhooks.push_back(refund_webhook(r));
-  result.effects.follow_ups.push_back(follow_up(FollowUpKind::refund_advance, r.id, kSettleDelayMs));
+  result.effects.follow_ups.push_back(
+      follow_up(FollowUpKind::refund_advance, r.id, kSettleDelayMs));
   return result;
 }
 

@@ -3,12 +3,11 @@
 // latency and 5xx errors on Paystack paths, and dispatches to SimState.
 #include "routes.h"
 
+#include <array>
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
-
-#include <array>
 #include <initializer_list>
 #include <vector>
 
@@ -55,7 +54,8 @@ std::vector<std::string> segments_of(std::string_view path) {
 }
 
 // True when `segments` matches `pattern`, where "*" matches any one segment.
-bool matches(const std::vector<std::string>& segments, std::initializer_list<std::string_view> pattern) {
+bool matches(const std::vector<std::string>& segments,
+             std::initializer_list<std::string_view> pattern) {
   if (segments.size() != pattern.size()) return false;
   size_t i = 0;
   for (std::string_view p : pattern) {
@@ -73,8 +73,10 @@ bool json_depth_ok(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -181,8 +183,7 @@ HttpResponse Router::dispatch(const std::string& method, const std::string& path
   if (get && matches(s, {"transferrecipient"})) return to_http(state_.list_recipients(query));
   if (post && matches(s, {"transfer"})) return to_http(state_.initiate_transfer(body));
   if (get && matches(s, {"transfer"})) return to_http(state_.list_transfers(query));
-  if (get && matches(s, {"transfer", "verify", "*"}))
-    return to_http(state_.verify_transfer(s[2]));
+  if (get && matches(s, {"transfer", "verify", "*"})) return to_http(state_.verify_transfer(s[2]));
   if (post && matches(s, {"transfer", "finalize_transfer"}))
     return to_http(state_.finalize_transfer(body));
   if (post && matches(s, {"refund"})) return to_http(state_.create_refund(body));
@@ -254,11 +255,13 @@ HttpResponse Router::checkout(const HttpRequest& request, const std::string& pat
   const bool pay = matches(s, {"checkout", "*", "pay"});
   if (request.method != "POST" || (!pay && !matches(s, {"checkout", "*", "decline"})))
     return html(404, checkout_not_found_page());
-  ApiResult result = state_.pay_by_access_code(s[1], pay ? PayOutcome::success : PayOutcome::failed);
+  ApiResult result =
+      state_.pay_by_access_code(s[1], pay ? PayOutcome::success : PayOutcome::failed);
   tx = state_.find_by_access_code(s[1]);
-  if (result.status == 409) return html(409, checkout_result_page(*tx, "This transaction has already been paid."));
+  if (result.status == 409)
+    return html(409, checkout_result_page(*tx, "This transaction has already been paid."));
   HttpResponse response = html(200, checkout_result_page(*tx, pay ? "Your payment was successful."
-                                                                   : "Your payment was declined."));
+                                                                  : "Your payment was declined."));
   response.effects = std::move(result.effects);
   return response;
 }

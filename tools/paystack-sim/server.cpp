@@ -15,7 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -90,7 +89,9 @@ HttpRequest to_request(const http::request<http::string_body>& req) {
   return request;
 }
 
-std::string_view path_only(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view path_only(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 // One answer; false when the connection must close afterwards.
 net::awaitable<bool> answer(beast::tcp_stream& stream, Context* ctx,
@@ -112,7 +113,8 @@ net::awaitable<bool> answer(beast::tcp_stream& stream, Context* ctx,
   stream.expires_after(kWriteTimeout);
   auto [ec, written] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started).count();
+                      std::chrono::steady_clock::now() - started)
+                      .count();
   // The path only: no query string, no header (the key never reaches the log).
   std::cerr << "paystack-sim: " << req.method_string() << " " << path_only(req.target()) << " "
             << out.status << " " << ms << "ms\n";

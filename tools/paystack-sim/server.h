@@ -9,7 +9,7 @@
 namespace paystack_sim {
 
 struct ServerOptions {
-  std::string host;  // a loopback address
+  std::string host;   // a loopback address
   uint16_t port = 0;  // 0 picks a free port
   std::string secret_key;
   std::string webhook_url;

@@ -81,7 +81,7 @@ struct Transaction {
   int64_t created_ms = 0;
   std::optional<int64_t> paid_ms;
   std::optional<int64_t> attempted_ms;  // when checkout last succeeded or failed
-  int64_t refunds_open_or_done = 0;  // sum of refunds that have not failed
+  int64_t refunds_open_or_done = 0;     // sum of refunds that have not failed
   int64_t refunds_processed = 0;
 };
 

@@ -31,9 +31,13 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string iso_time(int64_t unix_ms) { return escrow::format_iso8601_ms(unix_ms); }
+std::string iso_time(int64_t unix_ms) {
+  return escrow::format_iso8601_ms(unix_ms);
+}
 
-std::optional<int64_t> parse_time(std::string_view text) { return escrow::parse_iso8601_ms(text); }
+std::optional<int64_t> parse_time(std::string_view text) {
+  return escrow::parse_iso8601_ms(text);
+}
 
 std::string random_code(size_t length) {
   std::string out(length, 'a');
@@ -48,7 +52,9 @@ std::string random_digits(size_t length) {
   return out;
 }
 
-double random_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng()); }
+double random_unit() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng());
+}
 
 uint64_t random_below(uint64_t bound) {
   return std::uniform_int_distribution<uint64_t>(0, bound - 1)(rng());
@@ -165,12 +171,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

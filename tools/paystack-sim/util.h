@@ -13,7 +13,7 @@
 namespace paystack_sim {
 
 int64_t now_ms();
-std::string iso_time(int64_t unix_ms);                    // "2024-08-22T09:15:02.000Z"
+std::string iso_time(int64_t unix_ms);                     // "2024-08-22T09:15:02.000Z"
 std::optional<int64_t> parse_time(std::string_view text);  // ISO 8601 date-time or YYYY-MM-DD
 
 // `length` random characters from [a-z0-9] (access codes, references, code suffixes).

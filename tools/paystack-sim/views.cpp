@@ -254,7 +254,8 @@ WebhookOut SimState::transfer_webhook(const Transfer& t) const {
     out.knull("provider").knull("id");
   }
   out.end_object().kint("fee_charged", t.fee).knull("gateway_response");
-  if (legacy) out.kstr("created_at", iso_time(t.created_ms)).kstr("updated_at", iso_time(t.updated_ms));
+  if (legacy)
+    out.kstr("created_at", iso_time(t.created_ms)).kstr("updated_at", iso_time(t.updated_ms));
   out.end_object().end_object();
   return WebhookOut{event, t.reference, out.take()};
 }

@@ -3,6 +3,8 @@
 // records the outcome; failed attempts are rescheduled on a short, bounded retry schedule.
 #include "webhooks.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,9 +16,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <deque>
 #include <iostream>
@@ -47,10 +46,14 @@ enum class DeliveryState { queued, delivered, failed, dropped };
 
 std::string_view state_name(DeliveryState s) {
   switch (s) {
-    case DeliveryState::queued: return "queued";
-    case DeliveryState::delivered: return "delivered";
-    case DeliveryState::failed: return "failed";
-    case DeliveryState::dropped: return "dropped";
+    case DeliveryState::queued:
+      return "queued";
+    case DeliveryState::delivered:
+      return "delivered";
+    case DeliveryState::failed:
+      return "failed";
+    case DeliveryState::dropped:
+      return "dropped";
   }
   return "queued";
 }
@@ -178,8 +181,8 @@ struct WebhookSender::Impl : std::enable_shared_from_this<Impl> {
     }
     records_.push_back(std::move(d));
     // Forget the oldest finished deliveries beyond the bound.
-    while (records_.size() > kWebhookRecordsMax && records_.front().state != DeliveryState::queued &&
-           records_.front().id != in_flight_) {
+    while (records_.size() > kWebhookRecordsMax &&
+           records_.front().state != DeliveryState::queued && records_.front().id != in_flight_) {
       records_.pop_front();
       ++first_id_;
     }
@@ -211,8 +214,8 @@ struct WebhookSender::Impl : std::enable_shared_from_this<Impl> {
     if (due.empty()) return std::nullopt;
     for (uint64_t id : due)
       if (!find(id)->shuffle) candidates.push_back(id);
-    if (!candidates.empty() && std::any_of(due.begin(), due.end(),
-                                           [&](uint64_t id) { return find(id)->shuffle; }))
+    if (!candidates.empty() &&
+        std::any_of(due.begin(), due.end(), [&](uint64_t id) { return find(id)->shuffle; }))
       return candidates[random_below(candidates.size())];
     return *std::min_element(due.begin(), due.end(), [&](uint64_t a, uint64_t b) {
       return std::pair(find(a)->due_ms, a) < std::pair(find(b)->due_ms, b);
@@ -246,7 +249,8 @@ struct WebhookSender::Impl : std::enable_shared_from_this<Impl> {
         if (earliest == INT64_MAX) {
           self->wake_.expires_after(kIdleWait);
         } else {
-          self->wake_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, earliest - now_ms())));
+          self->wake_.expires_after(
+              std::chrono::milliseconds(std::max<int64_t>(0, earliest - now_ms())));
         }
         co_await self->wake_.async_wait(net::as_tuple(net::use_awaitable));
         continue;
@@ -265,7 +269,9 @@ struct WebhookSender::Impl : std::enable_shared_from_this<Impl> {
 WebhookSender::WebhookSender(net::io_context& io, std::string secret_key)
     : impl_(std::make_shared<Impl>(io, std::move(secret_key))) {}
 
-WebhookSender::~WebhookSender() { stop(); }
+WebhookSender::~WebhookSender() {
+  stop();
+}
 
 void WebhookSender::enqueue(const WebhookOut& webhook, const SimConfig& config) {
   Delivery d;
@@ -320,8 +326,8 @@ void WebhookSender::write_records(JsonOut& out) const {
   for (const auto& d : impl_->records_) {
     out.begin_object().kuint("id", d.id).kstr("event", d.event).kstr("reference", d.reference);
     out.kstr("state", state_name(d.state)).kint("attempts", d.attempts);
-    out.kopt_int("last_status", d.last_status ? std::optional<int64_t>(*d.last_status)
-                                              : std::nullopt);
+    out.kopt_int("last_status",
+                 d.last_status ? std::optional<int64_t>(*d.last_status) : std::nullopt);
     out.kstr("last_error", d.last_error).kbool("duplicate", d.duplicate);
     out.kbool("redelivery", d.redelivery).kstr("created_at", iso_time(d.created_ms));
     out.kstr("body", d.body).end_object();
