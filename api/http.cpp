@@ -80,6 +80,7 @@ int rejection_status(Rejection rejection) {
       return 403;
     case Rejection::invalid_amount:
     case Rejection::amount_below_minimum:
+    case Rejection::currency_not_paid_out:
     case Rejection::invalid_fee_bps:
     case Rejection::invalid_deposit_bps:
     case Rejection::invalid_plan:

@@ -148,6 +148,8 @@ Decision create(const BookingState& s, const CreateBooking& c, const Actor& a, i
     return Decision::reject(Rejection::invalid_amount);
   if (c.amount.amount_minor < currency_minimum_minor(c.amount.currency))
     return Decision::reject(Rejection::amount_below_minimum);
+  if (!currency_pays_out(c.amount.currency))
+    return Decision::reject(Rejection::currency_not_paid_out);
   if (c.fee_bps < 0 || c.fee_bps > bps_max) return Decision::reject(Rejection::invalid_fee_bps);
   if (c.plan == PaymentPlan::split && (c.deposit_bps <= 0 || c.deposit_bps >= bps_max))
     return Decision::reject(Rejection::invalid_deposit_bps);

@@ -30,6 +30,7 @@ enum class Rejection {
   not_allowed,     // this actor may not do this to this booking
   invalid_amount,
   amount_below_minimum,
+  currency_not_paid_out,  // no Paystack transfer can pay a provider in this currency
   invalid_fee_bps,
   invalid_deposit_bps,
   invalid_plan,

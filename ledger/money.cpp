@@ -45,6 +45,10 @@ int64_t currency_minimum_minor(Currency currency) {
   return currency_table[static_cast<int>(currency)].minimum_minor;
 }
 
+bool currency_pays_out(Currency currency) {
+  return currency != Currency::USD;
+}
+
 std::string Money::to_string() const {
   char buffer[64];
   const char* sign = amount_minor < 0 ? "-" : "";

@@ -21,6 +21,10 @@ inline constexpr int currency_count = static_cast<int>(currencies.size());
 
 const char* currency_code(Currency currency);
 std::optional<Currency> parse_currency(std::string_view code);
+// Whether money in `currency` can leave through a Paystack transfer: a transfer recipient type
+// exists for it (nuban, ghipss or mobile_money, kepss, basa; FACTS section 5.1). Bookings are taken
+// only in these, so money taken in is never stranded (Paystack cannot transfer USD).
+bool currency_pays_out(Currency currency);
 // Paystack's smallest accepted transaction, in subunits (NGN 50, USD 2, GHS 0.10, ZAR 1, KES 3).
 int64_t currency_minimum_minor(Currency currency);
 

@@ -25,6 +25,9 @@ constexpr RejectionText rejection_table[] = {
      "The amount must be a positive integer in subunits."},
     {Rejection::amount_below_minimum, "amount_below_minimum",
      "The amount (or an installment of it) is below Paystack's minimum for the currency."},
+    {Rejection::currency_not_paid_out, "currency_not_paid_out",
+     "Bookings are taken only in currencies Paystack can pay out to providers: NGN, GHS, KES and "
+     "ZAR."},
     {Rejection::invalid_fee_bps, "invalid_fee_bps", "fee_bps must be between 0 and 10000."},
     {Rejection::invalid_deposit_bps, "invalid_deposit_bps",
      "deposit_bps must be between 1 and 9999 for a split plan."},

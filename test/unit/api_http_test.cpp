@@ -46,9 +46,6 @@ std::string nested(int depth) {
   return text;
 }
 
-// The last Rejection value; the loop below stops where rejection_code names it.
-constexpr Rejection last_rejection = Rejection::payout_not_awaiting_otp;
-
 }  // namespace
 
 TEST_CASE("error_response has exactly the documented shape") {
@@ -72,9 +69,9 @@ TEST_CASE("headers are looked up case-insensitively and set replaces") {
 }
 
 TEST_CASE("every Rejection maps to a 4xx carrying its own code and message") {
-  int count = 0;
-  for (int i = 0;; ++i) {
-    auto rejection = static_cast<Rejection>(i);
+  // all_rejections() is the ledger's table of every enumerator, complete by a compile-time check.
+  REQUIRE(all_rejections().size() > 30);
+  for (Rejection rejection : all_rejections()) {
     int status = rejection_status(rejection);
     INFO(rejection_code(rejection));
     CHECK(status >= 400);
@@ -82,10 +79,8 @@ TEST_CASE("every Rejection maps to a 4xx carrying its own code and message") {
     HttpResponse response = rejection_response(rejection);
     CHECK(response.status == status);
     CHECK(code_of(response) == rejection_code(rejection));
-    ++count;
-    if (rejection == last_rejection) break;
   }
-  CHECK(count == 35);
+  CHECK(rejection_status(Rejection::currency_not_paid_out) == 400);
 }
 
 TEST_CASE("rejection statuses follow DESIGN section 5") {

@@ -167,6 +167,9 @@ std::vector<Row> rejection_rows() {
     return when(none, split_terms(9000, 20'000), marketplace);  // balance 2,000 < 5,000
   });
 
+  row(Rejection::currency_not_paid_out, "USD: Paystack cannot transfer it to the provider",
+      [=] { return create_with([](CreateBooking& c) { c.amount = usd(500'000); }); });
+
   row(Rejection::invalid_fee_bps, "negative fee",
       [=] { return create_with([](CreateBooking& c) { c.fee_bps = -1; }); });
   row(Rejection::invalid_fee_bps, "fee above 100%",
