@@ -244,6 +244,7 @@ HttpResponse App::handle(HttpRequest request) {
       try {
         if (who.is_ok() && idempotent_method(request.method) &&
             match.route != "/webhooks/paystack" && request.headers.contains("Idempotency-Key")) {
+          request.idempotency = p.idempotency->hold_for(actor, request);
           response =
               p.idempotency->run(actor, request.method, match.route, request, call, clock.now_ms());
         } else {

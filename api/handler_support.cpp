@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "api/idempotency.h"
 #include "ledger/time_format.h"
 #include "service/log.h"
 
@@ -35,6 +36,27 @@ CommandContext context_for(const Principal& principal, const HttpRequest& reques
   if (auto key = request.headers.get("Idempotency-Key"); key && !key->empty()) {
     context.idempotency_key = std::string(*key);
   }
+  return context;
+}
+
+CommandContext answering_context(Services& services, const Principal& principal,
+                                 const HttpRequest& request, Render render,
+                                 std::optional<HttpResponse>& answered) {
+  CommandContext context = context_for(principal, request);
+  if (!request.idempotency) return context;
+  const Clock& clock = services.clock;
+  context.extra_hook = [hold = request.idempotency, render = std::move(render), &answered, &clock](
+                           sqlite::Db& db, const StreamStates& after,
+                           std::span<const RecordedEvent>) -> Status {
+    std::optional<HttpResponse> response = render(db, after);
+    if (!response) return Status::ok();
+    if (response->status < 200 || response->status > 299)
+      return Status(StatusCode::io_error, "the response could not be rendered in the command");
+    Status stored = store_answer(db, *hold, *response, clock.now_ms());
+    if (!stored.is_ok()) return stored;
+    answered = std::move(response);  // an append re-decided after a conflict renders again
+    return Status::ok();
+  };
   return context;
 }
 

@@ -40,6 +40,27 @@ Actor actor_of(const Principal& principal);
 // actor, X-Request-Id and Idempotency-Key of the request.
 CommandContext context_for(const Principal& principal, const HttpRequest& request);
 
+// The response of a command, rendered from the writer's connection and the states after it;
+// nullopt when this command's outcome is not what the request answers (a request that runs
+// several commands answers after one of them).
+using Render = std::function<std::optional<HttpResponse>(sqlite::Db&, const StreamStates&)>;
+
+// context_for(), and for a request holding an Idempotency-Key claim, a hook that renders the
+// response inside the command's transaction and stores it there (api/idempotency.h): a crash
+// between the commit and the answer then leaves that response to replay. `answered` receives
+// it once the command committed; the handler returns it as it is, so the first answer and every
+// replay are the same bytes. A render that is not 2xx rolls the command back (it only fails when
+// the database does). A request without a claim gets context_for() and renders as usual.
+//
+//   std::optional<HttpResponse> answered;
+//   auto context = answering_context(services, who, request, render, answered);
+//   CommandResult r = services.shell.execute(id, command, context);
+//   if (auto failed = command_failure(r)) return *failed;
+//   if (answered) return std::move(*answered);
+CommandContext answering_context(Services& services, const Principal& principal,
+                                 const HttpRequest& request, Render render,
+                                 std::optional<HttpResponse>& answered);
+
 // nullopt when the command succeeded (or was a no-op); else the response to return: the
 // rejection's 4xx, 409 `conflict` for a lost optimistic race, 503 `busy`/`unavailable` for
 // operating errors (logged by the pipeline, never with secrets).

@@ -114,6 +114,16 @@ HttpResponse booking_response(Services& services, int status, const BookingState
   return json_response(status, booking_json(state, extras.value()));
 }
 
+// booking_response() inside the command's transaction (answering_context()).
+Render booking_render(int status) {
+  return [status](sqlite::Db& db, const StreamStates& after) -> std::optional<HttpResponse> {
+    auto outside = projections::booking_outside_on(db, after.booking->terms.booking_id);
+    if (!outside.is_ok()) return internal_error(outside.status());
+    return json_response(status,
+                         booking_json(*after.booking, extras_from(std::move(outside).value())));
+  };
+}
+
 void wake_outbox_if_queued(Services& services, const CommandResult& result) {
   if (service::queued_money(result)) services.outbox.wake();
 }
@@ -123,9 +133,12 @@ HttpResponse run_on_booking(Services& services, const HttpRequest& request, cons
                             const std::string& id, const BookingCommand& command) {
   auto visible = load_visible(services, who, id);
   if (!visible.is_ok()) return visible.error();
-  CommandResult result = services.shell.execute(id, command, context_for(who, request));
+  std::optional<HttpResponse> answered;
+  CommandResult result = services.shell.execute(
+      id, command, answering_context(services, who, request, booking_render(200), answered));
   if (auto failed = command_failure(result)) return *failed;
   wake_outbox_if_queued(services, result);
+  if (answered) return std::move(*answered);
   return booking_response(services, 200, *result.states.booking);
 }
 
@@ -191,9 +204,12 @@ HttpResponse create_booking(Services& services, const HttpRequest& request) {
   auto command = parse_create(body.value(), services.config);
   if (!command.is_ok()) return command.error();
   const std::string id = command.value().booking_id;
-  CommandResult result =
-      services.shell.execute(id, command.value(), context_for(who.value(), request));
+  std::optional<HttpResponse> answered;
+  CommandResult result = services.shell.execute(
+      id, command.value(),
+      answering_context(services, who.value(), request, booking_render(201), answered));
   if (auto failed = command_failure(result)) return *failed;
+  if (answered) return std::move(*answered);
   // The decider answers a repeated create with the same terms with no events: already so.
   return booking_response(services, result.events.empty() ? 200 : 201, *result.states.booking);
 }
@@ -400,22 +416,50 @@ HttpResponse paystack_failure(const paystack::ApiError& error) {
   }
 }
 
+// {reference, authorization_url, access_code, amount, currency, installment, booking}: 201 for a
+// checkout just opened, 200 for the pending one answered again.
+HttpResponse checkout_json(int status, const std::string& reference, const std::string& url,
+                           const std::string& access_code, Money amount, int installment,
+                           const BookingState& booking, const BookingExtras& extras) {
+  return json_response(status, json_text([&](JsonWriter& w) {
+                         w.StartObject();
+                         write_field(w, "reference", reference);
+                         write_field(w, "authorization_url", url);
+                         write_field(w, "access_code", access_code);
+                         write_field(w, "amount", amount.amount_minor);
+                         write_field(w, "currency", currency_code(amount.currency));
+                         write_field(w, "installment", int64_t{installment});
+                         write_key(w, "booking");
+                         write_booking(w, booking, extras);
+                         w.EndObject();
+                       }));
+}
+
 HttpResponse checkout_response(Services& services, const service::CheckoutOutcome::Opened& opened) {
   auto extras = extras_of(services, opened.booking.terms.booking_id);
   if (!extras.is_ok()) return internal_error(extras.status());
   const PaymentDue& due = opened.due;
-  return json_response(201, json_text([&](JsonWriter& w) {
-                         w.StartObject();
-                         write_field(w, "reference", due.reference);
-                         write_field(w, "authorization_url", opened.checkout.authorization_url);
-                         write_field(w, "access_code", opened.checkout.access_code);
-                         write_field(w, "amount", due.amount.amount_minor);
-                         write_field(w, "currency", currency_code(due.amount.currency));
-                         write_field(w, "installment", int64_t{due.installment});
-                         write_key(w, "booking");
-                         write_booking(w, opened.booking, extras.value());
-                         w.EndObject();
-                       }));
+  return checkout_json(opened.reused ? 200 : 201, due.reference, opened.checkout.authorization_url,
+                       opened.checkout.access_code, due.amount, due.installment, opened.booking,
+                       extras.value());
+}
+
+// The checkout's answer inside the command that records it (the PaymentInitiated it appends):
+// stored under the request's Idempotency-Key with the events. The commands that adopt a
+// reference Paystack already held and settle it, before the real checkout, answer nothing
+// (their re-run is harmless: adopting and settling are idempotent).
+Render checkout_render() {
+  return [](sqlite::Db& db, const StreamStates& after) -> std::optional<HttpResponse> {
+    const PaymentInitiated* initiated = nullptr;
+    for (const Event& e : after.events)
+      if (const auto* p = std::get_if<PaymentInitiated>(&e)) initiated = p;
+    if (!initiated || initiated->authorization_url.empty()) return std::nullopt;
+    auto outside = projections::booking_outside_on(db, after.booking->terms.booking_id);
+    if (!outside.is_ok()) return internal_error(outside.status());
+    return checkout_json(201, initiated->reference, initiated->authorization_url,
+                         initiated->access_code, initiated->amount, initiated->installment,
+                         *after.booking, extras_from(std::move(outside).value()));
+  };
 }
 
 // The checkout itself is service/checkout.h's: this parses, checks who asks, and answers.
@@ -433,9 +477,13 @@ HttpResponse pay(Services& services, service::Checkouts& checkouts, const HttpRe
 
   auto state = load_visible(services, who.value(), id);
   if (!state.is_ok()) return state.error();
-  auto out = checkouts.open(id, callback.value_or(""), context_for(who.value(), request));
+  std::optional<HttpResponse> answered;
+  auto out = checkouts.open(
+      id, callback.value_or(""),
+      answering_context(services, who.value(), request, checkout_render(), answered));
   if (!out.is_ok()) return internal_error(out.status());
   if (out->money_queued) services.outbox.wake();
+  if (out->opened && answered && !out->opened->reused) return std::move(*answered);
   if (out->opened) return checkout_response(services, *out->opened);
   if (out->refused) return rejection_response(*out->refused);
   if (out->failed) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,12 +62,17 @@ class Headers {
   std::vector<Header> headers_;
 };
 
+struct IdempotencyHold;  // api/idempotency.h
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ... (case-sensitive, as HTTP says)
   std::string target;  // origin-form: path, then optionally '?' and the query
   Headers headers;
   std::string body;
   std::string remote_address;  // peer IP, for logs and rate limits
+  // Set by the pipeline while this request holds an Idempotency-Key claim: a command it runs
+  // stores its response in the command's own transaction (handler_support.h).
+  std::shared_ptr<const IdempotencyHold> idempotency;
 
   std::string_view path() const;   // target up to '?'
   std::string_view query() const;  // after '?', empty when there is none

@@ -75,6 +75,21 @@ Result<std::unique_ptr<IdempotencyStore>> IdempotencyStore::open(const std::stri
   return std::unique_ptr<IdempotencyStore>(new IdempotencyStore(std::move(records).value()));
 }
 
+Status store_answer(sqlite::Db& db, const IdempotencyHold& hold, const HttpResponse& response,
+                    int64_t now_ms) {
+  return IdempotencyRecords::store_in(
+      db, hold.actor, hold.key, hold.owner,
+      StoredResponse{response.status, encode_headers(response.headers), response.body}, now_ms);
+}
+
+std::shared_ptr<const IdempotencyHold> IdempotencyStore::hold_for(
+    std::string_view actor, const HttpRequest& request) const {
+  std::optional<std::string_view> key = request.headers.get(idempotency_key_header);
+  if (!key || !idempotency_key_valid(*key)) return nullptr;
+  return std::make_shared<const IdempotencyHold>(
+      IdempotencyHold{std::string(actor), std::string(*key), records_->instance_id()});
+}
+
 HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view method,
                                    std::string_view route, const HttpRequest& request,
                                    const std::function<HttpResponse()>& handler, int64_t now_ms) {

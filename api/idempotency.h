@@ -15,6 +15,9 @@
 //   stale: that process died before answering, so the request runs again. That is safe because
 //   every ledger command is idempotent (a second capture, release or payout of the same thing
 //   changes nothing).
+// - the response of a request that ran a command is stored in the command's own transaction
+//   (store_answer(), called from the command's append by handler_support.h), so a crash after
+//   the commit and before the answer leaves a response to replay, not a claim to re-run;
 // A request without the header runs as usual; a malformed key (empty, over 255 bytes, not
 // printable ASCII) is 400 `invalid_idempotency_key` and runs nothing.
 //
@@ -46,6 +49,15 @@ bool idempotency_key_valid(std::string_view key);
 std::string request_fingerprint(std::string_view method, std::string_view route,
                                 const HttpRequest& request);
 
+// The claim a request holds while its handler runs: where its response is stored.
+struct IdempotencyHold {
+  std::string actor, key, owner;
+};
+
+// Stores `response` for the claim inside the transaction `db` is in (a command's append).
+Status store_answer(sqlite::Db& db, const IdempotencyHold& hold, const HttpResponse& response,
+                    int64_t now_ms);
+
 class IdempotencyStore {
  public:
   // Opens its own read-write connection to a migrated database (the App migrates first).
@@ -64,6 +76,9 @@ class IdempotencyStore {
                    int64_t now_ms);
 
   const std::string& instance_id() const { return records_->instance_id(); }
+  // The hold a request with a valid Idempotency-Key will have while run() runs its handler.
+  std::shared_ptr<const IdempotencyHold> hold_for(std::string_view actor,
+                                                  const HttpRequest& request) const;
 
  private:
   explicit IdempotencyStore(std::unique_ptr<IdempotencyRecords> records);

@@ -399,6 +399,16 @@ std::variant<PaymentDue, Rejection> next_payment(const BookingState& s, int64_t 
                     payment_reference(s.terms.booking_id, installment, attempt)};
 }
 
+const ChargeRecord* pending_checkout(const BookingState& s, int installment) {
+  for (auto it = s.charges.rbegin(); it != s.charges.rend(); ++it) {
+    if (it->installment != installment) continue;
+    bool reusable = it->status == ChargeStatus::pending && !it->authorization_url.empty() &&
+                    it->amount == s.terms.installments[installment - 1];
+    return reusable ? &*it : nullptr;  // only the latest attempt: an older one was superseded
+  }
+  return nullptr;
+}
+
 Decision decide(const BookingState& s, const BookingCommand& command, const Actor& a,
                 int64_t now_ms) {
   if (!std::holds_alternative<CreateBooking>(command) && !s.exists())
@@ -521,6 +531,8 @@ void evolve(BookingState& s, const Event& event) {
                  },
                  [&](const PaymentInitiated& e) {
                    s.charges.push_back(new_charge(e.reference, e.installment, e.amount));
+                   s.charges.back().authorization_url = e.authorization_url;
+                   s.charges.back().access_code = e.access_code;
                    if (s.captured_minor == 0) s.payment_status = PaymentStatus::pending;
                  },
                  [&](const PaymentCaptured& e) { on_captured(s, e); },

@@ -120,6 +120,9 @@ struct ChargeRecord {  // one Paystack transaction for one installment
   Money paystack_fee;
   int64_t refunded_minor = 0;  // refunds requested against it and not failed
   bool in_escrow = false;      // false for a capture that was refunded straight away
+  // The checkout Paystack gave for it (empty for a reference adopted after a crash, whose URL
+  // Paystack does not give twice): a pay while it is pending answers this same checkout.
+  std::string authorization_url, access_code;
 };
 
 struct RefundRecord {
@@ -285,6 +288,10 @@ struct PaymentDue {
   std::string reference;
 };
 std::variant<PaymentDue, Rejection> next_payment(const BookingState& state, int64_t now_ms);
+// The latest checkout of `installment` still pending, with a URL the client can open again; null
+// when there is none (each pay would otherwise open one more Paystack transaction, and every
+// extra one paid is refunded at the platform's cost of Paystack's fee).
+const ChargeRecord* pending_checkout(const BookingState& state, int installment);
 
 // ---- provider state and commands -------------------------------------------------------------
 

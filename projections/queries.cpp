@@ -284,13 +284,7 @@ Result<Page<BookingSummaryRow>> Queries::bookings(const BookingFilter& filter,
                                       });
 }
 
-Result<BookingOutside> Queries::booking_outside(std::string_view booking_id) {
-  auto lease = reads_.lease();
-  if (!lease.is_ok()) return lease.status();
-  sqlite::Db& db = lease.value().db();
-  // One snapshot for both reads.
-  auto tx = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
-  if (!tx.is_ok()) return tx.status();
+Result<BookingOutside> booking_outside_on(sqlite::Db& db, std::string_view booking_id) {
   BookingOutside outside;
   auto created = db.prepare("SELECT created_at FROM bookings WHERE id = ?");
   if (!created.is_ok()) return created.status();
@@ -307,6 +301,16 @@ Result<BookingOutside> Queries::booking_outside(std::string_view booking_id) {
   if (!payouts.is_ok()) return payouts.status();
   outside.payouts = std::move(payouts).value();
   return outside;
+}
+
+Result<BookingOutside> Queries::booking_outside(std::string_view booking_id) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  sqlite::Db& db = lease.value().db();
+  // One snapshot for both reads.
+  auto tx = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::deferred);
+  if (!tx.is_ok()) return tx.status();
+  return booking_outside_on(db, booking_id);
 }
 
 Result<std::vector<BalanceRow>> Queries::provider_balances(std::string_view provider_id) {

@@ -107,6 +107,11 @@ struct PendingPayment {
   int64_t created_at_ms = 0;
 };
 
+// Queries::booking_outside() on a connection the caller holds, inside its transaction: a command
+// renders the booking it answers with on the writer's connection, in the command's own
+// transaction (api/handler_support.h: the response stored under an Idempotency-Key).
+Result<BookingOutside> booking_outside_on(sqlite::Db& db, std::string_view booking_id);
+
 class Queries {
  public:
   explicit Queries(ReadPool& reads) : reads_(reads) {}

@@ -84,6 +84,14 @@ Result<CheckoutOutcome> Checkouts::open(const std::string& booking_id,
       return out;
     }
     const PaymentDue& d = std::get<PaymentDue>(due);
+    if (const ChargeRecord* pending = pending_checkout(state.value(), d.installment)) {
+      out.opened = CheckoutOutcome::Opened{
+          PaymentDue{pending->installment, pending->amount, pending->reference},
+          paystack::InitializedTransaction{pending->authorization_url, pending->access_code,
+                                           pending->reference},
+          state.value(), /*reused=*/true};
+      return out;
+    }
     auto checkout =
         context_.paystack.initialize_transaction(checkout_request(state.value(), d, callback_url));
     if (checkout.is_ok()) {
@@ -95,7 +103,7 @@ Result<CheckoutOutcome> Checkouts::open(const std::string& booking_id,
       if (!result.ok()) {
         out.failed = std::move(result);
       } else {
-        out.opened = CheckoutOutcome::Opened{d, checkout.value(), *result.states.booking};
+        out.opened = CheckoutOutcome::Opened{d, checkout.value(), *result.states.booking, false};
       }
       return out;
     }

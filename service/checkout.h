@@ -8,6 +8,12 @@
 // used. So no reference is ever given two checkouts, and a payment made on the lost checkout is
 // still captured. Checkouts of one booking are serialised in this process (a striped lock).
 //
+// While the latest checkout of the installment due is still pending, a pay answers that same
+// checkout (reference, URL, access code) and calls Paystack for nothing: a client who taps "pay"
+// twice, or a retried request, pays once. A checkout the customer abandons is failed by the
+// pending-payment scheduler once it is old (or by a verify that says `failed`), and the next
+// pay opens a new one.
+//
 // Thread-safety: Checkouts::open and check_payment may be called from any thread.
 #pragma once
 
@@ -33,6 +39,7 @@ struct CheckoutOutcome {
     PaymentDue due;
     paystack::InitializedTransaction checkout;
     BookingState booking;  // after the checkout was recorded
+    bool reused = false;   // the installment's checkout still pending, answered again
   };
   std::optional<Opened> opened;
   std::optional<Rejection> refused;            // nothing is due, or the settlement was refused

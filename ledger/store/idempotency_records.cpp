@@ -29,6 +29,11 @@ constexpr const char* take_over_sql =
 constexpr const char* complete_sql =
     "UPDATE idempotency_keys SET status = ?4, headers = ?5, body = ?6, completed_at = ?7 "
     "WHERE actor = ?1 AND key = ?2 AND owner = ?3 AND status IS NULL";
+// The same inside a command's transaction; a response stored earlier by the same request is
+// replaced.
+constexpr const char* store_in_sql =
+    "UPDATE idempotency_keys SET status = ?4, headers = ?5, body = ?6, completed_at = ?7 "
+    "WHERE actor = ?1 AND key = ?2 AND owner = ?3";
 constexpr const char* release_sql =
     "DELETE FROM idempotency_keys WHERE actor = ?1 AND key = ?2 AND owner = ?3 AND status IS NULL";
 
@@ -166,6 +171,21 @@ Status IdempotencyRecords::release(std::string_view actor, std::string_view key)
   Impl& s = *impl_;
   std::lock_guard lock(s.mutex);
   return s.release.bind(1, actor).bind(2, key).bind(3, s.instance_id).run();
+}
+
+Status IdempotencyRecords::store_in(sqlite::Db& db, std::string_view actor, std::string_view key,
+                                    std::string_view owner, const StoredResponse& response,
+                                    int64_t now_ms) {
+  Result<sqlite::Stmt> stmt = db.prepare(store_in_sql);
+  if (!stmt.is_ok()) return stmt.status();
+  return stmt->bind(1, actor)
+      .bind(2, key)
+      .bind(3, owner)
+      .bind(4, response.status)
+      .bind(5, response.headers)
+      .bind(6, response.body)
+      .bind(7, now_ms)
+      .run();
 }
 
 }  // namespace escrow

@@ -12,7 +12,10 @@
 // - a claim of this instance, still open: in_flight;
 // - a claim of another instance (a process that died before answering): taken over (claimed).
 // complete() stores the response of a claim this instance holds; release() deletes such a claim
-// (the key is given back).
+// (the key is given back). store_in() stores it inside a transaction of another connection: the
+// event store's writer calls it from a command's append, so the command's events and the response
+// to replay commit together, and a crash between the commit and the answer cannot make a retry
+// run the command again (the retry replays).
 //
 // Storage: a read-write connection of its own (the event store's writer writes the same WAL
 // file), with synchronous=NORMAL, since a record lost to a power cut only means the request runs
@@ -29,6 +32,10 @@
 #include "ledger/status.h"
 
 namespace escrow {
+
+namespace sqlite {
+class Db;
+}
 
 struct StoredResponse {
   int status = 0;
@@ -55,6 +62,12 @@ class IdempotencyRecords {
   Status complete(std::string_view actor, std::string_view key, const StoredResponse& response,
                   int64_t now_ms);
   Status release(std::string_view actor, std::string_view key);
+
+  // complete() on `db` (a write connection inside its transaction), for the claim `owner` holds.
+  // Overwrites a response stored earlier in the same request (a request that runs two commands
+  // answers after the last). Prepares its statement each time: it runs once per keyed command.
+  static Status store_in(sqlite::Db& db, std::string_view actor, std::string_view key,
+                         std::string_view owner, const StoredResponse& response, int64_t now_ms);
 
   const std::string& instance_id() const;
 

@@ -135,12 +135,12 @@ std::string CommandShell::meta_json(const CommandContext& context) const {
 CommandResult CommandShell::append(std::vector<StreamAppend> appends, StreamStates after,
                                    const CommandContext& context) {
   auto states = std::make_shared<StreamStates>(std::move(after));
-  AppendHook extra = context.extra_hook;
+  CommandHook extra = context.extra_hook;
   AppendCommand command{
       std::move(appends),
       [this, states, extra](sqlite::Db& db, std::span<const RecordedEvent> recorded) {
         Status status = projections_.apply(db, *states, recorded);
-        if (status.is_ok() && extra) status = extra(db, recorded);
+        if (status.is_ok() && extra) status = extra(db, *states, recorded);
         return status;
       }};
   AppendOutcome outcome = store_.append(std::move(command));

@@ -45,11 +45,18 @@ class ProjectionSink {
                                           Currency currency) = 0;
 };
 
+// Runs on the writer thread inside the command's SAVEPOINT, after the projections, with the
+// states after the command: what must commit with the events or not at all (the response stored
+// under the request's Idempotency-Key). It runs again if the append is re-decided after a
+// conflict; a non-ok Status rolls the command back.
+using CommandHook =
+    std::function<Status(sqlite::Db&, const StreamStates&, std::span<const RecordedEvent>)>;
+
 struct CommandContext {
   Actor actor;
   std::optional<std::string> request_id, idempotency_key;
   std::optional<int64_t> causation_seq;
-  AppendHook extra_hook;  // runs after the projections, in the same SAVEPOINT (optional)
+  CommandHook extra_hook;  // optional
 };
 
 struct CommandResult {

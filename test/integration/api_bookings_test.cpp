@@ -14,7 +14,9 @@
 // seq and a time, pay -> checkout -> pay at the sim -> verify -> escrow -> proof (JSON and a
 // multipart PNG, served back) -> release, a split plan disputed and resolved (the parts add up),
 // cancellation refunding what was held, pay refusals (nothing due, expired, Paystack down), and
-// a checkout opened before a crash being adopted instead of opened twice.
+// a checkout opened before a crash being adopted instead of opened twice, a second pay answering
+// the checkout still pending, and a keyed request whose process stops after its command
+// committed being replayed by the next process instead of run again (api/idempotency.h).
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -28,6 +30,7 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
+#include "api/idempotency.h"
 #include "api/router.h"
 #include "ledger/hash.h"
 #include "ledger/time_format.h"
@@ -711,4 +714,97 @@ TEST_CASE("a failed payment is recorded and paying again opens a new reference")
     CHECK(str(doc["booking"]["payments"][0], "reference") == lost);
     CHECK(str(doc["booking"]["payments"][0], "status") == "failed");
   }
+}
+
+TEST_CASE("a pay while the checkout is pending answers that same checkout, not a new one") {
+  Sim& sim = Sim::fresh(sim_key);
+  World w;
+  Cast c(w);
+  REQUIRE(w.call("POST", "/bookings", c.service, booking_body("bk-twice")).status == 201);
+  HttpResponse first = w.call("POST", "/bookings/bk-twice/pay", c.client);
+  REQUIRE(first.status == 201);
+  // The client taps "pay" again, and the marketplace retries for them.
+  HttpResponse again = w.call("POST", "/bookings/bk-twice/pay", c.client);
+  HttpResponse retried = w.call("POST", "/bookings/bk-twice/pay", c.service);
+  INFO(again.body);
+  REQUIRE(again.status == 200);
+  REQUIRE(retried.status == 200);
+  for (const HttpResponse* same : {&again, &retried}) {
+    auto doc = json(*same);
+    CHECK(str(doc, "reference") == str(json(first), "reference"));
+    CHECK(str(doc, "authorization_url") == str(json(first), "authorization_url"));
+    CHECK(str(doc, "access_code") == str(json(first), "access_code"));
+    CHECK(doc["booking"]["payments"].Size() == 1);
+  }
+  CHECK(sim.state()["transactions"].Size() == 1);  // one Paystack transaction, paid once
+
+  // Paid on that checkout: held once, and nothing more is due.
+  std::string reference = str(json(first), "reference");
+  sim.pay(reference);
+  auto held =
+      json(w.call("POST", "/payments/verify", c.client, R"({"reference":")" + reference + R"("})"));
+  CHECK(num(held["booking"], "escrow_balance") == 1'000'000);
+  CHECK(error_code(w.call("POST", "/bookings/bk-twice/pay", c.client)) == "nothing_due");
+}
+
+TEST_CASE("a keyed request whose process stops after the commit is replayed, never run again") {
+  Sim& sim = Sim::fresh(sim_key);
+  World w;
+  Cast c(w);
+  REQUIRE(w.call("POST", "/bookings", c.service, booking_body("bk-once")).status == 201);
+
+  auto keyed = [&](const std::string& target, const std::string& token, const std::string& body) {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = target;
+    request.headers.set("Authorization", "Bearer " + token);
+    request.headers.set("Content-Type", "application/json");
+    request.headers.set("Idempotency-Key", "once-1");
+    request.body = body;
+    return request;
+  };
+  struct Case {
+    std::string target, route, actor, token, body;
+  };
+  const std::vector<Case> cases = {
+      {"/bookings/bk-once/pay", "/bookings/:id/pay", "client:client-1", c.client, "{}"},
+      {"/bookings", "/bookings", "service:marketplace", c.service, booking_body("bk-once-2")},
+  };
+  for (const Case& k : cases) {
+    INFO(k.target);
+    // The first process runs the command, and stops before the answer leaves it: the throw
+    // stands for the stop, after which the process records nothing more of the request.
+    auto first_process = IdempotencyStore::open(w.path);
+    REQUIRE(first_process.is_ok());
+    HttpRequest request = keyed(k.target, k.token, k.body);
+    request.idempotency = first_process.value()->hold_for(k.actor, request);
+    HttpResponse lost;
+    CHECK_THROWS(first_process.value()->run(
+        k.actor, "POST", k.route, request,
+        [&]() -> HttpResponse {
+          lost = w.router.dispatch(request).response;
+          throw std::runtime_error("the process stopped before answering");
+        },
+        w.clock.now_ms()));
+    REQUIRE(lost.status == 201);
+
+    // The client retries against the restarted process: the answer the commit stored, as it was.
+    auto next_process = IdempotencyStore::open(w.path);
+    REQUIRE(next_process.is_ok());
+    HttpRequest retry = keyed(k.target, k.token, k.body);
+    retry.idempotency = next_process.value()->hold_for(k.actor, retry);
+    int runs = 0;
+    HttpResponse replayed = next_process.value()->run(
+        k.actor, "POST", k.route, retry,
+        [&] {
+          ++runs;
+          return w.router.dispatch(retry).response;
+        },
+        w.clock.now_ms());
+    CHECK(runs == 0);
+    CHECK(replayed.status == 201);
+    CHECK(replayed.body == lost.body);
+    CHECK(replayed.headers.get("Idempotent-Replayed").value_or("") == "true");
+  }
+  CHECK(sim.state()["transactions"].Size() == 1);
 }
