@@ -333,9 +333,14 @@ struct RegisterPayoutAccount {
 };
 
 // Released money goes straight out when the provider has an account in its currency (rule 5).
+// `available` is the provider's available balance before the release, read with the stream
+// version decided on (as for a withdrawal): the payout is at most what the balance holds once the
+// release is in it, so a balance below zero (money recovered from the provider) is covered first.
+// A booking's release is paid out once: a second PayOutRelease for it is a no-op.
 struct PayOutRelease {
   std::string booking_id;
   Money amount;
+  Money available;
 };
 
 // `available` is the provider's available balance as fetched with the stream version decided on.

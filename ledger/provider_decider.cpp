@@ -45,10 +45,19 @@ Decision pay_out_release(const ProviderState& s, std::string_view id, const PayO
                          const Actor& a) {
   if (!is_machine_or_admin(a) && a.role != Role::client)
     return Decision::reject(Rejection::not_allowed);
+  // This booking's release was paid out already: the same release decided again.
+  bool paid = std::any_of(s.payouts.begin(), s.payouts.end(), [&](const PayoutRecord& p) {
+    return p.source == PayoutSource::release && p.booking_id == c.booking_id;
+  });
+  if (paid) return {};
   // No account in this currency: the money waits in the available balance (rule 5).
   if (!s.account || s.account->currency != c.amount.currency || c.amount.amount_minor <= 0)
     return {};
-  PayoutRequested p = new_payout(s, id, c.amount, PayoutSource::release);
+  // Never more than the balance holds with the release in it (a debt is covered first).
+  int64_t before = c.available.currency == c.amount.currency ? c.available.amount_minor : 0;
+  int64_t payable = std::min(c.amount.amount_minor, before + c.amount.amount_minor);
+  if (payable <= 0) return {};
+  PayoutRequested p = new_payout(s, id, Money{payable, c.amount.currency}, PayoutSource::release);
   p.booking_id = c.booking_id;
   return Decision{{std::move(p)}, std::nullopt};
 }

@@ -119,6 +119,25 @@ void CommandShell::remember(const std::string& stream, const State& state) {
   if (!inserted && it->second.version < state.version) it->second = state;
 }
 
+Result<ProviderState> CommandShell::load_provider_with_balance(const std::string& provider_id,
+                                                               Money& available) {
+  // One snapshot, as for a withdrawal: every decrease of the balance is an event of the stream,
+  // so the stream's expected version at the append protects the amount.
+  ReaderLease lease(*this);
+  if (Status s = lease.open(); !s.is_ok()) return s;
+  sqlite::Db& db = lease.reader().db();
+  if (Status s = db.exec("BEGIN"); !s.is_ok()) return s;
+  Result<ProviderState> state = load<ProviderState>(provider_stream(provider_id), &lease.reader());
+  Result<Money> balance = state.is_ok()
+                              ? projections_.available_balance(db, provider_id, available.currency)
+                              : Result<Money>(state.status());
+  (void)db.exec("COMMIT");
+  if (!state.is_ok()) return state.status();
+  if (!balance.is_ok()) return balance.status();
+  available = balance.value();
+  return state;
+}
+
 Result<BookingState> CommandShell::load_booking(std::string_view booking_id) {
   return load<BookingState>(booking_stream(booking_id), nullptr);
 }
@@ -172,10 +191,12 @@ CommandResult CommandShell::execute(std::string_view booking_id, const BookingCo
     Money net = released_to_provider(decision.events, after.currency());
     if (net.amount_minor > 0) {
       const std::string& provider_id = after.terms.provider_id;
-      Result<ProviderState> provider = load<ProviderState>(provider_stream(provider_id), nullptr);
+      Money available{0, net.currency};
+      Result<ProviderState> provider = load_provider_with_balance(provider_id, available);
       if (!provider.is_ok()) return CommandResult{provider.status(), {}, {}, {}};
-      Decision payout = decide(provider.value(), provider_id,
-                               PayOutRelease{after.terms.booking_id, net}, Actor{"", Role::system});
+      Decision payout =
+          decide(provider.value(), provider_id,
+                 PayOutRelease{after.terms.booking_id, net, available}, Actor{"", Role::system});
       LEDGER_ASSERT(!payout.rejected(), "paying out a release is never refused");
       ProviderState provider_after = provider.value();
       provider_after.provider_id = provider_id;

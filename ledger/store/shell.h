@@ -90,6 +90,9 @@ class CommandShell {
   Result<State> load(const std::string& stream, EventReader* reader);
   template <class State>
   void remember(const std::string& stream, const State& state);
+  // The provider's state and its available balance in `available.currency`, in one snapshot.
+  Result<ProviderState> load_provider_with_balance(const std::string& provider_id,
+                                                   Money& available);
   CommandResult append(std::vector<StreamAppend> appends, StreamStates after,
                        const CommandContext& context);
   std::string meta_json(const CommandContext& context) const;

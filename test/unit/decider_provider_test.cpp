@@ -1,5 +1,6 @@
 // Given/when/then tests of the pure escrow decider (ledger/decider.h) against DESIGN section 4:
-// the provider's side and the money trail. RegisterPayoutAccount, PayOutRelease, withdrawals
+// the provider's side and the money trail. RegisterPayoutAccount, PayOutRelease (once per
+// booking, never beyond the balance), withdrawals
 // (with and without a request key), RecordPayoutOutcome through a transfer's life (OTP,
 // failures, retries, reversals), deterministic Paystack references, and the balanced
 // double-entry postings of every money event. Fixtures in test/decider_fixture.h.
@@ -52,6 +53,20 @@ TEST_CASE("PayOutRelease: released money goes out when an account exists", "[dec
     CHECK_FALSE(p.retry_of.has_value());
     CHECK(triples(p) == std::vector<Triple>{{"provider:provider-1:available",
                                              "provider:provider-1:in_flight", 95'000}});
+  }
+  SECTION("a booking's release is paid out once: the same release again changes nothing") {
+    ProviderState s = given_provider({account_registered()});
+    ProviderState paid = after(s, when(s, PayOutRelease{booking_id, ngn(95'000)}, scheduler));
+    then_nothing(when(paid, PayOutRelease{booking_id, ngn(95'000)}, scheduler));
+    // Another booking's release still goes out.
+    then_events(when(paid, PayOutRelease{"bk-other", ngn(10'000)}, scheduler), {"PayoutRequested"});
+  }
+  SECTION("a balance below zero is covered before anything goes out") {
+    ProviderState s = given_provider({account_registered()});
+    Decision part = when(s, PayOutRelease{booking_id, ngn(95'000), ngn(-30'000)}, scheduler);
+    then_events(part, {"PayoutRequested"});
+    CHECK(event_at<PayoutRequested>(part, 0).amount == ngn(65'000));
+    then_nothing(when(s, PayOutRelease{booking_id, ngn(95'000), ngn(-95'000)}, scheduler));
   }
 }
 
