@@ -279,11 +279,31 @@ HttpResponse list_bookings(Services& services, const HttpRequest& request) {
 
 // ---- GET /bookings/:id, /events, /at ---------------------------------------------------------
 
+// A booking whose pay_by has passed with nothing captured and no checkout still open expires
+// when it is read, before the scheduler's next pass reaches it: a reader never sees a booking
+// waiting for a payment it can no longer take. One with an open checkout is left to the
+// scheduler, which asks Paystack about it first (a read never waits for Paystack).
+std::optional<HttpResponse> expire_on_read(Services& services, const BookingState& state) {
+  bool due = state.status == BookingStatus::awaiting_payment && state.captured_minor == 0 &&
+             state.terms.pay_by_ms && services.clock.now_ms() > *state.terms.pay_by_ms;
+  bool open_checkout =
+      std::any_of(state.charges.begin(), state.charges.end(),
+                  [](const ChargeRecord& c) { return c.status == ChargeStatus::pending; });
+  if (!due || open_checkout) return std::nullopt;
+  CommandContext system;
+  system.actor = Actor{"expiry", Role::system};
+  CommandResult result = services.shell.execute(state.terms.booking_id, ExpireBooking{}, system);
+  if (!result.status.is_ok()) return internal_error(result.status);
+  if (result.rejection || !result.states.booking) return std::nullopt;  // moved on: as it is
+  return booking_response(services, 200, *result.states.booking);
+}
+
 HttpResponse get_booking(Services& services, const HttpRequest& request, const std::string& id) {
   auto who = require(services, request, readers);
   if (!who.is_ok()) return who.error();
   auto state = load_visible(services, who.value(), id);
   if (!state.is_ok()) return state.error();
+  if (auto expired = expire_on_read(services, state.value())) return *expired;
   return booking_response(services, 200, state.value());
 }
 

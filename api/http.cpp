@@ -101,6 +101,7 @@ int rejection_status(Rejection rejection) {
     case Rejection::already_approved:
     case Rejection::auto_confirm_disabled:
     case Rejection::auto_confirm_not_due:
+    case Rejection::expiry_not_due:
     case Rejection::no_dispute:
     case Rejection::already_cancelled:
     case Rejection::proof_submitted:

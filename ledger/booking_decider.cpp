@@ -68,6 +68,7 @@ std::optional<Rejection> closed_guard(const BookingState& s) {
   if (s.status == BookingStatus::cancelled) return Rejection::booking_cancelled;
   if (s.status == BookingStatus::refunded) return Rejection::booking_refunded;
   if (s.status == BookingStatus::completed) return Rejection::already_released;
+  if (s.status == BookingStatus::expired) return Rejection::booking_expired;
   return std::nullopt;
 }
 
@@ -174,7 +175,26 @@ Decision initiate(const BookingState& s, const InitiatePayment& c, const Actor& 
                   std::nullopt};
 }
 
-Decision capture(const BookingState& s, const CapturePayment& c) {
+// pay_by passed (strictly: it is inclusive for paying) with nothing captured.
+bool expiry_due(const BookingState& s, int64_t at_ms) {
+  return s.status == BookingStatus::awaiting_payment && s.captured_minor == 0 &&
+         s.terms.pay_by_ms && at_ms > *s.terms.pay_by_ms;
+}
+
+// The events that expire `s`: each checkout still open is failed (its Paystack transaction can
+// no longer put money in escrow), then BookingExpired. `except` is a reference being captured.
+std::vector<Event> expiry_events(const BookingState& s, std::string_view except = {}) {
+  std::vector<Event> events;
+  for (const ChargeRecord& c : s.charges) {
+    if (c.status == ChargeStatus::pending && c.reference != except)
+      events.push_back(
+          PaymentFailed{s.terms.booking_id, c.reference, c.installment, "checkout_expired"});
+  }
+  events.push_back(BookingExpired{s.terms.booking_id, *s.terms.pay_by_ms});
+  return events;
+}
+
+Decision capture(const BookingState& s, const CapturePayment& c, int64_t now_ms) {
   const ChargeRecord* known = find_charge(s, c.reference);
   if (known && known->status == ChargeStatus::captured) return {};  // rule 2: already captured
   std::optional<int> installment = known ? std::optional<int>(known->installment) : c.installment;
@@ -190,23 +210,38 @@ Decision capture(const BookingState& s, const CapturePayment& c) {
                                     "amount or currency differs from the installment due"}},
                     std::nullopt};
   }
-  Decision d{{PaymentCaptured{id, c.reference, *installment, c.amount, c.paystack_transaction_id,
-                              c.paystack_fee, c.channel, c.paid_at_ms, c.source}},
-             std::nullopt};
-  // Money that arrives for a closed booking or twice for one installment goes straight back.
-  std::string refund_reason;
-  if (s.installment_captured(*installment))
-    refund_reason = "duplicate_payment";
-  else if (closed_guard(s))
-    refund_reason = "late_payment";
+  Decision d;
   BookingState after = s;
+  // Paid after pay_by into a booking that holds nothing: the booking expires first (when it has
+  // not already), and the money goes back (DESIGN section 4).
+  std::string refund_reason;
+  if (expiry_due(s, c.paid_at_ms.value_or(now_ms))) {
+    for (Event& e : expiry_events(s, c.reference)) {
+      evolve(after, e);
+      d.events.push_back(std::move(e));
+    }
+    refund_reason = "paid_after_pay_by";
+  }
+  d.events.push_back(PaymentCaptured{id, c.reference, *installment, c.amount,
+                                     c.paystack_transaction_id, c.paystack_fee, c.channel,
+                                     c.paid_at_ms, c.source});
+  // Money that arrives for a closed booking or twice for one installment goes straight back.
+  if (refund_reason.empty()) {
+    if (s.installment_captured(*installment))
+      refund_reason = "duplicate_payment";
+    else if (s.status == BookingStatus::expired)  // confirmed only after the booking expired
+      refund_reason = c.paid_at_ms && *c.paid_at_ms <= *s.terms.pay_by_ms ? "late_payment"
+                                                                          : "paid_after_pay_by";
+    else if (closed_guard(s))
+      refund_reason = "late_payment";
+  }
   evolve(after, d.events.back());
   if (!refund_reason.empty()) {
     // The charge is not in escrow: refund it by itself, not spread over older charges.
     ChargeRecord* charge = find_charge(after, c.reference);
     charge->in_escrow = false;
     RefundRequested r{id,
-                      refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
+                      refund_id_for(id, static_cast<int>(after.refunds.size()) + 1),
                       s.terms.client_id,
                       c.reference,
                       c.paystack_transaction_id,
@@ -254,6 +289,13 @@ Decision confirm(const BookingState& s, const Actor& a) {
   if (fully_held(s))
     d.events.push_back(release_all(s, is_admin(a) ? "admin_released" : "client_approved"));
   return d;
+}
+
+Decision expire(const BookingState& s, const Actor& a, int64_t now_ms) {
+  if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
+  if (s.status == BookingStatus::expired) return {};  // already so
+  if (!expiry_due(s, now_ms)) return Decision::reject(Rejection::expiry_not_due);
+  return Decision{expiry_events(s), std::nullopt};
 }
 
 Decision auto_confirm(const BookingState& s, const Actor& a, int64_t now_ms) {
@@ -416,11 +458,12 @@ Decision decide(const BookingState& s, const BookingCommand& command, const Acto
   return std::visit(Overloaded{
                         [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
                         [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
-                        [&](const CapturePayment& c) { return capture(s, c); },
+                        [&](const CapturePayment& c) { return capture(s, c, now_ms); },
                         [&](const FailPayment& c) { return fail(s, c); },
                         [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
                         [&](const ConfirmCompletion&) { return confirm(s, a); },
                         [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
+                        [&](const ExpireBooking&) { return expire(s, a, now_ms); },
                         [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
                         [&](const ResolveDispute& c) { return resolve(s, c, a); },
                         [&](const CancelBooking& c) { return cancel(s, c, a); },
@@ -439,7 +482,8 @@ void settle_payment_status(BookingState& s) {
   bool refunds_open = std::any_of(s.refunds.begin(), s.refunds.end(), [](const RefundRecord& r) {
     return r.status != RefundStatus::processed && !(r.status == RefundStatus::failed && r.retried);
   });
-  if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded) {
+  if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded ||
+      s.status == BookingStatus::expired) {
     if (refunds_open || s.held_minor() > 0)
       s.payment_status = PaymentStatus::refunding;
     else if (s.refunds_processed_minor > 0)
@@ -468,7 +512,8 @@ void on_captured(BookingState& s, const PaymentCaptured& e) {
   c->paystack_transaction_id = e.paystack_transaction_id;
   c->paystack_fee = e.paystack_fee;
   c->in_escrow = !duplicate && s.status != BookingStatus::cancelled &&
-                 s.status != BookingStatus::refunded && s.status != BookingStatus::completed;
+                 s.status != BookingStatus::refunded && s.status != BookingStatus::completed &&
+                 s.status != BookingStatus::expired;
   s.captured_minor += e.amount.amount_minor;
   s.paystack_fees_minor += e.paystack_fee.amount_minor;
   if (!c->in_escrow) return;
@@ -596,6 +641,7 @@ void evolve(BookingState& s, const Event& event) {
                    s.auto_confirm_at_ms.reset();  // the clock stops while the dispute is open
                  },
                  [&](const DisputeResolved& e) { on_dispute_resolved(s, e); },
+                 [&](const BookingExpired&) { s.status = BookingStatus::expired; },
                  [&](const BookingCancelled&) {
                    s.cancelled = true;
                    s.status = BookingStatus::cancelled;

@@ -49,6 +49,7 @@ enum class Rejection {
   already_approved,
   auto_confirm_disabled,
   auto_confirm_not_due,
+  expiry_not_due,  // ExpireBooking before pay_by, without one, or with money held
   no_dispute,
   invalid_resolution,
   already_cancelled,
@@ -84,6 +85,7 @@ enum class BookingStatus {
   disputed,
   cancelled,
   refunded,
+  expired,  // pay_by passed with nothing held
 };
 enum class PaymentStatus {
   unpaid,
@@ -232,6 +234,7 @@ struct SubmitProof {
 
 struct ConfirmCompletion {};  // the client approves, or an admin releases
 struct AutoConfirm {};        // the scheduler, at the deadline
+struct ExpireBooking {};      // the scheduler (or a read) once pay_by passed with nothing held
 
 struct OpenDispute {
   std::string reason, description;
@@ -263,8 +266,8 @@ struct RetryRefund {
 
 using BookingCommand =
     std::variant<CreateBooking, InitiatePayment, CapturePayment, FailPayment, SubmitProof,
-                 ConfirmCompletion, AutoConfirm, OpenDispute, ResolveDispute, CancelBooking,
-                 RecordRefundOutcome, RetryRefund>;
+                 ConfirmCompletion, AutoConfirm, ExpireBooking, OpenDispute, ResolveDispute,
+                 CancelBooking, RecordRefundOutcome, RetryRefund>;
 
 struct Decision {
   std::vector<Event> events;

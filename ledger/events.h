@@ -265,6 +265,19 @@ struct BookingCancelled {
   }
 };
 
+// pay_by passed with nothing held (DESIGN section 4): the booking takes no more payment; its
+// open checkouts were failed just before (PaymentFailed, reason checkout_expired).
+struct BookingExpired {
+  static constexpr const char* type = "BookingExpired";
+  std::string booking_id;
+  int64_t pay_by_ms = 0;
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("pay_by_ms", pay_by_ms);
+  }
+};
+
 struct RefundRequested {
   static constexpr const char* type = "RefundRequested";
   std::string booking_id, refund_id, client_id, payment_reference;
@@ -452,9 +465,10 @@ struct PayoutReversed {
 using Event =
     std::variant<BookingCreated, PaymentInitiated, PaymentCaptured, PaymentFailed, PaymentFlagged,
                  ProofSubmitted, CompletionConfirmed, AutoConfirmed, FundsReleased, DisputeOpened,
-                 DisputeResolved, BookingCancelled, RefundRequested, RefundUpdated, RefundProcessed,
-                 RefundFailed, PayoutAccountRegistered, WithdrawalRequested, PayoutRequested,
-                 PayoutSent, PayoutAwaitingOtp, PayoutSucceeded, PayoutFailed, PayoutReversed>;
+                 DisputeResolved, BookingCancelled, BookingExpired, RefundRequested, RefundUpdated,
+                 RefundProcessed, RefundFailed, PayoutAccountRegistered, WithdrawalRequested,
+                 PayoutRequested, PayoutSent, PayoutAwaitingOtp, PayoutSucceeded, PayoutFailed,
+                 PayoutReversed>;
 
 const char* event_type(const Event& event);
 std::string encode_event_data(const Event& event);

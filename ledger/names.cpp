@@ -54,6 +54,8 @@ constexpr RejectionText rejection_table[] = {
      "Auto-confirmation is disabled for this booking."},
     {Rejection::auto_confirm_not_due, "auto_confirm_not_due",
      "The auto-confirmation deadline has not passed."},
+    {Rejection::expiry_not_due, "expiry_not_due",
+     "The booking expires only once its pay_by has passed with nothing paid into escrow."},
     {Rejection::no_dispute, "no_dispute", "There is no open dispute on this booking."},
     {Rejection::invalid_resolution, "invalid_resolution",
      "The resolution is invalid: outcome must be release, refund or split, and a split's "
@@ -140,6 +142,7 @@ constexpr EnumName<BookingStatus> booking_status_table[] = {
     {BookingStatus::disputed, "disputed"},
     {BookingStatus::cancelled, "cancelled"},
     {BookingStatus::refunded, "refunded"},
+    {BookingStatus::expired, "expired"},
 };
 static_assert(names_every_enumerator<booking_status_table>());
 

@@ -462,6 +462,18 @@ Result<std::vector<std::string>> Queries::auto_confirm_due(int64_t now_ms, int64
                                     [](const sqlite::Stmt& r) { return r.column_text(0); });
 }
 
+Result<std::vector<std::string>> Queries::expiry_due(int64_t now_ms, int64_t limit) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT id FROM bookings WHERE status = 'awaiting_payment' AND pay_by IS NOT NULL "
+      "AND pay_by < ? ORDER BY pay_by, id LIMIT ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, now_ms).bind(2, limit);
+  return read_all_rows<std::string>(stmt.value(),
+                                    [](const sqlite::Stmt& r) { return r.column_text(0); });
+}
+
 Result<std::vector<PendingPayment>> Queries::pending_payments(int64_t created_at_or_before_ms,
                                                               int64_t limit) {
   auto lease = reads_.lease();

@@ -150,6 +150,8 @@ class Queries {
   Result<std::vector<WorkItem>> unsettled_refunds(int64_t updated_at_or_before_ms, int64_t limit);
   // bookings awaiting confirmation, not approved, whose auto-confirm time has come;
   Result<std::vector<std::string>> auto_confirm_due(int64_t now_ms, int64_t limit);
+  // Bookings still awaiting payment whose pay_by is before `now_ms`, oldest deadline first.
+  Result<std::vector<std::string>> expiry_due(int64_t now_ms, int64_t limit);
   // payments still pending, opened at or before `created_at_or_before_ms`.
   Result<std::vector<PendingPayment>> pending_payments(int64_t created_at_or_before_ms,
                                                        int64_t limit);

@@ -33,12 +33,23 @@ constexpr std::size_t last_error_bytes_max = 300;
 // The event types the marketplace must act on, and the notification each becomes.
 std::optional<std::string_view> notification_type(std::string_view event_type) {
   static constexpr std::pair<std::string_view, std::string_view> table[] = {
-      {"PaymentCaptured", "payment.held"},         {"ProofSubmitted", "completion.requested"},
-      {"AutoConfirmed", "booking.auto_confirmed"}, {"FundsReleased", "funds.released"},
-      {"PayoutSucceeded", "payout.paid"},          {"PayoutFailed", "payout.failed"},
-      {"PayoutReversed", "payout.failed"},         {"DisputeOpened", "dispute.opened"},
-      {"DisputeResolved", "dispute.resolved"},     {"RefundProcessed", "refund.processed"},
+      {"PaymentCaptured", "payment.held"},
+      {"ProofSubmitted", "completion.requested"},
+      {"AutoConfirmed", "booking.auto_confirmed"},
+      {"FundsReleased", "funds.released"},
+      {"PayoutSucceeded", "payout.paid"},
+      {"PayoutFailed", "payout.failed"},
+      {"PayoutReversed", "payout.reversed"},
+      {"DisputeOpened", "dispute.opened"},
+      {"DisputeResolved", "dispute.resolved"},
+      {"RefundProcessed", "refund.processed"},
       {"PaymentFlagged", "payment.flagged"},
+      {"PaymentFailed", "payment.failed"},
+      {"BookingCancelled", "booking.cancelled"},
+      {"BookingExpired", "booking.expired"},
+      {"RefundFailed", "refund.failed"},
+      {"PayoutAwaitingOtp", "payout.awaiting_otp"},
+      {"WithdrawalRequested", "withdrawal.requested"},
   };
   for (const auto& [event, notification] : table) {
     if (event == event_type) return notification;

@@ -8,9 +8,13 @@
 //     at once, a duplicate or late payment, is followed by refund.processed)
 //   ProofSubmitted -> completion.requested (the client must confirm or dispute)
 //   AutoConfirmed -> booking.auto_confirmed      FundsReleased -> funds.released
-//   PayoutSucceeded -> payout.paid               PayoutFailed, PayoutReversed -> payout.failed
+//   PayoutSucceeded -> payout.paid               PayoutFailed -> payout.failed
+//   PayoutReversed -> payout.reversed            PayoutAwaitingOtp -> payout.awaiting_otp
 //   DisputeOpened -> dispute.opened              DisputeResolved -> dispute.resolved
-//   RefundProcessed -> refund.processed          PaymentFlagged -> payment.flagged
+//   RefundProcessed -> refund.processed          RefundFailed -> refund.failed
+//   PaymentFlagged -> payment.flagged            PaymentFailed -> payment.failed
+//   BookingCancelled -> booking.cancelled        BookingExpired -> booking.expired
+//   WithdrawalRequested -> withdrawal.requested
 // The new notifications and the advanced cursor are written in one transaction (schema 0005), so
 // none is lost or derived twice. On its first start the cursor is set to the end of the log:
 // notifications begin when they are switched on, history is not replayed.

@@ -15,9 +15,11 @@ CommandContext scheduler_context() {
       Actor{"scheduler", Role::system}, std::nullopt, std::nullopt, std::nullopt, {}};
 }
 
+// A payout or a refund the outbox should send now.
 bool queued_payout(const CommandResult& result) {
   for (const Event& e : result.states.events) {
-    if (std::holds_alternative<PayoutRequested>(e)) return true;
+    if (std::holds_alternative<PayoutRequested>(e) || std::holds_alternative<RefundRequested>(e))
+      return true;
   }
   return false;
 }
@@ -50,8 +52,10 @@ int64_t Schedulers::pass() {
 Status Schedulers::run_once() {
   std::lock_guard pass(pass_mutex_);
   Status confirmed = auto_confirm_due();
+  Status expired = expire_due();
   Status checked = check_pending_payments();
-  return confirmed.is_ok() ? checked : confirmed;
+  if (!confirmed.is_ok()) return confirmed;
+  return expired.is_ok() ? checked : expired;
 }
 
 Status Schedulers::auto_confirm_due() {
@@ -67,6 +71,44 @@ Status Schedulers::auto_confirm_due() {
       continue;
     }
     wake = wake || queued_payout(result);
+  }
+  if (wake && deps_.payout_queued) deps_.payout_queued();
+  return Status::ok();
+}
+
+Status Schedulers::expire_due() {
+  auto due = deps_.queries.expiry_due(deps_.clock.now_ms(), batch_max);
+  if (!due.is_ok()) return due.status();
+  bool wake = false;
+  for (const std::string& booking_id : due.value()) {
+    // A checkout paid in time whose webhook has not come yet is asked about first: such a
+    // payment is held (or refunded, if Paystack says it was paid after pay_by), never lost to
+    // the expiry. When Paystack cannot say, the booking waits for the next pass.
+    auto state = deps_.shell.load_booking(booking_id);
+    if (!state.is_ok()) return state.status();
+    bool unsure = false;
+    for (const ChargeRecord& charge : state->charges) {
+      if (charge.status != ChargeStatus::pending) continue;
+      auto tx = deps_.paystack.verify_transaction(charge.reference);
+      if (!tx.is_ok()) {
+        unsure = unsure || tx.error().kind != paystack::ErrorKind::not_found;
+        continue;
+      }
+      if (tx->status != paystack::TransactionStatus::success) continue;
+      auto settled = deps_.settle(tx.value(), scheduler_context());
+      if (!settled.is_ok()) return settled.status();
+      wake = wake || queued_payout(settled->result);
+    }
+    if (unsure) {
+      logging::warn("schedulers: expiry waits for Paystack", {{"booking_id", booking_id}});
+      continue;
+    }
+    CommandResult result = deps_.shell.execute(booking_id, ExpireBooking{}, scheduler_context());
+    if (!result.status.is_ok()) return result.status;
+    if (result.rejection) {  // paid meanwhile: the booking goes on
+      logging::info("schedulers: expiry skipped",
+                    {{"booking_id", booking_id}, {"code", rejection_code(*result.rejection)}});
+    }
   }
   if (wake && deps_.payout_queued) deps_.payout_queued();
   return Status::ok();

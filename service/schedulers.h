@@ -11,7 +11,12 @@
 //   before that it is checked again later. Each payment is verified at most once per
 //   pending_payment_check_after_ms.
 //
-// Both read their work from the projections (bookings, payments tables), in bounded batches.
+// - Expiry: a booking still awaiting_payment whose pay_by has passed gets ExpireBooking as the
+//   system actor (its open checkouts are failed; DESIGN section 4). Its pending checkouts are
+//   verified first, so a payment made in time whose webhook is late is held, not refunded; when
+//   Paystack cannot answer, the booking waits for a later pass.
+//
+// All read their work from the projections (bookings, payments tables), in bounded batches.
 // Thread-safety: every public member may be called from any thread; passes never overlap.
 #pragma once
 
@@ -74,12 +79,13 @@ class Schedulers {
 
   void start();  // idempotent
   void stop();   // idempotent; waits for the pass in progress
-  // One pass of both jobs. Not ok when storage failed; Paystack errors only delay a check.
+  // One pass of every job. Not ok when storage failed; Paystack errors only delay a check.
   Status run_once();
 
  private:
   int64_t pass();  // run_once(), logged; the worker's pass
   Status auto_confirm_due();
+  Status expire_due();
   Status check_pending_payments();
   Status check_payment(const std::string& reference, int64_t created_at_ms);
 

@@ -85,6 +85,8 @@ struct Auditor {
   int64_t fees = 0, paystack_fees = 0, refund_in_flight = 0;
   int endings = 0;  // FundsReleased or DisputeResolved
   bool closed = false, cancelled = false, refunded_outcome = false, released_by_event = false;
+  bool expired = false;
+  std::optional<int64_t> pay_by;
   bool dispute_open = false, approved = false, proof = false;
   std::optional<int64_t> auto_confirm_at;
   std::set<int> installments_held;
@@ -138,6 +140,7 @@ struct Auditor {
     currency = e.amount.currency;
     amount = e.amount.amount_minor;
     fee_bps = e.fee_bps;
+    pay_by = e.pay_by_ms;
     installments.clear();
     int64_t sum = 0;
     for (const Money& m : e.installments) {
@@ -174,9 +177,13 @@ struct Auditor {
                                             : "a capture due for the booking was refunded at once");
     if (refunded_at_once) {
       expect(back->amount == e.amount, "a capture refunded at once in part");
-      expect(back->reason ==
-                 (installments_held.count(e.installment) ? "duplicate_payment" : "late_payment"),
-             "refund at once with the wrong reason");
+      // Paid after pay_by into an expired booking, or confirmed after it expired though paid in
+      // time (late), or a second capture of an installment.
+      std::string reason = installments_held.count(e.installment)     ? "duplicate_payment"
+                           : !expired                                 ? "late_payment"
+                           : e.paid_at_ms && *e.paid_at_ms <= *pay_by ? "late_payment"
+                                                                      : "paid_after_pay_by";
+      expect(back->reason == reason, "refund at once with the wrong reason");
     } else {
       installments_held.insert(e.installment);
       in_escrow += e.amount.amount_minor;
@@ -311,6 +318,13 @@ struct Auditor {
                 auto_confirm_at.reset();
               },
               [&](const DisputeResolved& e) { on_resolved(events, i, e); },
+              [&](const BookingExpired& e) {
+                expect(
+                    !closed && !dispute_open && captured == 0 && pay_by && e.pay_by_ms == *pay_by,
+                    "expired with money captured, closed, or without pay_by");
+                closed = expired = true;
+                auto_confirm_at.reset();
+              },
               [&](const BookingCancelled& e) {
                 expect(!closed && !dispute_open, "cancelled a closed or disputed booking");
                 if (e.role == Role::client) expect(!proof, "the client cancelled after proof");

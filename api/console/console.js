@@ -575,7 +575,7 @@
 
   // ---- booking search -------------------------------------------------------------------------
 
-  const bookingStatuses = ['awaiting_payment', 'pending_execution', 'awaiting_confirmation', 'completed', 'disputed', 'cancelled', 'refunded'];
+  const bookingStatuses = ['awaiting_payment', 'pending_execution', 'awaiting_confirmation', 'completed', 'disputed', 'cancelled', 'refunded', 'expired'];
   const paymentStatuses = ['unpaid', 'pending', 'partially_paid', 'escrow', 'released', 'refunding', 'refunded', 'split', 'failed'];
 
   function select(id, label, values, anyLabel) {

@@ -13,7 +13,8 @@
 // listing with filters and cursor paging, the event history with its hash chain, replay at a
 // seq and a time, pay -> checkout -> pay at the sim -> verify -> escrow -> proof (JSON and a
 // multipart PNG, served back) -> release, a split plan disputed and resolved (the parts add up),
-// cancellation refunding what was held, pay refusals (nothing due, expired, Paystack down), and
+// cancellation refunding what was held, pay refusals (nothing due, expired, Paystack down), a
+// booking past pay_by expiring when read (and listed as expired), and
 // a checkout opened before a crash being adopted instead of opened twice, a second pay answering
 // the checkout still pending, and a keyed request whose process stops after its command
 // committed being replayed by the next process instead of run again (api/idempotency.h).
@@ -636,6 +637,15 @@ TEST_CASE("pay refusals: an expired booking, and Paystack unreachable") {
     HttpResponse late = w.call("POST", "/bookings/bk-late/pay", c.client);
     CHECK(late.status == 409);
     CHECK(error_code(late) == "booking_expired");
+    // Read before the scheduler came by: expired on the read, and listed as expired.
+    auto read = json(w.call("GET", "/bookings/bk-late", c.client));
+    CHECK(str(read, "status") == "expired");
+    auto listed = json(w.call("GET", "/bookings?status=expired", c.admin));
+    REQUIRE(listed["data"].Size() == 1);
+    CHECK(str(listed["data"][0], "id") == "bk-late");
+    CHECK(json(w.call("GET", "/bookings?status=awaiting_payment", c.admin))["data"].Size() == 0);
+    CHECK(error_code(w.call("POST", "/bookings/bk-late/cancel", c.client,
+                            R"({"reason":"too late"})")) == "booking_expired");
   }
   SECTION("Paystack down: 502, nothing recorded") {
     World w("http://127.0.0.1:9");  // nothing listens on the discard port

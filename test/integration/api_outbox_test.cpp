@@ -21,7 +21,9 @@
 // so never paid twice) until Paystack lists it; a payout whose reference Paystack holds for
 // another transfer stays queued and is tried only Outbox::reference_conflict_attempts_max times;
 // auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
-// settled. Skipped, with a warning, when the simulator binary is not built.
+// settled; a booking past pay_by expires (its open checkout abandoned), and a payment made after
+// pay_by is refunded once, with the reason on the booking. Skipped, with a warning, when the
+// simulator binary is not built.
 #include <rapidjson/document.h>
 
 #include <atomic>
@@ -29,6 +31,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/app.h"
@@ -114,8 +117,9 @@ const Actor client_1{"client-1", Role::client};
 const Actor provider_1{"provider-1", Role::provider};
 
 struct World : ServiceParts {
-  explicit World(Sim& sim_in)
-      : ServiceParts(1'800'000'000'000, jwt_secret, sim_key, sim_in.base_url()), sim(sim_in) {}
+  // `start_ms`: where the manual clock starts (the simulator stamps times by its own clock).
+  explicit World(Sim& sim_in, int64_t start_ms = 1'800'000'000'000)
+      : ServiceParts(start_ms, jwt_secret, sim_key, sim_in.base_url()), sim(sim_in) {}
 
   Sim& sim;
   std::unique_ptr<paystack::Client> paystack = sim_client(sim.base_url());
@@ -163,7 +167,7 @@ struct World : ServiceParts {
     REQUIRE(r.status == 200);
   }
 
-  void create(const std::string& id) {
+  void create(const std::string& id, std::optional<int64_t> pay_by_ms = std::nullopt) {
     CreateBooking c{id,
                     "client-1",
                     "provider-1",
@@ -174,7 +178,7 @@ struct World : ServiceParts {
                     0,
                     500,
                     3 * 24 * 3600,
-                    std::nullopt};
+                    pay_by_ms};
     run(id, c, service);
   }
 
@@ -639,4 +643,44 @@ TEST_CASE("pending checkouts with no webhook are verified and settled") {
   w.clock.advance_ms(Schedulers::abandoned_after_ms);  // abandoned for a day: failed
   REQUIRE(w.schedulers.run_once().is_ok());
   CHECK(w.text("SELECT status FROM payments WHERE reference = '" + open + "'") == "failed");
+}
+
+TEST_CASE("a booking past pay_by expires, and money paid after pay_by is refunded once") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  const int64_t start = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  World w(*sim, start);
+  // "lapsed": a checkout opened and never paid. "late": paid at the simulator after pay_by
+  // (Paystack's paid_at is the simulator's clock), its webhook never arriving.
+  w.create("lapsed", start + 3'600'000);
+  w.create("late", start);
+  std::string lapsed = w.checkout("lapsed", "");
+  std::string late = w.checkout("late", "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
+  sim->pay(late, "success");
+
+  w.clock.advance_ms(60'000);  // past "late"'s pay_by only
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'lapsed'") == "awaiting_payment");
+  // Verified before expiring: captured, the booking expired, the money on its way back.
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'late'") == "expired");
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + late + "'") == "captured");
+  CHECK(w.text("SELECT reason FROM refunds WHERE booking_id = 'late'") == "paid_after_pay_by");
+  CHECK(w.integer("SELECT escrow_balance FROM bookings WHERE id = 'late'") == 0);
+  REQUIRE(w.outbox.run_once().is_ok());
+  REQUIRE(sim->wait_for_status("refunds", "processed"));
+
+  w.clock.advance_ms(2 * 3'600'000);  // past "lapsed"'s pay_by too
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'lapsed'") == "expired");
+  CHECK(w.text("SELECT status FROM payments WHERE reference = '" + lapsed + "'") == "failed");
+  // Passes later change nothing: one refund, of the late payment only.
+  REQUIRE(w.schedulers.run_once().is_ok());
+  w.clock.advance_ms(61'000);
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("refunds") == 1);
+  CHECK(w.text("SELECT payment_status FROM bookings WHERE id = 'late'") == "refunded");
+  CHECK(w.integer("SELECT COUNT(*) FROM refunds") == 1);
 }

@@ -3,7 +3,8 @@
 // the 128-bit intermediate), InitiatePayment and next_payment, captures (full, split, duplicate,
 // late and mismatched in amount or currency), FailPayment, SubmitProof and the auto-confirm
 // clock, ConfirmCompletion by the client or an admin, release gated on full payment, and
-// AutoConfirm. given(events) folds evolve() over literal events (test/decider_fixture.h); the
+// AutoConfirm, and expiry: ExpireBooking after pay_by, and money paid after it refunded at once.
+// given(events) folds evolve() over literal events (test/decider_fixture.h); the
 // tests check the exact events (types and key fields) or the exact Rejection.
 #include "test/decider_fixture.h"
 
@@ -454,5 +455,63 @@ TEST_CASE("AutoConfirm: at the deadline, with no dispute, the scheduler releases
     Decision balance = when(split, capture_of(2, ngn(70'000)), marketplace);
     then_events(balance, {"PaymentCaptured", "FundsReleased"});
     CHECK(event_at<FundsReleased>(balance, 1).reason == "auto_confirmed");
+  }
+}
+
+// ---- expiry ------------------------------------------------------------------------------------
+
+TEST_CASE("ExpireBooking: pay_by passed with nothing held ends the booking", "[decider]") {
+  BookingCreated terms = booked_full();
+  terms.pay_by_ms = t0;
+  BookingState s = given({terms, initiated(1, 100'000)});
+  Decision d = when(s, ExpireBooking{}, scheduler, t0 + 1);
+  // The open checkout is failed first: its Paystack transaction can no longer fund the booking.
+  then_events(d, {"PaymentFailed", "BookingExpired"});
+  CHECK(event_at<PaymentFailed>(d, 0).reason == "checkout_expired");
+  CHECK(event_at<BookingExpired>(d, 1).pay_by_ms == t0);
+  BookingState expired = after(s, d);
+  CHECK(expired.status == BookingStatus::expired);
+  CHECK(booking_status_name(expired.status) == std::string("expired"));
+  // Expiring again is already so; paying, cancelling or disputing are refused.
+  then_nothing(when(expired, ExpireBooking{}, scheduler, t0 + 2));
+  CHECK(std::get<Rejection>(next_payment(expired, t0 + 2)) == Rejection::booking_expired);
+  then_rejected(when(expired, CancelBooking{"x"}, admin), Rejection::booking_expired);
+  // Only the scheduler, the service or an admin expires a booking.
+  then_rejected(when(s, ExpireBooking{}, client, t0 + 1), Rejection::not_allowed);
+}
+
+TEST_CASE("CapturePayment after pay_by: the booking expires and the money goes back once",
+          "[decider]") {
+  BookingCreated terms = booked_full();
+  terms.pay_by_ms = t0;
+  BookingState s = given({terms, initiated(1, 100'000), initiated(1, 100'000, 2)});
+  CapturePayment late = capture_of(1, ngn(100'000));
+  late.paid_at_ms = t0 + 1;  // the checkout was opened in time and paid a moment too late
+  Decision d = when(s, late, marketplace, t0 + 5);
+  then_events(d, {"PaymentFailed", "BookingExpired", "PaymentCaptured", "RefundRequested"});
+  CHECK(event_at<PaymentFailed>(d, 0).reference == ref(1, 2));  // the other checkout
+  const auto& refund = event_at<RefundRequested>(d, 3);
+  CHECK(refund.reason == "paid_after_pay_by");
+  CHECK(refund.amount == ngn(100'000));
+  CHECK(refund.payment_reference == ref(1));
+  BookingState b = after(s, d);
+  CHECK(b.status == BookingStatus::expired);
+  CHECK(b.held_minor() == 0);
+  CHECK(b.payment_status == PaymentStatus::refunding);
+  // The same capture reported again refunds nothing more.
+  then_nothing(when(b, late, marketplace, t0 + 6));
+
+  SECTION("paid in time, confirmed after the booking expired: refunded as late") {
+    BookingState expired = after(s, when(s, ExpireBooking{}, scheduler, t0 + 1));
+    CapturePayment in_time = capture_of(1, ngn(100'000));
+    in_time.paid_at_ms = t0;
+    Decision late_news = when(expired, in_time, marketplace, t0 + 10);
+    then_events(late_news, {"PaymentCaptured", "RefundRequested"});
+    CHECK(event_at<RefundRequested>(late_news, 1).reason == "late_payment");
+  }
+  SECTION("paid by pay_by: held as usual") {
+    CapturePayment in_time = capture_of(1, ngn(100'000));
+    in_time.paid_at_ms = t0;
+    then_events(when(s, in_time, marketplace, t0 + 10), {"PaymentCaptured"});
   }
 }

@@ -327,6 +327,20 @@ std::vector<Row> rejection_rows() {
   row(Rejection::auto_confirm_not_due, "one millisecond early",
       [] { return when(given(full_with_proof()), AutoConfirm{}, scheduler, deadline - 1); });
 
+  row(Rejection::expiry_not_due, "expiring at pay_by itself (pay_by is inclusive)", [] {
+    BookingCreated terms = booked_full();
+    terms.pay_by_ms = t0;
+    return when(given({terms}), ExpireBooking{}, scheduler, t0);
+  });
+  row(Rejection::expiry_not_due, "expiring a booking without pay_by",
+      [] { return when(given({booked_full()}), ExpireBooking{}, scheduler, t0 + deadline); });
+  row(Rejection::expiry_not_due, "expiring a split booking whose deposit is held", [] {
+    BookingCreated terms = booked_split();
+    terms.pay_by_ms = t0;
+    return when(given({terms, initiated(1, 30'000), captured(1, 30'000)}), ExpireBooking{},
+                scheduler, t0 + 1);
+  });
+
   row(Rejection::no_dispute, "resolving with no dispute", [] {
     return when(given(full_with_proof()), ResolveDispute{ResolutionOutcome::release, {}, {}, ""},
                 admin);

@@ -123,6 +123,7 @@ struct Sequence {
                           [&](const SubmitProof&) { return own_provider; },
                           [&](const ConfirmCompletion&) { return own_client || admin; },
                           [&](const AutoConfirm&) { return a.role == Role::system; },
+                          [&](const ExpireBooking&) { return machine || admin; },
                           [&](const OpenDispute& c) {
                             return c.source == DisputeSource::chargeback
                                        ? machine || admin
@@ -291,6 +292,8 @@ struct Sequence {
       status = BookingStatus::cancelled;
     else if (a.refunded_outcome)
       status = BookingStatus::refunded;
+    else if (a.expired)
+      status = BookingStatus::expired;
     else if (a.closed)
       status = BookingStatus::completed;
     else if (a.dispute_open)
@@ -306,7 +309,7 @@ struct Sequence {
     PaymentStatus p = booking.payment_status;
     bool refunds_open = a.refund_in_flight > 0 || a.owed > 0;
     bool ok = true;
-    if (a.cancelled || a.refunded_outcome) {
+    if (a.cancelled || a.refunded_outcome || a.expired) {
       if (refunds_open || a.held > 0)
         ok = p == PaymentStatus::refunding;
       else if (!a.refunds.empty())
@@ -512,6 +515,12 @@ struct Sequence {
     booking_command(AutoConfirm{}, mostly(system(), 85), "AutoConfirm");
   }
 
+  void expire() {
+    if (booking.terms.pay_by_ms && chance(60))
+      now_ms = std::max(now_ms, *booking.terms.pay_by_ms + uniform(-2, 2));
+    booking_command(ExpireBooking{}, mostly(system(), 85), "ExpireBooking");
+  }
+
   void open_dispute() {
     if (chance(20)) {
       booking_command(
@@ -694,7 +703,7 @@ struct Sequence {
     else if (roll < 59)
       confirm();
     else if (roll < 66)
-      auto_confirm();
+      chance(75) ? auto_confirm() : expire();
     else if (roll < 72)
       open_dispute();
     else if (roll < 79)
