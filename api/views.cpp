@@ -163,7 +163,7 @@ void write_amounts(JsonWriter& w, const BookingState& s) {
 }  // namespace
 
 BookingExtras extras_from(projections::BookingOutside outside) {
-  return BookingExtras{outside.created_at_ms, std::move(outside.payouts)};
+  return BookingExtras{outside.created_at_ms, std::move(outside.payouts), outside.milestones};
 }
 
 std::string proof_file_url(std::string_view booking_id, std::string_view sha256) {
@@ -197,6 +197,12 @@ void write_booking(JsonWriter& w, const BookingState& s, const BookingExtras& ex
   write_refunds(w, s);
   write_field(w, "version", s.version);
   write_time(w, "created_at", extras.created_at_ms);
+  const projections::Milestones& m = extras.milestones;
+  write_time(w, "paid_at", m.paid_at);
+  write_time(w, "proof_at", m.proof_at);
+  write_time(w, "approved_at", m.approved_at);
+  write_time(w, "released_at", m.released_at);
+  write_time(w, "cancelled_at", m.cancelled_at);
   w.EndObject();
 }
 

@@ -27,6 +27,7 @@ namespace escrow::api {
 struct BookingExtras {
   std::optional<int64_t> created_at_ms;
   std::optional<std::vector<projections::PayoutRow>> payouts;
+  projections::Milestones milestones;
 };
 // From what the projections hold outside the booking's stream.
 BookingExtras extras_from(projections::BookingOutside outside);

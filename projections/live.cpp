@@ -1,5 +1,6 @@
 #include "projections/live.h"
 
+#include <algorithm>
 #include <map>
 
 #include "projections/tables.h"
@@ -44,6 +45,7 @@ Status upsert(sqlite::Stmt& stmt, const Row& row) {
 struct Touched {
   bool booking = false;
   Times booking_times;
+  Milestones milestones;
   int64_t created_seq = 0;
   std::map<std::string, Times> by_table[table_count];
 };
@@ -56,8 +58,9 @@ Status write_touched_rows(sqlite::Stmt (&upserts)[table_count], const StreamStat
   };
   if (after.booking && touched.booking) {
     const BookingState& b = *after.booking;
-    if (Status x = upsert(stmt(Table::bookings),
-                          booking_row(b, touched.booking_times, touched.created_seq));
+    if (Status x =
+            upsert(stmt(Table::bookings),
+                   booking_row(b, touched.booking_times, touched.created_seq, touched.milestones));
         !x.is_ok())
       return x;
     for (const ChargeRecord& c : b.charges) {
@@ -142,7 +145,14 @@ std::string upsert_sql(const TableSpec& spec, const std::string& table_name) {
     if (static_cast<int>(i) < spec.key_columns) {
       key += (key.empty() ? "" : ", ") + std::string(c);
     } else if (!is_insert_only(spec, c)) {
-      set += (set.empty() ? "" : ", ") + std::string(c) + " = excluded." + c;
+      // A milestone column keeps its value when this command did not reach that step.
+      bool kept = std::find_if(spec.kept_unless_given.begin(), spec.kept_unless_given.end(),
+                               [&](const char* k) { return std::string_view(k) == c; }) !=
+                  spec.kept_unless_given.end();
+      std::string value =
+          kept ? "COALESCE(excluded." + std::string(c) + ", " + table_name + "." + c + ")"
+               : "excluded." + std::string(c);
+      set += (set.empty() ? "" : ", ") + std::string(c) + " = " + value;
     }
   }
   return insert_sql(spec, table_name) + " ON CONFLICT (" + key + ") DO UPDATE SET " + set;
@@ -242,6 +252,8 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
     }
     const Event& event = typed ? after.events[i] : decoded.value();
     LEDGER_ASSERT(r.type == event_type(event), "recorded events follow the decided order");
+    if (after.booking && r.stream.starts_with("booking-"))
+      touched.milestones.note(event, r.recorded_at_ms, *after.booking);
     if (Status x = apply_event(s.ledger_entry, s.account_delta, s.provider_delta, r, event,
                                booking_provider, touched);
         !x.is_ok())

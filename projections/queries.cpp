@@ -286,12 +286,22 @@ Result<Page<BookingSummaryRow>> Queries::bookings(const BookingFilter& filter,
 
 Result<BookingOutside> booking_outside_on(sqlite::Db& db, std::string_view booking_id) {
   BookingOutside outside;
-  auto created = db.prepare("SELECT created_at FROM bookings WHERE id = ?");
+  auto created = db.prepare(
+      "SELECT created_at, paid_at, proof_at, approved_at, released_at, cancelled_at "
+      "FROM bookings WHERE id = ?");
   if (!created.is_ok()) return created.status();
   created->bind(1, booking_id);
   auto row = created->step();
   if (!row.is_ok()) return row.status();
-  if (row.value()) outside.created_at_ms = created->column_int64(0);
+  if (row.value()) {
+    outside.created_at_ms = created->column_int64(0);
+    auto at = [&](int col) -> std::optional<int64_t> {
+      if (created->column_is_null(col)) return std::nullopt;
+      return created->column_int64(col);
+    };
+    Milestones& m = outside.milestones;
+    m = Milestones{at(1), at(2), at(3), at(4), at(5)};
+  }
 
   auto stmt = db.prepare(std::string(payout_columns) +
                          "WHERE booking_id = ? ORDER BY created_at, payout_id");

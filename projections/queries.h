@@ -87,6 +87,7 @@ struct BookingFilter {
 struct BookingOutside {
   std::optional<int64_t> created_at_ms;  // none: no row yet
   std::vector<PayoutRow> payouts;        // oldest first
+  Milestones milestones;                 // when it was paid, proven, approved, released, cancelled
 };
 
 // What /metrics shows of money in motion, read in one snapshot.

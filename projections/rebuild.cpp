@@ -31,6 +31,7 @@ class RowSink {
 struct BookingAgg {
   BookingState state;
   Times times;
+  Milestones milestones;
   int64_t created_seq = 0;
   std::unordered_map<std::string, Times> touched[table_count];
 };
@@ -97,6 +98,7 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
     }
     evolve(agg.state, event);
     agg.times.touch(r.recorded_at_ms);
+    agg.milestones.note(event, r.recorded_at_ms, agg.state);
     if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = r.seq;
     for (const Touch& t : touches(event))
       agg.touched[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
@@ -178,7 +180,9 @@ Status Fold::finish() {
     const BookingState& b = agg.state;
     if (!b.exists()) continue;
     const auto& touched = agg.touched;
-    if (Status s = emit(Table::bookings, booking_row(b, agg.times, agg.created_seq)); !s.is_ok())
+    if (Status s =
+            emit(Table::bookings, booking_row(b, agg.times, agg.created_seq, agg.milestones));
+        !s.is_ok())
       return s;
     for (const ChargeRecord& c : b.charges) {
       if (Status s =

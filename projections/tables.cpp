@@ -154,7 +154,7 @@ const std::vector<TableSpec>& table_specs() {
       {Table::bookings,
        "bookings",
        "bookings",
-       "1",
+       "2",
        {"id",
         "client_id",
         "provider_id",
@@ -182,9 +182,15 @@ const std::vector<TableSpec>& table_specs() {
         "created_seq",
         "created_at",
         "updated_at",
-        "version"},
+        "version",
+        "paid_at",
+        "proof_at",
+        "approved_at",
+        "released_at",
+        "cancelled_at"},
        1,
-       {"created_seq", "created_at"}},
+       {"created_seq", "created_at"},
+       {"paid_at", "proof_at", "approved_at", "released_at", "cancelled_at"}},
       {Table::payments,
        "payments",
        "payments",
@@ -327,7 +333,27 @@ std::string proof_json(const BookingState& s) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) {
+void Milestones::note(const Event& event, int64_t at, const BookingState& after) {
+  std::visit(Overloaded{
+                 [&](const PaymentCaptured& e) {
+                   for (const ChargeRecord& c : after.charges)
+                     if (c.reference == e.reference && c.in_escrow) paid_at = at;
+                 },
+                 [&](const ProofSubmitted&) { proof_at = at; },
+                 [&](const CompletionConfirmed&) { approved_at = at; },
+                 [&](const AutoConfirmed&) { approved_at = at; },
+                 [&](const FundsReleased&) { released_at = at; },
+                 [&](const DisputeResolved& e) {
+                   if (e.provider_amount.amount_minor > 0) released_at = at;
+                 },
+                 [&](const BookingCancelled&) { cancelled_at = at; },
+                 [&](const auto&) {},
+             },
+             event);
+}
+
+Row booking_row(const BookingState& s, const Times& times, int64_t created_seq,
+                const Milestones& milestones) {
   auto [fee, net] = fee_and_net(s);
   const BookingCreated& t = s.terms;
   return Row{text(t.booking_id),
@@ -357,7 +383,12 @@ Row booking_row(const BookingState& s, const Times& times, int64_t created_seq) 
              integer(created_seq),
              integer(times.created_at),
              integer(times.updated_at),
-             integer(s.version)};
+             integer(s.version),
+             optional_value(milestones.paid_at),
+             optional_value(milestones.proof_at),
+             optional_value(milestones.approved_at),
+             optional_value(milestones.released_at),
+             optional_value(milestones.cancelled_at)};
 }
 
 Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times) {

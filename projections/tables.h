@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -39,8 +40,9 @@ struct TableSpec {
   const char* projection;  // what `escrowctl rebuild --projection` names
   const char* version;     // bump when the rows this code writes change
   std::vector<const char*> columns;
-  int key_columns;                       // the first N columns are the primary key
-  std::vector<const char*> insert_only;  // kept on update (created_*)
+  int key_columns;                                  // the first N columns are the primary key
+  std::vector<const char*> insert_only;             // kept on update (created_*)
+  std::vector<const char*> kept_unless_given = {};  // kept on update when the new row has NULL
 };
 
 const std::vector<TableSpec>& table_specs();
@@ -48,6 +50,15 @@ const TableSpec& spec(Table table);
 std::vector<std::string> projection_names();
 
 // When a row was first and last touched by an event (recorded_at, ms).
+// When a booking reached each step: the recorded_at of the event that reached it (schema 0006).
+// paid_at is the latest capture that entered escrow (for a split plan the deposit, then the
+// balance); released_at a release or a resolution with a provider part.
+struct Milestones {
+  std::optional<int64_t> paid_at, proof_at, approved_at, released_at, cancelled_at;
+  // Notes `event`, recorded at `at`; `after` is the booking's state with the event in it.
+  void note(const Event& event, int64_t at, const BookingState& after);
+};
+
 struct Times {
   int64_t created_at = 0;
   int64_t updated_at = 0;
@@ -57,7 +68,8 @@ struct Times {
   }
 };
 
-Row booking_row(const BookingState& s, const Times& times, int64_t created_seq);
+Row booking_row(const BookingState& s, const Times& times, int64_t created_seq,
+                const Milestones& milestones);
 Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times);
 Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times);
 Row dispute_row(const BookingState& s, const Times& times);

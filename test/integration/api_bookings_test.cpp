@@ -17,7 +17,8 @@
 // booking past pay_by expiring when read (and listed as expired), and
 // a checkout opened before a crash being adopted instead of opened twice, a second pay answering
 // the checkout still pending, and a keyed request whose process stops after its command
-// committed being replayed by the next process instead of run again (api/idempotency.h).
+// committed being replayed by the next process instead of run again (api/idempotency.h), and the
+// booking's milestone times (paid_at, proof_at, approved_at, released_at, cancelled_at).
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -817,4 +818,47 @@ TEST_CASE("a keyed request whose process stops after the commit is replayed, nev
     CHECK(replayed.headers.get("Idempotent-Replayed").value_or("") == "true");
   }
   CHECK(sim.state()["transactions"].Size() == 1);
+}
+
+TEST_CASE("a booking says when it was paid, proven, approved, released and cancelled") {
+  Sim::fresh(sim_key);
+  World w;
+  Cast c(w);
+  auto at = [](const rapidjson::Value& b, const char* key) -> std::optional<int64_t> {
+    REQUIRE(b.HasMember(key));  // present, null until the step is reached
+    if (b[key].IsNull()) return std::nullopt;
+    auto ms = parse_iso8601_ms(b[key].GetString());
+    REQUIRE(ms.has_value());
+    return ms;
+  };
+  REQUIRE(w.call("POST", "/bookings", c.service, booking_body("bk-times")).status == 201);
+  auto created = json(w.call("GET", "/bookings/bk-times", c.client));
+  for (const char* key : {"paid_at", "proof_at", "approved_at", "released_at", "cancelled_at"})
+    CHECK_FALSE(at(created, key).has_value());
+
+  paid_booking(w, c, "bk-paid-times");
+  auto paid = json(w.call("GET", "/bookings/bk-paid-times", c.client));
+  REQUIRE(at(paid, "paid_at").has_value());
+  CHECK(*at(paid, "paid_at") >= *at(paid, "created_at"));
+  CHECK_FALSE(at(paid, "proof_at").has_value());
+
+  w.clock.advance_ms(1'000);
+  REQUIRE(w.call("POST", "/bookings/bk-paid-times/complete", c.provider,
+                 R"({"notes":"done","attachments":[{"url":"https://cdn.example.com/p.jpg"}]})")
+              .status == 200);
+  w.clock.advance_ms(1'000);
+  auto released = json(w.call("POST", "/bookings/bk-paid-times/release-payment", c.client));
+  CHECK(*at(released, "proof_at") >= *at(released, "paid_at") + 1'000);
+  CHECK(*at(released, "approved_at") >= *at(released, "proof_at") + 1'000);
+  CHECK(at(released, "released_at") == at(released, "approved_at"));  // one command
+  CHECK_FALSE(at(released, "cancelled_at").has_value());
+  // Later commands keep them.
+  auto read = json(w.call("GET", "/bookings/bk-paid-times", c.admin));
+  CHECK(at(read, "paid_at") == at(paid, "paid_at"));
+
+  paid_booking(w, c, "bk-cancel-times");
+  auto cancelled = json(
+      w.call("POST", "/bookings/bk-cancel-times/cancel", c.admin, R"({"reason":"double booked"})"));
+  CHECK(at(cancelled, "cancelled_at").has_value());
+  CHECK_FALSE(at(cancelled, "released_at").has_value());
 }
