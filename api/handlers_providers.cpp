@@ -21,6 +21,7 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handler_support.h"
+#include "api/views.h"
 #include "paystack/client.h"
 #include "service/log.h"
 #include "service/outbox.h"
@@ -211,24 +212,6 @@ HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
 }
 
 // ---- GET /providers/:id/withdrawals ----------------------------------------------------------
-
-void write_payout_row(JsonWriter& w, const projections::PayoutRow& p) {
-  w.StartObject();
-  write_field(w, "payout_id", p.payout_id);
-  write_field(w, "amount", p.amount.amount_minor);
-  write_field(w, "currency", currency_code(p.amount.currency));
-  write_field(w, "status", p.status);
-  write_field(w, "source", p.source);
-  write_optional(w, "booking_id", p.booking_id);
-  write_optional(w, "withdrawal_id", p.withdrawal_id);
-  write_optional(w, "retry_of", p.retry_of);
-  write_field(w, "attempt", p.attempt);
-  write_field(w, "transfer_code", p.transfer_code);
-  write_field(w, "reason", p.reason);
-  write_time(w, "created_at", p.created_at_ms);
-  write_time(w, "updated_at", p.updated_at_ms);
-  w.EndObject();
-}
 
 HttpResponse list_withdrawals(Services& services, const HttpRequest& request,
                               const std::string& id) {

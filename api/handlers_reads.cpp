@@ -7,6 +7,10 @@
 //       each event with its exact stored data and meta, so its hash can be recomputed.
 //   GET /admin/disputes?status=open|resolved     disputes with their booking (admin), newest
 //       first, paged.
+//   GET /admin/payouts?status=&provider_id=      payouts across providers (admin, auditor),
+//       newest first, paged: the ones waiting for an OTP, failed or reversed, by status.
+//   GET /admin/refunds?status=                   refunds across bookings (admin, auditor),
+//       newest first, paged: failed or needing attention, by status.
 // Every list answers its rows under "data": the two paged lists with "next_cursor" (null on the
 // last page), the log with "next_after" (the seq to pass as `after` next; `after` itself when the
 // page is empty). Cursors are opaque (projections/page.h).
@@ -18,6 +22,7 @@
 
 #include "api/app.h"
 #include "api/handler_support.h"
+#include "api/views.h"
 #include "ledger/time_format.h"
 
 namespace escrow::api {
@@ -186,9 +191,78 @@ HttpResponse list_disputes(Services& services, const HttpRequest& request) {
   return json_response(200, page_json(rows.value(), write_dispute));
 }
 
+// ---- GET /admin/payouts, GET /admin/refunds ----------------------------------------------------
+
+// The query's `status` when it names one of `Status`'s values (400 otherwise); none when absent.
+template <class StatusEnum>
+HttpResult<std::optional<std::string>> status_filter(const Query& query) {
+  std::optional<std::string_view> status = query.get("status");
+  if (!status) return std::optional<std::string>();
+  if (!parse_enum<StatusEnum>(*status)) {
+    std::string names;
+    for (const auto& n : enum_names(StatusEnum{}))
+      names += (names.empty() ? "" : ", ") + std::string(n.name);
+    return error_response(400, "invalid_query", "status must be one of " + names + ".");
+  }
+  return std::optional<std::string>(std::string(*status));
+}
+
+HttpResponse list_payouts(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::admin, Role::auditor});
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto status = status_filter<PayoutStatus>(query.value());
+  if (!status.is_ok()) return status.error();
+  std::optional<std::string> provider_id;
+  if (auto p = query.value().get("provider_id")) provider_id = std::string(*p);
+  auto page = page_request(query.value());
+  if (!page.is_ok()) return page.error();
+  auto rows = services.queries.payouts(status.value(), provider_id, page.value());
+  if (!rows.is_ok()) return internal_error(rows.status());
+  return json_response(200, page_json(rows.value(), write_payout_row));
+}
+
+void write_refund_row(JsonWriter& w, const projections::RefundRow& r) {
+  w.StartObject();
+  write_field(w, "refund_id", r.refund_id);
+  write_field(w, "booking_id", r.booking_id);
+  write_field(w, "client_id", r.client_id);
+  write_field(w, "payment_reference", r.payment_reference);
+  write_field(w, "amount", r.amount.amount_minor);
+  write_field(w, "currency", currency_code(r.amount.currency));
+  write_field(w, "status", r.status);
+  write_field(w, "reason", r.reason);
+  write_field(w, "failure_reason", r.failure_reason);
+  write_field(w, "attempt", r.attempt);
+  write_time(w, "created_at", r.created_at_ms);
+  write_time(w, "updated_at", r.updated_at_ms);
+  w.EndObject();
+}
+
+HttpResponse list_refunds(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::admin, Role::auditor});
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto status = status_filter<RefundStatus>(query.value());
+  if (!status.is_ok()) return status.error();
+  auto page = page_request(query.value());
+  if (!page.is_ok()) return page.error();
+  auto rows = services.queries.refunds(status.value(), page.value());
+  if (!rows.is_ok()) return internal_error(rows.status());
+  return json_response(200, page_json(rows.value(), write_refund_row));
+}
+
 }  // namespace
 
 void add_read_routes(Router& router, Services& services) {
+  router.add("GET", "/admin/payouts", [&services](const HttpRequest& request, const RouteParams&) {
+    return list_payouts(services, request);
+  });
+  router.add("GET", "/admin/refunds", [&services](const HttpRequest& request, const RouteParams&) {
+    return list_refunds(services, request);
+  });
   router.add("GET", "/transactions", [&services](const HttpRequest& request, const RouteParams&) {
     return list_transactions(services, request);
   });

@@ -162,6 +162,25 @@ void write_amounts(JsonWriter& w, const BookingState& s) {
 
 }  // namespace
 
+void write_payout_row(JsonWriter& w, const projections::PayoutRow& p) {
+  w.StartObject();
+  write_field(w, "payout_id", p.payout_id);
+  write_field(w, "provider_id", p.provider_id);
+  write_field(w, "amount", p.amount.amount_minor);
+  write_field(w, "currency", currency_code(p.amount.currency));
+  write_field(w, "status", p.status);
+  write_field(w, "source", p.source);
+  write_optional(w, "booking_id", p.booking_id);
+  write_optional(w, "withdrawal_id", p.withdrawal_id);
+  write_optional(w, "retry_of", p.retry_of);
+  write_field(w, "attempt", p.attempt);
+  write_field(w, "transfer_code", p.transfer_code);
+  write_field(w, "reason", p.reason);
+  write_time(w, "created_at", p.created_at_ms);
+  write_time(w, "updated_at", p.updated_at_ms);
+  w.EndObject();
+}
+
 BookingExtras extras_from(projections::BookingOutside outside) {
   return BookingExtras{outside.created_at_ms, std::move(outside.payouts), outside.milestones};
 }

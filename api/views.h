@@ -32,6 +32,9 @@ struct BookingExtras {
 // From what the projections hold outside the booking's stream.
 BookingExtras extras_from(projections::BookingOutside outside);
 
+// One payout as the withdrawal history and the admin's payout list show it.
+void write_payout_row(JsonWriter& w, const projections::PayoutRow& p);
+
 // The stored proof file's URL: /bookings/:id/proof/:sha256.
 std::string proof_file_url(std::string_view booking_id, std::string_view sha256);
 

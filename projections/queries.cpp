@@ -353,6 +353,69 @@ Result<Page<PayoutRow>> Queries::provider_payouts(std::string_view provider_id,
   });
 }
 
+Result<Page<PayoutRow>> Queries::payouts(const std::optional<std::string>& status,
+                                         const std::optional<std::string>& provider_id,
+                                         const PageRequest& page) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      std::string(payout_columns) +
+      "WHERE (?1 IS NULL OR status = ?1) AND (?6 IS NULL OR provider_id = ?6) "
+      "AND (?2 IS NULL OR (created_at, payout_id) < (?2, ?3)) "
+      "ORDER BY created_at DESC, payout_id DESC LIMIT ?5");
+  if (!stmt.is_ok()) return stmt.status();
+  if (status) {
+    stmt->bind(1, *status);
+  } else {
+    stmt->bind_null(1);
+  }
+  if (provider_id) {
+    stmt->bind(6, *provider_id);
+  } else {
+    stmt->bind_null(6);
+  }
+  bind_page(stmt.value(), 2, 5, page);
+  return read_page<PayoutRow>(stmt.value(), page.limit, payout_from, [](const sqlite::Stmt& r) {
+    return SortKey{r.column_int64(11), r.column_text(0), ""};
+  });
+}
+
+Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& status,
+                                         const PageRequest& page) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT refund_id, booking_id, client_id, payment_reference, amount, currency, status, "
+      "reason, failure_reason, attempt, created_at, updated_at FROM refunds "
+      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (created_at, refund_id) < (?2, ?3)) "
+      "ORDER BY created_at DESC, refund_id DESC LIMIT ?5");
+  if (!stmt.is_ok()) return stmt.status();
+  if (status) {
+    stmt->bind(1, *status);
+  } else {
+    stmt->bind_null(1);
+  }
+  bind_page(stmt.value(), 2, 5, page);
+  auto read = [](const sqlite::Stmt& r) {
+    RefundRow row;
+    row.refund_id = r.column_text(0);
+    row.booking_id = r.column_text(1);
+    row.client_id = r.column_text(2);
+    row.payment_reference = r.column_text(3);
+    row.amount = money_at(r, 4, 5);
+    row.status = r.column_text(6);
+    row.reason = r.column_text(7);
+    row.failure_reason = r.column_text(8);
+    row.attempt = r.column_int64(9);
+    row.created_at_ms = r.column_int64(10);
+    row.updated_at_ms = r.column_int64(11);
+    return row;
+  };
+  return read_page<RefundRow>(stmt.value(), page.limit, read, [](const sqlite::Stmt& r) {
+    return SortKey{r.column_int64(10), r.column_text(0), ""};
+  });
+}
+
 Result<std::optional<std::string>> Queries::payout_provider(std::string_view payout_id) {
   auto lease = reads_.lease();
   if (!lease.is_ok()) return lease.status();

@@ -70,6 +70,15 @@ struct PayoutRow {
   int64_t created_at_ms = 0, updated_at_ms = 0;
 };
 
+// GET /admin/refunds: one refund of a booking's captured charge.
+struct RefundRow {
+  std::string refund_id, booking_id, client_id, payment_reference;
+  Money amount;
+  std::string status, reason, failure_reason;
+  int64_t attempt = 1;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
 // GET /bookings: the summary of one booking.
 struct BookingSummaryRow {
   std::string id, client_id, provider_id, description;
@@ -125,6 +134,12 @@ class Queries {
   Result<BookingOutside> booking_outside(std::string_view booking_id);
   Result<std::vector<BalanceRow>> provider_balances(std::string_view provider_id);
   Result<Page<PayoutRow>> provider_payouts(std::string_view provider_id, const PageRequest& page);
+  // Across providers and bookings, newest first, by status when one is given (stored names).
+  Result<Page<PayoutRow>> payouts(const std::optional<std::string>& status,
+                                  const std::optional<std::string>& provider_id,
+                                  const PageRequest& page);
+  Result<Page<RefundRow>> refunds(const std::optional<std::string>& status,
+                                  const PageRequest& page);
 
   // Whose payout (the provider) or refund (the booking) an id is; none when unknown.
   Result<std::optional<std::string>> payout_provider(std::string_view payout_id);

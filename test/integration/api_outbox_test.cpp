@@ -22,7 +22,8 @@
 // another transfer stays queued and is tried only Outbox::reference_conflict_attempts_max times;
 // auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
 // settled; a booking past pay_by expires (its open checkout abandoned), and a payment made after
-// pay_by is refunded once, with the reason on the booking. Skipped, with a warning, when the
+// pay_by is refunded once, with the reason on the booking; the admin's lists of payouts and
+// refunds by status (GET /admin/payouts, /admin/refunds). Skipped, with a warning, when the
 // simulator binary is not built.
 #include <rapidjson/document.h>
 
@@ -108,6 +109,7 @@ Router routes(Services& services) {
   Router router;
   add_provider_routes(router, services);
   add_admin_routes(router, services);
+  add_read_routes(router, services);
   return router;
 }
 
@@ -683,4 +685,47 @@ TEST_CASE("a booking past pay_by expires, and money paid after pay_by is refunde
   CHECK(sim->count("refunds") == 1);
   CHECK(w.text("SELECT payment_status FROM bookings WHERE id = 'late'") == "refunded");
   CHECK(w.integer("SELECT COUNT(*) FROM refunds") == 1);
+}
+
+TEST_CASE("admins and auditors list payouts and refunds across providers by status") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  sim->control("/_sim/config", R"({"transfer_mode":"fail"})");
+  w.register_account();
+  w.release("b1");
+  REQUIRE(w.outbox.run_once().is_ok());
+  REQUIRE(sim->wait_for_status("transfers", "failed"));
+  w.clock.advance_ms(61'000);
+  REQUIRE(w.outbox.run_once().is_ok());
+  REQUIRE(w.payout_status() == "failed");
+  w.create("b2");
+  w.pay_at_sim("b2");
+  w.run("b2", CancelBooking{"client changed plans"}, admin);
+
+  const Actor auditor{"auditor-1", Role::auditor};
+  auto failed = World::json(w.call("GET", "/admin/payouts?status=failed", auditor));
+  REQUIRE(failed["data"].Size() == 1);
+  CHECK(std::string(failed["data"][0]["payout_id"].GetString()) == w.only_payout());
+  CHECK(std::string(failed["data"][0]["provider_id"].GetString()) == "provider-1");
+  CHECK(failed["data"][0]["booking_id"].GetString() == std::string("b1"));
+  CHECK(World::json(w.call("GET", "/admin/payouts?status=otp", admin))["data"].Size() == 0);
+  CHECK(World::json(w.call("GET", "/admin/payouts?provider_id=provider-2", admin))["data"].Size() ==
+        0);
+
+  auto queued = World::json(w.call("GET", "/admin/refunds?status=queued", admin));
+  REQUIRE(queued["data"].Size() == 1);
+  CHECK(queued["data"][0]["booking_id"].GetString() == std::string("b2"));
+  CHECK(queued["data"][0]["amount"].GetInt64() == 1'000'000);
+  CHECK(queued["data"][0]["reason"].GetString() == std::string("cancellation"));
+  CHECK(World::json(w.call("GET", "/admin/refunds?status=failed", admin))["data"].Size() == 0);
+
+  // Paged: one row per page, then the end.
+  auto first = World::json(w.call("GET", "/admin/refunds?limit=1", admin));
+  CHECK(first["next_cursor"].IsNull());  // one refund only
+  HttpResponse bad = w.call("GET", "/admin/payouts?status=lost", admin);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("queued, pending, otp, success, failed, reversed") != std::string::npos);
+  CHECK(w.call("GET", "/admin/refunds", client_1).status == 403);
+  CHECK(w.call("GET", "/admin/payouts", provider_1).status == 403);
 }
