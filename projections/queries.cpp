@@ -364,16 +364,8 @@ Result<Page<PayoutRow>> Queries::payouts(const std::optional<std::string>& statu
       "AND (?2 IS NULL OR (created_at, payout_id) < (?2, ?3)) "
       "ORDER BY created_at DESC, payout_id DESC LIMIT ?5");
   if (!stmt.is_ok()) return stmt.status();
-  if (status) {
-    stmt->bind(1, *status);
-  } else {
-    stmt->bind_null(1);
-  }
-  if (provider_id) {
-    stmt->bind(6, *provider_id);
-  } else {
-    stmt->bind_null(6);
-  }
+  bind_optional(stmt.value(), 1, status);
+  bind_optional(stmt.value(), 6, provider_id);
   bind_page(stmt.value(), 2, 5, page);
   return read_page<PayoutRow>(stmt.value(), page.limit, payout_from, [](const sqlite::Stmt& r) {
     return SortKey{r.column_int64(11), r.column_text(0), ""};
@@ -390,11 +382,7 @@ Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& statu
       "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (created_at, refund_id) < (?2, ?3)) "
       "ORDER BY created_at DESC, refund_id DESC LIMIT ?5");
   if (!stmt.is_ok()) return stmt.status();
-  if (status) {
-    stmt->bind(1, *status);
-  } else {
-    stmt->bind_null(1);
-  }
+  bind_optional(stmt.value(), 1, status);
   bind_page(stmt.value(), 2, 5, page);
   auto read = [](const sqlite::Stmt& r) {
     RefundRow row;
