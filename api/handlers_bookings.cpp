@@ -284,8 +284,7 @@ HttpResponse list_bookings(Services& services, const HttpRequest& request) {
 // waiting for a payment it can no longer take. One with an open checkout is left to the
 // scheduler, which asks Paystack about it first (a read never waits for Paystack).
 std::optional<HttpResponse> expire_on_read(Services& services, const BookingState& state) {
-  bool due = state.status == BookingStatus::awaiting_payment && state.captured_minor == 0 &&
-             state.terms.pay_by_ms && services.clock.now_ms() > *state.terms.pay_by_ms;
+  bool due = expiry_due(state, services.clock.now_ms());
   bool open_checkout =
       std::any_of(state.charges.begin(), state.charges.end(),
                   [](const ChargeRecord& c) { return c.status == ChargeStatus::pending; });

@@ -175,12 +175,6 @@ Decision initiate(const BookingState& s, const InitiatePayment& c, const Actor& 
                   std::nullopt};
 }
 
-// pay_by passed (strictly: it is inclusive for paying) with nothing captured.
-bool expiry_due(const BookingState& s, int64_t at_ms) {
-  return s.status == BookingStatus::awaiting_payment && s.captured_minor == 0 &&
-         s.terms.pay_by_ms && at_ms > *s.terms.pay_by_ms;
-}
-
 // The events that expire `s`: each checkout still open is failed (its Paystack transaction can
 // no longer put money in escrow), then BookingExpired. `except` is a reference being captured.
 std::vector<Event> expiry_events(const BookingState& s, std::string_view except = {}) {
@@ -439,6 +433,11 @@ std::variant<PaymentDue, Rejection> next_payment(const BookingState& s, int64_t 
   for (const ChargeRecord& c : s.charges) attempt += c.installment == installment ? 1 : 0;
   return PaymentDue{installment, s.terms.installments[installment - 1],
                     payment_reference(s.terms.booking_id, installment, attempt)};
+}
+
+bool expiry_due(const BookingState& s, int64_t at_ms) {
+  return s.status == BookingStatus::awaiting_payment && s.captured_minor == 0 &&
+         s.terms.pay_by_ms && at_ms > *s.terms.pay_by_ms;
 }
 
 const ChargeRecord* pending_checkout(const BookingState& s, int installment) {

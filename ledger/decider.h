@@ -295,6 +295,9 @@ std::variant<PaymentDue, Rejection> next_payment(const BookingState& state, int6
 // when there is none (each pay would otherwise open one more Paystack transaction, and every
 // extra one paid is refunded at the platform's cost of Paystack's fee).
 const ChargeRecord* pending_checkout(const BookingState& state, int installment);
+// Whether ExpireBooking would expire `state` at `at_ms`: still awaiting payment, nothing captured,
+// and pay_by passed (strictly: paying at pay_by itself is in time).
+bool expiry_due(const BookingState& state, int64_t at_ms);
 
 // ---- provider state and commands -------------------------------------------------------------
 

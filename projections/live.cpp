@@ -1,6 +1,5 @@
 #include "projections/live.h"
 
-#include <algorithm>
 #include <map>
 
 #include "projections/tables.h"
@@ -29,8 +28,8 @@ std::string placeholders(size_t count) {
   return out;
 }
 
-bool is_insert_only(const TableSpec& spec, const char* column) {
-  for (const char* c : spec.insert_only) {
+bool listed(const std::vector<const char*>& columns, const char* column) {
+  for (const char* c : columns) {
     if (std::string_view(c) == column) return true;
   }
   return false;
@@ -144,11 +143,9 @@ std::string upsert_sql(const TableSpec& spec, const std::string& table_name) {
     const char* c = spec.columns[i];
     if (static_cast<int>(i) < spec.key_columns) {
       key += (key.empty() ? "" : ", ") + std::string(c);
-    } else if (!is_insert_only(spec, c)) {
+    } else if (!listed(spec.insert_only, c)) {
       // A milestone column keeps its value when this command did not reach that step.
-      bool kept = std::find_if(spec.kept_unless_given.begin(), spec.kept_unless_given.end(),
-                               [&](const char* k) { return std::string_view(k) == c; }) !=
-                  spec.kept_unless_given.end();
+      bool kept = listed(spec.kept_unless_given, c);
       std::string value =
           kept ? "COALESCE(excluded." + std::string(c) + ", " + table_name + "." + c + ")"
                : "excluded." + std::string(c);

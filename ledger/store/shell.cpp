@@ -119,18 +119,21 @@ void CommandShell::remember(const std::string& stream, const State& state) {
   if (!inserted && it->second.version < state.version) it->second = state;
 }
 
-Result<ProviderState> CommandShell::load_provider_with_balance(const std::string& provider_id,
-                                                               Money& available) {
-  // One snapshot, as for a withdrawal: every decrease of the balance is an event of the stream,
-  // so the stream's expected version at the append protects the amount.
+Result<ProviderState> CommandShell::load_provider_with_balance(
+    std::string_view provider_id,
+    const std::function<std::optional<Currency>(const ProviderState&)>& currency_of,
+    Money& available) {
+  // The stream and the available balance are read in one snapshot: every decrease of the balance
+  // is an event of the provider stream, so the stream's expected version at the append protects
+  // the amount.
   ReaderLease lease(*this);
   if (Status s = lease.open(); !s.is_ok()) return s;
   sqlite::Db& db = lease.reader().db();
   if (Status s = db.exec("BEGIN"); !s.is_ok()) return s;
   Result<ProviderState> state = load<ProviderState>(provider_stream(provider_id), &lease.reader());
-  Result<Money> balance = state.is_ok()
-                              ? projections_.available_balance(db, provider_id, available.currency)
-                              : Result<Money>(state.status());
+  std::optional<Currency> currency = state.is_ok() ? currency_of(state.value()) : std::nullopt;
+  Result<Money> balance = currency ? projections_.available_balance(db, provider_id, *currency)
+                                   : Result<Money>(Money{0, available.currency});
   (void)db.exec("COMMIT");
   if (!state.is_ok()) return state.status();
   if (!balance.is_ok()) return balance.status();
@@ -192,7 +195,9 @@ CommandResult CommandShell::execute(std::string_view booking_id, const BookingCo
     if (net.amount_minor > 0) {
       const std::string& provider_id = after.terms.provider_id;
       Money available{0, net.currency};
-      Result<ProviderState> provider = load_provider_with_balance(provider_id, available);
+      Result<ProviderState> provider = load_provider_with_balance(
+          provider_id, [&](const ProviderState&) { return std::optional(net.currency); },
+          available);
       if (!provider.is_ok()) return CommandResult{provider.status(), {}, {}, {}};
       Decision payout =
           decide(provider.value(), provider_id,
@@ -221,33 +226,20 @@ CommandResult CommandShell::execute(std::string_view provider_id, const Provider
   const std::string stream = provider_stream(provider_id);
   for (int attempt = 1; attempt <= append_attempts_max; ++attempt) {
     ProviderCommand decided = command;
-    Result<ProviderState> state = Status(StatusCode::not_found, "");
-    {
-      // The stream and the available balance are read in one snapshot: every decrease of the
-      // balance is an event of this stream, so the version check below protects the amount.
-      ReaderLease lease(*this);
-      if (Status s = lease.open(); !s.is_ok()) return CommandResult{s, {}, {}, {}};
-      sqlite::Db& db = lease.reader().db();
-      if (Status s = db.exec("BEGIN"); !s.is_ok()) return CommandResult{s, {}, {}, {}};
-      state = load<ProviderState>(stream, &lease.reader());
-      Status balance_status = Status::ok();
-      if (state.is_ok()) {
-        if (auto* w = std::get_if<RequestWithdrawal>(&decided)) {
-          auto available = projections_.available_balance(db, provider_id, w->amount.currency);
-          if (available.is_ok()) w->available = available.value();
-          balance_status = available.status();
-        } else if (auto* r = std::get_if<RetryPayout>(&decided)) {
-          const PayoutRecord* p = state->find_payout(r->payout_id);
-          Currency currency = p ? p->amount.currency : Currency::NGN;
-          auto available = projections_.available_balance(db, provider_id, currency);
-          if (available.is_ok()) r->available = available.value();
-          balance_status = available.status();
-        }
+    // The balance a withdrawal or a retry is checked against (in the currency it moves).
+    auto currency_of = [&](const ProviderState& s) -> std::optional<Currency> {
+      if (auto* w = std::get_if<RequestWithdrawal>(&decided)) return w->amount.currency;
+      if (auto* r = std::get_if<RetryPayout>(&decided)) {
+        const PayoutRecord* p = s.find_payout(r->payout_id);
+        return p ? p->amount.currency : Currency::NGN;
       }
-      (void)db.exec("COMMIT");
-      if (!state.is_ok()) return CommandResult{state.status(), {}, {}, {}};
-      if (!balance_status.is_ok()) return CommandResult{balance_status, {}, {}, {}};
-    }
+      return std::nullopt;
+    };
+    Money available;
+    Result<ProviderState> state = load_provider_with_balance(provider_id, currency_of, available);
+    if (!state.is_ok()) return CommandResult{state.status(), {}, {}, {}};
+    if (auto* w = std::get_if<RequestWithdrawal>(&decided)) w->available = available;
+    if (auto* r = std::get_if<RetryPayout>(&decided)) r->available = available;
     Decision decision = decide(state.value(), provider_id, decided, context.actor);
     if (decision.rejected() || decision.events.empty())
       return CommandResult{Status::ok(), decision.rejection, {}, {std::nullopt, state.value(), {}}};

@@ -11,6 +11,7 @@
 // Thread-safety: execute_*() may be called from many threads at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,9 +91,12 @@ class CommandShell {
   Result<State> load(const std::string& stream, EventReader* reader);
   template <class State>
   void remember(const std::string& stream, const State& state);
-  // The provider's state and its available balance in `available.currency`, in one snapshot.
-  Result<ProviderState> load_provider_with_balance(const std::string& provider_id,
-                                                   Money& available);
+  // The provider's state and, when `currency_of(state)` names a currency, its available balance
+  // in it (into `available`), in one read snapshot.
+  Result<ProviderState> load_provider_with_balance(
+      std::string_view provider_id,
+      const std::function<std::optional<Currency>(const ProviderState&)>& currency_of,
+      Money& available);
   CommandResult append(std::vector<StreamAppend> appends, StreamStates after,
                        const CommandContext& context);
   std::string meta_json(const CommandContext& context) const;
