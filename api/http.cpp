@@ -75,6 +75,7 @@ int rejection_status(Rejection rejection) {
     case Rejection::unknown_payment:
     case Rejection::unknown_refund:
     case Rejection::unknown_payout:
+    case Rejection::unknown_chargeback:
       return 404;
     case Rejection::not_allowed:
       return 403;
@@ -103,6 +104,8 @@ int rejection_status(Rejection rejection) {
     case Rejection::auto_confirm_not_due:
     case Rejection::expiry_not_due:
     case Rejection::no_dispute:
+    case Rejection::chargeback_open:
+    case Rejection::chargeback_not_answerable:
     case Rejection::already_cancelled:
     case Rejection::proof_submitted:
     case Rejection::refund_not_retryable:

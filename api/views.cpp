@@ -102,8 +102,13 @@ void write_dispute(JsonWriter& w, const BookingState& s) {
   write_field(w, "source", enum_name(d.source));
   write_optional(w, "paystack_dispute_id", d.paystack_dispute_id);
   if (!d.open) {
-    LEDGER_ASSERT(d.outcome.has_value(), "a resolved dispute has its outcome");
-    write_field(w, "outcome", enum_name(*d.outcome));
+    // A dispute a chargeback closed has no admin outcome: Paystack's resolution is on the
+    // chargeback, and the note names it.
+    write_key(w, "outcome");
+    if (d.outcome)
+      w.String(enum_name(*d.outcome));
+    else
+      w.Null();
     write_field(w, "provider_amount", d.provider_amount.amount_minor);
     write_field(w, "refund_amount", d.refund_amount.amount_minor);
     write_field(w, "note", d.note);
@@ -125,6 +130,34 @@ void write_refunds(JsonWriter& w, const BookingState& s) {
     write_field(w, "attempt", int64_t{r.attempt});
     write_optional(w, "paystack_refund_id", r.paystack_refund_id);
     if (!r.failure_reason.empty()) write_field(w, "failure_reason", r.failure_reason);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_optional_name(JsonWriter& w, const char* name, const char* value) {
+  write_key(w, name);
+  if (value)
+    w.String(value);
+  else
+    w.Null();
+}
+
+void write_chargebacks(JsonWriter& w, const BookingState& s) {
+  write_key(w, "chargebacks");
+  w.StartArray();
+  for (const ChargebackRecord& c : s.chargebacks) {
+    w.StartObject();
+    write_field(w, "id", c.dispute_id);
+    write_field(w, "payment_reference", c.payment_reference);
+    write_money_fields(w, "refund_amount", c.refund_amount);
+    write_field(w, "status", enum_name(c.status));
+    write_optional_name(w, "resolution", c.resolution ? enum_name(*c.resolution) : nullptr);
+    write_time(w, "due_at", c.due_at_ms);
+    write_optional_name(w, "response", c.response ? enum_name(*c.response) : nullptr);
+    write_field(w, "from_escrow", c.from_escrow.amount_minor);
+    write_field(w, "from_provider", c.from_provider.amount_minor);
+    write_field(w, "platform_loss", c.platform_loss.amount_minor);
     w.EndObject();
   }
   w.EndArray();
@@ -158,6 +191,8 @@ void write_amounts(JsonWriter& w, const BookingState& s) {
   write_field(w, "provider_net", net);
   write_field(w, "released", s.released_minor);
   write_field(w, "refunded", s.refunded_minor);
+  write_field(w, "charged_back",
+              s.charged_back_minor + s.chargeback_provider_minor + s.chargeback_loss_minor);
 }
 
 }  // namespace
@@ -214,6 +249,7 @@ void write_booking(JsonWriter& w, const BookingState& s, const BookingExtras& ex
   write_dispute(w, s);
   if (extras.payouts) write_payouts(w, *extras.payouts);
   write_refunds(w, s);
+  write_chargebacks(w, s);
   write_field(w, "version", s.version);
   write_time(w, "created_at", extras.created_at_ms);
   const projections::Milestones& m = extras.milestones;

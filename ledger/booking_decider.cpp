@@ -1,4 +1,4 @@
-// The booking aggregate: decide() and evolve() for DESIGN section 4, rules 1-4 and 6-10.
+// The booking aggregate: decide() and evolve() for DESIGN section 4, rules 1-4, 6, 6b and 7-10.
 #include <algorithm>
 #include <string>
 
@@ -99,7 +99,7 @@ void request_refunds(const BookingState& s, int64_t amount_minor, const std::str
   for (const ChargeRecord& c : s.charges) {
     if (amount_minor == 0) break;
     if (c.status != ChargeStatus::captured || !c.in_escrow) continue;
-    int64_t refundable = c.amount.amount_minor - c.refunded_minor;
+    int64_t refundable = c.amount.amount_minor - c.refunded_minor - c.charged_back_minor;
     int64_t part = std::min(refundable, amount_minor);
     if (part <= 0) continue;
     out.push_back(RefundRequested{s.terms.booking_id, refund_id_for(s.terms.booking_id, ++number),
@@ -323,6 +323,8 @@ Decision open_dispute(const BookingState& s, const OpenDispute& c, const Actor& 
 Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a) {
   if (!is_admin(a)) return Decision::reject(Rejection::not_allowed);
   if (!s.dispute_open()) return Decision::reject(Rejection::no_dispute);
+  // Paystack's resolution settles a chargeback's money: a refund now could pay the client twice.
+  if (s.chargeback_unresolved()) return Decision::reject(Rejection::chargeback_open);
   int64_t held = booking_held_minor(s);
   int64_t to_provider = 0;
   int64_t to_client = 0;
@@ -403,12 +405,149 @@ Decision retry_refund(const BookingState& s, const RetryRefund& c, const Actor& 
                   std::nullopt};
 }
 
+// ---- chargebacks (rule 6b) -------------------------------------------------------------------
+
+// Where the money of a chargeback resolved for the customer comes from: what escrow still holds
+// of that payment, then the provider's available balance up to what this booking paid them
+// (less what earlier chargebacks took back), and the rest is the platform's loss.
+ChargebackResolved settle_chargeback(const BookingState& s, const ChargebackRecord& cb,
+                                     ChargebackResolution resolution, Money claimed_amount,
+                                     int64_t now_ms) {
+  ChargebackResolved e{
+      s.terms.booking_id, s.terms.provider_id, cb.dispute_id, resolution, claimed_amount,
+      money(s, 0),        money(s, 0),         money(s, 0),   false,      std::nullopt};
+  bool other_unresolved =
+      std::any_of(s.chargebacks.begin(), s.chargebacks.end(), [&](const ChargebackRecord& other) {
+        return other.dispute_id != cb.dispute_id && !other.resolved();
+      });
+  if (resolution == ChargebackResolution::declined) {
+    // The merchant won: the escrow the chargebacks froze is unfrozen and the clock runs again
+    // (not a dispute a party or an admin opened), or, when earlier chargebacks took everything
+    // held, the dispute ends with nothing left to decide.
+    bool held = booking_held_minor(s) > 0;
+    bool by_chargeback = s.dispute_open() && s.dispute->source == DisputeSource::chargeback &&
+                         s.dispute->paystack_dispute_id &&
+                         s.find_chargeback(*s.dispute->paystack_dispute_id);
+    e.dispute_closed = s.dispute_open() && !other_unresolved && (by_chargeback || !held);
+    if (e.dispute_closed && held && s.proof && s.dispute->auto_confirm_remaining_ms)
+      e.auto_confirm_at_ms = now_ms + *s.dispute->auto_confirm_remaining_ms;
+    return e;
+  }
+  const ChargeRecord* charge = find_charge(s, cb.payment_reference);
+  int64_t claimed = claimed_amount.amount_minor;
+  int64_t of_payment = charge->in_escrow ? charge->amount.amount_minor - charge->refunded_minor -
+                                               charge->charged_back_minor
+                                         : 0;
+  int64_t from_escrow =
+      std::min({claimed, std::max<int64_t>(0, of_payment), booking_held_minor(s)});
+  int64_t rest = claimed - from_escrow;
+  int64_t exposure = std::max<int64_t>(0, s.provider_net_minor - s.chargeback_provider_minor);
+  int64_t from_provider = std::min(rest, exposure);
+  e.from_escrow = money(s, from_escrow);
+  e.from_provider = money(s, from_provider);
+  e.platform_loss = money(s, rest - from_provider);
+  // Nothing left to decide on: the dispute ends with the money gone back to the customer.
+  e.dispute_closed = s.dispute_open() && booking_held_minor(s) == from_escrow && !other_unresolved;
+  return e;
+}
+
+Decision record_chargeback(const BookingState& s, const RecordChargeback& c, const Actor& a,
+                           int64_t now_ms) {
+  if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
+  const ChargeRecord* charge = find_charge(s, c.payment_reference);
+  bool captured = charge && charge->status == ChargeStatus::captured;
+  if (c.refund_amount.amount_minor <= 0 || c.refund_amount.currency != s.currency() ||
+      (captured && c.refund_amount.amount_minor > charge->amount.amount_minor))
+    return Decision::reject(Rejection::invalid_amount);
+  if (!captured) return Decision::reject(Rejection::unknown_payment);
+  const ChargebackRecord* known = s.find_chargeback(c.dispute_id);
+  if (known && known->payment_reference != c.payment_reference)
+    return Decision::reject(Rejection::unknown_payment);
+  if (known && known->resolved()) return {};  // a resolved chargeback stays so
+  Decision d;
+  BookingState after = s;
+  auto push = [&](Event e) {
+    evolve(after, e);
+    d.events.push_back(std::move(e));
+  };
+  const std::string& id = s.terms.booking_id;
+  if (!known) {
+    push(ChargebackOpened{id, c.dispute_id, c.payment_reference, c.refund_amount, c.status,
+                          c.due_at_ms});
+    // Money still held for the booking is frozen until Paystack decides (rule 6).
+    if (charge->in_escrow) {
+      OpenDispute open{"chargeback",
+                       "Paystack chargeback " + std::to_string(c.dispute_id) + " on transaction " +
+                           c.payment_reference,
+                       DisputeSource::chargeback, c.dispute_id};
+      Decision opened = open_dispute(after, open, a, now_ms);
+      for (Event& e : opened.events) push(std::move(e));
+    }
+  } else if (!c.resolution && (known->status != c.status || known->due_at_ms != c.due_at_ms ||
+                               known->refund_amount != c.refund_amount)) {
+    push(ChargebackUpdated{id, c.dispute_id, c.refund_amount, c.status, c.due_at_ms});
+  }
+  if (!c.resolution) return d;
+  const ChargebackRecord& record = *after.find_chargeback(c.dispute_id);
+  // The amount Paystack resolved it for: a merchant may accept less than was claimed.
+  ChargebackResolved resolved =
+      settle_chargeback(after, record, *c.resolution, c.refund_amount, now_ms);
+  push(resolved);
+  // Unfrozen with everything held and already approved: the release the dispute held back.
+  if (resolved.dispute_closed && *c.resolution == ChargebackResolution::declined &&
+      after.approved && fully_held(after))
+    push(release_all(after, after.release_reason));
+  return d;
+}
+
+Decision answer_chargeback(const BookingState& s, const AnswerChargeback& c, const Actor& a,
+                           int64_t now_ms) {
+  if (!is_admin(a)) return Decision::reject(Rejection::not_allowed);
+  const ChargebackRecord* known = s.find_chargeback(c.dispute.dispute_id);
+  if (!known) return Decision::reject(Rejection::unknown_chargeback);
+  Decision d;
+  BookingState after = s;
+  // Paystack took the answer; its webhook may have resolved the chargeback meanwhile.
+  if (!known->response) {
+    d.events.push_back(
+        ChargebackAnswered{s.terms.booking_id, known->dispute_id, c.response, c.message, a.id});
+    evolve(after, d.events.back());
+  }
+  Actor paystack{a.id, Role::admin};
+  Decision recorded = record_chargeback(after, c.dispute, paystack, now_ms);
+  if (recorded.rejected()) return recorded;
+  for (Event& e : recorded.events) d.events.push_back(std::move(e));
+  return d;
+}
 }  // namespace
 
 bool BookingState::installment_captured(int installment) const {
   return std::any_of(charges.begin(), charges.end(), [&](const ChargeRecord& c) {
     return c.installment == installment && c.status == ChargeStatus::captured && c.in_escrow;
   });
+}
+
+const ChargebackRecord* BookingState::find_chargeback(int64_t dispute_id) const {
+  for (const ChargebackRecord& c : chargebacks) {
+    if (c.dispute_id == dispute_id) return &c;
+  }
+  return nullptr;
+}
+
+bool BookingState::chargeback_unresolved() const {
+  return std::any_of(chargebacks.begin(), chargebacks.end(),
+                     [](const ChargebackRecord& c) { return !c.resolved(); });
+}
+
+std::optional<Rejection> check_chargeback_answer(const BookingState& s, const Actor& a,
+                                                 int64_t dispute_id) {
+  if (!s.exists()) return Rejection::booking_not_found;
+  if (!is_admin(a)) return Rejection::not_allowed;
+  const ChargebackRecord* c = s.find_chargeback(dispute_id);
+  if (!c) return Rejection::unknown_chargeback;
+  if (c->resolved() || c->response || c->status != ChargebackStatus::awaiting_merchant_feedback)
+    return Rejection::chargeback_not_answerable;
+  return std::nullopt;
 }
 
 int64_t BookingState::amount_in_escrow_minor() const {
@@ -454,22 +593,25 @@ Decision decide(const BookingState& s, const BookingCommand& command, const Acto
                 int64_t now_ms) {
   if (!std::holds_alternative<CreateBooking>(command) && !s.exists())
     return Decision::reject(Rejection::booking_not_found);
-  return std::visit(Overloaded{
-                        [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
-                        [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
-                        [&](const CapturePayment& c) { return capture(s, c, now_ms); },
-                        [&](const FailPayment& c) { return fail(s, c); },
-                        [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
-                        [&](const ConfirmCompletion&) { return confirm(s, a); },
-                        [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
-                        [&](const ExpireBooking&) { return expire(s, a, now_ms); },
-                        [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
-                        [&](const ResolveDispute& c) { return resolve(s, c, a); },
-                        [&](const CancelBooking& c) { return cancel(s, c, a); },
-                        [&](const RecordRefundOutcome& c) { return record_refund(s, c, a); },
-                        [&](const RetryRefund& c) { return retry_refund(s, c, a); },
-                    },
-                    command);
+  return std::visit(
+      Overloaded{
+          [&](const CreateBooking& c) { return create(s, c, a, now_ms); },
+          [&](const InitiatePayment& c) { return initiate(s, c, a, now_ms); },
+          [&](const CapturePayment& c) { return capture(s, c, now_ms); },
+          [&](const FailPayment& c) { return fail(s, c); },
+          [&](const SubmitProof& c) { return submit_proof(s, c, a, now_ms); },
+          [&](const ConfirmCompletion&) { return confirm(s, a); },
+          [&](const AutoConfirm&) { return auto_confirm(s, a, now_ms); },
+          [&](const ExpireBooking&) { return expire(s, a, now_ms); },
+          [&](const OpenDispute& c) { return open_dispute(s, c, a, now_ms); },
+          [&](const ResolveDispute& c) { return resolve(s, c, a); },
+          [&](const CancelBooking& c) { return cancel(s, c, a); },
+          [&](const RecordRefundOutcome& c) { return record_refund(s, c, a); },
+          [&](const RetryRefund& c) { return retry_refund(s, c, a); },
+          [&](const RecordChargeback& c) { return record_chargeback(s, c, a, now_ms); },
+          [&](const AnswerChargeback& c) { return answer_chargeback(s, c, a, now_ms); },
+      },
+      command);
 }
 
 // ---- evolve ----------------------------------------------------------------------------------
@@ -485,13 +627,15 @@ void settle_payment_status(BookingState& s) {
       s.status == BookingStatus::expired) {
     if (refunds_open || s.held_minor() > 0)
       s.payment_status = PaymentStatus::refunding;
-    else if (s.refunds_processed_minor > 0)
+    else if (s.refunds_processed_minor > 0 || s.charged_back_minor > 0)
       s.payment_status = PaymentStatus::refunded;
   }
 }
 
 void check_invariants(const BookingState& s) {
   LEDGER_ASSERT(s.held_minor() >= 0, "escrow never goes negative");
+  LEDGER_ASSERT(s.charged_back_minor >= 0 && s.chargeback_provider_minor <= s.provider_net_minor,
+                "a chargeback takes back at most what escrow held and the provider was paid");
   LEDGER_ASSERT(s.released_minor >= 0 && s.refunded_minor >= 0, "moved amounts are positive");
   LEDGER_ASSERT(s.fee_minor + s.provider_net_minor == s.released_minor,
                 "fee and provider net add up to what was released");
@@ -540,6 +684,46 @@ void on_refund_requested(BookingState& s, const RefundRequested& e) {
                                    e.attempt, std::nullopt, false, ""});
   // payment_status follows the booking's own money, so a duplicate refunded while the booking
   // is open leaves it alone; settle_payment_status() covers cancelled and refunded bookings.
+}
+
+ChargebackRecord& known_chargeback(BookingState& s, int64_t dispute_id) {
+  auto* c = const_cast<ChargebackRecord*>(s.find_chargeback(dispute_id));
+  LEDGER_ASSERT(c != nullptr, "event names a chargeback the booking does not have");
+  return *c;
+}
+
+void on_chargeback_resolved(BookingState& s, const ChargebackResolved& e) {
+  ChargebackRecord& c = known_chargeback(s, e.dispute_id);
+  LEDGER_ASSERT(!c.resolved(), "a chargeback is resolved once");
+  bool declined = e.resolution == ChargebackResolution::declined;
+  int64_t parts =
+      e.from_escrow.amount_minor + e.from_provider.amount_minor + e.platform_loss.amount_minor;
+  LEDGER_ASSERT(parts == (declined ? 0 : e.refund_amount.amount_minor),
+                "a chargeback's parts add up to what the card network took back");
+  c.status = ChargebackStatus::resolved;
+  c.resolution = e.resolution;
+  c.refund_amount = e.refund_amount;
+  c.from_escrow = e.from_escrow;
+  c.from_provider = e.from_provider;
+  c.platform_loss = e.platform_loss;
+  known_charge(s, c.payment_reference).charged_back_minor += e.from_escrow.amount_minor;
+  s.charged_back_minor += e.from_escrow.amount_minor;
+  s.chargeback_provider_minor += e.from_provider.amount_minor;
+  s.chargeback_loss_minor += e.platform_loss.amount_minor;
+  if (e.from_escrow.amount_minor > 0 && booking_held_minor(s) == 0)
+    s.payment_status = PaymentStatus::refunded;
+  if (!e.dispute_closed) return;
+  LEDGER_ASSERT(s.dispute_open(), "a chargeback closes only an open dispute");
+  s.dispute->open = false;
+  s.dispute->resolved_by = "paystack";
+  s.dispute->note =
+      "Paystack chargeback " + std::to_string(e.dispute_id) + " " + enum_name(e.resolution);
+  if (booking_held_minor(s) > 0) {  // unfrozen: the booking goes on where it was
+    s.status = s.proof ? BookingStatus::awaiting_confirmation : BookingStatus::pending_execution;
+    s.auto_confirm_at_ms = e.auto_confirm_at_ms;
+  } else {  // the money went back to the customer through the card network
+    s.status = BookingStatus::refunded;
+  }
 }
 
 void on_dispute_resolved(BookingState& s, const DisputeResolved& e) {
@@ -667,6 +851,32 @@ void evolve(BookingState& s, const Event& event) {
                    known_charge(s, r.payment_reference).refunded_minor -= e.amount.amount_minor;
                    s.refunded_minor -= e.amount.amount_minor;  // back in escrow until a retry
                  },
+                 [&](const ChargebackOpened& e) {
+                   ChargebackRecord c;
+                   c.dispute_id = e.dispute_id;
+                   c.payment_reference = e.payment_reference;
+                   c.refund_amount = e.refund_amount;
+                   c.status = e.status;
+                   c.due_at_ms = e.due_at_ms;
+                   c.from_escrow = c.from_provider = c.platform_loss = Money{0, s.currency()};
+                   LEDGER_ASSERT(
+                       known_charge(s, e.payment_reference).status == ChargeStatus::captured,
+                       "a chargeback is on a captured payment");
+                   s.chargebacks.push_back(std::move(c));
+                 },
+                 [&](const ChargebackUpdated& e) {
+                   ChargebackRecord& c = known_chargeback(s, e.dispute_id);
+                   c.refund_amount = e.refund_amount;
+                   c.status = e.status;
+                   c.due_at_ms = e.due_at_ms;
+                 },
+                 [&](const ChargebackAnswered& e) {
+                   ChargebackRecord& c = known_chargeback(s, e.dispute_id);
+                   c.response = e.response;
+                   c.response_message = e.message;
+                   c.answered_by = e.answered_by;
+                 },
+                 [&](const ChargebackResolved& e) { on_chargeback_resolved(s, e); },
                  [&](const auto&) { LEDGER_ASSERT(false, "provider event in a booking stream"); },
              },
              event);

@@ -51,11 +51,14 @@ enum class Rejection {
   auto_confirm_not_due,
   expiry_not_due,  // ExpireBooking before pay_by, without one, or with money held
   no_dispute,
+  chargeback_open,  // ResolveDispute while Paystack has not resolved a chargeback on the booking
   invalid_resolution,
   already_cancelled,
   proof_submitted,  // a client cannot cancel once proof is in: they dispute instead
   unknown_refund,
   refund_not_retryable,
+  unknown_chargeback,
+  chargeback_not_answerable,  // resolved, or answered and waiting for the bank
   payout_account_missing,
   currency_mismatch,
   insufficient_balance,
@@ -120,8 +123,9 @@ struct ChargeRecord {  // one Paystack transaction for one installment
   ChargeStatus status = ChargeStatus::pending;
   int64_t paystack_transaction_id = 0;
   Money paystack_fee;
-  int64_t refunded_minor = 0;  // refunds requested against it and not failed
-  bool in_escrow = false;      // false for a capture that was refunded straight away
+  int64_t refunded_minor = 0;      // refunds requested against it and not failed
+  int64_t charged_back_minor = 0;  // escrow a chargeback on it took back
+  bool in_escrow = false;          // false for a capture that was refunded straight away
   // The checkout Paystack gave for it (empty for a reference adopted after a crash, whose URL
   // Paystack does not give twice): a pay while it is pending answers this same checkout.
   std::string authorization_url, access_code;
@@ -151,6 +155,21 @@ struct DisputeRecord {
   Money provider_amount, refund_amount;
 };
 
+// A Paystack chargeback on one of the booking's payments (rule 6b).
+struct ChargebackRecord {
+  int64_t dispute_id = 0;
+  std::string payment_reference;
+  Money refund_amount;
+  ChargebackStatus status = ChargebackStatus::awaiting_merchant_feedback;
+  std::optional<ChargebackResolution> resolution;  // once Paystack resolved it
+  std::optional<int64_t> due_at_ms;
+  std::optional<ChargebackResponse> response;  // the admin's answer at Paystack
+  std::string response_message, answered_by;
+  Money from_escrow, from_provider, platform_loss;  // where the money came from, once resolved
+
+  bool resolved() const { return resolution.has_value(); }
+};
+
 struct ProofRecord {
   std::string notes;
   std::vector<ProofFile> files;
@@ -166,6 +185,7 @@ struct BookingState {
   std::vector<RefundRecord> refunds;
   std::optional<ProofRecord> proof;
   std::optional<DisputeRecord> dispute;
+  std::vector<ChargebackRecord> chargebacks;
   std::optional<int64_t> auto_confirm_at_ms;
   bool approved = false;
   std::string approved_by;
@@ -179,14 +199,21 @@ struct BookingState {
   int64_t provider_net_minor = 0;
   int64_t refunds_processed_minor = 0;
   int64_t paystack_fees_minor = 0;
+  int64_t charged_back_minor = 0;         // escrow that chargebacks took back
+  int64_t chargeback_provider_minor = 0;  // recovered from the provider's balance
+  int64_t chargeback_loss_minor = 0;      // the platform's loss
 
   bool exists() const { return status != BookingStatus::none; }
   Currency currency() const { return terms.amount.currency; }
-  int64_t held_minor() const { return captured_minor - released_minor - refunded_minor; }
+  int64_t held_minor() const {
+    return captured_minor - released_minor - refunded_minor - charged_back_minor;
+  }
   Money held() const { return Money{held_minor(), currency()}; }
   bool dispute_open() const { return dispute && dispute->open; }
   bool completed() const { return status == BookingStatus::completed; }
   bool installment_captured(int installment) const;
+  const ChargebackRecord* find_chargeback(int64_t dispute_id) const;
+  bool chargeback_unresolved() const;      // Paystack has not resolved one of them yet
   int64_t amount_in_escrow_minor() const;  // captured into escrow (not refunded at once)
 };
 
@@ -264,10 +291,30 @@ struct RetryRefund {
   std::string refund_id;
 };
 
-using BookingCommand =
-    std::variant<CreateBooking, InitiatePayment, CapturePayment, FailPayment, SubmitProof,
-                 ConfirmCompletion, AutoConfirm, ExpireBooking, OpenDispute, ResolveDispute,
-                 CancelBooking, RecordRefundOutcome, RetryRefund>;
+// What Paystack says of a chargeback on one of the booking's payments (a webhook, confirmed by
+// fetching the dispute): opens the booking's record of it (freezing the escrow while money is
+// held), updates it, or resolves it (rule 6b). A resolved chargeback stays so.
+struct RecordChargeback {
+  int64_t dispute_id = 0;
+  std::string payment_reference;
+  Money refund_amount;
+  ChargebackStatus status = ChargebackStatus::awaiting_merchant_feedback;
+  std::optional<ChargebackResolution> resolution;
+  std::optional<int64_t> due_at_ms;
+};
+
+// An admin's answer that Paystack took (PUT /dispute/:id/resolve); `dispute` is the dispute as
+// Paystack answered it, recorded as RecordChargeback would (an accepted one may be resolved).
+struct AnswerChargeback {
+  ChargebackResponse response = ChargebackResponse::accept;
+  std::string message;
+  RecordChargeback dispute;
+};
+
+using BookingCommand = std::variant<CreateBooking, InitiatePayment, CapturePayment, FailPayment,
+                                    SubmitProof, ConfirmCompletion, AutoConfirm, ExpireBooking,
+                                    OpenDispute, ResolveDispute, CancelBooking, RecordRefundOutcome,
+                                    RetryRefund, RecordChargeback, AnswerChargeback>;
 
 struct Decision {
   std::vector<Event> events;
@@ -295,6 +342,10 @@ std::variant<PaymentDue, Rejection> next_payment(const BookingState& state, int6
 // when there is none (each pay would otherwise open one more Paystack transaction, and every
 // extra one paid is refunded at the platform's cost of Paystack's fee).
 const ChargeRecord* pending_checkout(const BookingState& state, int installment);
+// Whether an admin may answer chargeback `dispute_id` at Paystack now: it exists, is unresolved
+// and awaits the merchant's feedback (checked before the Paystack call, as check_finalize).
+std::optional<Rejection> check_chargeback_answer(const BookingState& state, const Actor& actor,
+                                                 int64_t dispute_id);
 // Whether ExpireBooking would expire `state` at `at_ms`: still awaiting payment, nothing captured,
 // and pay_by passed (strictly: paying at pay_by itself is in time).
 bool expiry_due(const BookingState& state, int64_t at_ms);

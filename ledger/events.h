@@ -344,6 +344,96 @@ struct RefundFailed {
   }
 };
 
+// ---- chargebacks (booking stream) --------------------------------------------------------------
+//
+// A Paystack dispute on one of the booking's captured payments (DESIGN rule 6b), identified by
+// Paystack's dispute id. Only ChargebackResolved moves money.
+
+// Paystack reported a chargeback on a captured payment (charge.dispute.create, or the first word
+// of it). When the booking still holds money, a DisputeOpened (source chargeback) follows it.
+struct ChargebackOpened {
+  static constexpr const char* type = "ChargebackOpened";
+  std::string booking_id;
+  int64_t dispute_id = 0;
+  std::string payment_reference;
+  Money refund_amount;  // what the customer claims back
+  ChargebackStatus status = ChargebackStatus::awaiting_merchant_feedback;
+  std::optional<int64_t> due_at_ms;  // Paystack's dueAt: answer before it
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("dispute_id", dispute_id);
+    v("payment_reference", payment_reference);
+    v("refund_amount", refund_amount);
+    v("status", status);
+    v("due_at_ms", due_at_ms);
+  }
+};
+
+// Paystack's status, due date or claimed amount changed (a reminder, the bank's review).
+struct ChargebackUpdated {
+  static constexpr const char* type = "ChargebackUpdated";
+  std::string booking_id;
+  int64_t dispute_id = 0;
+  Money refund_amount;
+  ChargebackStatus status = ChargebackStatus::awaiting_merchant_feedback;
+  std::optional<int64_t> due_at_ms;
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("dispute_id", dispute_id);
+    v("refund_amount", refund_amount);
+    v("status", status);
+    v("due_at_ms", due_at_ms);
+  }
+};
+
+// An admin answered the chargeback at Paystack (PUT /dispute/:id/resolve), and Paystack took it.
+struct ChargebackAnswered {
+  static constexpr const char* type = "ChargebackAnswered";
+  std::string booking_id;
+  int64_t dispute_id = 0;
+  ChargebackResponse response = ChargebackResponse::accept;
+  std::string message, answered_by;
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("dispute_id", dispute_id);
+    v("response", response);
+    v("message", message);
+    v("answered_by", answered_by);
+  }
+};
+
+// Paystack resolved the chargeback. For the customer, refund_amount went back through the card
+// network (never again through /refund): taken from what escrow still held of that payment,
+// then from the provider's available balance up to what the booking paid them (it may go below
+// zero), and the rest is the platform's loss. Declined moves nothing. `dispute_closed`: the
+// booking's dispute ends with it (the chargeback froze the escrow and is declined, or nothing is
+// held any more); `auto_confirm_at_ms` is the restarted clock when the escrow is unfrozen.
+struct ChargebackResolved {
+  static constexpr const char* type = "ChargebackResolved";
+  std::string booking_id, provider_id;
+  int64_t dispute_id = 0;
+  ChargebackResolution resolution = ChargebackResolution::declined;
+  Money refund_amount, from_escrow, from_provider, platform_loss;
+  bool dispute_closed = false;
+  std::optional<int64_t> auto_confirm_at_ms;
+  template <class V>
+  void fields(V& v) {
+    v("booking_id", booking_id);
+    v("provider_id", provider_id);
+    v("dispute_id", dispute_id);
+    v("resolution", resolution);
+    v("refund_amount", refund_amount);
+    v("from_escrow", from_escrow);
+    v("from_provider", from_provider);
+    v("platform_loss", platform_loss);
+    v("dispute_closed", dispute_closed);
+    v("auto_confirm_at_ms", auto_confirm_at_ms);
+  }
+};
+
 // ---- provider stream -------------------------------------------------------------------------
 
 struct PayoutAccountRegistered {
@@ -466,9 +556,10 @@ using Event =
     std::variant<BookingCreated, PaymentInitiated, PaymentCaptured, PaymentFailed, PaymentFlagged,
                  ProofSubmitted, CompletionConfirmed, AutoConfirmed, FundsReleased, DisputeOpened,
                  DisputeResolved, BookingCancelled, BookingExpired, RefundRequested, RefundUpdated,
-                 RefundProcessed, RefundFailed, PayoutAccountRegistered, WithdrawalRequested,
-                 PayoutRequested, PayoutSent, PayoutAwaitingOtp, PayoutSucceeded, PayoutFailed,
-                 PayoutReversed>;
+                 RefundProcessed, RefundFailed, ChargebackOpened, ChargebackUpdated,
+                 ChargebackAnswered, ChargebackResolved, PayoutAccountRegistered,
+                 WithdrawalRequested, PayoutRequested, PayoutSent, PayoutAwaitingOtp,
+                 PayoutSucceeded, PayoutFailed, PayoutReversed>;
 
 const char* event_type(const Event& event);
 std::string encode_event_data(const Event& event);

@@ -57,6 +57,9 @@ constexpr RejectionText rejection_table[] = {
     {Rejection::expiry_not_due, "expiry_not_due",
      "The booking expires only once its pay_by has passed with nothing paid into escrow."},
     {Rejection::no_dispute, "no_dispute", "There is no open dispute on this booking."},
+    {Rejection::chargeback_open, "chargeback_open",
+     "A Paystack chargeback on this booking is not resolved yet: answer it at Paystack "
+     "(POST /admin/chargebacks/:id/respond); its outcome settles the money."},
     {Rejection::invalid_resolution, "invalid_resolution",
      "The resolution is invalid: outcome must be release, refund or split, and a split's "
      "provider_amount + refund_amount must equal the amount held."},
@@ -66,6 +69,9 @@ constexpr RejectionText rejection_table[] = {
     {Rejection::unknown_refund, "unknown_refund", "No such refund on this booking."},
     {Rejection::refund_not_retryable, "refund_not_retryable",
      "Only a failed refund that was not retried yet can be retried."},
+    {Rejection::unknown_chargeback, "unknown_chargeback", "No such chargeback on this booking."},
+    {Rejection::chargeback_not_answerable, "chargeback_not_answerable",
+     "The chargeback is resolved, or was already answered and waits for the bank."},
     {Rejection::payout_account_missing, "payout_account_missing",
      "The provider has no payout account."},
     {Rejection::currency_mismatch, "currency_mismatch",
@@ -125,6 +131,27 @@ constexpr EnumName<ResolutionOutcome> resolution_outcome_table[] = {
     {ResolutionOutcome::split, "split"},
 };
 static_assert(names_every_enumerator<resolution_outcome_table>());
+
+constexpr EnumName<ChargebackStatus> chargeback_status_table[] = {
+    {ChargebackStatus::awaiting_merchant_feedback, "awaiting-merchant-feedback"},
+    {ChargebackStatus::awaiting_bank_feedback, "awaiting-bank-feedback"},
+    {ChargebackStatus::pending, "pending"},
+    {ChargebackStatus::resolved, "resolved"},
+};
+static_assert(names_every_enumerator<chargeback_status_table>());
+
+constexpr EnumName<ChargebackResolution> chargeback_resolution_table[] = {
+    {ChargebackResolution::merchant_accepted, "merchant-accepted"},
+    {ChargebackResolution::declined, "declined"},
+    {ChargebackResolution::auto_accepted, "auto-accepted"},
+};
+static_assert(names_every_enumerator<chargeback_resolution_table>());
+
+constexpr EnumName<ChargebackResponse> chargeback_response_table[] = {
+    {ChargebackResponse::accept, "accept"},
+    {ChargebackResponse::decline, "decline"},
+};
+static_assert(names_every_enumerator<chargeback_response_table>());
 
 constexpr EnumName<PayoutSource> payout_source_table[] = {
     {PayoutSource::release, "release"},
@@ -204,6 +231,15 @@ std::span<const EnumName<DisputeSource>> enum_names(DisputeSource) {
 }
 std::span<const EnumName<ResolutionOutcome>> enum_names(ResolutionOutcome) {
   return resolution_outcome_table;
+}
+std::span<const EnumName<ChargebackStatus>> enum_names(ChargebackStatus) {
+  return chargeback_status_table;
+}
+std::span<const EnumName<ChargebackResolution>> enum_names(ChargebackResolution) {
+  return chargeback_resolution_table;
+}
+std::span<const EnumName<ChargebackResponse>> enum_names(ChargebackResponse) {
+  return chargeback_response_table;
 }
 std::span<const EnumName<PayoutSource>> enum_names(PayoutSource) {
   return payout_source_table;

@@ -31,6 +31,11 @@ bool account_is_non_negative(std::string_view account) {
          account.starts_with("client:") || account == platform_fees_account;
 }
 
+bool may_overdraw(const Event& event, std::string_view debit_account) {
+  return std::holds_alternative<ChargebackResolved>(event) &&
+         debit_account.starts_with("provider:") && debit_account.ends_with(":available");
+}
+
 std::vector<Posting> postings_for(const Event& event) {
   std::vector<Posting> out;
   std::visit(
@@ -57,6 +62,13 @@ std::vector<Posting> postings_for(const Event& event) {
           },
           [&](const RefundFailed& e) {
             add(out, client_refund_account(e.client_id), escrow_account(e.booking_id), e.amount);
+          },
+          [&](const ChargebackResolved& e) {
+            // The card network took the money back from what Paystack holds for us.
+            add(out, escrow_account(e.booking_id), paystack_clearing_account, e.from_escrow);
+            add(out, provider_available_account(e.provider_id), paystack_clearing_account,
+                e.from_provider);
+            add(out, chargeback_losses_account, paystack_clearing_account, e.platform_loss);
           },
           [&](const PayoutRequested& e) {
             add(out, provider_available_account(e.provider_id),

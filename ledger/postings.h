@@ -29,8 +29,13 @@ std::string client_refund_account(std::string_view client_id);
 inline constexpr const char* paystack_clearing_account = "paystack:clearing";
 inline constexpr const char* platform_fees_account = "platform:fees";
 inline constexpr const char* paystack_fees_account = "platform:paystack_fees";
+inline constexpr const char* chargeback_losses_account = "platform:chargeback_losses";
 
 // Accounts whose balance may never be negative.
 bool account_is_non_negative(std::string_view account);
+// Whether `event` may leave `debit_account` below zero: only a chargeback after release, which
+// debits the provider's available balance (rule 6b). Every other debit of an account that
+// account_is_non_negative() names must leave it at zero or above.
+bool may_overdraw(const Event& event, std::string_view debit_account);
 
 }  // namespace escrow

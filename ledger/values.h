@@ -96,6 +96,25 @@ std::span<const EnumName<DisputeSource>> enum_names(DisputeSource);
 enum class ResolutionOutcome { release, refund, split };
 std::span<const EnumName<ResolutionOutcome>> enum_names(ResolutionOutcome);
 
+// A Paystack chargeback (dispute) as Paystack reports it (FACTS section 8.6), by Paystack's own
+// words: awaiting-merchant-feedback, awaiting-bank-feedback, pending, resolved.
+enum class ChargebackStatus {
+  awaiting_merchant_feedback,
+  awaiting_bank_feedback,
+  pending,
+  resolved
+};
+std::span<const EnumName<ChargebackStatus>> enum_names(ChargebackStatus);
+
+// How a chargeback ended: for the customer (merchant-accepted, auto-accepted: the card network
+// returned the money) or for the merchant (declined).
+enum class ChargebackResolution { merchant_accepted, declined, auto_accepted };
+std::span<const EnumName<ChargebackResolution>> enum_names(ChargebackResolution);
+
+// An admin's answer to a chargeback at Paystack: accept it, or contest it with evidence.
+enum class ChargebackResponse { accept, decline };
+std::span<const EnumName<ChargebackResponse>> enum_names(ChargebackResponse);
+
 // Why a payout was requested: a release paid straight out, a withdrawal, or a failed payout's
 // retry.
 enum class PayoutSource { release, withdrawal, retry };

@@ -74,6 +74,12 @@ Status write_touched_rows(sqlite::Stmt (&upserts)[table_count], const StreamStat
       if (Status x = upsert(stmt(Table::refunds), refund_row(b, r, it->second)); !x.is_ok())
         return x;
     }
+    for (const ChargebackRecord& c : b.chargebacks) {
+      auto it = times(Table::chargebacks).find(std::to_string(c.dispute_id));
+      if (it == times(Table::chargebacks).end()) continue;
+      if (Status x = upsert(stmt(Table::chargebacks), chargeback_row(b, c, it->second)); !x.is_ok())
+        return x;
+    }
     auto it = times(Table::disputes).find(b.terms.booking_id);
     if (b.dispute && it != times(Table::disputes).end()) {
       if (Status x = upsert(stmt(Table::disputes), dispute_row(b, it->second)); !x.is_ok())

@@ -161,7 +161,8 @@ Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view b
     int64_t& debit = accounts_[p.debit_account + "\n" + currency];
     debit -= p.amount.amount_minor;
     accounts_[p.credit_account + "\n" + currency] += p.amount.amount_minor;
-    if (debit < 0 && account_is_non_negative(p.debit_account) && problem.empty())
+    if (debit < 0 && account_is_non_negative(p.debit_account) &&
+        !may_overdraw(event, p.debit_account) && problem.empty())
       problem = "account " + p.debit_account + " would go negative";
   }
   for (const ProviderBalanceDelta& d : provider_balance_deltas(event, postings, booking_provider)) {
@@ -197,6 +198,11 @@ Status Fold::finish() {
                    refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id)));
           !s.is_ok())
         return s;
+    }
+    for (const ChargebackRecord& c : b.chargebacks) {
+      const Times& t =
+          touched[static_cast<int>(Table::chargebacks)].at(std::to_string(c.dispute_id));
+      if (Status s = emit(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
     }
     if (b.dispute) {
       if (Status s = emit(Table::disputes,

@@ -90,6 +90,35 @@ void write_refunds(JsonWriter& w, const BookingState& s) {
   w.EndArray();
 }
 
+void write_chargebacks(JsonWriter& w, const BookingState& s) {
+  key(w, "chargebacks");
+  w.StartArray();
+  for (const ChargebackRecord& c : s.chargebacks) {
+    w.StartObject();
+    num(w, "id", c.dispute_id);
+    str(w, "payment_reference", c.payment_reference);
+    num(w, "refund_amount", c.refund_amount.amount_minor);
+    str(w, "currency", currency_code(c.refund_amount.currency));
+    str(w, "status", enum_name(c.status));
+    key(w, "resolution");
+    if (c.resolution)
+      w.String(enum_name(*c.resolution));
+    else
+      w.Null();
+    time_or_null(w, "due_at", c.due_at_ms);
+    key(w, "response");
+    if (c.response)
+      w.String(enum_name(*c.response));
+    else
+      w.Null();
+    num(w, "from_escrow", c.from_escrow.amount_minor);
+    num(w, "from_provider", c.from_provider.amount_minor);
+    num(w, "platform_loss", c.platform_loss.amount_minor);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 void write_proof_value(JsonWriter& w, const BookingState& s) {
   if (!s.proof) return (void)w.Null();
   w.StartObject();
@@ -217,6 +246,16 @@ const std::vector<TableSpec>& table_specs() {
         "updated_at"},
        1,
        {"created_at"}},
+      {Table::chargebacks,
+       "chargebacks",
+       "chargebacks",
+       "1",
+       {"dispute_id", "booking_id", "provider_id", "client_id", "payment_reference",
+        "refund_amount", "currency", "status", "resolution", "due_at", "response",
+        "response_message", "answered_by", "from_escrow", "from_provider", "platform_loss",
+        "created_at", "updated_at"},
+       1,
+       {"created_at"}},
       {Table::payouts,
        "payouts",
        "payouts",
@@ -321,6 +360,7 @@ std::string booking_doc(const BookingState& s) {
   write_proof(w, s);
   write_dispute(w, s);
   write_refunds(w, s);
+  write_chargebacks(w, s);
   num(w, "version", s.version);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
@@ -440,6 +480,27 @@ Row dispute_row(const BookingState& s, const Times& times) {
              integer(times.updated_at)};
 }
 
+Row chargeback_row(const BookingState& s, const ChargebackRecord& c, const Times& times) {
+  return Row{integer(c.dispute_id),
+             text(s.terms.booking_id),
+             text(s.terms.provider_id),
+             text(s.terms.client_id),
+             text(c.payment_reference),
+             integer(c.refund_amount.amount_minor),
+             text(currency_code(c.refund_amount.currency)),
+             text(enum_name(c.status)),
+             text(c.resolution ? enum_name(*c.resolution) : ""),
+             optional_value(c.due_at_ms),
+             text(c.response ? enum_name(*c.response) : ""),
+             text(c.response_message),
+             text(c.answered_by),
+             integer(c.from_escrow.amount_minor),
+             integer(c.from_provider.amount_minor),
+             integer(c.platform_loss.amount_minor),
+             integer(times.created_at),
+             integer(times.updated_at)};
+}
+
 Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times) {
   return Row{text(p.payout_id),
              text(s.provider_id),
@@ -532,6 +593,19 @@ std::vector<Touch> touches(const Event& event) {
                  },
                  [&](const RefundRequested& e) {
                    out.push_back({Table::refunds, e.refund_id});
+                 },
+                 [&](const ChargebackOpened& e) {
+                   out.push_back({Table::chargebacks, std::to_string(e.dispute_id)});
+                 },
+                 [&](const ChargebackUpdated& e) {
+                   out.push_back({Table::chargebacks, std::to_string(e.dispute_id)});
+                 },
+                 [&](const ChargebackAnswered& e) {
+                   out.push_back({Table::chargebacks, std::to_string(e.dispute_id)});
+                 },
+                 [&](const ChargebackResolved& e) {
+                   out.push_back({Table::chargebacks, std::to_string(e.dispute_id)});
+                   if (e.dispute_closed) out.push_back({Table::disputes, e.booking_id});
                  },
                  [&](const RefundUpdated& e) {
                    out.push_back({Table::refunds, e.refund_id});

@@ -26,13 +26,14 @@ enum class Table {
   payments,
   refunds,
   disputes,
+  chargebacks,
   payouts,
   provider_balances,
   ledger_entries,
   account_balances,
   webhook_deliveries,
 };
-inline constexpr int table_count = 9;
+inline constexpr int table_count = 10;
 
 struct TableSpec {
   Table table;
@@ -73,6 +74,7 @@ Row booking_row(const BookingState& s, const Times& times, int64_t created_seq,
 Row payment_row(const BookingState& s, const ChargeRecord& c, const Times& times);
 Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times);
 Row dispute_row(const BookingState& s, const Times& times);
+Row chargeback_row(const BookingState& s, const ChargebackRecord& c, const Times& times);
 Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times);
 Row ledger_entry_row(int64_t seq, int idx, const Posting& posting);
 

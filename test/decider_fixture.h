@@ -1,6 +1,7 @@
 // Test fixtures for the decider suites (decider_*_test.cpp): the cast (booking, client,
 // provider, actors, clock), commands and events as literals, histories, given/when/then over
-// ledger/decider.h and Books, a double-entry ledger fed with postings_for().
+// ledger/decider.h and Books, a double-entry ledger fed with postings_for() that checks every
+// debit (no non-negative account below zero, but what a chargeback may take).
 //
 // Contract: the constants and functions here are pure (functions of their arguments) and Books is
 // a plain value; the then_* helpers and Books check with Catch2 assertions, so call them on the
@@ -184,6 +185,43 @@ inline PayoutRequested payout_requested(int number, int64_t amount,
   return p;
 }
 
+constexpr int64_t dispute_id = 358951;  // a Paystack dispute id
+
+// What Paystack reports of chargeback `dispute_id` on installment 1 (RecordChargeback).
+inline RecordChargeback chargeback_report(int64_t amount,
+                                          std::optional<ChargebackResolution> resolution = {},
+                                          int64_t id = dispute_id, int installment = 1) {
+  RecordChargeback c;
+  c.dispute_id = id;
+  c.payment_reference = ref(installment);
+  c.refund_amount = ngn(amount);
+  c.status = resolution ? ChargebackStatus::resolved : ChargebackStatus::awaiting_merchant_feedback;
+  c.resolution = resolution;
+  c.due_at_ms = t0 + 3 * 24 * 3600 * 1000LL;
+  return c;
+}
+
+inline ChargebackOpened chargeback_opened(int64_t amount, int64_t id = dispute_id) {
+  return ChargebackOpened{booking_id,
+                          id,
+                          ref(1),
+                          ngn(amount),
+                          ChargebackStatus::awaiting_merchant_feedback,
+                          t0 + 3 * 24 * 3600 * 1000LL};
+}
+
+inline DisputeOpened dispute_by_chargeback(std::optional<int64_t> remaining_ms = std::nullopt,
+                                           int64_t id = dispute_id) {
+  return DisputeOpened{booking_id,
+                       marketplace.id,
+                       Role::service,
+                       "chargeback",
+                       "Paystack chargeback " + std::to_string(id) + " on transaction " + ref(1),
+                       DisputeSource::chargeback,
+                       id,
+                       remaining_ms};
+}
+
 // ---- histories ---------------------------------------------------------------------------------
 
 using Events = std::vector<Event>;
@@ -219,6 +257,12 @@ inline Events full_refunded_by_admin() {
                 DisputeResolved{booking_id, provider_id, ResolutionOutcome::refund, ngn(0),
                                 ngn(100'000), ngn(0), ngn(0), "no show", admin.id},
                 refund_requested(1, 1, 100'000, "dispute")};
+}
+
+// Proof in, then a chargeback of the whole payment froze the escrow.
+inline Events full_charged_back() {
+  return full_with_proof() +
+         Events{chargeback_opened(100'000), dispute_by_chargeback(deadline - t0)};
 }
 
 // ---- given / when / then -----------------------------------------------------------------------
@@ -295,16 +339,17 @@ struct Books {
       for (const Posting& p : postings_for(e)) {
         REQUIRE(p.amount.amount_minor > 0);
         REQUIRE(p.debit_account != p.credit_account);
-        balances[{p.debit_account, p.amount.currency}] -= p.amount.amount_minor;
+        int64_t& debited = balances[{p.debit_account, p.amount.currency}];
+        debited -= p.amount.amount_minor;
         balances[{p.credit_account, p.amount.currency}] += p.amount.amount_minor;
+        // Only a chargeback after release may take an account below zero (rule 6b).
+        INFO(event_type(e) << " debits " << p.debit_account << " to " << debited);
+        if (account_is_non_negative(p.debit_account) && !may_overdraw(e, p.debit_account))
+          CHECK(debited >= 0);
       }
     }
     std::map<Currency, int64_t> sums;
-    for (const auto& [key, balance] : balances) {
-      sums[key.second] += balance;
-      INFO(key.first << " " << currency_code(key.second) << " " << balance);
-      if (account_is_non_negative(key.first)) CHECK(balance >= 0);
-    }
+    for (const auto& [key, balance] : balances) sums[key.second] += balance;
     for (const auto& [currency, sum] : sums) CHECK(sum == 0);
   }
   void post(const Decision& d) { post(d.events); }

@@ -6,7 +6,9 @@
 # list / fetch with their validation errors (duplicate_reference, bad characters, missing
 # fields), the balance arithmetic (charge fee incl. waiver and cap, transfer amount + fee,
 # refunds, re-credits), recipients, banks and account resolution, every transfer mode and refund
-# mode with the webhooks they send, duplicate transfer references, insufficient balance,
+# mode with the webhooks they send, disputes (chargebacks opened, reminded and resolved through
+# the control API and by the merchant, with reversal and balance debit), duplicate transfer
+# references, insufficient balance,
 # webhook signatures (HMAC-SHA512 over the exact bytes), retries after a 500, duplicates, drops,
 # redelivery, shuffle, delay, injected 5xx, latency, limits, reset, the checkout page's Pay and
 # Decline buttons and SIGTERM. Finally every success body the simulator sent is validated
@@ -27,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import paystack_sim_schema  # noqa: E402
@@ -63,7 +66,10 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 data = json.loads(body).get("data", {})
-                reference = data.get("reference") or data.get("transaction_reference")
+                # Dispute webhooks have transaction_reference null and the transaction embedded.
+                embedded = data.get("transaction")
+                reference = (data.get("reference") or data.get("transaction_reference") or
+                             (embedded.get("reference") if isinstance(embedded, dict) else None))
                 with receiver.cond:
                     plan = receiver.plan.get(reference, [])
                     if isinstance(plan, int):  # always this status
@@ -241,6 +247,7 @@ PAYSTACK_PATHS = [
     ("GET", "/transfer"), ("GET", "/transfer/verify/abcdefghijklmnopq"),
     ("POST", "/transfer/finalize_transfer"), ("POST", "/refund"), ("GET", "/refund"),
     ("GET", "/refund/3018284"), ("GET", "/bank"), ("GET", "/bank/resolve"), ("GET", "/balance"),
+    ("GET", "/dispute"), ("GET", "/dispute/358951"), ("PUT", "/dispute/358951/resolve"),
 ]
 
 
@@ -609,6 +616,248 @@ def check_refunds(receiver):
     config(refund_mode="processed")
 
 
+def iso_ms(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc).timestamp() * 1000
+
+
+def webhook_sample(event):
+    with open(os.path.join(SHARED, "samples", event + ".json")) as f:
+        return json.load(f)["data"]
+
+
+def same_keys_as_sample(data, event):
+    """The dispute webhook has the official sample's keys, in its order, at every level."""
+    sample = webhook_sample(event)
+    equal(list(data), list(sample), f"{event} keys")
+    for key in ("transaction", "customer"):
+        equal(list(data[key]), list(sample[key]), f"{event} {key} keys")
+    for key in ("history", "messages"):
+        equal([list(item) for item in data[key]][:1], [list(sample[key][0])], f"{event} {key}")
+
+
+def dispute(dispute_id):
+    return api("GET", f"/dispute/{dispute_id}")["data"]
+
+
+def resolve(dispute_id, body, expect=200, **kw):
+    return api("PUT", f"/dispute/{dispute_id}/resolve", body, expect=expect, **kw)
+
+
+def check_disputes(receiver):
+    # Refused chargebacks: unknown, unpaid, bad amounts. Nothing is opened.
+    count = len(state()["disputes"])
+    control("/_sim/transactions/no-such-ref/chargeback", expect=404)
+    unpaid = initialize(50_000)["reference"]
+    status, body = request("POST", f"/_sim/transactions/{unpaid}/chargeback", {}, key=None)
+    equal((status, body), (409, {"status": False, "message": "Only a successful transaction can "
+                                 "be charged back; this one is abandoned"}), "unpaid chargeback")
+    ref = paid_transaction(400_000)
+    for amount in (0, -5, 400_001, "x", 1.5):
+        control(f"/_sim/transactions/{ref}/chargeback", {"refund_amount": amount}, expect=400)
+    equal(len(state()["disputes"]), count, "refused chargebacks open nothing")
+
+    # A chargeback of the whole amount (the default): no money moves until it is resolved.
+    before = balance()
+    opened = control(f"/_sim/transactions/{ref}/chargeback")["data"]
+    equal((opened["status"], opened["resolution"], opened["refund_amount"], opened["currency"],
+           opened["category"], opened["transaction_reference"], opened["transaction"]["reference"],
+           opened["transaction"]["status"]),
+          ("awaiting-merchant-feedback", None, 400_000, "NGN", "chargeback", None, ref, "success"),
+          "chargeback opened")
+    check(100_000 <= opened["id"] < 10_000_000, f"dispute id {opened['id']} like Paystack's")
+    equal(iso_ms(opened["dueAt"]) - iso_ms(opened["createdAt"]), 72 * 3600 * 1000, "dueAt")
+    equal((opened["resolvedAt"], opened["evidence"], opened["attachments"], opened["note"]),
+          (None, None, None, None), "fields not set yet")
+    equal(balance(), before, "opening a chargeback moves no money")
+    created = verify_signature(receiver.wait(ref, "charge.dispute.create")[0])
+    same_keys_as_sample(created, "charge.dispute.create")
+    equal((created["id"], created["refund_amount"], created["status"], created["resolution"],
+           created["transaction_reference"], created["transaction"]["reference"],
+           created["transaction"]["status"], created["customer"]["email"]),
+          (opened["id"], 400_000, "awaiting-merchant-feedback", None, None, ref, "success",
+           "client@example.com"), "charge.dispute.create data")
+    equal(created["messages"][0]["body"], "Customer complained about debit without value",
+          "the complaint, as in the sample")
+    equal(control(f"/_sim/transactions/{ref}/chargeback", expect=409)["message"],
+          f"Transaction already has an unresolved dispute ({opened['id']})", "second chargeback")
+
+    # Remind: the same dispute again, with a later updated_at; duplicates apply as to any webhook.
+    time.sleep(0.01)
+    config(webhook_duplicates=1)
+    control(f"/_sim/disputes/{opened['id']}/remind")
+    reminded = [verify_signature(d) for d in receiver.wait(ref, "charge.dispute.remind", 2)]
+    config(webhook_duplicates=0)
+    same_keys_as_sample(reminded[0], "charge.dispute.remind")
+    equal(reminded[0], reminded[1], "a duplicated remind")
+    check(reminded[0]["updated_at"] > created["updated_at"], "remind updates updated_at")
+    equal({k: v for k, v in reminded[0].items() if k != "updated_at"},
+          {k: v for k, v in created.items() if k != "updated_at"}, "remind carries the same data")
+    control("/_sim/disputes/1/remind", expect=404)
+
+    # Fetch and list (newest first), with the filters.
+    fetched = api("GET", f"/dispute/{opened['id']}")
+    equal((fetched["message"], fetched["data"]["id"], fetched["data"]["transaction"]["reference"]),
+          ("Dispute retrieved", opened["id"], ref), "fetch dispute")
+    equal(request("GET", "/dispute/1"), (404, {"status": False, "message": "Dispute not found"}),
+          "unknown dispute")
+    equal(request("GET", "/dispute/abc")[0], 400, "non-numeric dispute id")
+    ref2 = paid_transaction(300_000)
+    partial = control(f"/_sim/transactions/{ref2}/chargeback", {"refund_amount": 120_000})["data"]
+    equal(partial["refund_amount"], 120_000, "partial chargeback")
+    tx2 = api("GET", f"/transaction/verify/{ref2}")["data"]["id"]
+    listed = api("GET", f"/dispute?transaction={tx2}")
+    equal(([d["id"] for d in listed["data"]], listed["message"], listed["meta"]["total"]),
+          ([partial["id"]], "Disputes retrieved", 1), "disputes of one transaction")
+    page = api("GET", "/dispute?perPage=1&page=2")
+    equal((page["meta"]["perPage"], page["meta"]["page"], page["meta"]["skipped"],
+           [d["id"] for d in page["data"]]), (1, 2, 1, [opened["id"]]), "dispute list paging")
+    awaiting = [d["id"] for d in api("GET", "/dispute?status=awaiting-merchant-feedback")["data"]]
+    equal(awaiting[:2], [partial["id"], opened["id"]], "status filter, newest first")
+    equal(api("GET", "/dispute?status=resolved")["meta"]["total"], 0, "none resolved yet")
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    check(api("GET", f"/dispute?from={today}&to={today}")["meta"]["total"] >= 2, "date range")
+    equal(api("GET", "/dispute?from=2999-01-01T00:00:00Z")["meta"]["total"], 0, "future from")
+    equal(request("GET", "/dispute?to=soon")[0], 400, "bad to date")
+
+    # The bank decides for the customer (auto-accepted): reversed, and the balance pays for it.
+    status, body = request("POST", f"/_sim/disputes/{opened['id']}/resolve",
+                           {"resolution": "maybe"}, key=None)
+    equal(status, 400, "bad control resolution")
+    before = balance()
+    done = control(f"/_sim/disputes/{opened['id']}/resolve", {"resolution": "auto-accepted"})
+    done = done["data"]
+    equal((done["status"], done["resolution"], done["transaction"]["status"]),
+          ("resolved", "auto-accepted", "reversed"), "auto-accepted dispute")
+    check(done["resolvedAt"], "resolvedAt")
+    equal(before - balance(), 400_000, "a chargeback debits its refund_amount")
+    hook = verify_signature(receiver.wait(ref, "charge.dispute.resolve")[0])
+    same_keys_as_sample(hook, "charge.dispute.resolve")
+    equal((hook["status"], hook["resolution"], hook["transaction"]["status"],
+           hook["refund_amount"]), ("resolved", "auto-accepted", "reversed", 400_000),
+          "charge.dispute.resolve data")
+    tx1 = api("GET", f"/transaction/verify/{ref}")["data"]
+    equal(tx1["status"], "reversed", "verify shows the reversal")
+    equal(api("GET", f"/transaction/{tx1['id']}")["data"]["status"], "reversed", "fetch too")
+    check(tx1["id"] in [t["id"] for t in api("GET", "/transaction?status=reversed&perPage=1000")[
+        "data"]], "the reversed transaction is listed as reversed")
+    # Resolving again, reminding, or another chargeback: refused, nothing changes.
+    after = balance()
+    control(f"/_sim/disputes/{opened['id']}/resolve", {"resolution": "declined"}, expect=409)
+    control(f"/_sim/disputes/{opened['id']}/remind", expect=409)
+    control(f"/_sim/transactions/{ref}/chargeback", expect=409)
+    status, body = request("PUT", f"/dispute/{opened['id']}/resolve", {
+        "resolution": "declined", "message": "no", "refund_amount": 1, "uploaded_filename": "f"})
+    equal((status, body["message"]), (400, "Dispute has already been resolved"), "PUT twice")
+    time.sleep(0.1)
+    equal((balance(), len(receiver.of(ref, "charge.dispute.resolve")), dispute(opened["id"])[
+        "resolution"]), (after, 1, "auto-accepted"), "a resolved dispute stays as it was")
+
+    # The bank decides for the merchant (declined): no money moves, the transaction stays paid,
+    # and a new chargeback may then be opened on it.
+    done = control(f"/_sim/disputes/{partial['id']}/resolve", {"resolution": "declined"})["data"]
+    equal((done["status"], done["resolution"], done["transaction"]["status"]),
+          ("resolved", "declined", "success"), "declined by the bank")
+    hook = verify_signature(receiver.wait(ref2, "charge.dispute.resolve")[0])
+    equal((hook["resolution"], hook["transaction"]["status"]), ("declined", "success"),
+          "declined charge.dispute.resolve")
+    equal(balance(), after, "a declined chargeback moves no money")
+    equal(api("GET", f"/transaction/verify/{ref2}")["data"]["status"], "success", "still paid")
+
+    # The merchant accepts (PUT /dispute/:id/resolve), with a refund_amount of its own; the bad
+    # requests before it change nothing.
+    third = control(f"/_sim/transactions/{ref2}/chargeback")["data"]
+    good = {"resolution": "merchant-accepted", "message": "Refunding the customer",
+            "refund_amount": 100_000}
+    for change, message in [
+        ({"resolution": None}, "Resolution is required"),
+        ({"resolution": "auto-accepted"}, "Resolution must be merchant-accepted or declined"),
+        ({"message": None}, "Message is required"),
+        ({"message": ""}, "Message is required"),
+        ({"refund_amount": None}, "Refund amount is required"),
+        ({"refund_amount": "abc"}, "Refund amount must be an integer from 1 to the transaction "
+                                   "amount"),
+        ({"refund_amount": 0}, "Refund amount must be an integer from 1 to the transaction "
+                               "amount"),
+        ({"refund_amount": 300_001}, "Refund amount must be an integer from 1 to the transaction "
+                                     "amount"),
+        ({"refund_amount": 10.5}, "Refund amount must be an integer from 1 to the transaction "
+                                  "amount"),
+        ({"resolution": "declined"}, "Uploaded filename is required to decline a dispute"),
+        ({"evidence": "x"}, "Evidence must be the id of an evidence record"),
+    ]:
+        body = {k: v for k, v in {**good, **change}.items() if v is not None}
+        status, parsed = request("PUT", f"/dispute/{third['id']}/resolve", body)
+        equal((status, parsed["status"], parsed["message"]), (400, False, message),
+              f"resolve {change}")
+        check(parsed["code"] in ("missing_params", "invalid_params"), f"error code {parsed}")
+    equal(request("PUT", "/dispute/1/resolve", good),
+          (404, {"status": False, "message": "Dispute not found"}), "resolve unknown dispute")
+    unchanged = dispute(third["id"])
+    equal((unchanged["status"], len(unchanged["messages"]), balance()),
+          ("awaiting-merchant-feedback", 1, after), "refused resolves change nothing")
+    # error_rate applies to the dispute paths too, before any change.
+    config(error_rate=1)
+    check(request("PUT", f"/dispute/{third['id']}/resolve", good)[0] in (500, 502, 503),
+          "error_rate on PUT /dispute/:id/resolve")
+    config(error_rate=0)
+    equal(dispute(third["id"])["status"], "awaiting-merchant-feedback", "an injected error")
+    accepted = resolve(third["id"], good)
+    data = accepted["data"]
+    equal((accepted["message"], data["status"], data["resolution"], data["refund_amount"],
+           data["transaction"], data["merchant_transaction_reference"], data["message"]["body"],
+           data["message"]["dispute"], data["attachments"]),
+          ("Dispute successfully resolved", "resolved", "merchant-accepted", 100_000, tx2, ref2,
+           "Refunding the customer", third["id"], None), "merchant-accepted")
+    equal(after - balance(), 100_000, "merchant-accepted debits the refund_amount given")
+    hook = verify_signature(receiver.wait(ref2, "charge.dispute.resolve", count=2)[-1])
+    equal((hook["id"], hook["resolution"], hook["refund_amount"], hook["transaction"]["status"],
+           hook["messages"][-1]["sender"]),
+          (third["id"], "merchant-accepted", 100_000, "reversed", "merchant@paystack-sim.test"),
+          "merchant-accepted charge.dispute.resolve")
+    equal(api("GET", f"/transaction/verify/{ref2}")["data"]["status"], "reversed", "reversed")
+    after = balance()
+    status, body = request("PUT", f"/dispute/{third['id']}/resolve", good)
+    equal((status, body["message"]), (400, "Dispute has already been resolved"), "accept twice")
+    equal(balance(), after, "accepting twice debits once")
+
+    # The merchant declines with evidence (form-encoded, as the spec allows): the dispute waits
+    # for the bank, with no webhook, until the control resolve decides it.
+    ref4 = paid_transaction(200_000)
+    fourth = control(f"/_sim/transactions/{ref4}/chargeback")["data"]
+    after = balance()
+    declined = resolve(fourth["id"], {"resolution": "declined", "message": "Service delivered",
+                                      "refund_amount": "200000", "evidence": "21",
+                                      "uploaded_filename": "qesp8a4df1xejihd9x5q"}, form=True)
+    data = declined["data"]
+    equal((data["status"], data["resolution"], data["resolvedAt"], data["attachments"],
+           data["evidence"], data["refund_amount"]),
+          ("awaiting-bank-feedback", "declined", None, "qesp8a4df1xejihd9x5q", 21, 200_000),
+          "merchant declined")
+    waiting = dispute(fourth["id"])
+    equal(([m["body"] for m in waiting["messages"]], [h["status"] for h in waiting["history"]]),
+          (["Customer complained about debit without value", "Service delivered"],
+           ["pending", "awaiting-bank-feedback"]), "decline message and history")
+    equal(api("GET", "/dispute?status=awaiting-bank-feedback")["data"][0]["id"], fourth["id"],
+          "awaiting-bank-feedback filter")
+    status, body = request("PUT", f"/dispute/{fourth['id']}/resolve", good)
+    equal(status, 400, "the merchant answers once")
+    time.sleep(0.2)
+    equal(receiver.of(ref4, "charge.dispute.resolve"), [], "a decline sends no webhook")
+    equal((balance(), api("GET", f"/transaction/verify/{ref4}")["data"]["status"]),
+          (after, "success"), "a decline moves no money")
+    control(f"/_sim/disputes/{fourth['id']}/resolve", {"resolution": "declined"})
+    hook = verify_signature(receiver.wait(ref4, "charge.dispute.resolve")[0])
+    equal((hook["status"], hook["resolution"], hook["attachments"], hook["evidence"]),
+          ("resolved", "declined", "qesp8a4df1xejihd9x5q", 21), "the bank upholds the decline")
+    equal(balance(), after, "an upheld decline moves no money")
+
+    listed = {d["id"]: d for d in state()["disputes"]}
+    equal((listed[opened["id"]]["status"], listed[opened["id"]]["resolution"],
+           listed[fourth["id"]]["transaction_reference"]), ("resolved", "auto-accepted", ref4),
+          "disputes in /_sim/state")
+
+
 def check_webhook_faults(receiver):
     # A 500, then 200: retried after ~0.2 s; both attempts recorded.
     ref = new_reference("retry")
@@ -717,8 +966,9 @@ def check_faults_and_limits():
 def check_reset():
     control("/_sim/reset")
     s = state()
-    equal((s["transactions"], s["transfers"], s["refunds"], s["recipients"], s["webhooks"]),
-          ([], [], [], [], []), "state after reset")
+    equal((s["transactions"], s["transfers"], s["refunds"], s["recipients"], s["disputes"],
+           s["webhooks"]), ([], [], [], [], [], []), "state after reset")
+    equal(request("GET", "/dispute")[1]["meta"]["total"], 0, "no disputes after reset")
     equal(set(s["balance"].values()), {OPENING}, "balance after reset")
     equal(s["config"]["transfer_mode"], "success", "config after reset")
 
@@ -787,7 +1037,8 @@ def check_webhook_shapes(receiver):
     checked = set(ours_by_event)
     expected = {"charge.success", "transfer.success", "transfer.failed", "transfer.reversed",
                 "refund.pending", "refund.processing", "refund.processed", "refund.failed",
-                "refund.needs-attention"}
+                "refund.needs-attention", "charge.dispute.create", "charge.dispute.remind",
+                "charge.dispute.resolve"}
     check(expected <= checked, f"webhooks never seen: {sorted(expected - checked)}")
     check(not problems, "webhook shapes differ from the official samples:\n  " +
           "\n  ".join(sorted(problems)))
@@ -863,6 +1114,7 @@ def main():
                 RECIPIENT=check_banks_and_recipients())),
             ("transfers", lambda: check_transfers(receiver, RECIPIENT)),  # noqa: F821
             ("refunds", lambda: check_refunds(receiver)),
+            ("disputes", lambda: check_disputes(receiver)),
             ("webhook faults", lambda: check_webhook_faults(receiver)),
             ("faults and limits", check_faults_and_limits),
         ]

@@ -36,6 +36,10 @@ OPERATIONS = {
     ("get", "/bank"): "miscellaneous_bank",
     ("get", "/bank/resolve"): "verification_resolve-account",
     ("get", "/balance"): None,
+    # No official API sample of a dispute: the charge.dispute.* webhook samples show the object.
+    ("get", "/dispute"): None,
+    ("get", "/dispute/{id}"): None,
+    ("put", "/dispute/{id}/resolve"): None,
 }
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -125,6 +129,44 @@ SCHEMA_FIXES = [
      "no customer ever reached checkout; nullable in the list schema for the same object"),
     (("get", "/transaction/verify/{reference}"), "data/ip_address", NULLABLE_STRING, None,
      "no customer ever reached checkout; nullable in the list schema for the same object"),
+    # GET /dispute and GET /dispute/{id}: the official charge.dispute.* webhook samples carry the
+    # same dispute object, with the embedded transaction stripped (ip_address null, metadata "",
+    # authorization {}) and a customer whose international_format_phone is null.
+    (("get", "/dispute/{id}"), "data/transaction/ip_address", NULLABLE_STRING, None,
+     "the charge.dispute.* samples (the same dispute object) have transaction.ip_address null"),
+    (("get", "/dispute"), "data/[]/transaction/ip_address", NULLABLE_STRING, None,
+     "the charge.dispute.* samples (the same dispute object) have transaction.ip_address null"),
+    (("get", "/dispute/{id}"), "data/transaction/metadata", ANY, None,
+     "metadata is free-form: the charge.dispute.* samples have \"\" (FACTS 1.7)"),
+    (("get", "/dispute"), "data/[]/transaction/metadata", ANY, None,
+     "metadata is free-form: the charge.dispute.* samples have \"\" (FACTS 1.7)"),
+    (("get", "/dispute/{id}"), "data/transaction/authorization", {"type": "object"}, None,
+     "the charge.dispute.* samples have transaction.authorization {}"),
+    (("get", "/dispute/{id}"), "data/customer/international_format_phone", NULLABLE_STRING, None,
+     "the charge.dispute.* samples have customer.international_format_phone null"),
+    (("get", "/dispute"), "data/[]/customer/international_format_phone", NULLABLE_STRING, None,
+     "the charge.dispute.* samples have customer.international_format_phone null"),
+    (("get", "/dispute/{id}"), "data/customer/first_name", NULLABLE_STRING, None,
+     "null for customers who gave no name, as every official transaction sample shows"),
+    (("get", "/dispute/{id}"), "data/customer/last_name", NULLABLE_STRING, None,
+     "null for customers who gave no name, as every official transaction sample shows"),
+    (("get", "/dispute/{id}"), "data/customer/phone", NULLABLE_STRING, None,
+     "null for customers who gave no phone; the list schema says nullable for the same object"),
+    (("get", "/dispute"), "data/[]/customer/first_name", NULLABLE_STRING, None,
+     "null for customers who gave no name, as every official transaction sample shows"),
+    (("get", "/dispute"), "data/[]/customer/last_name", NULLABLE_STRING, None,
+     "null for customers who gave no name, as every official transaction sample shows"),
+    (("get", "/dispute"), "data/[]/customer/metadata", NULLABLE_OBJECT, None,
+     "the charge.dispute.* samples have customer.metadata {}, the fetch schema says object"),
+    # PUT /dispute/{id}/resolve: a declined dispute waits for the bank (resolvedAt null, as the
+    # charge.dispute.create sample shows), and attachments/evidence stay null unless given
+    # (null in every charge.dispute.* sample; evidence is optional in the request schema).
+    (("put", "/dispute/{id}/resolve"), "data/resolvedAt", NULLABLE_STRING, None,
+     "null until the bank decides a declined dispute, as in the charge.dispute.create sample"),
+    (("put", "/dispute/{id}/resolve"), "data/attachments", NULLABLE_STRING, None,
+     "null when no file was uploaded, as in every charge.dispute.* sample"),
+    (("put", "/dispute/{id}/resolve"), "data/evidence", {"type": ["integer", "null"]}, None,
+     "null when none was given (optional in the request), as in every charge.dispute.* sample"),
     # GET /bank/resolve: the official sample has no bank_id although the schema requires it;
     # the simulator sends it (relaxing is only needed for the sample check).
     (("get", "/bank/resolve"), "data", {"type": "object",

@@ -2,7 +2,8 @@
 // in-memory double-entry ledger fed with postings_for(), and Auditor, an independent model that
 // knows the rules of DESIGN section 4 and, from the events alone, tracks the booking's terms,
 // what was captured, released, refunded and held (per charge and per refund), the dispute and
-// approval state, and the provider's available and in-flight balances and payouts.
+// approval state, the chargebacks (rule 6b: where the money of each came from), and the
+// provider's available and in-flight balances and payouts.
 //
 // Contract: feed the Auditor every accepted decision, in order, through booking_decision() or
 // provider_decision(); the first broken rule is kept in `error` (empty while all is well) and
@@ -80,6 +81,7 @@ struct Auditor {
 
   // the booking's money
   int64_t captured = 0, released = 0, refunded = 0, held = 0;
+  int64_t charged_back = 0;  // escrow that chargebacks took back
   int64_t owed = 0;       // failed refunds waiting for their retry: the client's money, in escrow
   int64_t in_escrow = 0;  // captured for the booking itself (not refunded at once)
   int64_t fees = 0, paystack_fees = 0, refund_in_flight = 0;
@@ -90,7 +92,18 @@ struct Auditor {
   bool dispute_open = false, approved = false, proof = false;
   std::optional<int64_t> auto_confirm_at;
   std::set<int> installments_held;
-  std::map<std::string, int64_t> captured_by_ref, refunded_by_ref;
+  std::map<std::string, int64_t> captured_by_ref, refunded_by_ref, charged_back_by_ref;
+  std::set<std::string> in_escrow_refs;  // captures that entered escrow
+  struct Chargeback {
+    std::string reference;
+    int64_t amount = 0;
+    bool resolved = false;
+  };
+  std::map<int64_t, Chargeback> chargebacks;
+  std::optional<int64_t> dispute_chargeback;  // the chargeback whose report opened the dispute
+  std::optional<int64_t> frozen_remaining;    // the auto-confirm time the dispute paused
+  int64_t provider_net = 0;                   // what this booking paid the provider
+  int64_t provider_debited = 0, platform_loss = 0;
   std::set<std::string> seen_references;  // initiated, captured or flagged
   struct Refund {
     std::string reference;
@@ -187,6 +200,7 @@ struct Auditor {
     } else {
       installments_held.insert(e.installment);
       in_escrow += e.amount.amount_minor;
+      in_escrow_refs.insert(e.reference);
     }
     captured_by_ref[e.reference] = e.amount.amount_minor;
     seen_references.insert(e.reference);
@@ -207,12 +221,14 @@ struct Auditor {
     held -= e.gross.amount_minor;
     fees += e.fee.amount_minor;
     available[currency] += e.provider_net.amount_minor;
+    provider_net += e.provider_net.amount_minor;
     closed = released_by_event = true;
     auto_confirm_at.reset();
   }
 
   void on_resolved(const std::vector<Event>& events, size_t i, const DisputeResolved& e) {
     expect(dispute_open, "resolved with no dispute open");
+    expect(!chargeback_unresolved(), "resolved while Paystack has a chargeback unresolved");
     int64_t to_provider = e.provider_amount.amount_minor;
     int64_t to_client = e.refund_amount.amount_minor;
     expect(to_provider >= 0 && to_client >= 0, "negative resolution part");
@@ -229,6 +245,7 @@ struct Auditor {
     held -= to_provider;
     fees += e.fee.amount_minor;
     available[currency] += e.provider_net.amount_minor;
+    provider_net += e.provider_net.amount_minor;
     closed = true;
     dispute_open = false;
     refunded_outcome = e.outcome == ResolutionOutcome::refund;
@@ -260,6 +277,79 @@ struct Auditor {
     refunded += e.amount.amount_minor;
     held -= e.amount.amount_minor;
     refund_in_flight += e.amount.amount_minor;
+  }
+
+  bool chargeback_unresolved(std::optional<int64_t> except = std::nullopt) const {
+    for (const auto& [id, c] : chargebacks) {
+      if (!c.resolved && id != except) return true;
+    }
+    return false;
+  }
+
+  void on_chargeback_opened(const ChargebackOpened& e) {
+    expect(captured_by_ref.count(e.payment_reference) > 0, "a chargeback on no capture");
+    expect(e.refund_amount.currency == currency && e.refund_amount.amount_minor > 0 &&
+               e.refund_amount.amount_minor <= captured_by_ref[e.payment_reference],
+           "a chargeback of a bad amount");
+    expect(!chargebacks.count(e.dispute_id), "a chargeback opened twice");
+    chargebacks[e.dispute_id] = Chargeback{e.payment_reference, e.refund_amount.amount_minor};
+  }
+
+  // Rule 6b: from escrow what it holds of that payment, then the provider up to what the
+  // booking paid them, then the platform.
+  void on_chargeback_resolved(const ChargebackResolved& e, int64_t now_ms) {
+    auto it = chargebacks.find(e.dispute_id);
+    expect(it != chargebacks.end() && !it->second.resolved, "resolved an unknown chargeback");
+    if (it == chargebacks.end()) return;
+    Chargeback& c = it->second;
+    expect(e.refund_amount.amount_minor > 0 &&
+               e.refund_amount.amount_minor <= captured_by_ref[c.reference],
+           "resolved for a bad amount");
+    c.amount = e.refund_amount.amount_minor;  // a merchant may accept less than was claimed
+    bool others = chargeback_unresolved(e.dispute_id);
+    c.resolved = true;
+    if (e.resolution == ChargebackResolution::declined) {
+      expect(e.from_escrow.amount_minor == 0 && e.from_provider.amount_minor == 0 &&
+                 e.platform_loss.amount_minor == 0,
+             "a declined chargeback moved money");
+      bool ends =
+          dispute_open && !others && (dispute_chargeback.has_value() || booking_held() == 0);
+      expect(e.dispute_closed == ends, "a declined chargeback left the wrong dispute");
+      std::optional<int64_t> clock;
+      if (ends && booking_held() > 0 && proof && frozen_remaining)
+        clock = now_ms + *frozen_remaining;
+      expect(e.auto_confirm_at_ms == clock, "the unfrozen clock is wrong");
+      if (ends) {
+        dispute_open = false;
+        auto_confirm_at = clock;
+        if (booking_held() == 0) closed = refunded_outcome = true;
+      }
+      return;
+    }
+    int64_t of_payment = in_escrow_refs.count(c.reference)
+                             ? captured_by_ref[c.reference] - refunded_by_ref[c.reference] -
+                                   charged_back_by_ref[c.reference]
+                             : 0;
+    int64_t from_escrow = std::min({c.amount, std::max<int64_t>(0, of_payment), booking_held()});
+    int64_t from_provider =
+        std::min(c.amount - from_escrow, std::max<int64_t>(0, provider_net - provider_debited));
+    expect(e.from_escrow.amount_minor == from_escrow, "a chargeback took the wrong escrow");
+    expect(e.from_provider.amount_minor == from_provider,
+           "a chargeback took the wrong amount from the provider");
+    expect(e.platform_loss.amount_minor == c.amount - from_escrow - from_provider,
+           "a chargeback's platform loss is wrong");
+    held -= from_escrow;
+    charged_back += from_escrow;
+    charged_back_by_ref[c.reference] += from_escrow;
+    provider_debited += from_provider;
+    platform_loss += e.platform_loss.amount_minor;
+    available[currency] -= from_provider;
+    bool ends = dispute_open && booking_held() == 0 && !others;
+    expect(e.dispute_closed == ends, "a chargeback for the customer left the wrong dispute");
+    if (ends) {
+      dispute_open = false;
+      closed = refunded_outcome = true;
+    }
   }
 
   Refund* open_refund(const std::string& id) {
@@ -315,8 +405,25 @@ struct Auditor {
                 if (auto_confirm_at) remaining = std::max<int64_t>(0, *auto_confirm_at - now_ms);
                 expect(e.auto_confirm_remaining_ms == remaining, "dispute froze the wrong clock");
                 dispute_open = true;
+                frozen_remaining = remaining;
+                dispute_chargeback.reset();
+                if (e.source == DisputeSource::chargeback && e.paystack_dispute_id &&
+                    chargebacks.count(*e.paystack_dispute_id))
+                  dispute_chargeback = e.paystack_dispute_id;
                 auto_confirm_at.reset();
               },
+              [&](const ChargebackOpened& e) { on_chargeback_opened(e); },
+              [&](const ChargebackUpdated& e) {
+                auto it = chargebacks.find(e.dispute_id);
+                expect(it != chargebacks.end() && !it->second.resolved,
+                       "an update of an unknown or resolved chargeback");
+                expect(e.refund_amount.amount_minor > 0, "a chargeback updated to nothing");
+                if (it != chargebacks.end()) it->second.amount = e.refund_amount.amount_minor;
+              },
+              [&](const ChargebackAnswered& e) {
+                expect(chargebacks.count(e.dispute_id) > 0, "an answer to an unknown chargeback");
+              },
+              [&](const ChargebackResolved& e) { on_chargeback_resolved(e, now_ms); },
               [&](const DisputeResolved& e) { on_resolved(events, i, e); },
               [&](const BookingExpired& e) {
                 expect(

@@ -53,6 +53,9 @@ std::vector<Row> rejection_rows() {
       {"CancelBooking", CancelBooking{}},
       {"RecordRefundOutcome", RecordRefundOutcome{refund_id(1)}},
       {"RetryRefund", RetryRefund{refund_id(1)}},
+      {"RecordChargeback", chargeback_report(100)},
+      {"AnswerChargeback",
+       AnswerChargeback{ChargebackResponse::accept, "", chargeback_report(100)}},
   };
   for (const auto& [name, command] : all_but_create) {
     row(Rejection::booking_not_found, name + " on no booking",
@@ -94,6 +97,16 @@ std::vector<Row> rejection_rows() {
   });
   row(Rejection::not_allowed, "a client reports a chargeback", [] {
     return when(given(full_held()), OpenDispute{"x", "y", DisputeSource::chargeback, 5}, client);
+  });
+  row(Rejection::not_allowed, "a client reports a Paystack chargeback",
+      [] { return when(given(full_held()), chargeback_report(100'000), client); });
+  row(Rejection::not_allowed, "the service answers a chargeback at Paystack", [] {
+    return when(given(full_charged_back()),
+                AnswerChargeback{ChargebackResponse::accept, "ok", chargeback_report(100'000)},
+                marketplace);
+  });
+  row(Rejection::not_allowed, "a provider may not answer a chargeback", [] {
+    return from(check_chargeback_answer(given(full_charged_back()), provider, dispute_id));
   });
   row(Rejection::not_allowed, "the client resolves a dispute", [disputed] {
     return when(given(disputed), ResolveDispute{ResolutionOutcome::refund, {}, {}, ""}, client);
@@ -147,6 +160,10 @@ std::vector<Row> rejection_rows() {
       [=] { return create_with([](CreateBooking& c) { c.amount = ngn(-100'000); }); });
   row(Rejection::invalid_amount, "above amount_minor_max",
       [=] { return create_with([](CreateBooking& c) { c.amount = ngn(amount_minor_max + 1); }); });
+  row(Rejection::invalid_amount, "a chargeback of more than the payment",
+      [] { return when(given(full_held()), chargeback_report(100'001), marketplace); });
+  row(Rejection::invalid_amount, "a chargeback of nothing",
+      [] { return when(given(full_held()), chargeback_report(0), marketplace); });
   row(Rejection::invalid_amount, "withdrawal of zero", [] {
     return when(given_provider({account_registered()}), RequestWithdrawal{ngn(0), ngn(95'000)},
                 provider);
@@ -284,6 +301,10 @@ std::vector<Row> rejection_rows() {
     c.installment = 0;
     return when(given({booked_full()}), c, marketplace);
   });
+  row(Rejection::unknown_payment, "a chargeback on a payment never captured", [] {
+    return when(given({booked_full(), initiated(1, 100'000)}), chargeback_report(100'000),
+                marketplace);
+  });
   row(Rejection::unknown_payment, "a failure of a reference never seen", [] {
     return when(given({booked_full()}), FailPayment{ref(1), "declined"}, marketplace);
   });
@@ -346,6 +367,11 @@ std::vector<Row> rejection_rows() {
                 admin);
   });
 
+  row(Rejection::chargeback_open, "resolving while Paystack has not resolved a chargeback", [] {
+    return when(given(full_charged_back()),
+                ResolveDispute{ResolutionOutcome::refund, {}, {}, "refund"}, admin);
+  });
+
   row(Rejection::invalid_resolution, "a split that does not add up",
       [disputed] { return when(given(disputed), split_resolution(60'000, 30'000), admin); });
   row(Rejection::invalid_resolution, "a split above the held amount",
@@ -372,6 +398,7 @@ std::vector<Row> rejection_rows() {
 
   row(Rejection::refund_not_retryable, "retrying a queued refund",
       [] { return when(given(full_cancelled()), RetryRefund{refund_id(1)}, admin); });
+
   row(Rejection::refund_not_retryable, "retrying a processed refund", [] {
     return when(given(full_cancelled() + Events{RefundProcessed{booking_id, refund_id(1), client_id,
                                                                 ngn(100'000), 5}}),
@@ -381,6 +408,29 @@ std::vector<Row> rejection_rows() {
     return when(given(full_cancelled() + Events{refund_failed(1, 100'000),
                                                 refund_requested(2, 1, 100'000, "retry", 2)}),
                 RetryRefund{refund_id(1)}, admin);
+  });
+
+  row(Rejection::unknown_chargeback, "answering a chargeback the booking does not have",
+      [] { return from(check_chargeback_answer(given(full_charged_back()), admin, 777)); });
+  row(Rejection::unknown_chargeback, "recording an answer to an unknown chargeback", [] {
+    return when(given(full_charged_back()),
+                AnswerChargeback{ChargebackResponse::accept, "ok", chargeback_report(100, {}, 777)},
+                admin);
+  });
+
+  row(Rejection::chargeback_not_answerable, "answering a resolved chargeback", [] {
+    BookingState s = given(full_charged_back() +
+                           Events{ChargebackResolved{booking_id, provider_id, dispute_id,
+                                                     ChargebackResolution::declined, ngn(100'000),
+                                                     ngn(0), ngn(0), ngn(0), true, deadline}});
+    return from(check_chargeback_answer(s, admin, dispute_id));
+  });
+  row(Rejection::chargeback_not_answerable, "answering a chargeback twice", [] {
+    BookingState s =
+        given(full_charged_back() +
+              Events{ChargebackAnswered{booking_id, dispute_id, ChargebackResponse::decline, "done",
+                                        "admin-1"}});
+    return from(check_chargeback_answer(s, admin, dispute_id));
   });
 
   row(Rejection::payout_account_missing, "a withdrawal with no payout account", [] {

@@ -6,8 +6,9 @@
 // then drives it and its provider with random commands from random actors, wrong ones included:
 // checkouts, captures (right and wrong amounts and currencies, duplicates, unknown references with
 // and without an installment), failures, proofs, approvals, auto-confirms at random times,
-// disputes and chargebacks, resolutions (valid and invalid), cancellations, refund outcomes and
-// retries, payout account registration, withdrawals, payout outcomes and retries. Released money
+// disputes, resolutions (valid and invalid), cancellations, refund outcomes and retries, Paystack
+// chargebacks (opened, updated, answered, resolved either way, before and after release), payout
+// account registration, withdrawals, payout outcomes and retries. Released money
 // is paid out the way the shell does it (PayOutRelease in the same step).
 //
 // Every accepted decision is applied with evolve(), its events are posted with postings_for() to
@@ -16,9 +17,10 @@
 // captured/released/refunded/held and the provider's balances from the events alone. After every
 // step: captured = released + refunded + held, nothing negative, at most one release, never more
 // released than the booking's amount, books balanced per currency, non-negative accounts
-// non-negative, BookingState and the escrow account agree with the auditor's held, provider and
-// refund balances agree with the auditor's. At the end every refund and payout is driven to a final
-// outcome and a closed booking must hold nothing.
+// non-negative (a provider's available balance below zero only by what chargebacks took back),
+// BookingState and the escrow account agree with the auditor's held, provider and refund balances
+// agree with the auditor's. At the end every refund and payout is driven to a final outcome and a
+// closed booking must hold nothing.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -133,6 +135,8 @@ struct Sequence {
                           [&](const CancelBooking&) { return own_client || own_provider || admin; },
                           [&](const RecordRefundOutcome&) { return machine || admin; },
                           [&](const RetryRefund&) { return machine || admin; },
+                          [&](const RecordChargeback&) { return machine || admin; },
+                          [&](const AnswerChargeback&) { return admin; },
                       },
                       command);
   }
@@ -233,7 +237,10 @@ struct Sequence {
       if (const auto* r = std::get_if<DisputeResolved>(&e)) net += r->provider_net.amount_minor;
     }
     if (net == 0) return;
-    Decision p = provider_command(PayOutRelease{booking_id, money(net)}, system(), "PayOutRelease");
+    Money before = available(currency());  // the balance before the release, as the shell reads it
+    before.amount_minor -= net;
+    Decision p =
+        provider_command(PayOutRelease{booking_id, money(net), before}, system(), "PayOutRelease");
     if (p.rejected()) fail("paying out a release was refused");
   }
 
@@ -242,8 +249,8 @@ struct Sequence {
     const Auditor& a = auditor;
     if (!a.error.empty()) return fail("auditor: " + a.error);
     Currency c = currency();
-    if (a.captured != a.released + a.refunded + a.held)
-      return fail("captured != released + refunded + held");
+    if (a.captured != a.released + a.refunded + a.held + a.charged_back)
+      return fail("captured != released + refunded + held + charged back");
     if (a.captured < 0 || a.released < 0 || a.refunded < 0 || a.held < 0 || a.owed < 0 ||
         a.booking_held() < 0)
       return fail("a negative amount");
@@ -262,6 +269,11 @@ struct Sequence {
     if (ledger.balance(platform_fees_account, c) != a.fees) return fail("platform fees differ");
     if (ledger.balance(paystack_fees_account, c) != -a.paystack_fees)
       return fail("Paystack fees differ");
+    if (ledger.balance(chargeback_losses_account, c) != -a.platform_loss)
+      return fail("chargeback losses differ");
+    if (booking.charged_back_minor != a.charged_back ||
+        booking.chargeback_provider_minor != a.provider_debited)
+      return fail("BookingState chargeback totals differ from the auditor");
     for (Currency k : currencies) {
       auto get = [](const std::map<Currency, int64_t>& m, Currency k) {
         auto it = m.find(k);
@@ -276,8 +288,10 @@ struct Sequence {
     std::map<Currency, int64_t> sums;
     for (const auto& [key, balance] : ledger.balances) {
       sums[key.second] += balance;
-      if (account_is_non_negative(key.first) && balance < 0)
-        return fail("account " + key.first + " is negative");
+      bool overdrawn = key.first == provider_available_account(provider.id)
+                           ? balance < -a.provider_debited
+                           : account_is_non_negative(key.first) && balance < 0;
+      if (overdrawn) return fail("account " + key.first + " is negative");
     }
     for (const auto& [k, sum] : sums) {
       if (sum != 0) return fail(std::string("books do not balance in ") + currency_code(k));
@@ -312,13 +326,18 @@ struct Sequence {
     if (a.cancelled || a.refunded_outcome || a.expired) {
       if (refunds_open || a.held > 0)
         ok = p == PaymentStatus::refunding;
-      else if (!a.refunds.empty())
+      else if (!a.refunds.empty() || a.charged_back > 0)
         ok = p == PaymentStatus::refunded;
       else
         ok =
             p == PaymentStatus::unpaid || p == PaymentStatus::pending || p == PaymentStatus::failed;
     } else if (a.closed) {
       ok = p == PaymentStatus::released || p == PaymentStatus::split;
+    } else if (a.charged_back > 0) {
+      // A chargeback took part back and the rest is still held: the status it had stays; it
+      // took everything: refunded.
+      ok = a.booking_held() > 0 ? p == PaymentStatus::escrow || p == PaymentStatus::partially_paid
+                                : p == PaymentStatus::refunded;
     } else if (a.booking_held() == a.amount) {
       ok = p == PaymentStatus::escrow;
     } else if (a.booking_held() > 0) {
@@ -571,10 +590,74 @@ struct Sequence {
         (r.outcome == ResolutionOutcome::split && r.provider_amount_minor &&
          r.refund_amount_minor && *r.provider_amount_minor >= 0 && *r.refund_amount_minor >= 0 &&
          *r.provider_amount_minor + *r.refund_amount_minor == held);
-    bool was_disputed = booking.dispute_open();
+    // While Paystack has a chargeback unresolved, its outcome settles the money (rule 6b).
+    bool was_disputed = booking.dispute_open() && !booking.chargeback_unresolved();
     Decision d = booking_command(r, a, "ResolveDispute");
     if (a.role == Role::admin && was_disputed && valid == d.rejected())
       fail(valid ? "a valid resolution was refused" : "an invalid resolution was accepted");
+  }
+
+  // What Paystack says of a chargeback: mostly on a captured payment, new or known, sometimes
+  // resolved; now and then a wrong amount or reference.
+  void chargeback() {
+    RecordChargeback c;
+    if (!booking.chargebacks.empty() && chance(60)) {
+      const ChargebackRecord& k = booking.chargebacks[uniform(0, booking.chargebacks.size() - 1)];
+      c.dispute_id = k.dispute_id;
+      c.payment_reference = k.payment_reference;
+      c.refund_amount =
+          chance(85) ? k.refund_amount : money(uniform(1, k.refund_amount.amount_minor));
+    } else {
+      c.dispute_id = uniform(1, 1'000'000);
+      c.payment_reference = "nowhere-" + std::to_string(uniform(0, 9));
+      int64_t amount = uniform(1, 100'000);
+      if (!booking.charges.empty() && chance(90)) {
+        const ChargeRecord& charge = booking.charges[uniform(0, booking.charges.size() - 1)];
+        c.payment_reference = charge.reference;
+        amount = chance(60) ? charge.amount.amount_minor : uniform(1, charge.amount.amount_minor);
+      }
+      c.refund_amount = money(amount);
+    }
+    if (chance(5)) c.refund_amount.amount_minor = chance(50) ? 0 : c.refund_amount.amount_minor + 1;
+    static const ChargebackStatus statuses[] = {ChargebackStatus::awaiting_merchant_feedback,
+                                                ChargebackStatus::awaiting_bank_feedback,
+                                                ChargebackStatus::pending};
+    c.status = statuses[uniform(0, 2)];
+    if (chance(20)) c.due_at_ms = now_ms + uniform(0, 3 * day_ms);
+    if (chance(45)) {
+      static const ChargebackResolution resolutions[] = {ChargebackResolution::merchant_accepted,
+                                                         ChargebackResolution::declined,
+                                                         ChargebackResolution::auto_accepted};
+      c.resolution = resolutions[uniform(0, 2)];
+      c.status = ChargebackStatus::resolved;
+    }
+    Decision d = booking_command(c, mostly(chance(50) ? service() : system()), "RecordChargeback");
+    if (!d.rejected() && !d.events.empty()) {  // the same report again changes nothing
+      Decision again = decide(booking, c, service(), now_ms);
+      if (again.rejected() || !again.events.empty())
+        fail("a repeated chargeback report was not a no-op");
+    }
+  }
+
+  void answer_chargeback() {
+    int64_t id = uniform(1, 1'000'000);
+    if (!booking.chargebacks.empty() && chance(90))
+      id = booking.chargebacks[uniform(0, booking.chargebacks.size() - 1)].dispute_id;
+    const Actor& a = mostly(admin(), 85);
+    if (auto r = check_chargeback_answer(booking, a, id)) ++reached[rejection_code(*r)];
+    const ChargebackRecord* known = booking.find_chargeback(id);
+    AnswerChargeback c;
+    c.response = chance(50) ? ChargebackResponse::accept : ChargebackResponse::decline;
+    c.message = "answered";
+    c.dispute.dispute_id = id;
+    c.dispute.payment_reference = known ? known->payment_reference : "nowhere";
+    c.dispute.refund_amount = known ? known->refund_amount : money(1);
+    c.dispute.status = ChargebackStatus::awaiting_bank_feedback;
+    if (c.response == ChargebackResponse::accept && chance(70)) {
+      c.dispute.status = ChargebackStatus::resolved;
+      c.dispute.resolution = ChargebackResolution::merchant_accepted;
+    }
+    booking_command(c, a, "AnswerChargeback");
   }
 
   void cancel() {
@@ -691,7 +774,7 @@ struct Sequence {
   void step() {
     ++step_number;
     pass_time();
-    int roll = static_cast<int>(uniform(0, 139));
+    int roll = static_cast<int>(uniform(0, 149));
     if (roll < 14)
       initiate();
     else if (roll < 38)
@@ -722,8 +805,12 @@ struct Sequence {
       payee.payouts.empty() && chance(80) ? withdraw() : payout_outcome();
     else if (roll < 137)
       retry_payout();
-    else
+    else if (roll < 140)
       create_again();
+    else if (roll < 147)
+      chargeback();
+    else
+      answer_chargeback();
   }
 
   // The same terms change nothing; other terms are refused with booking_exists.
@@ -777,7 +864,8 @@ struct Sequence {
                   booking.status == BookingStatus::completed;
     if (closed && (a.held != 0 || ledger.balance(escrow_account(booking_id), c) != 0))
       fail("a closed booking still holds money");
-    if (!closed && a.held != a.in_escrow) fail("an open booking holds other than its captures");
+    if (!closed && a.held + a.charged_back != a.in_escrow)
+      fail("an open booking holds other than its captures, less what chargebacks took back");
     bool ended_for_client =
         booking.status == BookingStatus::cancelled || booking.status == BookingStatus::refunded;
     if (ended_for_client && a.released != 0) fail("a cancelled or refunded booking released money");

@@ -1,7 +1,10 @@
 // Money leaving the simulated merchant balance: transfer recipients, transfers (initiate, list,
-// verify, finalize with OTP) and refunds (create, list, fetch, retry), with the later status
-// changes they go through (run_follow_up) and the webhooks each change sends.
+// verify, finalize with OTP), refunds (create, list, fetch, retry) and disputes (chargebacks
+// opened, reminded and decided by the bank through the control API; listed, fetched and answered
+// by the merchant through Paystack's paths), with the later status changes they go through
+// (run_follow_up) and the webhooks each change sends.
 #include <algorithm>
+#include <utility>
 
 #include "banks.h"
 #include "envelope.h"
@@ -19,7 +22,11 @@ constexpr uint64_t kFirstRefundId = 3018284;
 constexpr size_t kTransferReferenceMin = 16;
 constexpr size_t kTransferReferenceMax = 50;
 constexpr size_t kTextFieldMax = 1024;
-constexpr int64_t kUsdRefundMin = 100;  // "Cannot refund less than USD 1"
+constexpr int64_t kUsdRefundMin = 100;        // "Cannot refund less than USD 1"
+constexpr uint64_t kFirstDisputeId = 358951;  // just after the official samples' 358949, 358950
+constexpr uint64_t kFirstDisputeMessageId = 148;
+// The cardholder's complaint that opens every simulated chargeback, as in the official samples.
+constexpr std::string_view kChargebackComplaint = "Customer complained about debit without value";
 
 bool transfer_reference_chars_ok(std::string_view reference) {
   // ^[a-z0-9_-]{16,50}$ (FACTS 5.6): lowercase, digits, '-' and '_' only.
@@ -420,6 +427,210 @@ ApiResult SimState::list_refunds(const Query& query) const {
         extras.failed_refund_count = failed;
         write_offset_meta(out, matched.size(), page, extras);
       });
+}
+
+// --- disputes (chargebacks) ---------------------------------------------------------------
+
+namespace {
+
+std::optional<DisputeResolution> resolution_named(std::string_view text) {
+  for (auto r : {DisputeResolution::merchant_accepted, DisputeResolution::declined,
+                 DisputeResolution::auto_accepted})
+    if (text == dispute_resolution_name(r)) return r;
+  return std::nullopt;
+}
+
+ApiResult dispute_not_found() {
+  return error_result(404, "Dispute not found");
+}
+
+}  // namespace
+
+const Dispute* SimState::find_dispute(std::string_view id_text) const {
+  auto id = parse_uint(id_text);
+  if (!id || *id < kFirstDisputeId || *id - kFirstDisputeId >= disputes_.size()) return nullptr;
+  return &disputes_[*id - kFirstDisputeId];
+}
+
+Dispute* SimState::find_dispute(std::string_view id_text) {
+  return const_cast<Dispute*>(std::as_const(*this).find_dispute(id_text));
+}
+
+ApiResult SimState::open_chargeback(std::string_view reference, const rapidjson::Value& body) {
+  auto it = tx_by_reference_.find(std::string(reference));
+  if (it == tx_by_reference_.end()) return error_result(404, "Transaction reference not found");
+  Transaction& tx = transactions_[it->second];
+  if (tx.status != TxStatus::success) {
+    return error_result(409, "Only a successful transaction can be charged back; this one is " +
+                                 std::string(tx_status_name(tx.status)));
+  }
+  if (tx.open_dispute) {
+    return error_result(409, "Transaction already has an unresolved dispute (" +
+                                 std::to_string(disputes_[*tx.open_dispute].id) + ")");
+  }
+  int64_t amount = tx.amount;
+  if (auto m = body.FindMember("refund_amount"); m != body.MemberEnd()) {
+    auto parsed = parse_amount(m->value);
+    if (!parsed || *parsed > tx.amount) {
+      return error_result(400,
+                          "refund_amount must be an integer from 1 to the transaction amount (" +
+                              std::to_string(tx.amount) + ")");
+    }
+    amount = *parsed;
+  }
+  if (disputes_.size() >= kDisputesMax)
+    return error_result(503, "paystack-sim: dispute limit reached; POST /_sim/reset");
+  const Customer& c = customers_[tx.customer];
+  Dispute d;
+  d.id = kFirstDisputeId + disputes_.size();
+  d.transaction = it->second;
+  d.refund_amount = amount;
+  d.currency = tx.currency;
+  d.created_ms = d.updated_ms = now_ms();
+  d.due_ms = d.created_ms + kDisputeDueMs;
+  // As in the official samples: the cardholder's complaint, logged with history status pending.
+  d.history.push_back({"pending", c.email, d.created_ms});
+  d.messages.push_back({kFirstDisputeMessageId + dispute_messages_++, c.email,
+                        std::string(kChargebackComplaint), d.created_ms});
+  tx.open_dispute = disputes_.size();
+  disputes_.push_back(std::move(d));
+  const Dispute& stored = disputes_.back();
+  ApiResult result =
+      ok_result(200, "Chargeback opened", [&](JsonOut& out) { write_dispute(out, stored, false); });
+  result.effects.webhooks.push_back(dispute_webhook(stored, "charge.dispute.create"));
+  return result;
+}
+
+ApiResult SimState::remind_dispute(std::string_view id_text) {
+  Dispute* d = find_dispute(id_text);
+  if (!d) return dispute_not_found();
+  if (d->status == DisputeStatus::resolved)
+    return error_result(409, "Dispute has already been resolved");
+  d->updated_ms = now_ms();
+  ApiResult result =
+      ok_result(200, "Reminder sent", [&](JsonOut& out) { write_dispute(out, *d, false); });
+  result.effects.webhooks.push_back(dispute_webhook(*d, "charge.dispute.remind"));
+  return result;
+}
+
+Effects SimState::finish_dispute(Dispute& d, DisputeResolution resolution, std::string_view by) {
+  Transaction& tx = transactions_[d.transaction];
+  d.status = DisputeStatus::resolved;
+  d.resolution = resolution;
+  d.resolved_ms = d.updated_ms = now_ms();
+  d.history.push_back({"resolved", std::string(by), d.updated_ms});
+  tx.open_dispute.reset();
+  if (resolution != DisputeResolution::declined) {
+    // The card network has taken the money back: the transaction reads reversed and the balance
+    // pays for it, into the negative if need be (a chargeback does not ask).
+    tx.status = TxStatus::reversed;
+    credit(d.currency, -d.refund_amount);
+  }
+  Effects effects;
+  effects.webhooks.push_back(dispute_webhook(d, "charge.dispute.resolve"));
+  return effects;
+}
+
+ApiResult SimState::bank_resolve_dispute(std::string_view id_text, const rapidjson::Value& body) {
+  Dispute* d = find_dispute(id_text);
+  if (!d) return dispute_not_found();
+  if (d->status == DisputeStatus::resolved)
+    return error_result(409, "Dispute has already been resolved");
+  auto resolution = resolution_named(member_text(body, "resolution").value_or(""));
+  if (!resolution)
+    return error_result(400, "resolution must be merchant-accepted, declined or auto-accepted");
+  Effects effects = finish_dispute(*d, *resolution, kDisputeDeskEmail);
+  ApiResult result =
+      ok_result(200, "Dispute resolved", [&](JsonOut& out) { write_dispute(out, *d, false); });
+  result.effects = std::move(effects);
+  return result;
+}
+
+ApiResult SimState::resolve_dispute(std::string_view id_text, const rapidjson::Value& body) {
+  if (!parse_uint(id_text)) return error_result(400, "Dispute ID should be numeric.");
+  Dispute* d = find_dispute(id_text);
+  if (!d) return dispute_not_found();
+  if (d->status == DisputeStatus::resolved) return invalid("Dispute has already been resolved");
+  // The merchant answers once; after a decline the bank decides (control resolve).
+  if (d->status == DisputeStatus::awaiting_bank_feedback)
+    return invalid("Dispute is awaiting the bank's decision on your response");
+  const std::string resolution_text = text_or(body, "resolution", "");
+  if (resolution_text.empty()) return missing("Resolution is required");
+  auto resolution = resolution_named(resolution_text);
+  if (!resolution || *resolution == DisputeResolution::auto_accepted)
+    return invalid("Resolution must be merchant-accepted or declined");
+  const std::string message = text_or(body, "message", "");
+  if (message.empty()) return missing("Message is required");
+  auto amount_it = body.FindMember("refund_amount");
+  if (amount_it == body.MemberEnd()) return missing("Refund amount is required");
+  auto amount = parse_amount(amount_it->value);
+  const Transaction& tx = transactions_[d->transaction];
+  if (!amount || *amount > tx.amount)
+    return invalid("Refund amount must be an integer from 1 to the transaction amount");
+  // Contesting needs the evidence file (spec: always required; here only to decline).
+  const std::string filename = text_or(body, "uploaded_filename", "");
+  if (*resolution == DisputeResolution::declined && filename.empty())
+    return missing("Uploaded filename is required to decline a dispute");
+  std::optional<uint64_t> evidence;
+  if (auto text = member_text(body, "evidence"); text && !text->empty()) {
+    evidence = parse_uint(*text);
+    if (!evidence) return invalid("Evidence must be the id of an evidence record");
+  }
+
+  const int64_t now = now_ms();
+  d->messages.push_back(
+      {kFirstDisputeMessageId + dispute_messages_++, std::string(kMerchantEmail), message, now});
+  if (!filename.empty()) d->attachments = filename;
+  if (evidence) d->evidence = evidence;
+  d->updated_ms = now;
+  Effects effects;
+  if (*resolution == DisputeResolution::merchant_accepted) {
+    d->refund_amount = *amount;
+    effects = finish_dispute(*d, *resolution, kMerchantEmail);
+  } else {
+    // Declined: the claimed refund_amount stands until the bank decides; no webhook yet.
+    d->status = DisputeStatus::awaiting_bank_feedback;
+    d->resolution = DisputeResolution::declined;
+    d->history.push_back({"awaiting-bank-feedback", std::string(kMerchantEmail), now});
+  }
+  ApiResult result = ok_result(200, "Dispute successfully resolved",
+                               [&](JsonOut& out) { write_dispute_resolved(out, *d); });
+  result.effects = std::move(effects);
+  return result;
+}
+
+ApiResult SimState::fetch_dispute(std::string_view id_text) const {
+  if (!parse_uint(id_text)) return error_result(400, "Dispute ID should be numeric.");
+  const Dispute* d = find_dispute(id_text);
+  if (!d) return dispute_not_found();
+  return ok_result(200, "Dispute retrieved", [&](JsonOut& out) { write_dispute(out, *d, false); });
+}
+
+ApiResult SimState::list_disputes(const Query& query) const {
+  ApiResult error;
+  auto range = time_range_of(query, &error);
+  if (!range) return error;
+  std::string_view status = query_value(query, "status");
+  std::string_view key = query_value(query, "transaction");
+  const Transaction* only = key.empty() ? nullptr : find_transaction(key);
+  std::vector<const Dispute*> matched;
+  for (auto it = disputes_.rbegin(); it != disputes_.rend(); ++it) {  // newest first
+    if (!key.empty() && (!only || &transactions_[it->transaction] != only)) continue;
+    if (!status.empty() && dispute_status_name(it->status) != status) continue;
+    if (!range->contains(it->created_ms)) continue;
+    matched.push_back(&*it);
+  }
+  Page page = page_of(query);
+  return ok_list_result(
+      "Disputes retrieved",
+      [&](JsonOut& out) {
+        out.begin_array();
+        for (size_t i = static_cast<size_t>((page.page - 1) * page.per_page), n = 0;
+             i < matched.size() && n < static_cast<size_t>(page.per_page); ++i, ++n)
+          write_dispute(out, *matched[i], false);
+        out.end_array();
+      },
+      [&](JsonOut& out) { write_offset_meta(out, matched.size(), page, MetaExtras{}); });
 }
 
 // --- follow-ups ---------------------------------------------------------------------------

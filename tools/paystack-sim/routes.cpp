@@ -172,7 +172,7 @@ HttpResponse Router::paystack(const HttpRequest& request, const std::string& pat
 HttpResponse Router::dispatch(const std::string& method, const std::string& path,
                               const Query& query, const rapidjson::Value& body) {
   const auto s = segments_of(path);
-  const bool get = method == "GET", post = method == "POST";
+  const bool get = method == "GET", post = method == "POST", put = method == "PUT";
   if (post && matches(s, {"transaction", "initialize"}))
     return to_http(state_.initialize_transaction(body));
   if (get && matches(s, {"transaction", "verify", "*"}))
@@ -194,6 +194,10 @@ HttpResponse Router::dispatch(const std::string& method, const std::string& path
   if (get && matches(s, {"bank"})) return to_http(state_.list_banks(query));
   if (get && matches(s, {"bank", "resolve"})) return to_http(state_.resolve_account(query));
   if (get && matches(s, {"balance"})) return to_http(state_.fetch_balance());
+  if (get && matches(s, {"dispute"})) return to_http(state_.list_disputes(query));
+  if (get && matches(s, {"dispute", "*"})) return to_http(state_.fetch_dispute(s[1]));
+  if (put && matches(s, {"dispute", "*", "resolve"}))
+    return to_http(state_.resolve_dispute(s[1], body));
   return to_http(error_result(404, "Route not found"));
 }
 
@@ -229,6 +233,11 @@ HttpResponse Router::control(const HttpRequest& request, const std::string& path
     pay.currency = member_text(body, "currency");
     return to_http(state_.pay(s[2], pay));
   }
+  if (matches(s, {"_sim", "transactions", "*", "chargeback"}))
+    return to_http(state_.open_chargeback(s[2], body));
+  if (matches(s, {"_sim", "disputes", "*", "remind"})) return to_http(state_.remind_dispute(s[2]));
+  if (matches(s, {"_sim", "disputes", "*", "resolve"}))
+    return to_http(state_.bank_resolve_dispute(s[2], body));
   if (matches(s, {"_sim", "config"})) return to_http(state_.set_config(body));
   if (matches(s, {"_sim", "webhooks", "redeliver"})) {
     size_t count = webhooks_.redeliver(state_.config());

@@ -1,6 +1,7 @@
 // The simulated Paystack integration: names, fees, envelopes, configuration, reset, the state
-// dump and the transaction operations (initialize, verify, list, fetch, pay). Transfers and
-// refunds live in payouts.cpp, the JSON views in views.cpp, banks and balance in banks.cpp.
+// dump and the transaction operations (initialize, verify, list, fetch, pay). Transfers,
+// refunds and disputes live in payouts.cpp, the JSON views in views.cpp, banks and balance in
+// banks.cpp.
 #include "state.h"
 
 #include <algorithm>
@@ -87,6 +88,32 @@ std::string_view refund_status_name(RefundStatus s) {
       return "needs-attention";
   }
   return "pending";
+}
+
+std::string_view dispute_status_name(DisputeStatus s) {
+  switch (s) {
+    case DisputeStatus::awaiting_merchant_feedback:
+      return "awaiting-merchant-feedback";
+    case DisputeStatus::awaiting_bank_feedback:
+      return "awaiting-bank-feedback";
+    case DisputeStatus::pending:
+      return "pending";
+    case DisputeStatus::resolved:
+      return "resolved";
+  }
+  return "pending";
+}
+
+std::string_view dispute_resolution_name(DisputeResolution r) {
+  switch (r) {
+    case DisputeResolution::merchant_accepted:
+      return "merchant-accepted";
+    case DisputeResolution::declined:
+      return "declined";
+    case DisputeResolution::auto_accepted:
+      return "auto-accepted";
+  }
+  return "declined";
 }
 
 std::string_view transfer_mode_name(TransferMode m) {
@@ -216,6 +243,8 @@ void SimState::reset() {
   transfer_by_reference_.clear();
   transfer_by_code_.clear();
   refunds_.clear();
+  disputes_.clear();
+  dispute_messages_ = 0;
 }
 
 void SimState::credit(const std::string& currency, int64_t amount) {
@@ -624,6 +653,20 @@ void SimState::write_state_members(JsonOut& out) const {
   for (const auto& r : recipients_) {
     out.begin_object().kuint("id", r.id).kstr("recipient_code", r.code).kstr("name", r.name);
     out.kstr("bank_code", r.bank_code).kstr("currency", r.currency).end_object();
+  }
+  out.end_array().key("disputes").begin_array();
+  for (const auto& d : disputes_) {
+    const Transaction& tx = transactions_[d.transaction];
+    out.begin_object().kuint("id", d.id).kuint("transaction", tx.id);
+    out.kstr("transaction_reference", tx.reference).kint("refund_amount", d.refund_amount);
+    out.kstr("currency", d.currency).kstr("status", dispute_status_name(d.status));
+    out.kopt("resolution", d.resolution
+                               ? std::optional(std::string(dispute_resolution_name(*d.resolution)))
+                               : std::nullopt);
+    out.kstr("due_at", iso_time(d.due_ms));
+    out.kopt("resolved_at", d.resolved_ms ? std::optional(iso_time(*d.resolved_ms)) : std::nullopt);
+    out.kstr("created_at", iso_time(d.created_ms)).kstr("updated_at", iso_time(d.updated_ms));
+    out.end_object();
   }
   out.end_array().key("balance").begin_object();
   for (const auto& [currency, amount] : balance_) out.kint(currency, amount);

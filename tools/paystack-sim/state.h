@@ -1,5 +1,6 @@
 // The simulated Paystack integration as plain C++: transactions, customers, transfer recipients,
-// transfers, refunds, the merchant balance per currency and the simulator's behaviour switches.
+// transfers, refunds, disputes (chargebacks), the merchant balance per currency and the
+// simulator's behaviour switches.
 // Every Paystack operation returns an ApiResult: the HTTP status, the exact JSON body Paystack
 // would send (envelope, messages and error bodies of shared/paystack/FACTS.md and the official
 // samples) and the Effects the shell must carry out (webhooks to send, later state changes to
@@ -28,6 +29,7 @@ inline constexpr size_t kCustomersMax = 200'000;
 inline constexpr size_t kRecipientsMax = 50'000;
 inline constexpr size_t kTransfersMax = 200'000;
 inline constexpr size_t kRefundsMax = 100'000;
+inline constexpr size_t kDisputesMax = 100'000;
 inline constexpr int64_t kDelayMsMax = 60'000;
 inline constexpr int kWebhookDuplicatesMax = 10;
 // How long a pending transfer or refund waits before its next status (and webhook).
@@ -37,6 +39,10 @@ inline constexpr int64_t kOtpExpiryMs = 30 * 60 * 1000;
 inline constexpr std::string_view kValidOtp = "123456";
 // The dashboard user the simulated merchant acts as (refunded_by, merchant notes).
 inline constexpr std::string_view kMerchantEmail = "merchant@paystack-sim.test";
+// Who a bank decision (control resolve) is recorded as in a dispute's history.
+inline constexpr std::string_view kDisputeDeskEmail = "disputes@paystack-sim.test";
+// The merchant must answer a chargeback within this time (the simulator's guess; dueAt).
+inline constexpr int64_t kDisputeDueMs = 72LL * 3600 * 1000;
 
 enum class TransferMode { success, pending, otp, fail, reverse };
 enum class RefundMode { processed, failed, needs_attention };
@@ -56,6 +62,8 @@ struct SimConfig {
 enum class TxStatus { abandoned, success, failed, reversed };
 enum class TransferStatus { pending, otp, success, failed, reversed, abandoned };
 enum class RefundStatus { pending, processing, processed, failed, needs_attention };
+enum class DisputeStatus { awaiting_merchant_feedback, awaiting_bank_feedback, pending, resolved };
+enum class DisputeResolution { merchant_accepted, declined, auto_accepted };
 
 struct Customer {
   uint64_t id = 0;
@@ -83,6 +91,7 @@ struct Transaction {
   std::optional<int64_t> attempted_ms;  // when checkout last succeeded or failed
   int64_t refunds_open_or_done = 0;     // sum of refunds that have not failed
   int64_t refunds_processed = 0;
+  std::optional<size_t> open_dispute;  // index of its unresolved dispute: at most one at a time
 };
 
 struct Recipient {
@@ -131,6 +140,36 @@ struct Refund {
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   std::optional<int64_t> refunded_ms;
+};
+
+struct DisputeEvent {  // one history entry: a status and who set it
+  std::string status;
+  std::string by;
+  int64_t created_ms = 0;
+};
+
+struct DisputeMessage {
+  uint64_t id = 0;
+  std::string sender;
+  std::string body;
+  int64_t created_ms = 0;
+};
+
+struct Dispute {
+  uint64_t id = 0;
+  size_t transaction = 0;
+  int64_t refund_amount = 0;
+  std::string currency;
+  DisputeStatus status = DisputeStatus::awaiting_merchant_feedback;
+  std::optional<DisputeResolution> resolution;
+  std::optional<std::string> attachments;  // the uploaded_filename the merchant gave
+  std::optional<uint64_t> evidence;        // the evidence id the merchant gave
+  std::vector<DisputeEvent> history;       // bounded: a dispute changes status at most 3 times
+  std::vector<DisputeMessage> messages;    // bounded: the complaint and one merchant answer
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  int64_t due_ms = 0;
+  std::optional<int64_t> resolved_ms;
 };
 
 // A webhook the shell must deliver: `body` is the exact compact JSON to sign and send.
@@ -199,13 +238,21 @@ class SimState {
   ApiResult list_banks(const Query& query) const;
   ApiResult resolve_account(const Query& query) const;
   ApiResult fetch_balance() const;
+  ApiResult list_disputes(const Query& query) const;
+  ApiResult fetch_dispute(std::string_view id_text) const;
+  ApiResult resolve_dispute(std::string_view id_text, const rapidjson::Value& body);
 
   // Control API and checkout.
   ApiResult pay(std::string_view reference, const PayRequest& request);
   ApiResult pay_by_access_code(std::string_view access_code, PayOutcome outcome);
   ApiResult set_config(const rapidjson::Value& body);
+  // A chargeback on a paid transaction, a reminder, and the bank's decision (DESIGN.md 7).
+  ApiResult open_chargeback(std::string_view reference, const rapidjson::Value& body);
+  ApiResult remind_dispute(std::string_view id_text);
+  ApiResult bank_resolve_dispute(std::string_view id_text, const rapidjson::Value& body);
   void reset();
-  // {transactions, transfers, refunds, recipients, balance, config} members, without braces.
+  // {transactions, transfers, refunds, recipients, disputes, balance, config} members, without
+  // braces.
   void write_state_members(JsonOut& out) const;
   const Transaction* find_by_access_code(std::string_view access_code) const;
   const Customer& customer_of(const Transaction& tx) const { return customers_[tx.customer]; }
@@ -220,6 +267,9 @@ class SimState {
   Effects complete_payment(Transaction& tx, const PayRequest& request);
   Effects settle_transfer(Transfer& transfer, TransferStatus outcome);
   Effects advance_refund(Refund& refund);
+  Dispute* find_dispute(std::string_view id_text);
+  const Dispute* find_dispute(std::string_view id_text) const;
+  Effects finish_dispute(Dispute& dispute, DisputeResolution resolution, std::string_view by);
   void credit(const std::string& currency, int64_t amount);
   std::optional<ApiResult> validate_transfer(const rapidjson::Value& body,
                                              const Recipient*& recipient, int64_t& amount,
@@ -228,6 +278,7 @@ class SimState {
   WebhookOut transaction_webhook(const Transaction& tx) const;
   WebhookOut transfer_webhook(const Transfer& transfer) const;
   WebhookOut refund_webhook(const Refund& refund) const;
+  WebhookOut dispute_webhook(const Dispute& dispute, std::string_view event) const;
 
   // Views: the JSON shapes of the official samples for each operation (views.cpp).
   enum class TxView { verify, fetch, list, webhook };
@@ -240,6 +291,9 @@ class SimState {
   void write_transfer_full(JsonOut& out, const Transfer& t) const;
   void write_refund_created(JsonOut& out, const Refund& r) const;
   void write_refund(JsonOut& out, const Refund& r, bool boolean_flags) const;
+  void write_dispute(JsonOut& out, const Dispute& d, bool webhook) const;
+  void write_dispute_transaction(JsonOut& out, const Transaction& tx, bool webhook) const;
+  void write_dispute_resolved(JsonOut& out, const Dispute& d) const;
 
   SimOptions options_;
   SimConfig config_;
@@ -256,12 +310,16 @@ class SimState {
   std::unordered_map<std::string, size_t> transfer_by_reference_;
   std::unordered_map<std::string, size_t> transfer_by_code_;
   std::vector<Refund> refunds_;
+  std::vector<Dispute> disputes_;
+  uint64_t dispute_messages_ = 0;  // messages ever written, for their ids
 };
 
 // Names as Paystack spells them.
 std::string_view tx_status_name(TxStatus s);
 std::string_view transfer_status_name(TransferStatus s);
 std::string_view refund_status_name(RefundStatus s);
+std::string_view dispute_status_name(DisputeStatus s);
+std::string_view dispute_resolution_name(DisputeResolution r);
 std::string_view transfer_mode_name(TransferMode m);
 std::string_view refund_mode_name(RefundMode m);
 

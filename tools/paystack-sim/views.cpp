@@ -1,7 +1,8 @@
 // JSON views of the simulated objects, field by field in the order and with the types of
 // Paystack's official samples (shared/paystack/samples): each operation has its own shape, as
 // Paystack's do (verify vs fetch vs list vs webhook differ in a few fields), and the webhook
-// bodies {"event","data"} built from the same objects.
+// bodies {"event","data"} built from the same objects. Disputes follow the official
+// charge.dispute.* samples, plus what the OpenAPI spec requires in its dispute responses.
 #include <cctype>
 
 #include "state.h"
@@ -17,6 +18,10 @@ constexpr std::string_view kBusinessName = "Paystack Sim";
 constexpr std::string_view kCustomerIp = "127.0.0.1";
 constexpr std::string_view kRefundProcessor = "instant-transfer";
 constexpr int64_t kRefundExpectedAfterMs = 9LL * 24 * 3600 * 1000;
+// The simulated test card every customer pays with (authorization, and a dispute's bin/last4).
+constexpr std::string_view kCardBin = "408408";
+constexpr std::string_view kCardLast4 = "4081";
+constexpr std::string_view kDisputeCategory = "chargeback";
 
 // Paystack returns metadata as given: "" when none was given (verify sample), while its list
 // sample shows null or an object there.
@@ -58,6 +63,23 @@ void write_source(JsonOut& out) {
   out.kstr("entry_point", "transaction_initialize").knull("identifier").end_object();
 }
 
+std::optional<std::string> optional_time(const std::optional<int64_t>& unix_ms) {
+  return unix_ms ? std::optional(iso_time(*unix_ms)) : std::nullopt;
+}
+
+std::optional<std::string> resolution_text(const Dispute& d) {
+  return d.resolution ? std::optional(std::string(dispute_resolution_name(*d.resolution)))
+                      : std::nullopt;
+}
+
+void write_evidence(JsonOut& out, const Dispute& d) {
+  if (d.evidence) {
+    out.kuint("evidence", *d.evidence);
+  } else {
+    out.knull("evidence");
+  }
+}
+
 std::string upper(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -86,8 +108,8 @@ void SimState::write_authorization(JsonOut& out, const Transaction& tx) const {
     return;
   }
   const Customer& c = customers_[tx.customer];
-  out.begin_object().kstr("authorization_code", c.authorization_code).kstr("bin", "408408");
-  out.kstr("last4", "4081").kstr("exp_month", "12").kstr("exp_year", "2030");
+  out.begin_object().kstr("authorization_code", c.authorization_code).kstr("bin", kCardBin);
+  out.kstr("last4", kCardLast4).kstr("exp_month", "12").kstr("exp_year", "2030");
   out.kstr("channel", "card").kstr("card_type", "visa ").kstr("bank", "TEST BANK");
   out.kstr("country_code", "NG").kstr("brand", "visa");
   out.kbool("reusable", tx.status != TxStatus::failed).kstr("signature", c.card_signature);
@@ -344,6 +366,93 @@ WebhookOut SimState::refund_webhook(const Refund& r) const {
   }
   out.end_object().end_object();
   return WebhookOut{event, tx.reference, out.take()};
+}
+
+// --- disputes -----------------------------------------------------------------------------
+
+// The transaction inside a dispute, as the official charge.dispute.* samples show it (and
+// Paystack's documented dispute responses too): ip_address and log null, authorization {}, the
+// customer reduced to international_format_phone. The API view adds the keys the spec requires
+// there (createdAt, source, fees_breakdown, connect).
+void SimState::write_dispute_transaction(JsonOut& out, const Transaction& tx, bool webhook) const {
+  const std::optional<std::string> paid_at = optional_time(tx.paid_ms);
+  out.begin_object().kuint("id", tx.id).kstr("domain", kDomain);
+  out.kstr("status", tx_status_name(tx.status)).kstr("reference", tx.reference);
+  out.kint("amount", tx.amount).knull("message").kstr("gateway_response", tx.gateway_response);
+  out.kopt("paid_at", paid_at).kstr("created_at", iso_time(tx.created_ms));
+  out.kstr("channel", "card").kstr("currency", tx.currency).knull("ip_address").key("metadata");
+  write_metadata(out, tx.metadata_json, false);
+  out.knull("log").kopt_int("fees", tx.fees).knull("fees_split").kempty("authorization");
+  out.key("customer").begin_object().knull("international_format_phone").end_object();
+  out.kempty("plan").kempty("subaccount").kempty("split").knull("order_id");
+  out.kopt("paidAt", paid_at);
+  if (!webhook) out.kstr("createdAt", iso_time(tx.created_ms));
+  out.kint("requested_amount", tx.requested_amount).knull("pos_transaction_data");
+  if (!webhook) out.knull("source").knull("fees_breakdown").knull("connect");
+  out.end_object();
+}
+
+// The dispute object: the webhook view has the samples' keys exactly (created_at, updated_at);
+// GET /dispute and GET /dispute/:id spell the timestamps createdAt and updatedAt, as the spec.
+// transaction_reference is null and the reference sits under transaction, as in the samples.
+void SimState::write_dispute(JsonOut& out, const Dispute& d, bool webhook) const {
+  const Transaction& tx = transactions_[d.transaction];
+  const Customer& c = customers_[tx.customer];
+  out.begin_object().kuint("id", d.id).kint("refund_amount", d.refund_amount);
+  out.kstr("currency", d.currency).kstr("status", dispute_status_name(d.status));
+  out.kopt("resolution", resolution_text(d)).kstr("domain", kDomain).key("transaction");
+  write_dispute_transaction(out, tx, webhook);
+  out.knull("transaction_reference").kstr("category", kDisputeCategory);
+  out.key("customer").begin_object().kuint("id", c.id).knull("first_name").knull("last_name");
+  out.kstr("email", c.email).kstr("customer_code", c.code).knull("phone").kempty("metadata");
+  out.kstr("risk_action", "default").knull("international_format_phone").end_object();
+  out.kstr("bin", kCardBin).kstr("last4", kCardLast4).kstr("dueAt", iso_time(d.due_ms));
+  out.kopt("resolvedAt", optional_time(d.resolved_ms));
+  write_evidence(out, d);
+  out.kopt("attachments", d.attachments).knull("note").key("history").begin_array();
+  for (const auto& h : d.history) {
+    out.begin_object().kstr("status", h.status).kstr("by", h.by);
+    out.kstr("createdAt", iso_time(h.created_ms)).end_object();
+  }
+  out.end_array().key("messages").begin_array();
+  for (const auto& m : d.messages) {
+    out.begin_object().kstr("sender", m.sender).kstr("body", m.body);
+    out.kstr("createdAt", iso_time(m.created_ms)).end_object();
+  }
+  out.end_array();
+  out.kstr(webhook ? "created_at" : "createdAt", iso_time(d.created_ms));
+  out.kstr(webhook ? "updated_at" : "updatedAt", iso_time(d.updated_ms));
+  out.end_object();
+}
+
+// PUT /dispute/:id/resolve answers the spec's flat dispute record instead: the transaction as
+// its id, the merchant's reference, and the message the merchant has just written.
+void SimState::write_dispute_resolved(JsonOut& out, const Dispute& d) const {
+  const Transaction& tx = transactions_[d.transaction];
+  const DisputeMessage& m = d.messages.back();
+  out.begin_object().kstr("currency", d.currency).kstr("last4", kCardLast4);
+  out.kstr("bin", kCardBin).knull("transaction_reference");
+  out.kstr("merchant_transaction_reference", tx.reference).kint("refund_amount", d.refund_amount);
+  out.kstr("status", dispute_status_name(d.status)).kstr("domain", kDomain);
+  out.kopt("resolution", resolution_text(d)).kstr("category", kDisputeCategory).knull("note");
+  out.kopt("attachments", d.attachments).kuint("id", d.id).kuint("integration", kIntegrationId);
+  // created_by: the cardholder whose complaint opened the dispute.
+  out.kuint("transaction", tx.id).kuint("created_by", customers_[tx.customer].id);
+  write_evidence(out, d);
+  out.kopt("resolvedAt", optional_time(d.resolved_ms));
+  out.kstr("createdAt", iso_time(d.created_ms)).kstr("updatedAt", iso_time(d.updated_ms));
+  out.kstr("dueAt", iso_time(d.due_ms)).key("message").begin_object().kuint("dispute", d.id);
+  out.kstr("sender", m.sender).kstr("body", m.body).kuint("id", m.id);
+  out.kstr("createdAt", iso_time(m.created_ms)).kstr("updatedAt", iso_time(m.created_ms));
+  out.end_object().end_object();
+}
+
+WebhookOut SimState::dispute_webhook(const Dispute& d, std::string_view event) const {
+  JsonOut out;
+  out.begin_object().kstr("event", event).key("data");
+  write_dispute(out, d, true);
+  out.end_object();
+  return WebhookOut{std::string(event), transactions_[d.transaction].reference, out.take()};
 }
 
 }  // namespace paystack_sim
