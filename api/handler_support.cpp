@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api/idempotency.h"
+#include "api/views.h"
 #include "ledger/time_format.h"
 #include "service/log.h"
 
@@ -168,6 +169,18 @@ HttpResult<projections::PageRequest> page_request(const Query& query, int64_t de
       return error_response(400, "invalid_query", "cursor is not one this service issued.");
   }
   return request;
+}
+
+Result<BookingExtras> extras_of(Services& services, std::string_view id) {
+  auto outside = services.queries.booking_outside(id);
+  if (!outside.is_ok()) return outside.status();
+  return extras_from(std::move(outside).value());
+}
+
+HttpResponse booking_response(Services& services, int status, const BookingState& state) {
+  auto extras = extras_of(services, state.terms.booking_id);
+  if (!extras.is_ok()) return internal_error(extras.status());
+  return json_response(status, booking_json(state, extras.value()));
 }
 
 }  // namespace escrow::api

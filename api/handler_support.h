@@ -70,6 +70,13 @@ std::optional<HttpResponse> command_failure(const CommandResult& result);
 // Status is logged for the operator and never sent to the caller.
 HttpResponse internal_error(const Status& status);
 
+struct BookingExtras;  // api/views.h
+
+// What a booking's JSON shows beyond its state (payouts, creation time, milestones), and the
+// booking as a response with `status`.
+Result<BookingExtras> extras_of(Services& services, std::string_view id);
+HttpResponse booking_response(Services& services, int status, const BookingState& state);
+
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 inline void write_string(JsonWriter& w, std::string_view s) {

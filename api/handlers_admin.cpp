@@ -14,10 +14,19 @@
 //       same charge and amount under a new refund id; 201 with the new refund. 404 unknown_refund;
 //       409 refund_not_retryable (not failed, or retried already).
 // Both retries only record the new payout or refund; the outbox sends it (woken at once).
+//   POST /admin/chargebacks/:id/respond {resolution: accept|decline, message, uploaded_filename?}
+//       answers a Paystack chargeback (PUT /dispute/:id/resolve): accept gives the customer the
+//       amount claimed (merchant-accepted); decline contests it with evidence already uploaded
+//       through Paystack's dispute upload URL (`uploaded_filename`, required to decline). The
+//       chargeback must await the merchant's answer (404 unknown_chargeback, 409
+//       chargeback_not_answerable); Paystack refusing is 400 `paystack_refused`, not answering
+//       502, and nothing is recorded then. Else the answer and the dispute as Paystack has it
+//       afterwards are recorded (an accepted one is resolved at once) and the booking answered.
 // Admins only (403 for every other role).
 #include <rapidjson/stringbuffer.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +35,7 @@
 #include "api/app.h"
 #include "api/handler_support.h"
 #include "paystack/client.h"
+#include "service/chargebacks.h"
 #include "service/log.h"
 #include "service/outbox.h"
 
@@ -170,6 +180,58 @@ HttpResponse retry_refund(Services& services, const HttpRequest& request,
   return json_response(201, retried_refund_json(*refund, refund_id));
 }
 
+// ---- POST /admin/chargebacks/:id/respond -----------------------------------------------------
+
+constexpr std::size_t chargeback_message_chars_max = 2'000;
+constexpr std::size_t uploaded_filename_chars_max = 200;
+
+HttpResponse respond_to_chargeback(Services& services, const HttpRequest& request,
+                                   const std::string& id_text) {
+  auto who = require(services, request, {Role::admin});
+  if (!who.is_ok()) return std::move(who).error();
+  int64_t dispute_id = 0;
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), dispute_id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size() || dispute_id <= 0)
+    return rejection_response(Rejection::unknown_chargeback);
+  auto body = parse_json_body(request);
+  if (!body.is_ok()) return std::move(body).error();
+  BodyReader in(body.value());
+  std::string resolution = in.required_string("resolution", 16);
+  std::string message = in.required_string("message", chargeback_message_chars_max);
+  std::string uploaded_filename =
+      in.optional_string("uploaded_filename", uploaded_filename_chars_max).value_or("");
+  if (!in.ok()) return in.error();
+  std::optional<ChargebackResponse> response = parse_enum<ChargebackResponse>(resolution);
+  if (!response)
+    return error_response(400, "invalid_field", "resolution must be accept or decline.");
+  if (message.empty())
+    return error_response(400, "invalid_field", "message must say why, for the bank to read.");
+  if (*response == ChargebackResponse::decline && uploaded_filename.empty())
+    return error_response(400, "invalid_field",
+                          "Declining needs evidence: upload it through Paystack's dispute upload "
+                          "URL and give its uploaded_filename.");
+
+  auto outcome = service::answer_chargeback(services.service, dispute_id, *response, message,
+                                            uploaded_filename, context_for(who.value(), request));
+  if (!outcome.is_ok()) return internal_error(outcome.status());
+  const service::ChargebackAnswer& out = outcome.value();
+  if (out.rejection) return rejection_response(*out.rejection);
+  if (out.refused) {
+    const paystack::ApiError& error = *out.refused;
+    if (error.kind == paystack::ErrorKind::validation ||
+        error.kind == paystack::ErrorKind::not_found)
+      return error_response(400, "paystack_refused",
+                            "Paystack refused the answer: " + error.message + " Nothing changed.");
+    logging::warn("chargeback answer: Paystack did not answer",
+                  {{"dispute_id", id_text}, {"error", error.to_string()}});
+    return error_response(502, "paystack_unavailable",
+                          "Paystack did not answer; look the dispute up before answering again.");
+  }
+  if (auto failed = command_failure(out.recorded)) return *failed;
+  services.outbox.wake();
+  return booking_response(services, 200, *out.recorded.states.booking);
+}
+
 }  // namespace
 
 void add_admin_routes(Router& router, Services& services) {
@@ -183,6 +245,10 @@ void add_admin_routes(Router& router, Services& services) {
   router.add("POST", "/admin/refunds/:id/retry", [s](const HttpRequest& r, const RouteParams& p) {
     return retry_refund(*s, r, p.get("id"));
   });
+  router.add("POST", "/admin/chargebacks/:id/respond",
+             [s](const HttpRequest& r, const RouteParams& p) {
+               return respond_to_chargeback(*s, r, p.get("id"));
+             });
 }
 
 }  // namespace escrow::api

@@ -102,18 +102,6 @@ HttpResult<BookingState> load_visible(Services& services, const Principal& who,
   return std::move(state).value();
 }
 
-Result<BookingExtras> extras_of(Services& services, std::string_view id) {
-  auto outside = services.queries.booking_outside(id);
-  if (!outside.is_ok()) return outside.status();
-  return extras_from(std::move(outside).value());
-}
-
-HttpResponse booking_response(Services& services, int status, const BookingState& state) {
-  auto extras = extras_of(services, state.terms.booking_id);
-  if (!extras.is_ok()) return internal_error(extras.status());
-  return json_response(status, booking_json(state, extras.value()));
-}
-
 // booking_response() inside the command's transaction (answering_context()).
 Render booking_render(int status) {
   return [status](sqlite::Db& db, const StreamStates& after) -> std::optional<HttpResponse> {

@@ -11,6 +11,9 @@
 //       newest first, paged: the ones waiting for an OTP, failed or reversed, by status.
 //   GET /admin/refunds?status=                   refunds across bookings (admin, auditor),
 //       newest first, paged: failed or needing attention, by status.
+//   GET /admin/chargebacks?status=               Paystack chargebacks (admin, auditor), newest
+//       first, paged, by Paystack's status: with their booking, amount, due date, the admin's
+//       answer, Paystack's resolution and where the money came from.
 // Every list answers its rows under "data": the two paged lists with "next_cursor" (null on the
 // last page), the log with "next_after" (the seq to pass as `after` next; `after` itself when the
 // page is empty). Cursors are opaque (projections/page.h).
@@ -162,7 +165,8 @@ void write_dispute(JsonWriter& w, const projections::DisputeRow& d) {
   write_field(w, "opened_by_role", d.opened_by_role);
   write_field(w, "source", d.source);
   write_field(w, "status", d.status);
-  write_optional(w, "outcome", when_resolved(d.outcome));
+  // A dispute a Paystack chargeback closed has no admin outcome (its note names the chargeback).
+  write_optional(w, "outcome", d.outcome.empty() ? std::nullopt : when_resolved(d.outcome));
   write_optional(w, "provider_amount", when_resolved(d.provider_amount_minor));
   write_optional(w, "refund_amount", when_resolved(d.refund_amount_minor));
   write_optional(w, "note", when_resolved(d.note));
@@ -254,6 +258,50 @@ HttpResponse list_refunds(Services& services, const HttpRequest& request) {
   return json_response(200, page_json(rows.value(), write_refund_row));
 }
 
+void write_chargeback_row(JsonWriter& w, const projections::ChargebackRow& c) {
+  auto name_or_null = [&](const char* key, const std::string& value) {
+    write_key(w, key);
+    if (value.empty())
+      w.Null();
+    else
+      write_string(w, value);
+  };
+  w.StartObject();
+  write_field(w, "id", c.dispute_id);
+  write_field(w, "booking_id", c.booking_id);
+  write_field(w, "client_id", c.client_id);
+  write_field(w, "provider_id", c.provider_id);
+  write_field(w, "payment_reference", c.payment_reference);
+  write_field(w, "refund_amount", c.refund_amount.amount_minor);
+  write_field(w, "currency", currency_code(c.refund_amount.currency));
+  write_field(w, "status", c.status);
+  name_or_null("resolution", c.resolution);
+  write_time(w, "due_at", c.due_at_ms);
+  name_or_null("response", c.response);
+  write_field(w, "response_message", c.response_message);
+  write_field(w, "answered_by", c.answered_by);
+  write_field(w, "from_escrow", c.from_escrow);
+  write_field(w, "from_provider", c.from_provider);
+  write_field(w, "platform_loss", c.platform_loss);
+  write_time(w, "created_at", c.created_at_ms);
+  write_time(w, "updated_at", c.updated_at_ms);
+  w.EndObject();
+}
+
+HttpResponse list_chargebacks(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::admin, Role::auditor});
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto status = status_filter<ChargebackStatus>(query.value());
+  if (!status.is_ok()) return status.error();
+  auto page = page_request(query.value());
+  if (!page.is_ok()) return page.error();
+  auto rows = services.queries.chargebacks(status.value(), page.value());
+  if (!rows.is_ok()) return internal_error(rows.status());
+  return json_response(200, page_json(rows.value(), write_chargeback_row));
+}
+
 }  // namespace
 
 void add_read_routes(Router& router, Services& services) {
@@ -263,6 +311,10 @@ void add_read_routes(Router& router, Services& services) {
   router.add("GET", "/admin/refunds", [&services](const HttpRequest& request, const RouteParams&) {
     return list_refunds(services, request);
   });
+  router.add("GET", "/admin/chargebacks",
+             [&services](const HttpRequest& request, const RouteParams&) {
+               return list_chargebacks(services, request);
+             });
   router.add("GET", "/transactions", [&services](const HttpRequest& request, const RouteParams&) {
     return list_transactions(services, request);
   });

@@ -295,16 +295,17 @@ Status HttpClient::Impl::connect() {
 template <class Stream>
 Result<HttpResponse> HttpClient::Impl::exchange_on(Stream& stream, const HttpRequest& request,
                                                    bool& got_some) {
-  http::request<http::string_body> req{
-      request.method == HttpMethod::post ? http::verb::post : http::verb::get,
-      target.path_prefix + request.target, 11};
+  http::request<http::string_body> req{request.method == HttpMethod::post  ? http::verb::post
+                                       : request.method == HttpMethod::put ? http::verb::put
+                                                                           : http::verb::get,
+                                       target.path_prefix + request.target, 11};
   req.set(http::field::host, target.host_header);
   req.set(http::field::user_agent, config.user_agent);
   req.set(http::field::accept, "application/json");
   if (!config.secret_key.empty())
     req.set(http::field::authorization, "Bearer " + config.secret_key);
   for (const auto& [name, value] : request.headers) req.set(name, value);
-  if (request.method == HttpMethod::post) {
+  if (request.method != HttpMethod::get) {
     req.set(http::field::content_type, "application/json");
     req.body() = request.body;
   }

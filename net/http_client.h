@@ -31,7 +31,7 @@
 
 namespace escrow::net {
 
-enum class HttpMethod { get, post };
+enum class HttpMethod { get, post, put };  // put: JSON body, as post
 
 struct HttpRequest {
   HttpMethod method = HttpMethod::get;

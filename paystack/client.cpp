@@ -80,6 +80,10 @@ HttpRequest post(std::string target, const rapidjson::StringBuffer& body) {
   return HttpRequest{HttpMethod::post, std::move(target),
                      std::string(body.GetString(), body.GetSize())};
 }
+HttpRequest put_request(std::string target, const rapidjson::StringBuffer& body) {
+  return HttpRequest{HttpMethod::put, std::move(target),
+                     std::string(body.GetString(), body.GetSize())};
+}
 
 bool retryable(const ApiError& error) {
   return error.kind == ErrorKind::unavailable || error.kind == ErrorKind::rate_limited;
@@ -398,6 +402,31 @@ ApiResult<Page<Refund>> Client::list_refunds(const ListRefundsQuery& query) {
 
 ApiResult<Refund> Client::fetch_refund(int64_t id) {
   return call("refund.fetch", get("/refund/" + std::to_string(id)), decode_refund);
+}
+
+ApiResult<Dispute> Client::fetch_dispute(int64_t id) {
+  return call("dispute.fetch", get("/dispute/" + std::to_string(id)), decode_dispute);
+}
+
+ApiResult<Dispute> Client::resolve_dispute(const ResolveDisputeRequest& request) {
+  if (request.resolution != "merchant-accepted" && request.resolution != "declined")
+    return local_error(ErrorKind::validation,
+                       "resolve dispute: the resolution is merchant-accepted or declined");
+  if (request.message.empty() || request.refund_amount.amount_minor <= 0)
+    return local_error(ErrorKind::validation,
+                       "resolve dispute: a message and a positive refund amount are required");
+  rapidjson::StringBuffer body;
+  JsonWriter w(body);
+  w.StartObject();
+  put(w, "resolution", request.resolution);
+  put(w, "message", request.message);
+  put(w, "refund_amount", request.refund_amount.amount_minor);
+  if (!request.uploaded_filename.empty()) put(w, "uploaded_filename", request.uploaded_filename);
+  if (request.evidence) put(w, "evidence", *request.evidence);
+  w.EndObject();
+  return call("dispute.resolve",
+              put_request("/dispute/" + std::to_string(request.dispute_id) + "/resolve", body),
+              decode_dispute);
 }
 
 ApiResult<std::vector<Balance>> Client::balance() {

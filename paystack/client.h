@@ -133,6 +133,12 @@ class Client {
   ApiResult<Page<Refund>> list_refunds(const ListRefundsQuery& query);  // retried
   ApiResult<Refund> fetch_refund(int64_t id);                           // retried
 
+  // ---- disputes (chargebacks) -----------------------------------------------------------------
+  ApiResult<Dispute> fetch_dispute(int64_t id);  // retried
+  // PUT /dispute/:id/resolve, sent once. Its answer is Paystack's short record of the dispute
+  // (the transaction as an id): fetch_dispute() gives the whole.
+  ApiResult<Dispute> resolve_dispute(const ResolveDisputeRequest& request);
+
   // ---- balance --------------------------------------------------------------------------------
   ApiResult<std::vector<Balance>> balance();  // retried
 

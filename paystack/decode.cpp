@@ -195,6 +195,33 @@ std::optional<Refund> read_refund(const Value& o, std::string& why) {
   return r;
 }
 
+std::optional<Dispute> read_dispute(const Value& o, std::string& why) {
+  Dispute d;
+  std::optional<int64_t> id = int_field(o, "id");
+  std::optional<std::string> status = string_field(o, "status");
+  if (!(need(id.has_value(), why, "id") && need(status.has_value(), why, "status")))
+    return std::nullopt;
+  d.id = *id;
+  d.status = *status;
+  d.resolution = text_field(o, "resolution");
+  d.refund_amount = money_field(o, "refund_amount", currency_of(o));
+  d.transaction_reference = text_field(o, "transaction_reference");
+  d.transaction_id = id_field(o, "transaction");
+  if (const Value* transaction = relation(o, "transaction")) {
+    if (d.transaction_reference.empty())
+      d.transaction_reference = text_field(*transaction, "reference");
+    d.transaction_status = text_field(*transaction, "status");
+    if (!currency_of(o))
+      d.refund_amount = money_field(o, "refund_amount", currency_of(*transaction));
+  }
+  d.category = text_field(o, "category");
+  d.due_at_ms = time_field(o, {"dueAt", "due_at"});
+  d.resolved_at_ms = time_field(o, {"resolvedAt", "resolved_at"});
+  d.created_at_ms = time_field(o, {"createdAt", "created_at"});
+  d.updated_at_ms = time_field(o, {"updatedAt", "updated_at"});
+  return d;
+}
+
 PageMeta read_meta(const Value* meta) {
   PageMeta m;
   if (meta == nullptr) return m;
@@ -329,6 +356,10 @@ ApiResult<std::vector<Balance>> decode_balances(const HttpResponse& response) {
         }
         return balances;
       });
+}
+
+ApiResult<Dispute> decode_dispute(const HttpResponse& response) {
+  return decode_object<Dispute>(response, "dispute", read_dispute);
 }
 
 }  // namespace escrow::paystack

@@ -30,5 +30,6 @@ ApiResult<Page<Transfer>> decode_transfer_page(const HttpResponse& response);
 ApiResult<Refund> decode_refund(const HttpResponse& response);  // create, fetch
 ApiResult<Page<Refund>> decode_refund_page(const HttpResponse& response);
 ApiResult<std::vector<Balance>> decode_balances(const HttpResponse& response);
+ApiResult<Dispute> decode_dispute(const HttpResponse& response);  // fetch, resolve
 
 }  // namespace escrow::paystack

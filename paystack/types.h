@@ -120,6 +120,17 @@ struct CreateRefundRequest {
   std::string customer_note, merchant_note;
 };
 
+// PUT /dispute/:id/resolve: the merchant's answer to a chargeback. `uploaded_filename` names
+// evidence uploaded through Paystack's upload URL (needed to decline); `evidence` an evidence id.
+struct ResolveDisputeRequest {
+  int64_t dispute_id = 0;
+  std::string resolution;  // "merchant-accepted" | "declined"
+  std::string message;
+  Money refund_amount;
+  std::string uploaded_filename;
+  std::optional<int64_t> evidence;
+};
+
 struct ListRefundsQuery {
   std::string transaction;  // a transaction reference or id; empty: all
   std::optional<Currency> currency;
@@ -209,6 +220,20 @@ struct Refund {
   std::optional<bool> fully_deducted;
   std::string channel, customer_note, merchant_note, refunded_by, domain;
   std::optional<int64_t> refunded_at_ms, expected_at_ms, created_at_ms, updated_at_ms;
+};
+
+// A chargeback (FACTS section 8.6), from GET /dispute/:id, the resolve answer or a webhook. Status
+// and resolution are kept as sent: awaiting-merchant-feedback | awaiting-bank-feedback | pending |
+// resolved; merchant-accepted | declined | auto-accepted, empty while null.
+struct Dispute {
+  int64_t id = 0;
+  std::string status, resolution;
+  std::optional<Money> refund_amount;
+  std::string transaction_reference;  // transaction_reference, else the embedded transaction's
+  std::optional<int64_t> transaction_id;
+  std::string transaction_status;  // of the embedded transaction: "reversed" once accepted
+  std::string category;
+  std::optional<int64_t> due_at_ms, resolved_at_ms, created_at_ms, updated_at_ms;
 };
 
 // One entry of GET /balance. Balances in a currency the ledger does not know are left out.

@@ -404,6 +404,54 @@ Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& statu
   });
 }
 
+Result<Page<ChargebackRow>> Queries::chargebacks(const std::optional<std::string>& status,
+                                                 const PageRequest& page) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  // The cursor's text part is the dispute id as text, compared as text on both sides.
+  auto stmt = lease.value().db().prepare(
+      "SELECT dispute_id, booking_id, provider_id, client_id, payment_reference, refund_amount, "
+      "currency, status, resolution, due_at, response, response_message, answered_by, "
+      "from_escrow, from_provider, platform_loss, created_at, updated_at FROM chargebacks "
+      "WHERE (?1 IS NULL OR status = ?1) "
+      "AND (?2 IS NULL OR (created_at, CAST(dispute_id AS TEXT)) < (?2, ?3)) "
+      "ORDER BY created_at DESC, CAST(dispute_id AS TEXT) DESC LIMIT ?5");
+  if (!stmt.is_ok()) return stmt.status();
+  bind_optional(stmt.value(), 1, status);
+  bind_page(stmt.value(), 2, 5, page);
+  auto read = [](const sqlite::Stmt& r) {
+    ChargebackRow row;
+    row.dispute_id = r.column_int64(0);
+    row.booking_id = r.column_text(1);
+    row.provider_id = r.column_text(2);
+    row.client_id = r.column_text(3);
+    row.payment_reference = r.column_text(4);
+    row.refund_amount = money_at(r, 5, 6);
+    row.status = r.column_text(7);
+    row.resolution = r.column_text(8);
+    if (!r.column_is_null(9)) row.due_at_ms = r.column_int64(9);
+    row.response = r.column_text(10);
+    row.response_message = r.column_text(11);
+    row.answered_by = r.column_text(12);
+    row.from_escrow = r.column_int64(13);
+    row.from_provider = r.column_int64(14);
+    row.platform_loss = r.column_int64(15);
+    row.created_at_ms = r.column_int64(16);
+    row.updated_at_ms = r.column_int64(17);
+    return row;
+  };
+  return read_page<ChargebackRow>(stmt.value(), page.limit, read, [](const sqlite::Stmt& r) {
+    return SortKey{r.column_int64(16), std::to_string(r.column_int64(0)), ""};
+  });
+}
+
+Result<std::optional<std::string>> Queries::chargeback_booking(int64_t dispute_id) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  return one_text(lease.value().db(), "SELECT booking_id FROM chargebacks WHERE dispute_id = ?",
+                  std::to_string(dispute_id));
+}
+
 Result<std::optional<std::string>> Queries::payout_provider(std::string_view payout_id) {
   auto lease = reads_.lease();
   if (!lease.is_ok()) return lease.status();

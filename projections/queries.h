@@ -79,6 +79,17 @@ struct RefundRow {
   int64_t created_at_ms = 0, updated_at_ms = 0;
 };
 
+// GET /admin/chargebacks: one Paystack chargeback (schema/0007) with its booking.
+struct ChargebackRow {
+  int64_t dispute_id = 0;
+  std::string booking_id, provider_id, client_id, payment_reference;
+  Money refund_amount;
+  std::string status, resolution, response, response_message, answered_by;
+  std::optional<int64_t> due_at_ms;
+  int64_t from_escrow = 0, from_provider = 0, platform_loss = 0;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
 // GET /bookings: the summary of one booking.
 struct BookingSummaryRow {
   std::string id, client_id, provider_id, description;
@@ -140,6 +151,10 @@ class Queries {
                                   const PageRequest& page);
   Result<Page<RefundRow>> refunds(const std::optional<std::string>& status,
                                   const PageRequest& page);
+  Result<Page<ChargebackRow>> chargebacks(const std::optional<std::string>& status,
+                                          const PageRequest& page);
+  // The booking a Paystack dispute id is recorded on; none when unknown.
+  Result<std::optional<std::string>> chargeback_booking(int64_t dispute_id);
 
   // Whose payout (the provider) or refund (the booking) an id is; none when unknown.
   Result<std::optional<std::string>> payout_provider(std::string_view payout_id);

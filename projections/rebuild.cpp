@@ -96,6 +96,19 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
                 " to " + std::to_string(r.version);
       return Status::ok();
     }
+    // Checked before folding, which would stop the process on it (an impossible history).
+    if (const auto* c = std::get_if<ChargebackResolved>(&event)) {
+      int64_t parts = c->from_escrow.amount_minor + c->from_provider.amount_minor +
+                      c->platform_loss.amount_minor;
+      bool declined = c->resolution == ChargebackResolution::declined;
+      const ChargebackRecord* known = agg.state.find_chargeback(c->dispute_id);
+      if (!known || known->resolved() || parts != (declined ? 0 : c->refund_amount.amount_minor) ||
+          c->from_escrow.amount_minor > agg.state.held_minor()) {
+        problem = "chargeback " + std::to_string(c->dispute_id) + " of booking " +
+                  agg.state.terms.booking_id + " does not add up, or was resolved twice";
+        return Status::ok();
+      }
+    }
     evolve(agg.state, event);
     agg.times.touch(r.recorded_at_ms);
     agg.milestones.note(event, r.recorded_at_ms, agg.state);
@@ -103,8 +116,9 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
     for (const Touch& t : touches(event))
       agg.touched[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
     const BookingState& s = agg.state;
-    if (s.released_minor + s.refunded_minor > s.captured_minor) {
-      problem = "booking " + s.terms.booking_id + " released and refunded more than captured";
+    if (s.released_minor + s.refunded_minor + s.charged_back_minor > s.captured_minor) {
+      problem = "booking " + s.terms.booking_id +
+                " released, refunded and charged back more than captured";
       return Status::ok();
     }
     return post(r, event, s.terms.provider_id, problem);

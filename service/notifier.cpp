@@ -31,7 +31,7 @@ constexpr int scan_pages_max = 16;  // pages of notify_scan_events_max per run_o
 constexpr std::size_t last_error_bytes_max = 300;
 
 // The event types the marketplace must act on, and the notification each becomes.
-std::optional<std::string_view> notification_type(std::string_view event_type) {
+std::optional<std::string_view> notification_type_of(std::string_view event_type) {
   static constexpr std::pair<std::string_view, std::string_view> table[] = {
       {"PaymentCaptured", "payment.held"},
       {"ProofSubmitted", "completion.requested"},
@@ -50,6 +50,8 @@ std::optional<std::string_view> notification_type(std::string_view event_type) {
       {"RefundFailed", "refund.failed"},
       {"PayoutAwaitingOtp", "payout.awaiting_otp"},
       {"WithdrawalRequested", "withdrawal.requested"},
+      {"ChargebackOpened", "chargeback.opened"},
+      {"ChargebackResolved", "chargeback.resolved"},
   };
   for (const auto& [event, notification] : table) {
     if (event == event_type) return notification;
@@ -64,12 +66,32 @@ std::optional<std::string> string_member(const rapidjson::Document& data, const 
   return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
+// The notification `event` becomes, if any. A refund Paystack cannot complete without the
+// customer's bank details (RefundUpdated to needs_attention) is one; its other updates are not.
+std::optional<std::string_view> notification_type(const RecordedEvent& event) {
+  if (event.type == "RefundUpdated") {
+    rapidjson::Document data;
+    data.Parse(event.data.data(), event.data.size());
+    if (!data.HasParseError() && string_member(data, "status") == "needs_attention")
+      return "refund.needs_attention";
+    return std::nullopt;
+  }
+  return notification_type_of(event.type);
+}
+
 std::string notification_id(int64_t seq) {
   return "ntf_" + std::to_string(seq);
 }
 
-// The JSON body of the notification derived from `event` (see notifier.h).
-Result<std::string> notification_body(const RecordedEvent& event, std::string_view type) {
+// Who a booking is between, for the notifications of its events.
+struct Parties {
+  std::string client_id, provider_id;
+};
+
+// The JSON body of the notification derived from `event` (see notifier.h); `parties` are the
+// booking's, when the event names one.
+Result<std::string> notification_body(const RecordedEvent& event, std::string_view type,
+                                      const std::optional<Parties>& parties) {
   rapidjson::Document data;
   data.Parse(event.data.data(), event.data.size());
   if (data.HasParseError() || !data.IsObject())
@@ -86,7 +108,11 @@ Result<std::string> notification_body(const RecordedEvent& event, std::string_vi
   field("type", type);
   field("created_at", format_iso8601_ms(event.recorded_at_ms));
   if (auto booking_id = string_member(data, "booking_id")) field("booking_id", *booking_id);
-  if (auto provider_id = string_member(data, "provider_id")) field("provider_id", *provider_id);
+  if (parties) field("client_id", parties->client_id);
+  if (auto provider_id = string_member(data, "provider_id"))
+    field("provider_id", *provider_id);
+  else if (parties)
+    field("provider_id", parties->provider_id);
   w.Key("data");
   w.RawValue(event.data.data(), event.data.size(), rapidjson::kObjectType);
   w.Key("seq");
@@ -151,6 +177,7 @@ struct Notifier::Impl {
   sqlite::Db db;  // declared before its statements: they are finalized first
   std::optional<EventReader> reader;
   sqlite::Stmt read_cursor, advance_cursor, insert, select_due, mark_delivered, mark_failed;
+  sqlite::Stmt booking_parties;
 
   std::mutex run_mutex;          // one run_once at a time
   std::optional<Worker> worker;  // built by Notifier::open, stopped before the rest goes
@@ -174,6 +201,7 @@ Status Notifier::Impl::prepare() {
   if (!status.is_ok()) return status;
   const std::pair<sqlite::Stmt*, const char*> statements[] = {
       {&read_cursor, "SELECT last_seq FROM notification_cursor WHERE id = 1"},
+      {&booking_parties, "SELECT client_id, provider_id FROM bookings WHERE id = ?"},
       {&advance_cursor,
        "UPDATE notification_cursor SET last_seq = ?2 WHERE id = 1 AND last_seq = ?1"},
       {&insert,
@@ -214,9 +242,18 @@ Status Notifier::Impl::scan_page(bool& more) {
   if (!tx.is_ok()) return tx.status();
   const int64_t now_ms = clock.now_ms();
   for (const RecordedEvent& event : events.value()) {
-    std::optional<std::string_view> type = notification_type(event.type);
+    std::optional<std::string_view> type = notification_type(event);
     if (!type) continue;
-    Result<std::string> body = notification_body(event, *type);
+    std::optional<Parties> parties;
+    if (event.stream.starts_with("booking-")) {
+      booking_parties.bind(1, std::string_view(event.stream).substr(8));
+      Result<bool> found = booking_parties.step();
+      if (!found.is_ok()) return found.status();
+      if (found.value())
+        parties = Parties{booking_parties.column_text(0), booking_parties.column_text(1)};
+      booking_parties.reset();
+    }
+    Result<std::string> body = notification_body(event, *type, parties);
     if (!body.is_ok()) return body.status();
     insert.bind(1, notification_id(event.seq)).bind(2, event.seq).bind(3, *type);
     insert.bind(4, body.value()).bind(5, now_ms);

@@ -14,14 +14,17 @@
 //   RefundProcessed -> refund.processed          RefundFailed -> refund.failed
 //   PaymentFlagged -> payment.flagged            PaymentFailed -> payment.failed
 //   BookingCancelled -> booking.cancelled        BookingExpired -> booking.expired
-//   WithdrawalRequested -> withdrawal.requested
+//   WithdrawalRequested -> withdrawal.requested  RefundUpdated (needs_attention) ->
+//   refund.needs_attention ChargebackOpened -> chargeback.opened        ChargebackResolved ->
+//   chargeback.resolved
 // The new notifications and the advanced cursor are written in one transaction (schema 0005), so
 // none is lost or derived twice. On its first start the cursor is set to the end of the log:
 // notifications begin when they are switched on, history is not replayed.
 //
 // Body (JSON): {"id":"ntf_42","type":"funds.released","created_at":"<ISO 8601 of the event>",
-//   "booking_id":"...","provider_id":"...","seq":42,"data":{...the event's data as stored...}}
-// (booking_id and provider_id when the event names them). Headers: Content-Type
+//   "booking_id":"...","client_id":"...","provider_id":"...","seq":42,"data":{...the event's data
+//   as stored...}} (booking_id and client_id for every event of a booking, provider_id for every
+//   event of a booking or a provider). Headers: Content-Type
 // application/json, X-Escrow-Signature `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
 // keyed with ESCROW_NOTIFY_SECRET; receivers should check it and refuse old timestamps.
 //

@@ -17,6 +17,7 @@
 #include "paystack/client.h"
 #include "paystack/webhook.h"
 #include "projections/webhook_log.h"
+#include "service/chargebacks.h"
 #include "service/log.h"
 #include "service/outbox.h"
 #include "service/payments.h"
@@ -229,22 +230,20 @@ Result<Handled> handle_refund(const Context& ctx, const paystack::WebhookEvent& 
 
 // ---- charge.dispute.* ------------------------------------------------------------------------
 
-Result<Handled> handle_dispute_create(const Context& ctx, const paystack::WebhookEvent& event,
-                                      const CommandContext& context) {
-  if (event.reference.empty()) return ignored("the dispute names no transaction");
-  auto booking_id = booking_of_reference(ctx, event.reference);
-  if (!booking_id.is_ok()) return booking_id.status();
-  if (!booking_id.value()) return ignored("no booking has this transaction reference");
-  OpenDispute command;
-  command.reason = "chargeback";
-  command.description = "Paystack chargeback on transaction " + event.reference;
-  if (event.dispute_id)
-    command.description += " (dispute " + std::to_string(*event.dispute_id) + ")";
-  command.source = DisputeSource::chargeback;
-  command.paystack_dispute_id = event.dispute_id;
-  CommandResult result = ctx.shell.execute(*booking_id.value(), command, context);
-  if (!result.ok()) return refusal(result, {Rejection::dispute_open});
-  return processed(&result);
+// Create, remind and resolve alike: the dispute as Paystack has it now is recorded (rule 6b).
+Result<Handled> handle_dispute(const Context& ctx, const paystack::WebhookEvent& event,
+                               const CommandContext& context) {
+  if (!event.dispute_id) return ignored("the dispute has no id");
+  auto synced = sync_chargeback(ctx, *event.dispute_id, context);
+  if (!synced.is_ok()) return synced.status();
+  const ChargebackSync& s = synced.value();
+  if (s.unanswered) return paystack_failure(*s.unanswered);
+  if (s.unknown_at_paystack) return ignored("Paystack has no such dispute");
+  if (!s.recorded.status.is_ok() && !s.booking_id)
+    return ignored("the dispute cannot be recorded: " + s.recorded.status.message());
+  if (!s.booking_id) return ignored("no booking has this transaction reference");
+  if (!s.recorded.ok()) return refusal(s.recorded, {});
+  return processed(&s.recorded);
 }
 
 Result<Handled> handle(const Context& ctx, const paystack::WebhookEvent& event,
@@ -263,10 +262,9 @@ Result<Handled> handle(const Context& ctx, const paystack::WebhookEvent& event,
     case WebhookKind::refund_needs_attention:
       return handle_refund(ctx, event, context);
     case WebhookKind::dispute_create:
-      return handle_dispute_create(ctx, event, context);
     case WebhookKind::dispute_remind:
     case WebhookKind::dispute_resolve:
-      return ignored("a chargeback's reminders and resolution are for an admin to act on");
+      return handle_dispute(ctx, event, context);
     case WebhookKind::unknown:
       break;
   }

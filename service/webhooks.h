@@ -35,10 +35,14 @@
 //                             refund of the transaction is settled already; `ignored` when
 //                             Paystack lists none yet (the outbox checks again) or the booking
 //                             has no refund of it.
-//   charge.dispute.create     OpenDispute(source chargeback) on the booking of the transaction.
-//   charge.dispute.remind/resolve, any other event
-//                             ignored with a note: a chargeback's outcome is an admin decision
-//                             (POST /bookings/:id/dispute/resolve), not Paystack's.
+//   charge.dispute.*          create, remind and resolve alike: the dispute is fetched
+//                             (GET /dispute/:id) and what Paystack has now is recorded with
+//                             RecordChargeback on the booking of its transaction
+//                             (service/chargebacks.h): opened (freezing held money), updated, or
+//                             resolved, which settles the money (rule 6b). Paystack without an
+//                             answer: `failed` and retried; a dispute Paystack does not know or
+//                             whose transaction no booking has: `ignored`.
+//   any other event           ignored with a note.
 // A transfer whose verified amount differs from its payout's is `ignored` with that note, for an
 // admin to look at. An unknown reference is `ignored`. A refusal that means "already so" (a dispute
 // already open) is `processed`; another refusal is `ignored` with its code (retrying cannot change

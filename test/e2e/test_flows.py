@@ -12,7 +12,11 @@
 #   held for an OTP and finalized by an admin; duplicated, reordered, dropped and badly signed webhooks; a payment of the wrong amount
 #   (flagged, never held); idempotent replays and key reuse; a late payment on a cancelled booking
 #   refunded at once; a failed refund putting the money back in escrow; who may cancel after
-#   proof; an expired booking; a chargeback webhook opening a dispute; concurrent withdrawals and
+#   proof; an expired booking; Paystack chargebacks opened and resolved at the simulator (accepted
+#   by an admin before release: the money returned once, never refunded; declined: the escrow
+#   unfrozen; after payout: the provider's balance below zero, withdrawals refused, the next release
+#   covering it first; beyond what the provider was paid: the platform's loss) and a signed dispute
+#   webhook Paystack does not have changing nothing; concurrent withdrawals and
 #   releases that cannot overdraw or release twice; signed outbound notifications; paging and
 #   replay by time; the global event feed's hash chain recomputed from the feed alone; the
 #   webhook console's listing and retry of an ignored delivery; and that what escrowd answers on
@@ -606,26 +610,148 @@ class MoreRules(Base):
         self.assertError(WORLD.api.post(f"/bookings/{b['id']}/pay", {}, token=client), 409, "booking_expired")
         self.assertEqual(len(WORLD.sim_state()["transactions"]), checkouts)  # no checkout opened
 
-    def test_a_chargeback_opens_a_dispute_once(self):
-        b, client = M.funded_booking()
+    def test_a_signed_dispute_webhook_paystack_does_not_have_changes_nothing(self):
+        b, _ = M.funded_booking()
         reference = b["payments"][0]["reference"]
         body = json.dumps({"event": "charge.dispute.create", "data": {
-            "id": 358950, "refund_amount": 500000, "currency": "NGN", "status": "awaiting-merchant-feedback",
+            "id": 358900, "refund_amount": 500000, "currency": "NGN", "status": "awaiting-merchant-feedback",
             "resolution": None, "domain": "test", "category": "chargeback", "transaction_reference": None,
             "transaction": {"id": b["payments"][0]["paystack_transaction_id"], "status": "success",
                             "reference": reference, "amount": 500000, "currency": "NGN"},
             "customer": {"email": b["client_email"]}, "created_at": "2026-01-05T10:00:00.000Z",
             "updated_at": "2026-01-05T10:00:00.000Z"}}, separators=(",", ":")).encode()
         signature = hmac.new(WORLD.secret_key.encode(), body, hashlib.sha512).hexdigest()
-        for duplicate in (False, True):
-            r = WORLD.api.post("/webhooks/paystack", body, headers={"x-paystack-signature": signature},
-                               content_type="application/json")
-            self.assertEqual((r.status, r.json()["duplicate"]), (200, duplicate), r)
-        disputed = M.wait_booking(b["id"], lambda x: x["status"] == "disputed", "disputed by the chargeback")
-        self.assertEqual((disputed["dispute"]["source"], disputed["escrow_balance"]), ("chargeback", 500000))
-        self.assertEqual(len([e for e in M.events_of(b["id"]) if e["type"] == "DisputeOpened"]), 1)
+        r = WORLD.api.post("/webhooks/paystack", body, headers={"x-paystack-signature": signature},
+                           content_type="application/json")
+        self.assertEqual(r.status, 200, r)
+        delivery = r.json()["delivery_id"]
+        WORLD.wait_for(lambda: M.expect(WORLD.api.get(f"/admin/webhook-events/{delivery}", token=M.admin),
+                                        200, "delivery")["status"] == "ignored", "the delivery ignored")
+        self.assertEqual(M.booking(b["id"])["status"], "pending_execution")
+
+
+class Chargebacks(Base):
+    """DESIGN rule 6b, against the simulator's dispute paths and control calls."""
+
+    def open_chargeback(self, reference, **body):
+        r = WORLD.sim_http.post(f"/_sim/transactions/{reference}/chargeback", body)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["data"]["id"]
+
+    def bank_resolves(self, dispute_id, resolution):
+        r = WORLD.sim_http.post(f"/_sim/disputes/{dispute_id}/resolve", {"resolution": resolution})
+        self.assertEqual(r.status, 200, r)
+
+    def chargeback(self, booking, dispute_id):
+        return [c for c in booking["chargebacks"] if c["id"] == dispute_id][0]
+
+    def test_before_release_the_admin_accepts_and_the_money_goes_back_once(self):
+        provider_id, provider = M.provider(with_account=True)
+        b, client = M.funded_booking(provider_id)
+        M.submit_proof_json(b["id"], provider)
+        reference = b["payments"][0]["reference"]
+        dispute_id = self.open_chargeback(reference)
+        frozen = M.wait_booking(b["id"], lambda x: x["status"] == "disputed", "frozen by the chargeback")
+        c = self.chargeback(frozen, dispute_id)
+        self.assertEqual((c["status"], c["resolution"], c["refund_amount"]),
+                         ("awaiting-merchant-feedback", None, 500000))
+        self.assertIsNotNone(c["due_at"])
         self.assertError(WORLD.api.post(f"/bookings/{b['id']}/release-payment", {}, token=client), 409,
                          "dispute_open")
+        # An admin refund now could pay the client twice: refused while Paystack decides.
+        self.assertError(WORLD.api.post(f"/bookings/{b['id']}/dispute/resolve",
+                                        {"outcome": "refund", "note": "x"}, token=M.admin), 409,
+                         "chargeback_open")
+        listed = M.expect(WORLD.api.get("/admin/chargebacks?status=awaiting-merchant-feedback",
+                                        token=M.auditor), 200, "chargebacks")
+        self.assertIn(dispute_id, [x["id"] for x in listed["data"]])
+        self.assertError(WORLD.api.post(f"/admin/chargebacks/{dispute_id}/respond",
+                                        {"resolution": "accept", "message": "ok"},
+                                        token=M.auditor), 403, "not_allowed")
+
+        answered = M.expect(WORLD.api.post(f"/admin/chargebacks/{dispute_id}/respond",
+                                           {"resolution": "accept", "message": "We refund the customer."},
+                                           token=M.admin), 200, "accept")
+        c = self.chargeback(answered, dispute_id)
+        self.assertEqual((answered["status"], answered["payment_status"]), ("refunded", "refunded"))
+        self.assertEqual((c["resolution"], c["response"], c["from_escrow"]), ("merchant-accepted", "accept", 500000))
+        self.assertEqual((answered["escrow_balance"], answered["charged_back"], answered["refunds"]), (0, 500000, []))
+        # The resolve webhook arrives too and changes nothing; Paystack holds no refund of it.
+        time.sleep(0.5)
+        again = M.booking(b["id"])
+        self.assertEqual(again["version"], answered["version"])
+        self.assertEqual(WORLD.sim_refunds(reference), [])
+        paystack_side = [t for t in WORLD.sim_state()["transactions"] if t["reference"] == reference]
+        self.assertEqual(paystack_side[0]["status"], "reversed")
+        self.assertError(WORLD.api.post(f"/admin/chargebacks/{dispute_id}/respond",
+                                        {"resolution": "accept", "message": "again"}, token=M.admin),
+                         409, "chargeback_not_answerable")
+        self.assertEqual(M.balance(provider_id)["available"], 0)
+
+    def test_before_release_declined_unfreezes_and_the_booking_goes_on(self):
+        provider_id, provider = M.provider(with_account=True)
+        b, client = M.funded_booking(provider_id)
+        M.submit_proof_json(b["id"], provider)
+        dispute_id = self.open_chargeback(b["payments"][0]["reference"])
+        M.wait_booking(b["id"], lambda x: x["status"] == "disputed", "frozen by the chargeback")
+        self.assertError(WORLD.api.post(f"/admin/chargebacks/{dispute_id}/respond",
+                                        {"resolution": "decline", "message": "Delivered."}, token=M.admin),
+                         400, "invalid_field")
+        declined = M.expect(WORLD.api.post(f"/admin/chargebacks/{dispute_id}/respond",
+                                           {"resolution": "decline", "message": "Delivered, see photos.",
+                                            "uploaded_filename": "evidence-1.pdf"}, token=M.admin),
+                            200, "decline")
+        c = self.chargeback(declined, dispute_id)
+        self.assertEqual((declined["status"], c["status"], c["response"], c["resolution"]),
+                         ("disputed", "awaiting-bank-feedback", "decline", None))
+        self.bank_resolves(dispute_id, "declined")
+        on = M.wait_booking(b["id"], lambda x: x["status"] == "awaiting_confirmation", "unfrozen")
+        self.assertEqual((self.chargeback(on, dispute_id)["resolution"], on["escrow_balance"]), ("declined", 500000))
+        self.assertIsNotNone(on["auto_confirm_at"])  # the paused clock runs again
+        released = M.release(b["id"], client)
+        self.assertEqual(released["status"], "completed")
+        payout = M.wait_payout(b["id"], "success")
+        self.assertEqual(payout["amount"], 500000 - fee_of(500000))
+
+    def test_after_payout_the_provider_owes_it_and_the_next_release_covers_it_first(self):
+        provider_id, provider = M.provider(with_account=True)
+        b, client = M.funded_booking(provider_id)
+        M.submit_proof_json(b["id"], provider)
+        M.release(b["id"], client)
+        net = 500000 - fee_of(500000)
+        M.wait_payout(b["id"], "success")
+        dispute_id = self.open_chargeback(b["payments"][0]["reference"], refund_amount=300000)
+        opened = M.wait_booking(b["id"], lambda x: len(x["chargebacks"]) == 1, "the chargeback recorded")
+        self.assertEqual(opened["status"], "completed")  # nothing held to freeze
+        self.bank_resolves(dispute_id, "auto-accepted")
+        done = M.wait_booking(b["id"], lambda x: x["chargebacks"][0]["resolution"] == "auto-accepted",
+                              "the chargeback resolved")
+        c = self.chargeback(done, dispute_id)
+        self.assertEqual((c["from_escrow"], c["from_provider"], c["platform_loss"]), (0, 300000, 0))
+        self.assertEqual(M.balance(provider_id)["available"], -300000)
+        self.assertError(WORLD.api.post(f"/providers/{provider_id}/withdrawals", {"amount": 100, "currency": "NGN"},
+                                        token=provider), 409, "insufficient_balance")
+        # The next booking's release pays the debt first: only the rest is transferred.
+        b2, client2 = M.funded_booking(provider_id)
+        M.submit_proof_json(b2["id"], provider)
+        M.release(b2["id"], client2)
+        payout = M.wait_payout(b2["id"], "success")
+        self.assertEqual(payout["amount"], net - 300000)
+        self.assertEqual(M.balance(provider_id)["available"], 0)
+
+    def test_a_chargeback_beyond_what_the_provider_was_paid_is_the_platforms_loss(self):
+        provider_id, provider = M.provider()  # no payout account: the release stays available
+        b, client = M.funded_booking(provider_id)
+        M.submit_proof_json(b["id"], provider)
+        M.release(b["id"], client)
+        dispute_id = self.open_chargeback(b["payments"][0]["reference"])
+        M.wait_booking(b["id"], lambda x: len(x["chargebacks"]) == 1, "the chargeback recorded")
+        self.bank_resolves(dispute_id, "merchant-accepted")
+        done = M.wait_booking(b["id"], lambda x: x["chargebacks"][0]["resolution"] is not None, "resolved")
+        c = self.chargeback(done, dispute_id)
+        self.assertEqual((c["from_provider"], c["platform_loss"]), (500000 - fee_of(500000), fee_of(500000)))
+        self.assertEqual(M.balance(provider_id)["available"], 0)
+        self.assertEqual(done["charged_back"], 500000)
 
 
 class ReleaseRules(Base):

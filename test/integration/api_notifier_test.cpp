@@ -277,7 +277,9 @@ TEST_CASE("notifications are signed, carry the event, and are retried after a 50
     CHECK(id == "ntf_" + std::to_string(body["seq"].GetInt64()));
     CHECK(request.notification_id == id);
     CHECK(std::string(body["booking_id"].GetString()) == "b1");
-    CHECK_FALSE(body.HasMember("provider_id"));  // booking events do not name the provider
+    // Every notification of a booking names its parties (DESIGN section 5).
+    CHECK(std::string(body["client_id"].GetString()) == "client-1");
+    CHECK(std::string(body["provider_id"].GetString()) == "provider-1");
     CHECK(std::string(body["created_at"].GetString()) == "2027-01-15T08:00:00.000Z");
     CHECK(body["data"].IsObject());
     ids.insert(id);

@@ -15,7 +15,9 @@
 // refund webhooks are prompts: the booking's open refunds of that transaction get what Paystack
 // lists for them, so an old refund.failed processed again never fails the retried refund Paystack
 // still has open; the official transfer.success sample is stored and shown with its account
-// number masked; a chargeback opens one dispute and its reminders change nothing;
+// number masked; a chargeback (opened and resolved at the simulator) is recorded as GET
+// /dispute/:id has it: one dispute, reminders change nothing, the customer's win takes the
+// money from escrow with no refund at Paystack, and a dispute Paystack does not have is ignored;
 // unknown references are ignored; a delivery whose processing failed (Paystack unreachable) is
 // recorded failed with the error, and the background retry processes it once Paystack answers;
 // the admin list, detail and retry routes answer what a console shows, with their role checks.
@@ -650,42 +652,67 @@ TEST_CASE("account numbers in a delivery are stored masked", "[webhooks]") {
   CHECK(f.delivery(id).status == "ignored");
 }
 
-TEST_CASE("a chargeback on a held payment opens a dispute once", "[webhooks]") {
+TEST_CASE("a chargeback is recorded as Paystack has it, and resolved for the customer from escrow",
+          "[webhooks][chargeback]") {
   Sim* sim = sim_or_skip();
   if (sim == nullptr) return;
   Fixture f(*sim);
   std::string reference = f.paid_booking("bk-chargeback");
-  auto dispute = [&](const std::string& event, const std::string& updated_at) {
-    return R"({"event":")" + event +
-           R"(","data":{"id":358950,"refund_amount":500000,"currency":"NGN",)"
-           R"("status":"awaiting-merchant-feedback","transaction":{"id":4099260516,"reference":")" +
-           reference +
-           R"(","amount":500000,"currency":"NGN","status":"success"},)"
-           R"("transaction_reference":null,"category":"chargeback","updated_at":")" +
-           updated_at + R"("}})";
-  };
-  int64_t created =
-      delivery_id_of(f.post_signed(dispute("charge.dispute.create", "2026-12-01T10:00:00.000Z")));
+  sim->control("/_sim/transactions/" + reference + "/chargeback", "{}");
+  std::string created_body = sim->webhook_body("charge.dispute.create", reference);
+  rapidjson::Document created_doc;
+  created_doc.Parse(created_body.c_str());
+  REQUIRE(created_doc.IsObject());
+  const int64_t dispute_id = created_doc["data"]["id"].GetInt64();
+  CHECK(created_doc["data"]["transaction_reference"].IsNull());  // as Paystack's samples
+
+  int64_t created = delivery_id_of(f.post_signed(created_body));
   REQUIRE(f.processor.process(created).is_ok());
   CHECK(f.delivery(created).status == "processed");
   CHECK(f.text("SELECT status FROM bookings WHERE id = ?", "bk-chargeback") == "disputed");
   CHECK(f.text("SELECT source FROM disputes WHERE booking_id = ?", "bk-chargeback") ==
         "chargeback");
+  CHECK(f.text("SELECT status FROM chargebacks WHERE booking_id = ?", "bk-chargeback") ==
+        "awaiting-merchant-feedback");
 
-  // Paystack says it again (a later state): already open, so processed and nothing new.
-  int64_t again =
-      delivery_id_of(f.post_signed(dispute("charge.dispute.create", "2026-12-01T12:00:00.000Z")));
-  REQUIRE(again != created);
-  REQUIRE(f.processor.process(again).is_ok());
-  CHECK(f.delivery(again).status == "processed");
-  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'DisputeOpened'") == 1);
-
-  // Reminders and Paystack's resolution are for an admin: kept, ignored, nothing changes.
+  // A reminder changes nothing: the dispute Paystack has is the one recorded.
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/remind", "{}");
   int64_t remind =
-      delivery_id_of(f.post_signed(dispute("charge.dispute.remind", "2026-12-02T10:00:00.000Z")));
+      delivery_id_of(f.post_signed(sim->webhook_body("charge.dispute.remind", reference)));
   REQUIRE(f.processor.process(remind).is_ok());
-  CHECK(f.delivery(remind).status == "ignored");
-  CHECK(f.text("SELECT status FROM disputes WHERE booking_id = ?", "bk-chargeback") == "open");
+  CHECK(f.delivery(remind).status == "processed");
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'DisputeOpened'") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'ChargebackOpened'") == 1);
+
+  // The bank sides with the customer: the money is recorded returned, never refunded again.
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
+               R"({"resolution":"merchant-accepted"})");
+  int64_t resolved =
+      delivery_id_of(f.post_signed(sim->webhook_body("charge.dispute.resolve", reference)));
+  REQUIRE(f.processor.process(resolved).is_ok());
+  CHECK(f.delivery(resolved).status == "processed");
+  CHECK(f.text("SELECT status FROM bookings WHERE id = ?", "bk-chargeback") == "refunded");
+  CHECK(f.text("SELECT payment_status FROM bookings WHERE id = ?", "bk-chargeback") == "refunded");
+  CHECK(f.text("SELECT resolution FROM chargebacks WHERE booking_id = ?", "bk-chargeback") ==
+        "merchant-accepted");
+  CHECK(f.count("SELECT from_escrow FROM chargebacks WHERE booking_id = 'bk-chargeback'") ==
+        500000);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type = 'RefundRequested'") == 0);
+  CHECK(sim->state()["refunds"].GetArray().Size() == 0);
+  CHECK(f.count("SELECT escrow_balance FROM bookings WHERE id = 'bk-chargeback'") == 0);
+
+  // The create delivery processed again (a console retry) records nothing new.
+  REQUIRE(f.processor.process(created).is_ok());
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE type LIKE 'Chargeback%'") == 2);
+
+  // A signed webhook naming a dispute Paystack does not have is ignored.
+  std::string unknown = R"({"event":"charge.dispute.create","data":{"id":999999001,)"
+                        R"("refund_amount":500000,"currency":"NGN","status":"pending",)"
+                        R"("transaction":{"reference":")" +
+                        reference + R"("},"updated_at":"2026-12-01T10:00:00.000Z"}})";
+  int64_t stranger = delivery_id_of(f.post_signed(unknown));
+  REQUIRE(f.processor.process(stranger).is_ok());
+  CHECK(f.delivery(stranger).status == "ignored");
 }
 
 // ---- admin routes ----------------------------------------------------------------------------

@@ -8,7 +8,9 @@
 // that a stale cached state is re-decided after a version conflict, that a withdrawal is checked
 // against the available balance, and that the live tables always equal a fresh rebuild: verify()
 // passes, rebuild() reports no drift, a hand-edited projection row is reported as drift and
-// repaired, and a projection whose recorded version is stale is rebuilt by rebuild_stale().
+// repaired, and a projection whose recorded version is stale is rebuilt by rebuild_stale(); a
+// chargeback after payout shows in the chargebacks table and takes the provider's balance below
+// zero (blocking withdrawals) while verify passes, and verify names a chargeback resolved twice.
 #include <stdlib.h>
 
 #include <atomic>
@@ -310,4 +312,79 @@ TEST_CASE("verify names the seq of an event altered behind the triggers' back") 
   REQUIRE_FALSE(report->ok());
   CHECK(report->first_bad_seq == seq);
   CHECK(report->problems.front().find("seq " + std::to_string(seq)) != std::string::npos);
+}
+
+TEST_CASE("a chargeback after payout shows in the projections, and verify checks its split") {
+  Fixture f;
+  REQUIRE(f.run_provider("provider-1",
+                         RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN},
+                         service)
+              .ok());
+  f.create("b1", 1'000'000);
+  f.pay_next("b1");
+  REQUIRE(f.run("b1", SubmitProof{"done", {}, {}}, Actor{"provider-1", Role::provider}).ok());
+  REQUIRE(f.run("b1", ConfirmCompletion{}, Actor{"client-1", Role::client}).ok());
+  std::string payout = f.text("SELECT payout_id FROM payouts WHERE booking_id='b1'");
+  REQUIRE(f.run_provider("provider-1",
+                         RecordPayoutOutcome{payout, PayoutStatus::success, "TRF_1", 77, ""},
+                         paystack_system)
+              .ok());
+  std::string reference = f.text("SELECT reference FROM payments WHERE booking_id='b1'");
+  RecordChargeback report{358951,
+                          reference,
+                          Money{1'000'000, Currency::NGN},
+                          ChargebackStatus::awaiting_merchant_feedback,
+                          std::nullopt,
+                          1'800'000'000'000};
+  REQUIRE(f.run("b1", report, paystack_system).ok());
+  CHECK(f.text("SELECT status || '/' || resolution FROM chargebacks WHERE dispute_id=358951") ==
+        "awaiting-merchant-feedback/");
+  CHECK(f.integer("SELECT due_at FROM chargebacks WHERE dispute_id=358951") == 1'800'000'000'000);
+  report.status = ChargebackStatus::resolved;
+  report.resolution = ChargebackResolution::merchant_accepted;
+  REQUIRE(f.run("b1", report, paystack_system).ok());
+
+  CHECK(f.text("SELECT resolution FROM chargebacks WHERE dispute_id=358951") ==
+        "merchant-accepted");
+  CHECK(f.integer("SELECT from_provider FROM chargebacks WHERE dispute_id=358951") == 950'000);
+  CHECK(f.integer("SELECT platform_loss FROM chargebacks WHERE dispute_id=358951") == 50'000);
+  CHECK(f.integer("SELECT available FROM provider_balances WHERE provider_id='provider-1'") ==
+        -950'000);
+  CHECK(f.integer("SELECT balance FROM account_balances WHERE "
+                  "account='platform:chargeback_losses'") == -50'000);
+  CHECK(f.integer("SELECT SUM(balance) FROM account_balances") == 0);
+  CHECK(f.text("SELECT status FROM bookings WHERE id='b1'") == "completed");
+  // The debt blocks withdrawals.
+  CommandResult withdrawal = f.run_provider(
+      "provider-1", RequestWithdrawal{Money{1, Currency::NGN}, Money{}, std::nullopt},
+      Actor{"provider-1", Role::provider});
+  CHECK(withdrawal.rejection == Rejection::insufficient_balance);
+  f.expect_verified();
+
+  // The same chargeback resolved a second time, appended behind the decider's back: verify
+  // names it instead of counting the money twice.
+  auto state = f.shell->load_booking("b1");
+  REQUIRE(state.is_ok());
+  ChargebackResolved twice{"b1",
+                           "provider-1",
+                           358951,
+                           ChargebackResolution::merchant_accepted,
+                           Money{1'000'000, Currency::NGN},
+                           Money{0, Currency::NGN},
+                           Money{950'000, Currency::NGN},
+                           Money{50'000, Currency::NGN},
+                           false,
+                           std::nullopt};
+  AppendOutcome out = f.store->append(AppendCommand{
+      {StreamAppend{booking_stream("b1"),
+                    state->version,
+                    {to_new_event(Event{twice}, encode_meta(EventMeta{"x", Role::system}))}}},
+      {}});
+  REQUIRE(out.status.is_ok());
+  sqlite::Db db = f.connect(sqlite::Db::Mode::read_only);
+  auto report_after = projections::verify(db);
+  REQUIRE(report_after.is_ok());
+  REQUIRE_FALSE(report_after->ok());
+  CHECK(report_after->first_bad_seq == out.events.front().seq);
+  CHECK(report_after->problems.front().find("chargeback 358951") != std::string::npos);
 }

@@ -1,0 +1,98 @@
+// Paystack chargebacks between Paystack and the ledger; see chargebacks.h.
+#include "service/chargebacks.h"
+
+#include "paystack/client.h"
+#include "service/payments.h"
+
+namespace escrow::service {
+
+Result<RecordChargeback> chargeback_report(const paystack::Dispute& d) {
+  if (!d.refund_amount)
+    return Status(StatusCode::invalid_argument, "the dispute has no refund_amount in a currency");
+  if (d.transaction_reference.empty())
+    return Status(StatusCode::invalid_argument, "the dispute names no transaction reference");
+  RecordChargeback c;
+  c.dispute_id = d.id;
+  c.payment_reference = d.transaction_reference;
+  c.refund_amount = *d.refund_amount;
+  c.status = parse_enum<ChargebackStatus>(d.status).value_or(ChargebackStatus::pending);
+  c.due_at_ms = d.due_at_ms;
+  if (c.status == ChargebackStatus::resolved) {
+    std::optional<ChargebackResolution> resolution = parse_enum<ChargebackResolution>(d.resolution);
+    if (!resolution) {
+      resolution = d.transaction_status == "reversed" ? ChargebackResolution::auto_accepted
+                                                      : ChargebackResolution::declined;
+    }
+    c.resolution = resolution;
+  }
+  return c;
+}
+
+Result<ChargebackSync> sync_chargeback(const Context& ctx, int64_t dispute_id,
+                                       const CommandContext& context) {
+  ChargebackSync out;
+  auto dispute = ctx.paystack.fetch_dispute(dispute_id);
+  if (!dispute.is_ok()) {
+    if (dispute.error().kind == paystack::ErrorKind::not_found)
+      out.unknown_at_paystack = true;
+    else
+      out.unanswered = dispute.error();
+    return out;
+  }
+  auto report = chargeback_report(dispute.value());
+  if (!report.is_ok()) {
+    out.recorded.status = report.status();
+    return out;
+  }
+  auto booking = booking_of_reference(ctx, report->payment_reference);
+  if (!booking.is_ok()) return booking.status();
+  out.booking_id = booking.value();
+  if (!out.booking_id) return out;
+  out.recorded = ctx.shell.execute(*out.booking_id, report.value(), context);
+  return out;
+}
+
+Result<ChargebackAnswer> answer_chargeback(const Context& ctx, int64_t dispute_id,
+                                           ChargebackResponse response, const std::string& message,
+                                           const std::string& uploaded_filename,
+                                           const CommandContext& context) {
+  ChargebackAnswer out;
+  auto booking = ctx.queries.chargeback_booking(dispute_id);
+  if (!booking.is_ok()) return booking.status();
+  if (!booking.value()) {
+    out.rejection = Rejection::unknown_chargeback;
+    return out;
+  }
+  out.booking_id = *booking.value();
+  auto state = ctx.shell.load_booking(out.booking_id);
+  if (!state.is_ok()) return state.status();
+  if (auto rejection = check_chargeback_answer(state.value(), context.actor, dispute_id)) {
+    out.rejection = rejection;
+    return out;
+  }
+  const ChargebackRecord record = *state->find_chargeback(dispute_id);
+  paystack::ResolveDisputeRequest request;
+  request.dispute_id = dispute_id;
+  request.resolution = response == ChargebackResponse::accept ? "merchant-accepted" : "declined";
+  request.message = message;
+  request.refund_amount = record.refund_amount;
+  request.uploaded_filename = uploaded_filename;
+  auto answered = ctx.paystack.resolve_dispute(request);
+  if (!answered.is_ok()) {
+    out.refused = answered.error();
+    return out;
+  }
+  // The answer is Paystack's short record; the dispute itself says where it now stands. When it
+  // cannot be fetched, the short record's status and resolution are what Paystack said.
+  paystack::Dispute now = answered.value();
+  if (auto fetched = ctx.paystack.fetch_dispute(dispute_id); fetched.is_ok()) now = fetched.value();
+  now.transaction_reference = record.payment_reference;
+  if (!now.refund_amount) now.refund_amount = record.refund_amount;
+  auto report = chargeback_report(now);
+  if (!report.is_ok()) return report.status();
+  out.recorded = ctx.shell.execute(out.booking_id,
+                                   AnswerChargeback{response, message, report.value()}, context);
+  return out;
+}
+
+}  // namespace escrow::service
