@@ -408,6 +408,14 @@ ApiResult<Dispute> Client::fetch_dispute(int64_t id) {
   return call("dispute.fetch", get("/dispute/" + std::to_string(id)), decode_dispute);
 }
 
+ApiResult<Page<Dispute>> Client::list_disputes(const ListDisputesQuery& query) {
+  Target target("/dispute");
+  target.add("status", query.status);
+  target.add("perPage", widen(query.per_page)).add("page", widen(query.page));
+  target.add_time("from", query.from_ms).add_time("to", query.to_ms);
+  return call("dispute.list", get(target.str()), decode_dispute_page);
+}
+
 ApiResult<Dispute> Client::resolve_dispute(const ResolveDisputeRequest& request) {
   if (request.resolution != "merchant-accepted" && request.resolution != "declined")
     return local_error(ErrorKind::validation,

@@ -134,7 +134,8 @@ class Client {
   ApiResult<Refund> fetch_refund(int64_t id);                           // retried
 
   // ---- disputes (chargebacks) -----------------------------------------------------------------
-  ApiResult<Dispute> fetch_dispute(int64_t id);  // retried
+  ApiResult<Dispute> fetch_dispute(int64_t id);                            // retried
+  ApiResult<Page<Dispute>> list_disputes(const ListDisputesQuery& query);  // retried
   // PUT /dispute/:id/resolve, sent once. Its answer is Paystack's short record of the dispute
   // (the transaction as an id): fetch_dispute() gives the whole.
   ApiResult<Dispute> resolve_dispute(const ResolveDisputeRequest& request);

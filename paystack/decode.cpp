@@ -361,5 +361,8 @@ ApiResult<std::vector<Balance>> decode_balances(const HttpResponse& response) {
 ApiResult<Dispute> decode_dispute(const HttpResponse& response) {
   return decode_object<Dispute>(response, "dispute", read_dispute);
 }
+ApiResult<Page<Dispute>> decode_dispute_page(const HttpResponse& response) {
+  return decode_page<Dispute>(response, "dispute list", read_dispute);
+}
 
 }  // namespace escrow::paystack

@@ -31,5 +31,6 @@ ApiResult<Refund> decode_refund(const HttpResponse& response);  // create, fetch
 ApiResult<Page<Refund>> decode_refund_page(const HttpResponse& response);
 ApiResult<std::vector<Balance>> decode_balances(const HttpResponse& response);
 ApiResult<Dispute> decode_dispute(const HttpResponse& response);  // fetch, resolve
+ApiResult<Page<Dispute>> decode_dispute_page(const HttpResponse& response);
 
 }  // namespace escrow::paystack

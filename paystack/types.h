@@ -131,6 +131,12 @@ struct ResolveDisputeRequest {
   std::optional<int64_t> evidence;
 };
 
+struct ListDisputesQuery {
+  std::string status;  // awaiting-merchant-feedback | awaiting-bank-feedback | pending | resolved
+  std::optional<int> page, per_page;
+  std::optional<int64_t> from_ms, to_ms;
+};
+
 struct ListRefundsQuery {
   std::string transaction;  // a transaction reference or id; empty: all
   std::optional<Currency> currency;

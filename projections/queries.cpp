@@ -583,6 +583,18 @@ Result<std::vector<std::string>> Queries::expiry_due(int64_t now_ms, int64_t lim
                                     [](const sqlite::Stmt& r) { return r.column_text(0); });
 }
 
+Result<std::vector<int64_t>> Queries::unresolved_chargebacks(int64_t limit) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT dispute_id FROM chargebacks WHERE status <> 'resolved' "
+      "ORDER BY updated_at, dispute_id LIMIT ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, limit);
+  return read_all_rows<int64_t>(stmt.value(),
+                                [](const sqlite::Stmt& r) { return r.column_int64(0); });
+}
+
 Result<std::vector<PendingPayment>> Queries::pending_payments(int64_t created_at_or_before_ms,
                                                               int64_t limit) {
   auto lease = reads_.lease();

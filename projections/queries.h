@@ -183,6 +183,8 @@ class Queries {
   Result<std::vector<std::string>> auto_confirm_due(int64_t now_ms, int64_t limit);
   // Bookings still awaiting payment whose pay_by is before `now_ms`, oldest deadline first.
   Result<std::vector<std::string>> expiry_due(int64_t now_ms, int64_t limit);
+  // Dispute ids of the chargebacks Paystack has not resolved, least recently changed first.
+  Result<std::vector<int64_t>> unresolved_chargebacks(int64_t limit);
   // payments still pending, opened at or before `created_at_or_before_ms`.
   Result<std::vector<PendingPayment>> pending_payments(int64_t created_at_or_before_ms,
                                                        int64_t limit);

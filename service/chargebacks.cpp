@@ -28,18 +28,13 @@ Result<RecordChargeback> chargeback_report(const paystack::Dispute& d) {
   return c;
 }
 
-Result<ChargebackSync> sync_chargeback(const Context& ctx, int64_t dispute_id,
-                                       const CommandContext& context) {
+namespace {
+
+// Records `dispute` (as Paystack gave it) on the booking of its transaction.
+Result<ChargebackSync> record_dispute(const Context& ctx, const paystack::Dispute& dispute,
+                                      const CommandContext& context) {
   ChargebackSync out;
-  auto dispute = ctx.paystack.fetch_dispute(dispute_id);
-  if (!dispute.is_ok()) {
-    if (dispute.error().kind == paystack::ErrorKind::not_found)
-      out.unknown_at_paystack = true;
-    else
-      out.unanswered = dispute.error();
-    return out;
-  }
-  auto report = chargeback_report(dispute.value());
+  auto report = chargeback_report(dispute);
   if (!report.is_ok()) {
     out.recorded.status = report.status();
     return out;
@@ -49,6 +44,52 @@ Result<ChargebackSync> sync_chargeback(const Context& ctx, int64_t dispute_id,
   out.booking_id = booking.value();
   if (!out.booking_id) return out;
   out.recorded = ctx.shell.execute(*out.booking_id, report.value(), context);
+  return out;
+}
+
+}  // namespace
+
+Result<ChargebackSync> sync_chargeback(const Context& ctx, int64_t dispute_id,
+                                       const CommandContext& context) {
+  auto dispute = ctx.paystack.fetch_dispute(dispute_id);
+  if (!dispute.is_ok()) {
+    ChargebackSync out;
+    if (dispute.error().kind == paystack::ErrorKind::not_found)
+      out.unknown_at_paystack = true;
+    else
+      out.unanswered = dispute.error();
+    return out;
+  }
+  return record_dispute(ctx, dispute.value(), context);
+}
+
+Result<ChargebackDiscovery> discover_chargebacks(const Context& ctx, int64_t since_ms,
+                                                 const CommandContext& context) {
+  ChargebackDiscovery out;
+  for (int page = 1; page <= discovery_pages_max; ++page) {
+    paystack::ListDisputesQuery query;
+    query.page = page;
+    query.per_page = discovery_page_size;
+    query.from_ms = since_ms;
+    auto listed = ctx.paystack.list_disputes(query);
+    if (!listed.is_ok()) {
+      out.unanswered = listed.error();
+      return out;
+    }
+    for (const paystack::Dispute& dispute : listed->items) {
+      auto known = ctx.queries.chargeback_booking(dispute.id);
+      if (!known.is_ok()) return known.status();
+      if (known.value()) continue;  // recorded: the scheduler's checks keep it current
+      auto recorded = record_dispute(ctx, dispute, context);
+      if (!recorded.is_ok()) return recorded.status();
+      if (!recorded->booking_id) continue;  // not a transaction of ours
+      if (!recorded->recorded.status.is_ok() &&
+          recorded->recorded.status.code() != StatusCode::invalid_argument)
+        return recorded->recorded.status;
+      if (recorded->recorded.ok()) out.recorded.push_back(std::move(recorded->recorded));
+    }
+    if (static_cast<int>(listed->items.size()) < discovery_page_size) break;
+  }
   return out;
 }
 

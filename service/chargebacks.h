@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ledger/decider.h"
 #include "ledger/store/shell.h"
@@ -36,6 +37,18 @@ struct ChargebackSync {
 // Not ok only for a storage error.
 Result<ChargebackSync> sync_chargeback(const Context& ctx, int64_t dispute_id,
                                        const CommandContext& context);
+
+// Lists the disputes Paystack opened since `since_ms` (GET /dispute, at most discovery_pages_max
+// pages) and records those the ledger has not heard of, on the booking of their transaction: a
+// chargeback whose webhooks were all lost is still found (and, if Paystack resolved it, settled).
+inline constexpr int discovery_pages_max = 10;
+inline constexpr int discovery_page_size = 100;
+struct ChargebackDiscovery {
+  std::optional<paystack::ApiError> unanswered;  // Paystack could not be asked: try again later
+  std::vector<CommandResult> recorded;           // the RecordChargeback commands that ran
+};
+Result<ChargebackDiscovery> discover_chargebacks(const Context& ctx, int64_t since_ms,
+                                                 const CommandContext& context);
 
 // POST /admin/chargebacks/:id/respond: checks the chargeback may be answered
 // (check_chargeback_answer), sends the answer (accept: merchant-accepted for the amount claimed;

@@ -1,5 +1,6 @@
 #include "service/schedulers.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -54,8 +55,68 @@ Status Schedulers::run_once() {
   Status confirmed = auto_confirm_due();
   Status expired = expire_due();
   Status checked = check_pending_payments();
-  if (!confirmed.is_ok()) return confirmed;
-  return expired.is_ok() ? checked : expired;
+  Status chargebacks = check_chargebacks();
+  for (const Status& s : {confirmed, expired, checked}) {
+    if (!s.is_ok()) return s;
+  }
+  return chargebacks;
+}
+
+Status Schedulers::check_chargebacks() {
+  if (!deps_.sync_chargeback) return Status::ok();
+  const int64_t now = deps_.clock.now_ms();
+  bool wake = false;
+  bool list_due = false;
+  {
+    std::lock_guard lock(mutex_);
+    list_due = !chargebacks_listed_ms_ ||
+               now - *chargebacks_listed_ms_ >= options_.chargeback_check_after_ms;
+    if (list_due) chargebacks_listed_ms_ = now;
+  }
+  if (list_due && deps_.discover_chargebacks) {
+    auto found =
+        deps_.discover_chargebacks(now - options_.chargeback_lookback_ms, scheduler_context());
+    if (!found.is_ok()) return found.status();
+    if (found->unanswered) {
+      logging::warn("schedulers: cannot list Paystack's disputes",
+                    {{"error", found->unanswered->to_string()}});
+    }
+    for (const CommandResult& recorded : found->recorded) wake = wake || queued_payout(recorded);
+  }
+  auto open = deps_.queries.unresolved_chargebacks(chargebacks_max);
+  if (!open.is_ok()) return open.status();
+  for (int64_t dispute_id : open.value()) {
+    {
+      std::lock_guard lock(mutex_);
+      auto [it, fresh] = chargeback_checked_ms_.try_emplace(dispute_id, now);
+      if (!fresh && now - it->second < options_.chargeback_check_after_ms) continue;
+      it->second = now;
+    }
+    auto synced = deps_.sync_chargeback(dispute_id, scheduler_context());
+    if (!synced.is_ok()) return synced.status();
+    if (synced->unanswered) {
+      logging::warn(
+          "schedulers: cannot fetch a chargeback",
+          {{"dispute_id", std::to_string(dispute_id)}, {"error", synced->unanswered->to_string()}});
+      continue;
+    }
+    const Status& recorded = synced->recorded.status;
+    if (recorded.code() == StatusCode::invalid_argument) {  // Paystack's dispute lacks a field
+      logging::warn("schedulers: chargeback not recorded",
+                    {{"dispute_id", std::to_string(dispute_id)}, {"error", recorded.to_string()}});
+      continue;
+    }
+    if (!recorded.is_ok()) return recorded;
+    wake = wake || queued_payout(synced->recorded);
+  }
+  {
+    std::lock_guard lock(mutex_);  // forget what is resolved (no longer listed)
+    std::erase_if(chargeback_checked_ms_, [&](const auto& entry) {
+      return std::find(open.value().begin(), open.value().end(), entry.first) == open.value().end();
+    });
+  }
+  if (wake && deps_.payout_queued) deps_.payout_queued();
+  return Status::ok();
 }
 
 Status Schedulers::auto_confirm_due() {

@@ -16,7 +16,14 @@
 //   verified first, so a payment made in time whose webhook is late is held, not refunded; when
 //   Paystack cannot answer, the booking waits for a later pass.
 //
-// All read their work from the projections (bookings, payments tables), in bounded batches.
+// - Chargebacks: Paystack's charge.dispute.* webhooks can be lost like any other, so each
+//   chargeback Paystack has not resolved is fetched again (sync_chargeback(): GET /dispute/:id)
+//   at most once per chargeback_check_after_ms, and what Paystack has is recorded: a resolution
+//   whose webhook never came still settles the money. As often, Paystack's disputes of the last
+//   chargeback_lookback_ms are listed (GET /dispute) and those never heard of are recorded.
+//
+// All read their work from the projections (bookings, payments, chargebacks tables), in bounded
+// batches.
 // Thread-safety: every public member may be called from any thread; passes never overlap.
 #pragma once
 
@@ -24,12 +31,14 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "ledger/store/read_pool.h"
 #include "ledger/store/shell.h"
 #include "paystack/client.h"
+#include "service/chargebacks.h"
 #include "service/context.h"
 #include "service/outbox.h"
 #include "service/payments.h"
@@ -41,6 +50,14 @@ namespace escrow::service {
 using SettleFn = std::function<Result<SettleOutcome>(const paystack::Transaction& transaction,
                                                      const CommandContext& context)>;
 
+// Records what Paystack has of a chargeback (sync_chargeback() in the service), and the
+// chargebacks Paystack opened since a time that the ledger has not heard of
+// (discover_chargebacks()).
+using ChargebackSyncFn =
+    std::function<Result<ChargebackSync>(int64_t dispute_id, const CommandContext& context)>;
+using ChargebackDiscoverFn =
+    std::function<Result<ChargebackDiscovery>(int64_t since_ms, const CommandContext& context)>;
+
 // The parts the schedulers use; a test may give its own settle function.
 struct SchedulerDeps {
   const Clock& clock;
@@ -49,28 +66,39 @@ struct SchedulerDeps {
   paystack::Client& paystack;
   SettleFn settle;
   std::function<void()> payout_queued;  // wakes the outbox
+  ChargebackSyncFn sync_chargeback;     // empty: chargebacks are not checked
+  ChargebackDiscoverFn discover_chargebacks;
 };
 
 class Schedulers {
  public:
-  static constexpr int batch_max = 100;  // bookings or payments per pass
+  static constexpr int batch_max = 100;          // bookings or payments per pass
+  static constexpr int chargebacks_max = 1'000;  // unresolved chargebacks looked at per pass
   static constexpr int64_t abandoned_after_ms = 24LL * 3600 * 1000;
 
   struct Options {
     int64_t interval_ms = 1000;
     int64_t pending_payment_check_after_ms = 15 * 60 * 1000;
+    int64_t chargeback_check_after_ms = 60 * 60 * 1000;
+    int64_t chargeback_lookback_ms = 120LL * 24 * 3600 * 1000;  // Paystack's disputes listed
   };
 
   // Over the service's parts: payments are settled with settle_transaction() (no metadata
   // fallback), and `money_queued` (the outbox's wake) is called after a command queued money.
   Schedulers(const Context& context, std::function<void()> money_queued, Options options)
-      : Schedulers(SchedulerDeps{context.clock, context.shell, context.queries, context.paystack,
-                                 [context](const paystack::Transaction& tx,
-                                           const CommandContext& command) {
-                                   return settle_transaction(context, tx, "verify", command,
-                                                             MetadataFallback::refused);
-                                 },
-                                 std::move(money_queued)},
+      : Schedulers(SchedulerDeps{
+                       context.clock, context.shell, context.queries, context.paystack,
+                       [context](const paystack::Transaction& tx, const CommandContext& command) {
+                         return settle_transaction(context, tx, "verify", command,
+                                                   MetadataFallback::refused);
+                       },
+                       std::move(money_queued),
+                       [context](int64_t dispute_id, const CommandContext& command) {
+                         return sync_chargeback(context, dispute_id, command);
+                       },
+                       [context](int64_t since_ms, const CommandContext& command) {
+                         return discover_chargebacks(context, since_ms, command);
+                       }},
                    options) {}
   Schedulers(SchedulerDeps deps, Options options);
   ~Schedulers();  // stop()
@@ -88,13 +116,16 @@ class Schedulers {
   Status expire_due();
   Status check_pending_payments();
   Status check_payment(const std::string& reference, int64_t created_at_ms);
+  Status check_chargebacks();
 
   SchedulerDeps deps_;
   Options options_;
 
-  std::mutex pass_mutex_;                           // one pass at a time
-  std::mutex mutex_;                                // guards the member below
-  std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
+  std::mutex pass_mutex_;                             // one pass at a time
+  std::mutex mutex_;                                  // guards the member below
+  std::map<std::string, int64_t> last_checked_ms_;    // payment reference -> last verify
+  std::map<int64_t, int64_t> chargeback_checked_ms_;  // dispute id -> last fetch
+  std::optional<int64_t> chargebacks_listed_ms_;      // the last GET /dispute
 
   Worker worker_;  // last: its thread stops before the members above go
 };

@@ -23,8 +23,12 @@
 // auto-confirm at the deadline releases and wakes the outbox; pending checkouts are verified and
 // settled; a booking past pay_by expires (its open checkout abandoned), and a payment made after
 // pay_by is refunded once, with the reason on the booking; the admin's lists of payouts and
-// refunds by status (GET /admin/payouts, /admin/refunds). Skipped, with a warning, when the
-// simulator binary is not built.
+// refunds by status (GET /admin/payouts, /admin/refunds); a chargeback whose webhooks were lost is
+// found by the scheduler (GET /dispute), a recorded one fetched again (a resolution whose webhook
+// was lost, at most once per check interval), and answered by an admin over HTTP (POST
+// /admin/chargebacks/:id/respond: role and id checks, accepted and resolved at once, no refund at
+// Paystack, a second answer refused). Skipped, with a warning, when the simulator binary is not
+// built.
 #include <rapidjson/document.h>
 
 #include <atomic>
@@ -728,4 +732,81 @@ TEST_CASE("admins and auditors list payouts and refunds across providers by stat
   CHECK(bad.body.find("queued, pending, otp, success, failed, reversed") != std::string::npos);
   CHECK(w.call("GET", "/admin/refunds", client_1).status == 403);
   CHECK(w.call("GET", "/admin/payouts", provider_1).status == 403);
+}
+
+TEST_CASE(
+    "a chargeback whose webhooks never came is found by the scheduler and answered by an admin") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.register_account();
+  w.create("cb1");
+  w.pay_at_sim("cb1");
+  std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'cb1'");
+  // The simulator sends its webhooks to a closed port: escrowd hears nothing of the chargeback.
+  sim->control("/_sim/transactions/" + reference + "/chargeback", R"({"refund_amount":400000})");
+  rapidjson::Document state = sim->state();
+  const int64_t dispute_id = state["disputes"][0]["id"].GetInt64();
+  CHECK(w.integer("SELECT COUNT(*) FROM chargebacks") == 0);
+
+  // The scheduler lists Paystack's disputes and records the one it never heard of, frozen.
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'cb1'") == "disputed");
+  CHECK(w.text("SELECT due_at IS NOT NULL FROM chargebacks") == "1");
+  CHECK(w.integer("SELECT refund_amount FROM chargebacks") == 400'000);
+  REQUIRE(w.schedulers.run_once().is_ok());  // again: nothing new
+  CHECK(w.integer("SELECT COUNT(*) FROM events WHERE type = 'ChargebackOpened'") == 1);
+
+  // The admin answers at Paystack: accepted, resolved at once for the amount claimed.
+  HttpResponse refused =
+      w.call("POST", "/admin/chargebacks/" + std::to_string(dispute_id) + "/respond", provider_1,
+             R"({"resolution":"accept","message":"ok"})");
+  CHECK(refused.status == 403);
+  HttpResponse bad = w.call("POST", "/admin/chargebacks/abc/respond", admin,
+                            R"({"resolution":"accept","message":"ok"})");
+  CHECK(bad.status == 404);
+  HttpResponse answered =
+      w.call("POST", "/admin/chargebacks/" + std::to_string(dispute_id) + "/respond", admin,
+             R"({"resolution":"accept","message":"We agree with the customer."})");
+  INFO(answered.body);
+  REQUIRE(answered.status == 200);
+  rapidjson::Document booking = World::json(answered);
+  CHECK(booking["chargebacks"][0]["resolution"] == "merchant-accepted");
+  CHECK(booking["chargebacks"][0]["response"] == "accept");
+  CHECK(booking["escrow_balance"].GetInt64() == 600'000);
+  CHECK(booking["status"] == "disputed");  // the rest waits for an admin's resolution
+  CHECK(w.text("SELECT answered_by FROM chargebacks") == "admin-1");
+  HttpResponse again =
+      w.call("POST", "/admin/chargebacks/" + std::to_string(dispute_id) + "/respond", admin,
+             R"({"resolution":"accept","message":"again"})");
+  CHECK(again.status == 409);
+  CHECK(sim->count("refunds") == 0);
+}
+
+TEST_CASE("the scheduler records a chargeback resolution whose webhook was lost") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.create("cb2");
+  w.pay_at_sim("cb2");
+  std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'cb2'");
+  sim->control("/_sim/transactions/" + reference + "/chargeback", "{}");
+  const int64_t dispute_id = sim->state()["disputes"][0]["id"].GetInt64();
+  REQUIRE(w.shell
+              ->execute("cb2",
+                        RecordChargeback{dispute_id, reference, Money{1'000'000, Currency::NGN},
+                                         ChargebackStatus::awaiting_merchant_feedback, std::nullopt,
+                                         std::nullopt},
+                        CommandContext{Actor{"paystack-webhook", Role::system}, {}, {}, {}, {}})
+              .ok());
+  REQUIRE(w.schedulers.run_once().is_ok());  // checked: nothing new
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
+               R"({"resolution":"declined"})");
+  REQUIRE(w.schedulers.run_once().is_ok());  // checked within the hour: not asked again
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'cb2'") == "disputed");
+  w.clock.advance_ms(Schedulers::Options{}.chargeback_check_after_ms);
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT resolution FROM chargebacks") == "declined");
+  CHECK(w.text("SELECT status FROM bookings WHERE id = 'cb2'") == "pending_execution");
+  CHECK(w.integer("SELECT escrow_balance FROM bookings WHERE id = 'cb2'") == 1'000'000);
 }
