@@ -183,4 +183,15 @@ HttpResponse booking_response(Services& services, int status, const BookingState
   return json_response(status, booking_json(state, extras.value()));
 }
 
+HttpResult<std::optional<int64_t>> time_param(const Query& query, const char* name) {
+  auto text = query.get(name);
+  if (!text) return std::optional<int64_t>();
+  auto ms = parse_iso8601_ms(*text);
+  if (!ms) {
+    return error_response(400, "invalid_query",
+                          std::string(name) + " must be an ISO 8601 time or date.");
+  }
+  return std::optional<int64_t>(*ms);
+}
+
 }  // namespace escrow::api

@@ -119,6 +119,9 @@ HttpResult<PageQuery> page_query(const Query& query, int64_t default_limit = 50,
                                  int64_t max_limit = 200);
 // The same, with the cursor decoded (projections/page.h): 400 invalid_query "cursor is not one
 // this service issued." for one it cannot decode.
+// The query's `name` as an ISO 8601 time or date (unix ms); none when absent, 400 when malformed.
+HttpResult<std::optional<int64_t>> time_param(const Query& query, const char* name);
+
 HttpResult<projections::PageRequest> page_request(const Query& query, int64_t default_limit = 50,
                                                   int64_t max_limit = 200);
 

@@ -11,6 +11,9 @@
 //       newest first, paged: the ones waiting for an OTP, failed or reversed, by status.
 //   GET /admin/refunds?status=                   refunds across bookings (admin, auditor),
 //       newest first, paged: failed or needing attention, by status.
+//   GET /admin/revenue?from=&to=&currency=       per currency, what the platform earned (fees),
+//       paid Paystack (processing fees) and lost to chargebacks, from the ledger entries of the
+//       events recorded in [from, to) (ISO 8601; either may be left out) (admin, auditor).
 //   GET /admin/chargebacks?status=               Paystack chargebacks (admin, auditor), newest
 //       first, paged, by Paystack's status: with their booking, amount, due date, the admin's
 //       answer, Paystack's resolution and where the money came from.
@@ -302,6 +305,47 @@ HttpResponse list_chargebacks(Services& services, const HttpRequest& request) {
   return json_response(200, page_json(rows.value(), write_chargeback_row));
 }
 
+HttpResponse revenue(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::admin, Role::auditor});
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto from = time_param(query.value(), "from");
+  if (!from.is_ok()) return from.error();
+  auto to = time_param(query.value(), "to");
+  if (!to.is_ok()) return to.error();
+  if (from.value() && to.value() && *to.value() < *from.value())
+    return error_response(400, "invalid_query", "to must not be before from.");
+  std::optional<Currency> currency;
+  if (auto code = query.value().get("currency")) {
+    currency = parse_currency(*code);
+    if (!currency)
+      return error_response(400, "invalid_query",
+                            "currency must be one of NGN, GHS, ZAR, KES, USD.");
+  }
+  auto rows = services.queries.revenue(from.value(), to.value(), currency);
+  if (!rows.is_ok()) return internal_error(rows.status());
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_time(w, "from", from.value());
+  write_time(w, "to", to.value());
+  write_key(w, "data");
+  w.StartArray();
+  for (const projections::RevenueRow& r : rows.value()) {
+    w.StartObject();
+    write_field(w, "currency", currency_code(r.currency));
+    write_field(w, "platform_fees", r.platform_fees);
+    write_field(w, "paystack_fees", r.paystack_fees);
+    write_field(w, "chargeback_losses", r.chargeback_losses);
+    write_field(w, "net", r.platform_fees - r.paystack_fees - r.chargeback_losses);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
 }  // namespace
 
 void add_read_routes(Router& router, Services& services) {
@@ -310,6 +354,9 @@ void add_read_routes(Router& router, Services& services) {
   });
   router.add("GET", "/admin/refunds", [&services](const HttpRequest& request, const RouteParams&) {
     return list_refunds(services, request);
+  });
+  router.add("GET", "/admin/revenue", [&services](const HttpRequest& request, const RouteParams&) {
+    return revenue(services, request);
   });
   router.add("GET", "/admin/chargebacks",
              [&services](const HttpRequest& request, const RouteParams&) {

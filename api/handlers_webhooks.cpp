@@ -218,17 +218,6 @@ HttpResult<std::optional<int64_t>> int_param(const Query& query, const char* nam
   return std::optional<int64_t>(value);
 }
 
-HttpResult<std::optional<int64_t>> time_param(const Query& query, const char* name) {
-  auto text = query.get(name);
-  if (!text) return std::optional<int64_t>();
-  auto ms = parse_iso8601_ms(*text);
-  if (!ms) {
-    return error_response(400, "invalid_query",
-                          std::string(name) + " must be an ISO 8601 time or date.");
-  }
-  return std::optional<int64_t>(*ms);
-}
-
 std::optional<std::string> text_param(const Query& query, const char* name) {
   auto text = query.get(name);
   if (!text || text->empty()) return std::nullopt;

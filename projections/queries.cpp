@@ -445,6 +445,75 @@ Result<Page<ChargebackRow>> Queries::chargebacks(const std::optional<std::string
   });
 }
 
+namespace {
+
+// The first seq recorded at or after `at_ms` (one past the last when none is): recorded_at never
+// goes back along seq (the events table's trigger), so a binary search over the primary key finds
+// it without scanning the log.
+Result<int64_t> first_seq_at(sqlite::Db& db, int64_t at_ms, int64_t last_seq) {
+  auto stmt = db.prepare("SELECT recorded_at FROM events WHERE seq = ?");
+  if (!stmt.is_ok()) return stmt.status();
+  int64_t lo = 1, hi = last_seq + 1;  // the answer is in [lo, hi]
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    stmt->reset();
+    stmt->bind(1, mid);
+    auto row = stmt->step();
+    if (!row.is_ok()) return row.status();
+    if (row.value() && stmt->column_int64(0) >= at_ms)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+}  // namespace
+
+Result<std::vector<RevenueRow>> Queries::revenue(std::optional<int64_t> from_ms,
+                                                 std::optional<int64_t> to_ms,
+                                                 std::optional<Currency> currency) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  sqlite::Db& db = lease.value().db();
+  auto last = db.prepare("SELECT coalesce(max(seq), 0) FROM events");
+  if (!last.is_ok()) return last.status();
+  auto row = last->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t last_seq = last->column_int64(0);
+  int64_t from_seq = 1, to_seq = last_seq + 1;
+  if (from_ms) {
+    auto seq = first_seq_at(db, *from_ms, last_seq);
+    if (!seq.is_ok()) return seq.status();
+    from_seq = seq.value();
+  }
+  if (to_ms) {
+    auto seq = first_seq_at(db, *to_ms, last_seq);
+    if (!seq.is_ok()) return seq.status();
+    to_seq = seq.value();
+  }
+  auto stmt = db.prepare(
+      "SELECT currency, "
+      "sum(CASE WHEN credit_account = 'platform:fees' THEN amount ELSE 0 END) - "
+      "sum(CASE WHEN debit_account = 'platform:fees' THEN amount ELSE 0 END), "
+      "sum(CASE WHEN debit_account = 'platform:paystack_fees' THEN amount ELSE 0 END) - "
+      "sum(CASE WHEN credit_account = 'platform:paystack_fees' THEN amount ELSE 0 END), "
+      "sum(CASE WHEN debit_account = 'platform:chargeback_losses' THEN amount ELSE 0 END) - "
+      "sum(CASE WHEN credit_account = 'platform:chargeback_losses' THEN amount ELSE 0 END) "
+      "FROM ledger_entries WHERE seq >= ?1 AND seq < ?2 AND (?3 IS NULL OR currency = ?3) "
+      "AND (debit_account LIKE 'platform:%' OR credit_account LIKE 'platform:%') "
+      "GROUP BY currency ORDER BY currency");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, from_seq).bind(2, to_seq);
+  std::optional<std::string> code;
+  if (currency) code = currency_code(*currency);
+  bind_optional(stmt.value(), 3, code);
+  return read_all_rows<RevenueRow>(stmt.value(), [](const sqlite::Stmt& r) {
+    return RevenueRow{parse_currency(r.column_text(0)).value_or(Currency::NGN), r.column_int64(1),
+                      r.column_int64(2), r.column_int64(3)};
+  });
+}
+
 Result<std::optional<std::string>> Queries::chargeback_booking(int64_t dispute_id) {
   auto lease = reads_.lease();
   if (!lease.is_ok()) return lease.status();

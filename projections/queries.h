@@ -90,6 +90,15 @@ struct ChargebackRow {
   int64_t created_at_ms = 0, updated_at_ms = 0;
 };
 
+// GET /admin/revenue: what the platform earned and paid in one currency over a period, from the
+// ledger entries of the events recorded in it (subunits; positive amounts).
+struct RevenueRow {
+  Currency currency = Currency::NGN;
+  int64_t platform_fees = 0;      // credited to platform:fees
+  int64_t paystack_fees = 0;      // debited to platform:paystack_fees
+  int64_t chargeback_losses = 0;  // debited to platform:chargeback_losses
+};
+
 // GET /bookings: the summary of one booking.
 struct BookingSummaryRow {
   std::string id, client_id, provider_id, description;
@@ -153,6 +162,10 @@ class Queries {
                                   const PageRequest& page);
   Result<Page<ChargebackRow>> chargebacks(const std::optional<std::string>& status,
                                           const PageRequest& page);
+  // Per currency, the platform's accounts moved by the events recorded in [from_ms, to_ms).
+  Result<std::vector<RevenueRow>> revenue(std::optional<int64_t> from_ms,
+                                          std::optional<int64_t> to_ms,
+                                          std::optional<Currency> currency);
   // The booking a Paystack dispute id is recorded on; none when unknown.
   Result<std::optional<std::string>> chargeback_booking(int64_t dispute_id);
 

@@ -42,6 +42,7 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/router.h"
+#include "ledger/time_format.h"
 #include "net/http_client.h"
 #include "paystack/client.h"
 #include "service/outbox.h"
@@ -809,4 +810,53 @@ TEST_CASE("the scheduler records a chargeback resolution whose webhook was lost"
   CHECK(w.text("SELECT resolution FROM chargebacks") == "declined");
   CHECK(w.text("SELECT status FROM bookings WHERE id = 'cb2'") == "pending_execution");
   CHECK(w.integer("SELECT escrow_balance FROM bookings WHERE id = 'cb2'") == 1'000'000);
+}
+
+TEST_CASE("the revenue report sums the platform's fees, Paystack's fees and chargeback losses") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  const int64_t start = w.clock.now_ms();
+  w.release("r1");  // fee 5% of 1,000,000; no payout account, so the net stays available
+  int64_t paystack_fee = w.integer("SELECT paystack_fee FROM payments WHERE booking_id = 'r1'");
+  REQUIRE(paystack_fee > 0);
+  w.clock.advance_ms(3'600'000);
+  std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'r1'");
+  sim->control("/_sim/transactions/" + reference + "/chargeback", "{}");
+  const int64_t dispute_id = sim->state()["disputes"][0]["id"].GetInt64();
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
+               R"({"resolution":"merchant-accepted"})");
+  REQUIRE(w.schedulers.run_once().is_ok());  // found by listing Paystack's disputes, resolved
+  REQUIRE(w.text("SELECT resolution FROM chargebacks") == "merchant-accepted");
+
+  auto report = [&](const std::string& query, const Actor& who = admin) {
+    return w.call("GET", "/admin/revenue" + query, who);
+  };
+  HttpResponse all = report("");
+  INFO(all.body);
+  REQUIRE(all.status == 200);
+  rapidjson::Document doc = World::json(all);
+  REQUIRE(doc["data"].Size() == 1);
+  const auto& ngn = doc["data"][0];
+  CHECK(ngn["currency"] == "NGN");
+  CHECK(ngn["platform_fees"].GetInt64() == 50'000);
+  CHECK(ngn["paystack_fees"].GetInt64() == paystack_fee);
+  CHECK(ngn["chargeback_losses"].GetInt64() == 50'000);  // the fee earned, given back
+  CHECK(ngn["net"].GetInt64() == -paystack_fee);
+  CHECK(doc["from"].IsNull());
+
+  // The first hour holds the release only; the chargeback came after it.
+  std::string first_hour =
+      "?from=" + format_iso8601_ms(start) + "&to=" + format_iso8601_ms(start + 1'800'000);
+  rapidjson::Document early = World::json(report(first_hour));
+  REQUIRE(early["data"].Size() == 1);
+  CHECK(early["data"][0]["chargeback_losses"].GetInt64() == 0);
+  CHECK(early["data"][0]["platform_fees"].GetInt64() == 50'000);
+  CHECK(World::json(report("?currency=GHS"))["data"].Size() == 0);
+  CHECK(World::json(report("?from=2100-01-01"))["data"].Size() == 0);
+  CHECK(report("?currency=XYZ").status == 400);
+  CHECK(report("?from=2026-02-01&to=2026-01-01").status == 400);
+  CHECK(report("?from=yesterday").status == 400);
+  CHECK(report("", Actor{"auditor-1", Role::auditor}).status == 200);
+  CHECK(report("", provider_1).status == 403);
 }
