@@ -3,7 +3,8 @@
 //
 // The admin token is kept in this tab's sessionStorage only and sent as a Bearer token to the
 // JSON API of the same origin. Views follow the URL hash (#/disputes, #/dispute/ID, #/bookings,
-// #/booking/ID, #/webhooks, #/payouts). Pages are built with DOM calls (never innerHTML), so
+// #/booking/ID, #/webhooks, #/payouts, #/money (payouts and refunds across providers, with their
+// retries), #/chargebacks (Paystack chargebacks and the admin's answer), #/revenue). Pages are built with DOM calls (never innerHTML), so
 // nothing the API returns is ever run as markup. Money arrives as integer subunits and is shown
 // with integer arithmetic (BigInt), never floating point.
 'use strict';
@@ -259,6 +260,9 @@
     [/^#\/webhooks$/, () => viewWebhooks()],
     [/^#\/payouts$/, () => viewPayouts('')],
     [/^#\/payouts\/(.+)$/, (id) => viewPayouts(id)],
+    [/^#\/money$/, () => viewMoney()],
+    [/^#\/chargebacks$/, () => viewChargebacks()],
+    [/^#\/revenue$/, () => viewRevenue()],
   ];
 
   function route() {
@@ -479,6 +483,7 @@
         item('Held in escrow', b.escrow_balance),
         item('Released to provider', b.released),
         item('Refunded to client', b.refunded),
+        item('Taken back by chargebacks', b.charged_back || 0),
         item('Platform fee', b.platform_fee),
         item('Provider net', b.provider_net),
         item('Paystack fees', paystackFees)));
@@ -553,6 +558,11 @@
       b.refunds.length ? table('Refunds', ['Refund', 'Payment', { label: 'Amount', num: true }, 'Status', 'Reason'],
         b.refunds.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.refund_id), h('td', { class: 'mono' }, r.payment_reference),
           h('td', { class: 'num' }, money(r.amount, r.currency)), h('td', {}, badge(r.status), r.failure_reason ? h('div', { class: 'muted' }, r.failure_reason) : null), h('td', {}, r.reason)))) : null,
+      (b.chargebacks || []).length ? table('Paystack chargebacks', [{ label: 'Dispute', num: true }, 'Payment', { label: 'Claimed', num: true }, 'Status', 'Resolution', 'Answer due', { label: 'From escrow', num: true }, { label: 'From provider', num: true }, { label: 'Platform loss', num: true }],
+        b.chargebacks.map((c) => h('tr', {}, h('td', { class: 'mono' }, h('a', { href: '#/chargebacks' }, c.id)), h('td', { class: 'mono' }, c.payment_reference),
+          h('td', { class: 'num' }, money(c.refund_amount, c.currency)), h('td', {}, badge(c.status)), h('td', {}, c.resolution ? words(c.resolution) : '—'),
+          h('td', {}, when(c.due_at)), h('td', { class: 'num' }, money(c.from_escrow, cur)), h('td', { class: 'num' }, money(c.from_provider, cur)),
+          h('td', { class: 'num' }, money(c.platform_loss, cur))))) : null,
       b.payouts && b.payouts.length ? payoutsTable('Payouts to the provider', b.payouts, () => viewBooking(b.id)) : null,
       proofPanel(b),
       timeline(events),
@@ -769,6 +779,175 @@
           : h('p', {}, `${providerId} has no balance yet.`),
         payouts.data.length ? payoutsTable(`Payouts of ${providerId}, newest first`, payouts.data, () => viewPayouts(providerId)) : h('p', {}, 'No payouts yet.')];
     });
+  }
+
+  // ---- money in motion: payouts and refunds across providers ----------------------------------
+
+  // A button that POSTs `path` once (with an Idempotency-Key), then reports and reloads.
+  function actionButton(label, ariaLabel, path, done, reload) {
+    const button = h('button', { type: 'button', class: 'plain', 'aria-label': ariaLabel }, label);
+    button.addEventListener('click', async () => {
+      clearMessages();
+      button.disabled = true;
+      try {
+        const after = await api('POST', path, {}, { idempotencyKey: newKey() });
+        await reload();
+        notice(done(after));
+      } catch (error) {
+        button.disabled = false;
+        fail(error);
+      }
+    });
+    return button;
+  }
+
+  function viewMoney() {
+    clearMessages();
+    const payoutStatuses = ['queued', 'pending', 'otp', 'success', 'failed', 'reversed'];
+    const refundStatuses = ['queued', 'pending', 'processing', 'processed', 'failed', 'needs_attention'];
+    const filters = h('form', { class: 'filters', 'aria-label': 'Filter payouts and refunds' },
+      select('payout-status', 'Payouts', payoutStatuses, 'any status'),
+      select('refund-status', 'Refunds', refundStatuses, 'any status'),
+      h('button', { type: 'submit' }, 'Show'));
+    filters.elements['payout-status'].value = 'failed';
+    filters.elements['refund-status'].value = 'failed';
+    const results = h('div', {});
+    const run = async () => {
+      try {
+        const [payouts, refunds] = await Promise.all([
+          api('GET', '/admin/payouts' + query({ status: filters.elements['payout-status'].value, limit: 100 })),
+          api('GET', '/admin/refunds' + query({ status: filters.elements['refund-status'].value, limit: 100 }))]);
+        // A payout or refund already retried names the new one's retry_of; it is not retried twice.
+        const retriedPayouts = new Set(payouts.data.map((p) => p.retry_of).filter((x) => x));
+        const payoutRows = payouts.data.map((p) => h('tr', {},
+          h('td', { class: 'mono' }, p.payout_id),
+          h('td', {}, h('a', { href: '#/payouts/' + encodeURIComponent(p.provider_id) }, p.provider_id)),
+          h('td', {}, p.booking_id ? [words(p.source), ' ', bookingLink(p.booking_id)] : words(p.source)),
+          h('td', { class: 'num' }, money(p.amount, p.currency)), h('td', {}, badge(p.status)),
+          h('td', {}, p.attempt), h('td', {}, p.reason || ''), h('td', {}, when(p.updated_at)),
+          h('td', {}, p.status === 'otp' ? otpForm(p, run)
+            : (p.status === 'failed' || p.status === 'reversed') && !retriedPayouts.has(p.payout_id)
+              ? actionButton('Retry payout', `Retry payout ${p.payout_id}`, `/admin/payouts/${encodeURIComponent(p.payout_id)}/retry`,
+                (after) => `Payout ${p.payout_id} is paid again as ${after.payout_id} (attempt ${after.attempt}); the outbox sends it to Paystack.`, run)
+              : '')));
+        const refundRows = refunds.data.map((r) => h('tr', {},
+          h('td', { class: 'mono' }, r.refund_id), h('td', {}, bookingLink(r.booking_id)), h('td', {}, r.client_id),
+          h('td', { class: 'num' }, money(r.amount, r.currency)), h('td', {}, badge(r.status)), h('td', {}, words(r.reason)),
+          h('td', {}, r.attempt), h('td', {}, r.failure_reason || ''), h('td', {}, when(r.updated_at)),
+          h('td', {}, r.status === 'failed'
+            ? actionButton('Retry refund', `Retry refund ${r.refund_id}`, `/admin/refunds/${encodeURIComponent(r.refund_id)}/retry`,
+              (after) => `Refund ${r.refund_id} is asked again as ${after.refund_id} (attempt ${after.attempt}).`, run)
+            : '')));
+        results.replaceChildren(
+          payoutRows.length
+            ? table(`${payoutRows.length} payout${payoutRows.length === 1 ? '' : 's'}, newest first`,
+              ['Payout', 'Provider', 'Source', { label: 'Amount', num: true }, 'Status', 'Attempt', 'Note', 'Updated', 'Action'], payoutRows)
+            : h('p', { class: 'panel' }, 'No payout matches.'),
+          refundRows.length
+            ? table(`${refundRows.length} refund${refundRows.length === 1 ? '' : 's'}, newest first`,
+              ['Refund', 'Booking', 'Client', { label: 'Amount', num: true }, 'Status', 'Reason', 'Attempt', 'Failure', 'Updated', 'Action'], refundRows)
+            : h('p', { class: 'panel' }, 'No refund matches.'));
+      } catch (error) { fail(error); }
+    };
+    filters.addEventListener('submit', (event) => { event.preventDefault(); clearMessages(); run(); });
+    show(h('h2', {}, 'Money in motion'),
+      h('p', { class: 'muted' }, 'Payouts and refunds across providers and bookings. A failed one is retried as a new attempt under a new reference, and only once.'),
+      h('section', { class: 'panel' }, filters), results);
+    run();
+  }
+
+  // ---- chargebacks ----------------------------------------------------------------------------
+
+  function chargebackForm(c, reload) {
+    const id = 'cb-' + c.id;
+    const message = h('textarea', { id: id + '-message', name: 'message', rows: 2, required: true });
+    const file = h('input', { id: id + '-file', name: 'uploaded_filename', size: 24 });
+    const form = h('form', { 'aria-label': `Answer chargeback ${c.id}` },
+      h('fieldset', {}, h('legend', {}, 'Answer at Paystack'),
+        h('label', {}, h('input', { type: 'radio', name: 'resolution', value: 'accept', required: true }), ' Accept: the customer gets ', money(c.refund_amount, c.currency), ' back'),
+        h('label', {}, h('input', { type: 'radio', name: 'resolution', value: 'decline' }), ' Decline, with evidence')),
+      h('label', { for: id + '-message' }, 'Message for the bank'), message,
+      h('label', { for: id + '-file' }, 'Evidence file name (uploaded through Paystack; needed to decline)'), file,
+      h('button', { type: 'submit' }, 'Send the answer'));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      clearMessages();
+      const resolution = form.elements.resolution.value;
+      if (resolution === 'decline' && !file.value.trim()) {
+        // The service refuses it too; saying so here spares a round trip.
+        problem('Declining needs evidence: upload it through Paystack\'s dispute upload URL and give its file name.');
+        return;
+      }
+      const body = { resolution, message: message.value.trim() };
+      if (file.value.trim()) body.uploaded_filename = file.value.trim();
+      const button = form.querySelector('button[type=submit]');
+      button.disabled = true;
+      try {
+        const booking = await api('POST', `/admin/chargebacks/${c.id}/respond`, body, { idempotencyKey: newKey() });
+        await reload();
+        const after = (booking.chargebacks || []).find((x) => x.id === c.id) || {};
+        notice(`Chargeback ${c.id} answered (${resolution}): Paystack has it as ${words(after.status)}${after.resolution ? ', ' + words(after.resolution) : ''}.`);
+      } catch (error) {
+        button.disabled = false;
+        fail(error);
+      }
+    });
+    return form;
+  }
+
+  function viewChargebacks() {
+    clearMessages();
+    const statuses = ['awaiting-merchant-feedback', 'awaiting-bank-feedback', 'pending', 'resolved'];
+    const filters = h('form', { class: 'filters', 'aria-label': 'Filter chargebacks' },
+      select('cb-status', 'Status', statuses, 'any status'), h('button', { type: 'submit' }, 'Show'));
+    const results = h('div', {});
+    const run = async () => {
+      try {
+        const page = await api('GET', '/admin/chargebacks' + query({ status: filters.elements['cb-status'].value, limit: 100 }));
+        const rows = page.data.map((c) => h('tr', {},
+          h('td', { class: 'mono' }, c.id), h('td', {}, bookingLink(c.booking_id)), h('td', {}, c.provider_id),
+          h('td', { class: 'num' }, money(c.refund_amount, c.currency)), h('td', {}, badge(c.status)),
+          h('td', {}, c.resolution ? words(c.resolution) : '—'), h('td', {}, when(c.due_at)),
+          h('td', {}, c.response ? [words(c.response), ' by ', c.answered_by] : '—'),
+          h('td', {}, c.resolution && c.resolution !== 'declined'
+            ? ['escrow ', money(c.from_escrow, c.currency), ', provider ', money(c.from_provider, c.currency), ', platform loss ', money(c.platform_loss, c.currency)]
+            : '—'),
+          h('td', {}, c.status === 'awaiting-merchant-feedback' && !c.response ? chargebackForm(c, run) : '')));
+        results.replaceChildren(rows.length
+          ? table(`${rows.length} chargeback${rows.length === 1 ? '' : 's'}, newest first`,
+            [{ label: 'Dispute', num: true }, 'Booking', 'Provider', { label: 'Claimed', num: true }, 'Status', 'Resolution', 'Answer due', 'Answered', 'Money taken back from', 'Action'], rows)
+          : h('p', { class: 'panel' }, 'No chargeback matches.'));
+      } catch (error) { fail(error); }
+    };
+    filters.addEventListener('submit', (event) => { event.preventDefault(); clearMessages(); run(); });
+    show(h('h2', {}, 'Paystack chargebacks'),
+      h('p', { class: 'muted' }, 'A chargeback freezes what the booking holds until Paystack resolves it. Accepting returns the money through the card network (never as a refund); declining contests it with evidence, and the bank decides.'),
+      h('section', { class: 'panel' }, filters), results);
+    run();
+  }
+
+  // ---- revenue --------------------------------------------------------------------------------
+
+  function viewRevenue() {
+    clearMessages();
+    const filters = h('form', { class: 'filters', 'aria-label': 'Revenue period' },
+      field('rev-from', 'From (date)', { type: 'date' }), field('rev-to', 'To (date, exclusive)', { type: 'date' }),
+      h('button', { type: 'submit' }, 'Show'));
+    const results = h('div', {});
+    const run = async () => {
+      try {
+        const report = await api('GET', '/admin/revenue' + query({ from: filters.elements['rev-from'].value, to: filters.elements['rev-to'].value }));
+        results.replaceChildren(report.data.length
+          ? table('Revenue by currency', ['Currency', { label: 'Fees earned', num: true }, { label: 'Paystack fees', num: true }, { label: 'Chargeback losses', num: true }, { label: 'Net', num: true }],
+            report.data.map((r) => h('tr', {}, h('td', {}, r.currency), h('td', { class: 'num' }, money(r.platform_fees, r.currency)),
+              h('td', { class: 'num' }, money(r.paystack_fees, r.currency)), h('td', { class: 'num' }, money(r.chargeback_losses, r.currency)),
+              h('td', { class: 'num' }, money(r.net, r.currency)))))
+          : h('p', { class: 'panel' }, 'Nothing was earned or paid in this period.'));
+      } catch (error) { fail(error); }
+    };
+    filters.addEventListener('submit', (event) => { event.preventDefault(); clearMessages(); run(); });
+    show(h('h2', {}, 'Revenue'), h('section', { class: 'panel' }, filters), results);
+    run();
   }
 
   // ---- start ----------------------------------------------------------------------------------

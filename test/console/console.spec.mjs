@@ -13,7 +13,12 @@
 //   - the webhooks page filtered on "failed" lists the failed delivery with its payload and the
 //     counts by state; once Paystack answers again, Retry turns it processed;
 //   - the provider's balance shows the split's net on its way, and the payout that Paystack
-//     holds for an OTP is finalized from the payouts page.
+//     holds for an OTP is finalized from the payouts page;
+//   - the chargebacks page lists the Paystack chargeback with its due date; declining without
+//     evidence is refused with the service's message, accepting answers it at Paystack and the
+//     booking ends refunded (no refund sent) with the chargeback on its page;
+//   - the money-in-motion page lists the failed refund and Retry asks Paystack again (a new
+//     refund, processed); the revenue page shows the fees earned and Paystack's fees.
 // Screenshots of each step go to fixture.artifacts. Run by run.py (test/e2e/console_test.sh).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -233,6 +238,57 @@ try {
   assert.notEqual(finalized.status, 'otp', 'Paystack took the OTP');
   await screenshot(page, 'payout-finalized');
 
+  // ---- chargebacks: answered at Paystack ----
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Chargebacks' }).click();
+  await page.getByRole('heading', { name: 'Paystack chargebacks' }).waitFor();
+  const answer = page.getByRole('form', { name: `Answer chargeback ${fixture.dispute_id}` });
+  await answer.waitFor();
+  await assertNoStrayValues(page, 'the chargebacks page');
+  await screenshot(page, 'chargeback-open');
+  await answer.getByLabel(/Decline/).check();
+  await answer.getByLabel('Message for the bank').fill('The work was delivered.');
+  await answer.getByRole('button', { name: 'Send the answer' }).click();
+  await page.getByRole('alert').filter({ hasText: 'evidence' }).waitFor();
+  await answer.getByLabel(/Accept/).check();
+  await answer.getByLabel('Message for the bank').fill('We agree: the customer gets the money back.');
+  await answer.getByRole('button', { name: 'Send the answer' }).click();
+  await page.getByRole('status').filter({ hasText: `Chargeback ${fixture.dispute_id} answered` }).waitFor();
+  const chargedBack = await apiGet('/bookings/' + fixture.chargeback_booking);
+  assert.equal(chargedBack.status, 'refunded');
+  assert.equal(chargedBack.chargebacks[0].resolution, 'merchant-accepted');
+  assert.deepEqual(chargedBack.refunds, [], 'the money went back through the card network, not /refund');
+  await screenshot(page, 'chargeback-accepted');
+  await page.goto(base + '/admin/#/booking/' + encodeURIComponent(fixture.chargeback_booking));
+  await page.getByRole('table', { name: 'Paystack chargebacks' }).waitFor();
+  await assertNoStrayValues(page, 'a charged-back booking');
+
+  // ---- money in motion: the failed refund retried ----
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Money in motion' }).click();
+  await page.getByRole('heading', { name: 'Money in motion' }).waitFor();
+  const retryRefund = page.getByRole('button', { name: `Retry refund ${fixture.failed_refund}`, exact: true });
+  await retryRefund.waitFor();
+  await assertNoStrayValues(page, 'the money-in-motion page');
+  await screenshot(page, 'refund-failed');
+  await retryRefund.click();
+  await page.getByRole('status').filter({ hasText: `Refund ${fixture.failed_refund} is asked again` }).waitFor();
+  let refunded = null;
+  for (let i = 0; i < 120 && !refunded; i++) {
+    const b = await apiGet('/bookings/' + fixture.refund_booking);
+    if (b.payment_status === 'refunded') refunded = b;
+    else await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  assert.ok(refunded, 'the retried refund was processed');
+  assert.equal(refunded.refunds.length, 2);
+  await screenshot(page, 'refund-retried');
+
+  // ---- revenue ----
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Revenue' }).click();
+  const revenue = page.getByRole('table', { name: 'Revenue by currency' });
+  await revenue.waitFor();
+  assert.match(await revenue.textContent(), /NGN/);
+  await assertNoStrayValues(page, 'the revenue page');
+  await screenshot(page, 'revenue');
+
   // ---- signing out forgets the token ----
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -248,4 +304,4 @@ if (problems.length) {
   console.error('FAIL: admin console\n' + problems.join('\n'));
   process.exit(1);
 }
-console.log('PASS: admin console (sign-in, dispute split, timeline, webhook retry, payout OTP)');
+console.log('PASS: admin console (sign-in, dispute split, timeline, webhook retry, payout OTP, chargeback, refund retry, revenue)');

@@ -6,7 +6,10 @@
 #     error mode) did not answer verify: the delivery the browser retries once the simulator
 #     answers again (console.spec.mjs switches the error mode off just before);
 #   - transfers that wait for an OTP, so that the provider's part of the split is a payout the
-#     browser finalizes on the payouts page.
+#     browser finalizes on the payouts page;
+#   - a booking held in escrow and charged back at the simulator (recorded by escrowd from the
+#     dispute Paystack has): the chargeback the browser accepts;
+#   - a cancelled booking whose refund Paystack failed: the refund the browser retries.
 # The fixture goes to the browser test as JSON in CONSOLE_FIXTURE. Afterwards escrowctl verify
 # checks the database. Exits with the browser test's status.
 # Environment: E2E_BUILD_DIR (escrowd, paystack-sim, escrowctl), CONSOLE_ARTIFACTS (screenshots).
@@ -35,6 +38,28 @@ def seed_dispute(world, market):
     return booking["id"], provider_id
 
 
+def seed_chargeback(world, market):
+    booking, _ = market.funded_booking(amount=400000)
+    reference = booking["payments"][0]["reference"]
+    r = world.sim_http.post(f"/_sim/transactions/{reference}/chargeback", {})
+    assert r.status == 200, r
+    dispute_id = r.json()["data"]["id"]
+    market.wait_booking(booking["id"], lambda b: len(b["chargebacks"]) == 1 and b["status"] == "disputed",
+                        "the chargeback recorded")
+    return booking["id"], dispute_id
+
+
+def seed_failed_refund(world, market):
+    world.sim_config(refund_mode="failed")
+    booking, client = market.funded_booking(amount=300000)
+    market.expect(world.api.post(f"/bookings/{booking['id']}/cancel", {"reason": "changed plans"},
+                                 token=client), 200, "cancel")
+    failed = market.wait_booking(booking["id"], lambda b: any(r["status"] == "failed" for r in b["refunds"]),
+                                 "the refund failed", timeout_s=60)
+    world.sim_config(refund_mode="processed")
+    return booking["id"], [r for r in failed["refunds"] if r["status"] == "failed"][0]["refund_id"]
+
+
 def seed_failed_delivery(world, market):
     client_id, client = market.client()
     provider_id, _ = market.provider()
@@ -60,6 +85,8 @@ def main():
     status = 1
     try:
         market = harness.Market(world)
+        chargeback_booking, dispute_id = seed_chargeback(world, market)
+        refund_booking, failed_refund = seed_failed_refund(world, market)
         dispute_booking, provider_id = seed_dispute(world, market)
         paid_booking, reference, delivery_id = seed_failed_delivery(world, market)
         fixture = {
@@ -74,6 +101,10 @@ def main():
             "failed_reference": reference,
             "failed_delivery": delivery_id,
             "sim_otp": harness.SIM_OTP,
+            "chargeback_booking": chargeback_booking,
+            "dispute_id": dispute_id,
+            "refund_booking": refund_booking,
+            "failed_refund": failed_refund,
             "artifacts": os.environ["CONSOLE_ARTIFACTS"],
         }
         env = dict(os.environ, CONSOLE_FIXTURE=json.dumps(fixture))

@@ -2,7 +2,9 @@
 # console_test: the admin console (/admin/) in Debian's Chromium, driven by playwright-core:
 # refused tokens get a clear message; the admin signs in, resolves a disputed booking as a split
 # (with confirmation), sees the booking's money and timeline (seq, hash), filters the webhook
-# deliveries on "failed" and retries one until it is processed. test/console/run.py starts
+# deliveries on "failed" and retries one until it is processed, finalizes a payout held for an OTP,
+# accepts a Paystack chargeback at Paystack, retries a failed refund and reads the revenue page.
+# test/console/run.py starts
 # paystack-sim and escrowd and seeds the data through the HTTP API; console.spec.mjs drives the
 # browser. Screenshots of every step are kept in BUILD_DIR/console-artifacts/.
 # Needs chromium, node and npm (./tools/deps installs them, and playwright-core in test/console).
