@@ -19,8 +19,8 @@
 //       amount claimed (merchant-accepted); decline contests it with evidence already uploaded
 //       through Paystack's dispute upload URL (`uploaded_filename`, required to decline). The
 //       chargeback must await the merchant's answer (404 unknown_chargeback, 409
-//       chargeback_not_answerable); Paystack refusing is 400 `paystack_refused`, not answering
-//       502, and nothing is recorded then. Else the answer and the dispute as Paystack has it
+//       chargeback_not_answerable); Paystack refusing is 400 `paystack_refused` (the dispute as
+//       Paystack has it is recorded), not answering 502 (nothing is recorded then). Else the answer and the dispute as Paystack has it
 //       afterwards are recorded (an accepted one is resolved at once) and the booking answered.
 // Admins only (403 for every other role).
 #include <rapidjson/stringbuffer.h>
@@ -221,7 +221,8 @@ HttpResponse respond_to_chargeback(Services& services, const HttpRequest& reques
     if (error.kind == paystack::ErrorKind::validation ||
         error.kind == paystack::ErrorKind::not_found)
       return error_response(400, "paystack_refused",
-                            "Paystack refused the answer: " + error.message + " Nothing changed.");
+                            "Paystack refused the answer: " + error.message +
+                                " The chargeback shows what Paystack has now.");
     logging::warn("chargeback answer: Paystack did not answer",
                   {{"dispute_id", id_text}, {"error", error.to_string()}});
     return error_response(502, "paystack_unavailable",

@@ -81,7 +81,8 @@ Money money(const BookingState& s, int64_t amount_minor) {
 int64_t owed_to_client_minor(const BookingState& s) {
   int64_t total = 0;
   for (const RefundRecord& r : s.refunds) {
-    if (r.status == RefundStatus::failed && !r.retried) total += r.amount.amount_minor;
+    if (r.status == RefundStatus::failed && !r.retried && !r.settled_by_chargeback)
+      total += r.amount.amount_minor;
   }
   return total;
 }
@@ -324,7 +325,7 @@ Decision resolve(const BookingState& s, const ResolveDispute& c, const Actor& a)
   if (!is_admin(a)) return Decision::reject(Rejection::not_allowed);
   if (!s.dispute_open()) return Decision::reject(Rejection::no_dispute);
   // Paystack's resolution settles a chargeback's money: a refund now could pay the client twice.
-  if (s.chargeback_unresolved()) return Decision::reject(Rejection::chargeback_open);
+  if (s.chargeback_holds_escrow()) return Decision::reject(Rejection::chargeback_open);
   int64_t held = booking_held_minor(s);
   int64_t to_provider = 0;
   int64_t to_client = 0;
@@ -396,7 +397,7 @@ Decision retry_refund(const BookingState& s, const RetryRefund& c, const Actor& 
   if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
   const RefundRecord* r = find_refund(s, c.refund_id);
   if (!r) return Decision::reject(Rejection::unknown_refund);
-  if (r->status != RefundStatus::failed || r->retried)
+  if (r->status != RefundStatus::failed || r->retried || r->settled_by_chargeback)
     return Decision::reject(Rejection::refund_not_retryable);
   const std::string& id = s.terms.booking_id;
   return Decision{{RefundRequested{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
@@ -422,32 +423,59 @@ ChargebackResolved settle_chargeback(const BookingState& s, const ChargebackReco
       });
   if (resolution == ChargebackResolution::declined) {
     // The merchant won: the escrow the chargebacks froze is unfrozen and the clock runs again
-    // (not a dispute a party or an admin opened), or, when earlier chargebacks took everything
-    // held, the dispute ends with nothing left to decide.
+    // (not a dispute a party or an admin opened, and not when an earlier chargeback already took
+    // part of the escrow: the rest can never be released as a whole, an admin decides it), or,
+    // when earlier chargebacks took everything held, the dispute ends with nothing left.
     bool held = booking_held_minor(s) > 0;
     bool by_chargeback = s.dispute_open() && s.dispute->source == DisputeSource::chargeback &&
                          s.dispute->paystack_dispute_id &&
                          s.find_chargeback(*s.dispute->paystack_dispute_id);
-    e.dispute_closed = s.dispute_open() && !other_unresolved && (by_chargeback || !held);
+    e.dispute_closed = s.dispute_open() && !other_unresolved &&
+                       ((by_chargeback && s.charged_back_minor == 0) || !held);
     if (e.dispute_closed && held && s.proof && s.dispute->auto_confirm_remaining_ms)
       e.auto_confirm_at_ms = now_ms + *s.dispute->auto_confirm_remaining_ms;
     return e;
   }
   const ChargeRecord* charge = find_charge(s, cb.payment_reference);
-  int64_t claimed = claimed_amount.amount_minor;
-  int64_t of_payment = charge->in_escrow ? charge->amount.amount_minor - charge->refunded_minor -
-                                               charge->charged_back_minor
-                                         : 0;
-  int64_t from_escrow =
-      std::min({claimed, std::max<int64_t>(0, of_payment), booking_held_minor(s)});
-  int64_t rest = claimed - from_escrow;
-  int64_t exposure = std::max<int64_t>(0, s.provider_net_minor - s.chargeback_provider_minor);
-  int64_t from_provider = std::min(rest, exposure);
-  e.from_escrow = money(s, from_escrow);
+  const int64_t claimed = claimed_amount.amount_minor;
+  // First what a failed refund of this payment left in escrow, owed to the client: those refunds
+  // are settled by the chargeback (whole ones only) and never retried.
+  int64_t owed_on_payment = 0;
+  int64_t from_owed = 0;
+  for (const RefundRecord& r : s.refunds) {
+    if (r.payment_reference != cb.payment_reference || r.status != RefundStatus::failed ||
+        r.retried || r.settled_by_chargeback)
+      continue;
+    owed_on_payment += r.amount.amount_minor;
+    if (from_owed + r.amount.amount_minor > claimed) continue;
+    from_owed += r.amount.amount_minor;
+    e.settled_refunds.push_back(r.refund_id);
+  }
+  // Then what escrow holds of that payment for the booking itself.
+  int64_t own = charge->in_escrow ? charge->amount.amount_minor - charge->refunded_minor -
+                                        charge->charged_back_minor - owed_on_payment
+                                  : 0;
+  int64_t from_own =
+      std::min({claimed - from_owed, std::max<int64_t>(0, own), booking_held_minor(s)});
+  int64_t rest = claimed - from_owed - from_own;
+  // Then the provider, up to what this payment paid them: its share of the net the booking
+  // released (a payment never in escrow paid them nothing), less earlier chargebacks on it.
+  int64_t exposure = 0;
+  if (charge->in_escrow && s.amount_in_escrow_minor() > 0) {
+    auto share = static_cast<int64_t>(static_cast<__int128>(charge->amount.amount_minor) *
+                                      s.provider_net_minor / s.amount_in_escrow_minor());
+    for (const ChargebackRecord& other : s.chargebacks) {
+      if (other.payment_reference == cb.payment_reference && other.resolved())
+        share -= other.from_provider.amount_minor;
+    }
+    exposure = std::min(share, s.provider_net_minor - s.chargeback_provider_minor);
+  }
+  int64_t from_provider = std::min(rest, std::max<int64_t>(0, exposure));
+  e.from_escrow = money(s, from_owed + from_own);
   e.from_provider = money(s, from_provider);
   e.platform_loss = money(s, rest - from_provider);
   // Nothing left to decide on: the dispute ends with the money gone back to the customer.
-  e.dispute_closed = s.dispute_open() && booking_held_minor(s) == from_escrow && !other_unresolved;
+  e.dispute_closed = s.dispute_open() && booking_held_minor(s) == from_own && !other_unresolved;
   return e;
 }
 
@@ -539,6 +567,13 @@ bool BookingState::chargeback_unresolved() const {
                      [](const ChargebackRecord& c) { return !c.resolved(); });
 }
 
+bool BookingState::chargeback_holds_escrow() const {
+  return std::any_of(chargebacks.begin(), chargebacks.end(), [&](const ChargebackRecord& c) {
+    const ChargeRecord* charge = find_charge(*this, c.payment_reference);
+    return !c.resolved() && charge && charge->in_escrow;
+  });
+}
+
 std::optional<Rejection> check_chargeback_answer(const BookingState& s, const Actor& a,
                                                  int64_t dispute_id) {
   if (!s.exists()) return Rejection::booking_not_found;
@@ -621,7 +656,8 @@ namespace {
 // payment_status once the money is where it is (rule 10 bookkeeping).
 void settle_payment_status(BookingState& s) {
   bool refunds_open = std::any_of(s.refunds.begin(), s.refunds.end(), [](const RefundRecord& r) {
-    return r.status != RefundStatus::processed && !(r.status == RefundStatus::failed && r.retried);
+    return r.status != RefundStatus::processed &&
+           !(r.status == RefundStatus::failed && (r.retried || r.settled_by_chargeback));
   });
   if (s.status == BookingStatus::cancelled || s.status == BookingStatus::refunded ||
       s.status == BookingStatus::expired) {
@@ -681,7 +717,7 @@ void on_refund_requested(BookingState& s, const RefundRequested& e) {
   }
   s.refunds.push_back(RefundRecord{e.refund_id, e.payment_reference, e.reason,
                                    e.paystack_transaction_id, e.amount, RefundStatus::queued,
-                                   e.attempt, std::nullopt, false, ""});
+                                   e.attempt, std::nullopt, false, false, ""});
   // payment_status follows the booking's own money, so a duplicate refunded while the booking
   // is open leaves it alone; settle_payment_status() covers cancelled and refunded bookings.
 }
@@ -707,10 +743,20 @@ void on_chargeback_resolved(BookingState& s, const ChargebackResolved& e) {
   c.from_provider = e.from_provider;
   c.platform_loss = e.platform_loss;
   known_charge(s, c.payment_reference).charged_back_minor += e.from_escrow.amount_minor;
+  int64_t settled = 0;  // of from_escrow, what failed refunds left owed to the client
+  for (const std::string& id : e.settled_refunds) {
+    RefundRecord& r = known_refund(s, id);
+    LEDGER_ASSERT(r.status == RefundStatus::failed && !r.retried && !r.settled_by_chargeback,
+                  "a chargeback settles only a failed refund not retried");
+    r.settled_by_chargeback = true;
+    settled += r.amount.amount_minor;
+  }
+  LEDGER_ASSERT(settled <= e.from_escrow.amount_minor, "settled refunds are part of from_escrow");
   s.charged_back_minor += e.from_escrow.amount_minor;
   s.chargeback_provider_minor += e.from_provider.amount_minor;
   s.chargeback_loss_minor += e.platform_loss.amount_minor;
-  if (e.from_escrow.amount_minor > 0 && booking_held_minor(s) == 0)
+  // The booking's own escrow all went back: refunded (money owed to the client is not its own).
+  if (e.from_escrow.amount_minor > settled && booking_held_minor(s) == 0)
     s.payment_status = PaymentStatus::refunded;
   if (!e.dispute_closed) return;
   LEDGER_ASSERT(s.dispute_open(), "a chargeback closes only an open dispute");

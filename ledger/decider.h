@@ -139,6 +139,7 @@ struct RefundRecord {
   int attempt = 1;
   std::optional<int64_t> paystack_refund_id;
   bool retried = false;
+  bool settled_by_chargeback = false;  // failed, and its money went back by a chargeback
   std::string failure_reason;
 };
 
@@ -213,7 +214,10 @@ struct BookingState {
   bool completed() const { return status == BookingStatus::completed; }
   bool installment_captured(int installment) const;
   const ChargebackRecord* find_chargeback(int64_t dispute_id) const;
-  bool chargeback_unresolved() const;      // Paystack has not resolved one of them yet
+  bool chargeback_unresolved() const;  // Paystack has not resolved one of them yet
+  // An unresolved chargeback on a payment in escrow: its outcome settles the held money, so no
+  // admin resolution may move it meanwhile.
+  bool chargeback_holds_escrow() const;
   int64_t amount_in_escrow_minor() const;  // captured into escrow (not refunded at once)
 };
 

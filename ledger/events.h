@@ -406,9 +406,10 @@ struct ChargebackAnswered {
 };
 
 // Paystack resolved the chargeback. For the customer, refund_amount went back through the card
-// network (never again through /refund): taken from what escrow still held of that payment,
-// then from the provider's available balance up to what the booking paid them (it may go below
-// zero), and the rest is the platform's loss. Declined moves nothing. `dispute_closed`: the
+// network (never again through /refund): taken from what escrow still held of that payment
+// (first what a failed refund of it left owed to the client), then from the provider's available
+// balance up to what that payment paid them (it may go below zero), and the rest is the
+// platform's loss. Declined moves nothing. `dispute_closed`: the
 // booking's dispute ends with it (the chargeback froze the escrow and is declined, or nothing is
 // held any more); `auto_confirm_at_ms` is the restarted clock when the escrow is unfrozen.
 struct ChargebackResolved {
@@ -419,6 +420,9 @@ struct ChargebackResolved {
   Money refund_amount, from_escrow, from_provider, platform_loss;
   bool dispute_closed = false;
   std::optional<int64_t> auto_confirm_at_ms;
+  // Failed refunds of that payment whose money (owed to the client, in escrow) the chargeback
+  // returned: part of from_escrow, and never retried.
+  std::vector<std::string> settled_refunds;
   template <class V>
   void fields(V& v) {
     v("booking_id", booking_id);
@@ -431,6 +435,7 @@ struct ChargebackResolved {
     v("platform_loss", platform_loss);
     v("dispute_closed", dispute_closed);
     v("auto_confirm_at_ms", auto_confirm_at_ms);
+    v("settled_refunds", settled_refunds);
   }
 };
 

@@ -5,7 +5,7 @@
 // (JsonReader), so the two cannot drift apart. Supported members: std::string, int64_t, int,
 // bool, Money ({"amount":N,"currency":"NGN"}), Currency, the named enums of values.h (their name
 // as a string; decoding an unknown name fails), std::optional<T> (omitted when empty),
-// std::vector<T> of field-listed structs, and nested field-listed structs.
+// std::vector<T> of field-listed structs, of Money or of strings, and nested field-listed structs.
 // Output is compact, keys in declaration order: the exact text that is stored and hashed.
 // Thread-safety: stateless apart from the objects passed in.
 #pragma once
@@ -86,6 +86,9 @@ class FieldWriter {
   }
 
   static void write_element(Writer& w, const Money& money) { write_money(w, money); }
+  static void write_element(Writer& w, const std::string& text) {
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  }
   template <class T>
   static void write_element(Writer& w, const T& value) {
     write_object(w, value);
@@ -199,6 +202,14 @@ class FieldReader {
   bool read_element(const rapidjson::Value& value, Money& out, const char* key) {
     read_money(key, value, out);
     return ok();
+  }
+  bool read_element(const rapidjson::Value& value, std::string& out, const char* key) {
+    if (!value.IsString()) {
+      fail(key, "expected an array of strings");
+      return false;
+    }
+    out.assign(value.GetString(), value.GetStringLength());
+    return true;
   }
   template <class T>
   bool read_element(const rapidjson::Value& value, T& out, const char* key) {

@@ -261,6 +261,20 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
                                booking_provider, touched);
         !x.is_ok())
       return x;
+    // A payout or withdrawal is decided on a balance read before its append; a chargeback
+    // appended to a booking stream in between (it does not move the provider stream) may have
+    // taken that balance. Taking it below zero is refused here, in the append's transaction, as
+    // a conflict: the shell decides again on the balance as it now is.
+    for (const ProviderBalanceDelta& d :
+         provider_balance_deltas(event, postings_for(event), booking_provider)) {
+      if (d.available >= 0 || may_overdraw(event, provider_available_account(d.provider_id)))
+        continue;
+      auto now = available_balance(db, d.provider_id, d.currency);
+      if (!now.is_ok()) return now.status();
+      if (now->amount_minor < 0)
+        return Status(StatusCode::conflict, "provider " + d.provider_id +
+                                                "'s available balance changed since the decision");
+    }
   }
   return write_touched_rows(s.upsert, after, touched);
 }

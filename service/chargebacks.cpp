@@ -19,10 +19,13 @@ Result<RecordChargeback> chargeback_report(const paystack::Dispute& d) {
   c.due_at_ms = d.due_at_ms;
   if (c.status == ChargebackStatus::resolved) {
     std::optional<ChargebackResolution> resolution = parse_enum<ChargebackResolution>(d.resolution);
-    if (!resolution) {
-      resolution = d.transaction_status == "reversed" ? ChargebackResolution::auto_accepted
-                                                      : ChargebackResolution::declined;
-    }
+    if (!resolution && d.transaction_status == "reversed")
+      resolution = ChargebackResolution::auto_accepted;
+    else if (!resolution && !d.transaction_status.empty())
+      resolution = ChargebackResolution::declined;  // resolved, and the transaction stands
+    // Resolved with no word on how (a short record whose transaction is only an id): a final
+    // outcome is never guessed; it stays pending until Paystack says more.
+    if (!resolution) c.status = ChargebackStatus::pending;
     c.resolution = resolution;
   }
   return c;
@@ -80,8 +83,13 @@ Result<ChargebackDiscovery> discover_chargebacks(const Context& ctx, int64_t sin
       auto known = ctx.queries.chargeback_booking(dispute.id);
       if (!known.is_ok()) return known.status();
       if (known.value()) continue;  // recorded: the scheduler's checks keep it current
-      auto recorded = record_dispute(ctx, dispute, context);
+      // Recorded as GET /dispute/:id has it, as for a webhook (a list item may be shorter).
+      auto recorded = sync_chargeback(ctx, dispute.id, context);
       if (!recorded.is_ok()) return recorded.status();
+      if (recorded->unanswered) {
+        out.unanswered = recorded->unanswered;
+        return out;
+      }
       if (!recorded->booking_id) continue;  // not a transaction of ours
       if (!recorded->recorded.status.is_ok() &&
           recorded->recorded.status.code() != StatusCode::invalid_argument)
@@ -121,6 +129,12 @@ Result<ChargebackAnswer> answer_chargeback(const Context& ctx, int64_t dispute_i
   auto answered = ctx.paystack.resolve_dispute(request);
   if (!answered.is_ok()) {
     out.refused = answered.error();
+    // Paystack may refuse because it already has an answer (one whose reply was lost): what it
+    // has now is recorded, so the chargeback shows where it stands.
+    if (answered.error().kind == paystack::ErrorKind::validation) {
+      auto synced = sync_chargeback(ctx, dispute_id, context);
+      if (!synced.is_ok()) return synced.status();
+    }
     return out;
   }
   // The answer is Paystack's short record; the dispute itself says where it now stands. When it

@@ -23,8 +23,9 @@ namespace escrow::service {
 // The ledger's report of `dispute`. Its status as sent (an unknown one counts as `pending`); its
 // resolution only once `resolved` (Paystack may show `declined` while the bank still reviews a
 // merchant's answer). A resolved dispute without a resolution counts as auto-accepted when its
-// transaction reads `reversed`, else as declined. `invalid_argument` without an amount or a
-// transaction reference.
+// transaction reads `reversed`, as declined when it reads anything else, and stays `pending` when
+// the transaction's status is not given (a final outcome is never guessed). `invalid_argument`
+// without an amount or a transaction reference.
 Result<RecordChargeback> chargeback_report(const paystack::Dispute& dispute);
 
 // Fetches dispute `dispute_id` and records it on the booking of its transaction.
@@ -53,7 +54,9 @@ Result<ChargebackDiscovery> discover_chargebacks(const Context& ctx, int64_t sin
 // POST /admin/chargebacks/:id/respond: checks the chargeback may be answered
 // (check_chargeback_answer), sends the answer (accept: merchant-accepted for the amount claimed;
 // decline: declined, with the evidence file `uploaded_filename`), then records the answer and the
-// dispute as Paystack has it afterwards (AnswerChargeback, as `context`'s admin).
+// dispute as Paystack has it afterwards (AnswerChargeback, as `context`'s admin). When Paystack
+// refuses the answer, the dispute as Paystack has it is recorded all the same (it may hold an
+// earlier answer whose reply was lost).
 struct ChargebackAnswer {
   std::optional<Rejection> rejection;         // unknown_chargeback, chargeback_not_answerable
   std::optional<paystack::ApiError> refused;  // Paystack refused or did not answer

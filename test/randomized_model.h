@@ -81,7 +81,8 @@ struct Auditor {
 
   // the booking's money
   int64_t captured = 0, released = 0, refunded = 0, held = 0;
-  int64_t charged_back = 0;  // escrow that chargebacks took back
+  int64_t charged_back = 0;      // escrow that chargebacks took back
+  int64_t charged_back_own = 0;  // of it, the booking's own (not what failed refunds owed)
   int64_t owed = 0;       // failed refunds waiting for their retry: the client's money, in escrow
   int64_t in_escrow = 0;  // captured for the booking itself (not refunded at once)
   int64_t fees = 0, paystack_fees = 0, refund_in_flight = 0;
@@ -93,6 +94,7 @@ struct Auditor {
   std::optional<int64_t> auto_confirm_at;
   std::set<int> installments_held;
   std::map<std::string, int64_t> captured_by_ref, refunded_by_ref, charged_back_by_ref;
+  std::map<std::string, int64_t> provider_debited_by_ref;
   std::set<std::string> in_escrow_refs;  // captures that entered escrow
   struct Chargeback {
     std::string reference;
@@ -111,8 +113,10 @@ struct Auditor {
     std::string status = "requested";
     bool retried = false;
     int attempt = 1;
+    bool settled = false;  // failed, and a chargeback returned its money
   };
   std::map<std::string, Refund> refunds;
+  std::vector<std::string> refund_order;  // ids in request order
 
   // the provider's money
   std::map<Currency, int64_t> available, in_flight;
@@ -228,7 +232,7 @@ struct Auditor {
 
   void on_resolved(const std::vector<Event>& events, size_t i, const DisputeResolved& e) {
     expect(dispute_open, "resolved with no dispute open");
-    expect(!chargeback_unresolved(), "resolved while Paystack has a chargeback unresolved");
+    expect(!chargeback_holds_escrow(), "resolved while Paystack has a chargeback on held money");
     int64_t to_provider = e.provider_amount.amount_minor;
     int64_t to_client = e.refund_amount.amount_minor;
     expect(to_provider >= 0 && to_client >= 0, "negative resolution part");
@@ -264,8 +268,9 @@ struct Auditor {
     if (e.reason == "retry") {
       bool found = false;
       for (auto& [id, old] : refunds) {
-        if (old.status == "failed" && !old.retried && old.reference == e.payment_reference &&
-            old.amount == e.amount.amount_minor && old.attempt + 1 == e.attempt) {
+        if (old.status == "failed" && !old.retried && !old.settled &&
+            old.reference == e.payment_reference && old.amount == e.amount.amount_minor &&
+            old.attempt + 1 == e.attempt) {
           old.retried = found = true;
           break;
         }
@@ -274,9 +279,17 @@ struct Auditor {
       owed -= e.amount.amount_minor;
     }
     refunds[e.refund_id] = r;
+    refund_order.push_back(e.refund_id);
     refunded += e.amount.amount_minor;
     held -= e.amount.amount_minor;
     refund_in_flight += e.amount.amount_minor;
+  }
+
+  bool chargeback_holds_escrow() const {
+    for (const auto& [id, c] : chargebacks) {
+      if (!c.resolved && in_escrow_refs.count(c.reference)) return true;
+    }
+    return false;
   }
 
   bool chargeback_unresolved(std::optional<int64_t> except = std::nullopt) const {
@@ -312,8 +325,8 @@ struct Auditor {
       expect(e.from_escrow.amount_minor == 0 && e.from_provider.amount_minor == 0 &&
                  e.platform_loss.amount_minor == 0,
              "a declined chargeback moved money");
-      bool ends =
-          dispute_open && !others && (dispute_chargeback.has_value() || booking_held() == 0);
+      bool ends = dispute_open && !others &&
+                  ((dispute_chargeback.has_value() && charged_back == 0) || booking_held() == 0);
       expect(e.dispute_closed == ends, "a declined chargeback left the wrong dispute");
       std::optional<int64_t> clock;
       if (ends && booking_held() > 0 && proof && frozen_remaining)
@@ -326,22 +339,45 @@ struct Auditor {
       }
       return;
     }
-    int64_t of_payment = in_escrow_refs.count(c.reference)
-                             ? captured_by_ref[c.reference] - refunded_by_ref[c.reference] -
-                                   charged_back_by_ref[c.reference]
-                             : 0;
-    int64_t from_escrow = std::min({c.amount, std::max<int64_t>(0, of_payment), booking_held()});
-    int64_t from_provider =
-        std::min(c.amount - from_escrow, std::max<int64_t>(0, provider_net - provider_debited));
+    int64_t owed_on_payment = 0, from_owed = 0;
+    std::vector<std::string> settled;
+    for (const std::string& id : refund_order) {
+      const Refund& r = refunds[id];
+      if (r.reference != c.reference || r.status != "failed" || r.retried || r.settled) continue;
+      owed_on_payment += r.amount;
+      if (from_owed + r.amount > c.amount) continue;
+      from_owed += r.amount;
+      settled.push_back(id);
+    }
+    expect(e.settled_refunds == settled, "a chargeback settled the wrong failed refunds");
+    int64_t own = in_escrow_refs.count(c.reference)
+                      ? captured_by_ref[c.reference] - refunded_by_ref[c.reference] -
+                            charged_back_by_ref[c.reference] - owed_on_payment
+                      : 0;
+    int64_t from_own = std::min({c.amount - from_owed, std::max<int64_t>(0, own), booking_held()});
+    int64_t rest = c.amount - from_owed - from_own;
+    int64_t exposure = 0;
+    if (in_escrow_refs.count(c.reference) && in_escrow > 0) {
+      int64_t share = static_cast<int64_t>(static_cast<int128>(captured_by_ref[c.reference]) *
+                                           provider_net / in_escrow) -
+                      provider_debited_by_ref[c.reference];
+      exposure = std::min(share, provider_net - provider_debited);
+    }
+    int64_t from_provider = std::min(rest, std::max<int64_t>(0, exposure));
+    int64_t from_escrow = from_owed + from_own;
     expect(e.from_escrow.amount_minor == from_escrow, "a chargeback took the wrong escrow");
     expect(e.from_provider.amount_minor == from_provider,
            "a chargeback took the wrong amount from the provider");
-    expect(e.platform_loss.amount_minor == c.amount - from_escrow - from_provider,
+    expect(e.platform_loss.amount_minor == rest - from_provider,
            "a chargeback's platform loss is wrong");
+    for (const std::string& id : settled) refunds[id].settled = true;
+    owed -= from_owed;
     held -= from_escrow;
     charged_back += from_escrow;
+    charged_back_own += from_own;
     charged_back_by_ref[c.reference] += from_escrow;
     provider_debited += from_provider;
+    provider_debited_by_ref[c.reference] += from_provider;
     platform_loss += e.platform_loss.amount_minor;
     available[currency] -= from_provider;
     bool ends = dispute_open && booking_held() == 0 && !others;

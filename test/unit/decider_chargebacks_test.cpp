@@ -3,7 +3,10 @@
 // it takes the money back from escrow (never through a refund), then from the provider's
 // available balance (which may go below zero), then as the platform's loss; declined, it
 // unfreezes the escrow and restarts the clock (and releases what an approval was waiting for);
-// partial chargebacks leave the rest for an admin; repeated and late reports change nothing;
+// partial chargebacks leave the rest for an admin (also when a later one is declined); the
+// provider pays back only their share of that payment (nothing for a duplicate refunded at once);
+// money a failed refund left owed is returned once and that refund is never retried; repeated and
+// late reports change nothing;
 // an admin's answer is recorded with the dispute as Paystack answered it. Every decision is
 // posted to Books, which checks the double entry.
 #include "test/decider_fixture.h"
@@ -249,4 +252,75 @@ TEST_CASE("AnswerChargeback: the admin's answer and Paystack's reply", "[decider
              admin);
     then_events(d, {"ChargebackAnswered"});
   }
+}
+
+TEST_CASE("RecordChargeback: the provider pays back only what that payment paid them",
+          "[decider][chargeback]") {
+  SECTION("a duplicate payment refunded at once paid the provider nothing") {
+    // Released, then the installment paid a second time (refunded at once), then charged back.
+    Events history =
+        full_released() + Events{initiated(1, 100'000, 2), captured(1, 100'000, 2),
+                                 refund_requested(1, 1, 100'000, "duplicate_payment", 1, 2)};
+    RecordChargeback report =
+        chargeback_report(100'000, ChargebackResolution::merchant_accepted, dispute_id, 1);
+    report.payment_reference = ref(1, 2);
+    Decision d = when(given(history), report, marketplace);
+    ChargebackResolved e = resolved_event(d);
+    CHECK(e.from_escrow == ngn(0));
+    CHECK(e.from_provider == ngn(0));
+    CHECK(e.platform_loss == ngn(100'000));  // the customer got it back twice: the platform's loss
+  }
+  SECTION("a split plan's deposit paid them its share of the net") {
+    Events history =
+        split_fully_held() + Events{proof_submitted(), client_approved(),
+                                    FundsReleased{booking_id, provider_id, ngn(100'000), ngn(5'000),
+                                                  ngn(95'000), "client_approved"}};
+    Decision d =
+        when(given(history), chargeback_report(30'000, ChargebackResolution::merchant_accepted),
+             marketplace);
+    ChargebackResolved e = resolved_event(d);
+    CHECK(e.from_provider == ngn(28'500));  // 30% of the 95,000 net
+    CHECK(e.platform_loss == ngn(1'500));   // the fee on it
+  }
+}
+
+TEST_CASE("RecordChargeback: money a failed refund left owed goes back once",
+          "[decider][chargeback]") {
+  // Cancelled, the refund failed (the money is back in escrow, owed to the client), then the
+  // client's bank charged the payment back.
+  Events history = full_cancelled() + Events{refund_failed(1, 100'000), chargeback_opened(100'000)};
+  BookingState s = given(history);
+  Decision d =
+      when(s, chargeback_report(100'000, ChargebackResolution::merchant_accepted), marketplace);
+  ChargebackResolved e = resolved_event(d);
+  CHECK(e.from_escrow == ngn(100'000));
+  CHECK(e.platform_loss == ngn(0));
+  CHECK(e.settled_refunds == std::vector<std::string>{refund_id(1)});
+  Books books(history);
+  books.post(d);
+  CHECK(books.escrow() == 0);
+  BookingState done = after(s, d);
+  CHECK(done.payment_status == PaymentStatus::refunded);
+  // The failed refund is not sent again: the card network already returned the money.
+  then_rejected(when(done, RetryRefund{refund_id(1)}, admin), Rejection::refund_not_retryable);
+}
+
+TEST_CASE("RecordChargeback: a decline after an accepted part leaves the rest to an admin",
+          "[decider][chargeback]") {
+  // Split plan held in full; the deposit and the balance are charged back separately.
+  Events history = split_fully_held() +
+                   Events{proof_submitted(), chargeback_opened(30'000), dispute_by_chargeback()};
+  RecordChargeback second = chargeback_report(70'000, {}, dispute_id + 1, 2);
+  BookingState s = after(given(history), when(given(history), second, marketplace));
+  s = after(
+      s, when(s, chargeback_report(30'000, ChargebackResolution::merchant_accepted), marketplace));
+  CHECK(s.held_minor() == 70'000);
+  Decision declined = when(
+      s, chargeback_report(70'000, ChargebackResolution::declined, dispute_id + 1, 2), marketplace);
+  CHECK_FALSE(resolved_event(declined).dispute_closed);
+  BookingState rest = after(s, declined);
+  CHECK(rest.status == BookingStatus::disputed);
+  // No chargeback holds the escrow any more: the admin decides the 70,000 left.
+  then_events(when(rest, ResolveDispute{ResolutionOutcome::release, {}, {}, "work done"}, admin),
+              {"DisputeResolved"});
 }

@@ -333,7 +333,7 @@ struct Sequence {
             p == PaymentStatus::unpaid || p == PaymentStatus::pending || p == PaymentStatus::failed;
     } else if (a.closed) {
       ok = p == PaymentStatus::released || p == PaymentStatus::split;
-    } else if (a.charged_back > 0) {
+    } else if (a.charged_back_own > 0) {
       // A chargeback took part back and the rest is still held: the status it had stays; it
       // took everything: refunded.
       ok = a.booking_held() > 0 ? p == PaymentStatus::escrow || p == PaymentStatus::partially_paid
@@ -591,7 +591,7 @@ struct Sequence {
          r.refund_amount_minor && *r.provider_amount_minor >= 0 && *r.refund_amount_minor >= 0 &&
          *r.provider_amount_minor + *r.refund_amount_minor == held);
     // While Paystack has a chargeback unresolved, its outcome settles the money (rule 6b).
-    bool was_disputed = booking.dispute_open() && !booking.chargeback_unresolved();
+    bool was_disputed = booking.dispute_open() && !booking.chargeback_holds_escrow();
     Decision d = booking_command(r, a, "ResolveDispute");
     if (a.role == Role::admin && was_disputed && valid == d.rejected())
       fail(valid ? "a valid resolution was refused" : "an invalid resolution was accepted");
@@ -833,7 +833,8 @@ struct Sequence {
     for (int round = 0; round < 8; ++round) {
       std::vector<std::string> failed, open;
       for (const RefundRecord& r : booking.refunds) {
-        if (r.status == RefundStatus::failed && !r.retried) failed.push_back(r.refund_id);
+        if (r.status == RefundStatus::failed && !r.retried && !r.settled_by_chargeback)
+          failed.push_back(r.refund_id);
         if (r.status != RefundStatus::failed && r.status != RefundStatus::processed)
           open.push_back(r.refund_id);
       }
@@ -864,7 +865,7 @@ struct Sequence {
                   booking.status == BookingStatus::completed;
     if (closed && (a.held != 0 || ledger.balance(escrow_account(booking_id), c) != 0))
       fail("a closed booking still holds money");
-    if (!closed && a.held + a.charged_back != a.in_escrow)
+    if (!closed && a.held + a.charged_back_own != a.in_escrow)
       fail("an open booking holds other than its captures, less what chargebacks took back");
     bool ended_for_client =
         booking.status == BookingStatus::cancelled || booking.status == BookingStatus::refunded;
@@ -872,7 +873,9 @@ struct Sequence {
     if (ended_for_client && !booking.refunds.empty() &&
         booking.payment_status != PaymentStatus::refunded)
       fail("a cancelled or refunded booking is not marked refunded after its refunds");
-    if (a.released_by_event && a.refunded - (a.captured - a.in_escrow) != 0)
+    // (What a failed refund of a duplicate owed and a chargeback returned counts as returned.)
+    if (a.released_by_event &&
+        a.refunded + (a.charged_back - a.charged_back_own) != a.captured - a.in_escrow)
       fail("a released booking also refunded the booking's own money");
   }
 
