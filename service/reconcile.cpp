@@ -175,13 +175,15 @@ class Comparer {
     return stmt->step();
   }
 
-  // Refunds of ours on `reference` that did not fail: a transaction they cover in full reads
-  // "reversed" at Paystack once they are processed (a refund still open in the ledger is then
-  // reported as a refund_status difference of its own).
+  // Refunds of ours on `reference` that did not fail, and chargebacks on it resolved for the
+  // customer: a transaction they cover in full reads "reversed" at Paystack once they are
+  // processed (a refund still open in the ledger is then reported as a refund_status difference
+  // of its own).
   Result<int64_t> refunds_not_failed(std::string_view reference) {
     auto stmt = db_.prepare(
-        "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_reference = ? AND status <> "
-        "'failed'");
+        "SELECT (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_reference = ?1 "
+        "AND status <> 'failed') + (SELECT COALESCE(SUM(refund_amount), 0) FROM chargebacks "
+        "WHERE payment_reference = ?1 AND resolution IN ('merchant-accepted', 'auto-accepted'))");
     if (!stmt.is_ok()) return stmt.status();
     stmt->bind(1, reference);
     auto row = stmt->step();

@@ -13,7 +13,8 @@
 #   (flagged, never held); idempotent replays and key reuse; a late payment on a cancelled booking
 #   refunded at once; a failed refund putting the money back in escrow; who may cancel after
 #   proof; an expired booking; Paystack chargebacks opened and resolved at the simulator (accepted
-#   by an admin before release: the money returned once, never refunded; declined: the escrow
+#   by an admin before release: the money returned once, never refunded, and reconciliation
+#   finding the reversed transaction covered; declined: the escrow
 #   unfrozen; after payout: the provider's balance below zero, withdrawals refused, the next release
 #   covering it first; beyond what the provider was paid: the platform's loss) and a signed dispute
 #   webhook Paystack does not have changing nothing; concurrent withdrawals and
@@ -28,6 +29,8 @@
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 import threading
 import time
 import unittest
@@ -687,6 +690,12 @@ class Chargebacks(Base):
                                         {"resolution": "accept", "message": "again"}, token=M.admin),
                          409, "chargeback_not_answerable")
         self.assertEqual(M.balance(provider_id)["available"], 0)
+        # Reconciliation sees the reversed transaction covered by the chargeback, not a mismatch.
+        r = subprocess.run([os.path.join(WORLD.build, "escrowctl"), "reconcile", "--json", "--db", WORLD.db],
+                           env=WORLD.escrowd_environment(), capture_output=True, text=True, timeout=120)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        flagged = [d for d in json.loads(r.stdout)["differences"] if d["reference"] == reference]
+        self.assertEqual(flagged, [])
 
     def test_before_release_declined_unfreezes_and_the_booking_goes_on(self):
         provider_id, provider = M.provider(with_account=True)
