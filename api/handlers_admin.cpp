@@ -20,8 +20,9 @@
 //       through Paystack's dispute upload URL (`uploaded_filename`, required to decline). The
 //       chargeback must await the merchant's answer (404 unknown_chargeback, 409
 //       chargeback_not_answerable); Paystack refusing is 400 `paystack_refused` (the dispute as
-//       Paystack has it is recorded), not answering 502 (nothing is recorded then). Else the answer and the dispute as Paystack has it
-//       afterwards are recorded (an accepted one is resolved at once) and the booking answered.
+//       Paystack has it is recorded), not answering 502 (nothing is recorded then). Else the answer
+//       and the dispute as Paystack has it afterwards are recorded (an accepted one is resolved at
+//       once) and the booking answered.
 // Admins only (403 for every other role).
 #include <rapidjson/stringbuffer.h>
 

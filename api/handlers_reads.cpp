@@ -244,6 +244,9 @@ void write_refund_row(JsonWriter& w, const projections::RefundRow& r) {
   write_field(w, "attempt", r.attempt);
   write_time(w, "created_at", r.created_at_ms);
   write_time(w, "updated_at", r.updated_at_ms);
+  write_optional(
+      w, "requested_by",
+      r.requested_by.empty() ? std::nullopt : std::optional<std::string>(r.requested_by));
   w.EndObject();
 }
 

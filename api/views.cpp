@@ -213,6 +213,9 @@ void write_payout_row(JsonWriter& w, const projections::PayoutRow& p) {
   write_field(w, "reason", p.reason);
   write_time(w, "created_at", p.created_at_ms);
   write_time(w, "updated_at", p.updated_at_ms);
+  write_optional(
+      w, "requested_by",
+      p.requested_by.empty() ? std::nullopt : std::optional<std::string>(p.requested_by));
   w.EndObject();
 }
 

@@ -400,10 +400,11 @@ Decision retry_refund(const BookingState& s, const RetryRefund& c, const Actor& 
   if (r->status != RefundStatus::failed || r->retried || r->settled_by_chargeback)
     return Decision::reject(Rejection::refund_not_retryable);
   const std::string& id = s.terms.booking_id;
-  return Decision{{RefundRequested{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
-                                   s.terms.client_id, r->payment_reference,
-                                   r->paystack_transaction_id, r->amount, "retry", r->attempt + 1}},
-                  std::nullopt};
+  return Decision{
+      {RefundRequested{id, refund_id_for(id, static_cast<int>(s.refunds.size()) + 1),
+                       s.terms.client_id, r->payment_reference, r->paystack_transaction_id,
+                       r->amount, "retry", r->attempt + 1, a.id}},
+      std::nullopt};
 }
 
 // ---- chargebacks (rule 6b) -------------------------------------------------------------------
@@ -717,7 +718,8 @@ void on_refund_requested(BookingState& s, const RefundRequested& e) {
   }
   s.refunds.push_back(RefundRecord{e.refund_id, e.payment_reference, e.reason,
                                    e.paystack_transaction_id, e.amount, RefundStatus::queued,
-                                   e.attempt, std::nullopt, false, false, ""});
+                                   e.attempt, std::nullopt, false, false, "",
+                                   e.requested_by.value_or("")});
   // payment_status follows the booking's own money, so a duplicate refunded while the booking
   // is open leaves it alone; settle_payment_status() covers cancelled and refunded bookings.
 }

@@ -141,6 +141,7 @@ struct RefundRecord {
   bool retried = false;
   bool settled_by_chargeback = false;  // failed, and its money went back by a chargeback
   std::string failure_reason;
+  std::string requested_by;  // a retry's requester; empty otherwise
 };
 
 struct DisputeRecord {
@@ -371,6 +372,7 @@ struct PayoutRecord {
   int attempt = 1;
   bool retried = false;
   std::optional<int64_t> paystack_transfer_id;
+  std::string requested_by;  // a retry's requester; empty otherwise
 };
 
 struct PayoutAccount {

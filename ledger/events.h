@@ -286,6 +286,7 @@ struct RefundRequested {
   std::string
       reason;  // "cancellation" | "dispute" | "duplicate_payment" | "late_payment" | "retry"
   int attempt = 1;
+  std::optional<std::string> requested_by;  // a retry: who asked for it (absent otherwise)
   template <class V>
   void fields(V& v) {
     v("booking_id", booking_id);
@@ -296,6 +297,7 @@ struct RefundRequested {
     v("amount", amount);
     v("reason", reason);
     v("attempt", attempt);
+    v("requested_by", requested_by);
   }
 };
 
@@ -476,6 +478,7 @@ struct PayoutRequested {
   PayoutSource source = PayoutSource::release;
   std::optional<std::string> booking_id, withdrawal_id, retry_of;
   int attempt = 1;
+  std::optional<std::string> requested_by;  // a retry: who asked for it (absent otherwise)
   template <class V>
   void fields(V& v) {
     v("provider_id", provider_id);
@@ -488,6 +491,7 @@ struct PayoutRequested {
     v("withdrawal_id", withdrawal_id);
     v("retry_of", retry_of);
     v("attempt", attempt);
+    v("requested_by", requested_by);
   }
 };
 

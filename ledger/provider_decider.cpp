@@ -137,6 +137,7 @@ Decision retry(const ProviderState& s, std::string_view id, const RetryPayout& c
   next.withdrawal_id = p->withdrawal_id;
   next.retry_of = p->payout_id;
   next.attempt = p->attempt + 1;
+  next.requested_by = a.id;
   return Decision{{std::move(next)}, std::nullopt};
 }
 
@@ -197,10 +198,10 @@ void evolve(ProviderState& s, const Event& event) {
                  [&](const PayoutRequested& e) {
                    s.provider_id = e.provider_id;
                    if (e.retry_of) known_payout(s, *e.retry_of).retried = true;
-                   s.payouts.push_back(PayoutRecord{e.payout_id, e.reference, e.recipient_code,
-                                                    e.source, "", "", e.booking_id, e.withdrawal_id,
-                                                    e.retry_of, e.amount, PayoutStatus::queued,
-                                                    e.attempt, false, std::nullopt});
+                   s.payouts.push_back(PayoutRecord{
+                       e.payout_id, e.reference, e.recipient_code, e.source, "", "", e.booking_id,
+                       e.withdrawal_id, e.retry_of, e.amount, PayoutStatus::queued, e.attempt,
+                       false, std::nullopt, e.requested_by.value_or("")});
                  },
                  [&](const PayoutSent& e) {
                    PayoutRecord& p = known_payout(s, e.payout_id);

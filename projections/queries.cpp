@@ -201,7 +201,8 @@ BookingSummaryRow booking_summary_from(const sqlite::Stmt& r) {
 
 constexpr const char* payout_columns =
     "SELECT payout_id, amount, currency, status, source, booking_id, withdrawal_id, retry_of, "
-    "attempt, transfer_code, reason, created_at, updated_at, provider_id FROM payouts ";
+    "attempt, transfer_code, reason, created_at, updated_at, provider_id, requested_by "
+    "FROM payouts ";
 
 PayoutRow payout_from(const sqlite::Stmt& r) {
   PayoutRow p;
@@ -218,6 +219,7 @@ PayoutRow payout_from(const sqlite::Stmt& r) {
   p.created_at_ms = r.column_int64(11);
   p.updated_at_ms = r.column_int64(12);
   p.provider_id = r.column_text(13);
+  p.requested_by = r.column_text(14);
   return p;
 }
 
@@ -378,7 +380,7 @@ Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& statu
   if (!lease.is_ok()) return lease.status();
   auto stmt = lease.value().db().prepare(
       "SELECT refund_id, booking_id, client_id, payment_reference, amount, currency, status, "
-      "reason, failure_reason, attempt, created_at, updated_at FROM refunds "
+      "reason, failure_reason, attempt, created_at, updated_at, requested_by FROM refunds "
       "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (created_at, refund_id) < (?2, ?3)) "
       "ORDER BY created_at DESC, refund_id DESC LIMIT ?5");
   if (!stmt.is_ok()) return stmt.status();
@@ -397,6 +399,7 @@ Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& statu
     row.attempt = r.column_int64(9);
     row.created_at_ms = r.column_int64(10);
     row.updated_at_ms = r.column_int64(11);
+    row.requested_by = r.column_text(12);
     return row;
   };
   return read_page<RefundRow>(stmt.value(), page.limit, read, [](const sqlite::Stmt& r) {

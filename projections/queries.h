@@ -68,6 +68,7 @@ struct PayoutRow {
   int64_t attempt = 1;
   std::string transfer_code, reason;
   int64_t created_at_ms = 0, updated_at_ms = 0;
+  std::string requested_by;  // a retry's requester; empty otherwise
 };
 
 // GET /admin/refunds: one refund of a booking's captured charge.
@@ -77,6 +78,7 @@ struct RefundRow {
   std::string status, reason, failure_reason;
   int64_t attempt = 1;
   int64_t created_at_ms = 0, updated_at_ms = 0;
+  std::string requested_by;  // a retry's requester; empty otherwise
 };
 
 // GET /admin/chargebacks: one Paystack chargeback (schema/0007) with its booking.

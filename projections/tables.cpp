@@ -231,10 +231,10 @@ const std::vector<TableSpec>& table_specs() {
       {Table::refunds,
        "refunds",
        "refunds",
-       "1",
+       "2",
        {"refund_id", "booking_id", "client_id", "payment_reference", "paystack_transaction_id",
         "amount", "currency", "status", "reason", "attempt", "paystack_refund_id", "failure_reason",
-        "created_at", "updated_at"},
+        "created_at", "updated_at", "requested_by"},
        1,
        {"created_at"}},
       {Table::disputes,
@@ -259,10 +259,10 @@ const std::vector<TableSpec>& table_specs() {
       {Table::payouts,
        "payouts",
        "payouts",
-       "1",
+       "2",
        {"payout_id", "provider_id", "amount", "currency", "status", "source", "booking_id",
         "withdrawal_id", "retry_of", "attempt", "recipient_code", "transfer_code", "reason",
-        "created_at", "updated_at"},
+        "created_at", "updated_at", "requested_by"},
        1,
        {"created_at"}},
       {Table::provider_balances,
@@ -458,7 +458,8 @@ Row refund_row(const BookingState& s, const RefundRecord& r, const Times& times)
              optional_value(r.paystack_refund_id),
              text(r.failure_reason),
              integer(times.created_at),
-             integer(times.updated_at)};
+             integer(times.updated_at),
+             text(r.requested_by)};
 }
 
 Row dispute_row(const BookingState& s, const Times& times) {
@@ -516,7 +517,8 @@ Row payout_row(const ProviderState& s, const PayoutRecord& p, const Times& times
              text(p.transfer_code),
              text(p.reason),
              integer(times.created_at),
-             integer(times.updated_at)};
+             integer(times.updated_at),
+             text(p.requested_by)};
 }
 
 Row ledger_entry_row(int64_t seq, int idx, const Posting& posting) {

@@ -824,7 +824,8 @@
           h('td', {}, h('a', { href: '#/payouts/' + encodeURIComponent(p.provider_id) }, p.provider_id)),
           h('td', {}, p.booking_id ? [words(p.source), ' ', bookingLink(p.booking_id)] : words(p.source)),
           h('td', { class: 'num' }, money(p.amount, p.currency)), h('td', {}, badge(p.status)),
-          h('td', {}, p.attempt), h('td', {}, p.reason || ''), h('td', {}, when(p.updated_at)),
+          h('td', {}, p.attempt, p.requested_by ? h('div', { class: 'muted' }, 'retried by ' + p.requested_by) : null),
+          h('td', {}, p.reason || ''), h('td', {}, when(p.updated_at)),
           h('td', {}, p.status === 'otp' ? otpForm(p, run)
             : (p.status === 'failed' || p.status === 'reversed') && !retriedPayouts.has(p.payout_id)
               ? actionButton('Retry payout', `Retry payout ${p.payout_id}`, `/admin/payouts/${encodeURIComponent(p.payout_id)}/retry`,
@@ -833,7 +834,8 @@
         const refundRows = refunds.data.map((r) => h('tr', {},
           h('td', { class: 'mono' }, r.refund_id), h('td', {}, bookingLink(r.booking_id)), h('td', {}, r.client_id),
           h('td', { class: 'num' }, money(r.amount, r.currency)), h('td', {}, badge(r.status)), h('td', {}, words(r.reason)),
-          h('td', {}, r.attempt), h('td', {}, r.failure_reason || ''), h('td', {}, when(r.updated_at)),
+          h('td', {}, r.attempt, r.requested_by ? h('div', { class: 'muted' }, 'retried by ' + r.requested_by) : null),
+          h('td', {}, r.failure_reason || ''), h('td', {}, when(r.updated_at)),
           h('td', {}, r.status === 'failed'
             ? actionButton('Retry refund', `Retry refund ${r.refund_id}`, `/admin/refunds/${encodeURIComponent(r.refund_id)}/retry`,
               (after) => `Refund ${r.refund_id} is asked again as ${after.refund_id} (attempt ${after.attempt}).`, run)

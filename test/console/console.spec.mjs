@@ -279,6 +279,8 @@ try {
   }
   assert.ok(refunded, 'the retried refund was processed');
   assert.equal(refunded.refunds.length, 2);
+  const listed = (await apiGet('/admin/refunds?limit=100')).data.find((r) => r.booking_id === fixture.refund_booking && r.attempt === 2);
+  assert.equal(listed.requested_by, 'admin-ops', 'the retry names the admin who asked for it');
   await screenshot(page, 'refund-retried');
 
   // ---- revenue ----

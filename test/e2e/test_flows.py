@@ -382,6 +382,10 @@ class Payouts(Base):
                            "payout history")
         retried = [p for p in history["data"] if p["payout_id"] == retry["payout_id"]]
         self.assertEqual([(p["retry_of"], p["status"]) for p in retried], [(old["payout_id"], "success")])
+        listed = M.expect(WORLD.api.get(f"/admin/payouts?provider_id={provider_id}", token=M.admin), 200,
+                          "admin payouts")["data"]
+        self.assertEqual({p["payout_id"]: p["requested_by"] for p in listed},
+                         {old["payout_id"]: None, retry["payout_id"]: "admin-ops"})  # who retried it
         # Once retried, neither the old payout nor the paid one can be paid again.
         for payout_id in (old["payout_id"], retry["payout_id"]):
             self.assertError(self.retry_payout(payout_id), 409, "payout_not_retryable")

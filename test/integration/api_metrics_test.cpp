@@ -219,12 +219,12 @@ TEST_CASE("read_gauges reads the outbox depth and the escrow held per currency")
   REQUIRE(db.is_ok());
   REQUIRE(db->exec(R"sql(
     INSERT INTO payouts VALUES
-      ('po-a', 'p1', 1000, 'NGN', 'queued',  'release', 'b1', NULL, NULL, 1, 'RCP_1', '', '', 1, 1),
-      ('po-b', 'p1', 2000, 'NGN', 'success', 'release', 'b2', NULL, NULL, 1, 'RCP_1', 'TRF_1', '', 1, 1),
-      ('po-c', 'p2', 3000, 'GHS', 'queued',  'withdrawal', NULL, 'wd-1', NULL, 1, 'RCP_2', '', '', 1, 1);
+      ('po-a', 'p1', 1000, 'NGN', 'queued',  'release', 'b1', NULL, NULL, 1, 'RCP_1', '', '', 1, 1, ''),
+      ('po-b', 'p1', 2000, 'NGN', 'success', 'release', 'b2', NULL, NULL, 1, 'RCP_1', 'TRF_1', '', 1, 1, ''),
+      ('po-c', 'p2', 3000, 'GHS', 'queued',  'withdrawal', NULL, 'wd-1', NULL, 1, 'RCP_2', '', '', 1, 1, '');
     INSERT INTO refunds VALUES
-      ('rf-1', 'b3', 'c1', 'ref-1', 11, 500, 'NGN', 'queued',    'cancelled', 1, NULL, '', 1, 1),
-      ('rf-2', 'b4', 'c1', 'ref-2', 12, 700, 'NGN', 'processed', 'cancelled', 1, 99,   '', 1, 1);
+      ('rf-1', 'b3', 'c1', 'ref-1', 11, 500, 'NGN', 'queued',    'cancelled', 1, NULL, '', 1, 1, ''),
+      ('rf-2', 'b4', 'c1', 'ref-2', 12, 700, 'NGN', 'processed', 'cancelled', 1, 99,   '', 1, 1, '');
     INSERT INTO account_balances VALUES
       ('escrow:b5', 'NGN', 10000), ('escrow:b6', 'NGN', 2500), ('escrow:b7', 'GHS', 900),
       ('escrow:b8', 'NGN', 0), ('escrowed:x', 'NGN', 1), ('provider:p1:available', 'NGN', 777),

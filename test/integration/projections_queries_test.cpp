@@ -63,7 +63,7 @@ struct Fixture {
               const std::string& source = "release") {
     auto stmt = db.prepare(
         "INSERT INTO payouts VALUES (?1, ?2, 1000, 'NGN', 'queued', ?3, 'b1', NULL, NULL, 1, "
-        "'RCP_1', '', '', ?4, ?4)");
+        "'RCP_1', '', '', ?4, ?4, '')");
     REQUIRE(stmt.is_ok());
     REQUIRE(stmt->bind(1, id).bind(2, provider).bind(3, source).bind(4, created_at).run().is_ok());
   }
