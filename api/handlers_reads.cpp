@@ -11,6 +11,9 @@
 //       newest first, paged: the ones waiting for an OTP, failed or reversed, by status.
 //   GET /admin/refunds?status=                   refunds across bookings (admin, auditor),
 //       newest first, paged: failed or needing attention, by status.
+//   GET /admin/payments?status=                  Paystack transactions across bookings (admin,
+//       auditor), newest first, paged: `flagged` lists payments of the wrong amount or currency,
+//       recorded and never held.
 //   GET /admin/revenue?from=&to=&currency=       per currency, what the platform earned (fees),
 //       paid Paystack (processing fees) and lost to chargebacks, from the ledger entries of the
 //       events recorded in [from, to) (ISO 8601; either may be left out) (admin, auditor).
@@ -308,6 +311,35 @@ HttpResponse list_chargebacks(Services& services, const HttpRequest& request) {
   return json_response(200, page_json(rows.value(), write_chargeback_row));
 }
 
+void write_payment_row(JsonWriter& w, const projections::PaymentRow& p) {
+  w.StartObject();
+  write_field(w, "reference", p.reference);
+  write_field(w, "booking_id", p.booking_id);
+  write_field(w, "installment", p.installment);
+  write_field(w, "amount", p.amount.amount_minor);
+  write_field(w, "currency", currency_code(p.amount.currency));
+  write_field(w, "status", p.status);
+  write_field(w, "paystack_transaction_id", p.paystack_transaction_id);
+  write_field(w, "paystack_fee", p.paystack_fee);
+  write_time(w, "created_at", p.created_at_ms);
+  write_time(w, "updated_at", p.updated_at_ms);
+  w.EndObject();
+}
+
+HttpResponse list_payments(Services& services, const HttpRequest& request) {
+  auto who = require(services, request, {Role::admin, Role::auditor});
+  if (!who.is_ok()) return who.error();
+  auto query = parse_query(request.query());
+  if (!query.is_ok()) return query.error();
+  auto status = status_filter<ChargeStatus>(query.value());
+  if (!status.is_ok()) return status.error();
+  auto page = page_request(query.value());
+  if (!page.is_ok()) return page.error();
+  auto rows = services.queries.payments(status.value(), page.value());
+  if (!rows.is_ok()) return internal_error(rows.status());
+  return json_response(200, page_json(rows.value(), write_payment_row));
+}
+
 HttpResponse revenue(Services& services, const HttpRequest& request) {
   auto who = require(services, request, {Role::admin, Role::auditor});
   if (!who.is_ok()) return who.error();
@@ -357,6 +389,9 @@ void add_read_routes(Router& router, Services& services) {
   });
   router.add("GET", "/admin/refunds", [&services](const HttpRequest& request, const RouteParams&) {
     return list_refunds(services, request);
+  });
+  router.add("GET", "/admin/payments", [&services](const HttpRequest& request, const RouteParams&) {
+    return list_payments(services, request);
   });
   router.add("GET", "/admin/revenue", [&services](const HttpRequest& request, const RouteParams&) {
     return revenue(services, request);

@@ -407,6 +407,36 @@ Result<Page<RefundRow>> Queries::refunds(const std::optional<std::string>& statu
   });
 }
 
+Result<Page<PaymentRow>> Queries::payments(const std::optional<std::string>& status,
+                                           const PageRequest& page) {
+  auto lease = reads_.lease();
+  if (!lease.is_ok()) return lease.status();
+  auto stmt = lease.value().db().prepare(
+      "SELECT reference, booking_id, installment, amount, currency, status, "
+      "paystack_transaction_id, paystack_fee, created_at, updated_at FROM payments "
+      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (created_at, reference) < (?2, ?3)) "
+      "ORDER BY created_at DESC, reference DESC LIMIT ?5");
+  if (!stmt.is_ok()) return stmt.status();
+  bind_optional(stmt.value(), 1, status);
+  bind_page(stmt.value(), 2, 5, page);
+  auto read = [](const sqlite::Stmt& r) {
+    PaymentRow row;
+    row.reference = r.column_text(0);
+    row.booking_id = r.column_text(1);
+    row.installment = r.column_int64(2);
+    row.amount = money_at(r, 3, 4);
+    row.status = r.column_text(5);
+    row.paystack_transaction_id = r.column_int64(6);
+    row.paystack_fee = r.column_int64(7);
+    row.created_at_ms = r.column_int64(8);
+    row.updated_at_ms = r.column_int64(9);
+    return row;
+  };
+  return read_page<PaymentRow>(stmt.value(), page.limit, read, [](const sqlite::Stmt& r) {
+    return SortKey{r.column_int64(8), r.column_text(0), ""};
+  });
+}
+
 Result<Page<ChargebackRow>> Queries::chargebacks(const std::optional<std::string>& status,
                                                  const PageRequest& page) {
   auto lease = reads_.lease();

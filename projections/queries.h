@@ -81,6 +81,17 @@ struct RefundRow {
   std::string requested_by;  // a retry's requester; empty otherwise
 };
 
+// GET /admin/payments: one Paystack transaction of a booking (a checkout and what became of it).
+struct PaymentRow {
+  std::string reference, booking_id;
+  int64_t installment = 1;
+  Money amount;  // asked for; what Paystack took when flagged
+  std::string status;
+  int64_t paystack_transaction_id = 0;
+  int64_t paystack_fee = 0;
+  int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+
 // GET /admin/chargebacks: one Paystack chargeback (schema/0007) with its booking.
 struct ChargebackRow {
   int64_t dispute_id = 0;
@@ -162,6 +173,8 @@ class Queries {
                                   const PageRequest& page);
   Result<Page<RefundRow>> refunds(const std::optional<std::string>& status,
                                   const PageRequest& page);
+  Result<Page<PaymentRow>> payments(const std::optional<std::string>& status,
+                                    const PageRequest& page);
   Result<Page<ChargebackRow>> chargebacks(const std::optional<std::string>& status,
                                           const PageRequest& page);
   // Per currency, the platform's accounts moved by the events recorded in [from_ms, to_ms).

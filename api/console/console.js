@@ -814,9 +814,10 @@
     const results = h('div', {});
     const run = async () => {
       try {
-        const [payouts, refunds] = await Promise.all([
+        const [payouts, refunds, flagged] = await Promise.all([
           api('GET', '/admin/payouts' + query({ status: filters.elements['payout-status'].value, limit: 100 })),
-          api('GET', '/admin/refunds' + query({ status: filters.elements['refund-status'].value, limit: 100 }))]);
+          api('GET', '/admin/refunds' + query({ status: filters.elements['refund-status'].value, limit: 100 })),
+          api('GET', '/admin/payments?status=flagged&limit=100')]);
         // A payout or refund already retried names the new one's retry_of; it is not retried twice.
         const retriedPayouts = new Set(payouts.data.map((p) => p.retry_of).filter((x) => x));
         const payoutRows = payouts.data.map((p) => h('tr', {},
@@ -848,12 +849,18 @@
           refundRows.length
             ? table(`${refundRows.length} refund${refundRows.length === 1 ? '' : 's'}, newest first`,
               ['Refund', 'Booking', 'Client', { label: 'Amount', num: true }, 'Status', 'Reason', 'Attempt', 'Failure', 'Updated', 'Action'], refundRows)
-            : h('p', { class: 'panel' }, 'No refund matches.'));
+            : h('p', { class: 'panel' }, 'No refund matches.'),
+          flagged.data.length
+            ? table(`${flagged.data.length} flagged payment${flagged.data.length === 1 ? '' : 's'} (another amount or currency than asked: never held), newest first`,
+              ['Payment', 'Booking', 'Installment', { label: 'Paystack took', num: true }, 'Received'],
+              flagged.data.map((p) => h('tr', {}, h('td', { class: 'mono' }, p.reference), h('td', {}, bookingLink(p.booking_id)),
+                h('td', {}, p.installment), h('td', { class: 'num' }, money(p.amount, p.currency)), h('td', {}, when(p.created_at)))))
+            : h('p', { class: 'panel' }, 'No flagged payment.'));
       } catch (error) { fail(error); }
     };
     filters.addEventListener('submit', (event) => { event.preventDefault(); clearMessages(); run(); });
     show(h('h2', {}, 'Money in motion'),
-      h('p', { class: 'muted' }, 'Payouts and refunds across providers and bookings. A failed one is retried as a new attempt under a new reference, and only once.'),
+      h('p', { class: 'muted' }, 'Payouts, refunds and flagged payments across providers and bookings. A failed payout or refund is retried as a new attempt under a new reference, and only once.'),
       h('section', { class: 'panel' }, filters), results);
     run();
   }

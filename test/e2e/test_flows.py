@@ -484,6 +484,11 @@ class WrongAmount(Base):
         self.assertEqual((flagged["amount_paid"], flagged["escrow_balance"]), (0, 0))
         self.assertEqual(flagged["status"], "awaiting_payment")
         self.assertIn("PaymentFlagged", [e["type"] for e in M.events_of(b["id"])])
+        listed = M.expect(WORLD.api.get("/admin/payments?status=flagged", token=M.auditor), 200,
+                          "flagged payments")["data"]
+        self.assertIn((checkout["reference"], b["id"], 400000),
+                      [(p["reference"], p["booking_id"], p["amount"]) for p in listed])
+        self.assertError(WORLD.api.get("/admin/payments?status=weird", token=M.admin), 400, "invalid_query")
         # The client can pay again, the right amount this time.
         again = M.fund(b["id"], client)
         self.assertNotEqual(again["reference"], checkout["reference"])
