@@ -253,20 +253,6 @@ void write_refund_row(JsonWriter& w, const projections::RefundRow& r) {
   w.EndObject();
 }
 
-HttpResponse list_refunds(Services& services, const HttpRequest& request) {
-  auto who = require(services, request, {Role::admin, Role::auditor});
-  if (!who.is_ok()) return who.error();
-  auto query = parse_query(request.query());
-  if (!query.is_ok()) return query.error();
-  auto status = status_filter<RefundStatus>(query.value());
-  if (!status.is_ok()) return status.error();
-  auto page = page_request(query.value());
-  if (!page.is_ok()) return page.error();
-  auto rows = services.queries.refunds(status.value(), page.value());
-  if (!rows.is_ok()) return internal_error(rows.status());
-  return json_response(200, page_json(rows.value(), write_refund_row));
-}
-
 void write_chargeback_row(JsonWriter& w, const projections::ChargebackRow& c) {
   auto name_or_null = [&](const char* key, const std::string& value) {
     write_key(w, key);
@@ -297,20 +283,6 @@ void write_chargeback_row(JsonWriter& w, const projections::ChargebackRow& c) {
   w.EndObject();
 }
 
-HttpResponse list_chargebacks(Services& services, const HttpRequest& request) {
-  auto who = require(services, request, {Role::admin, Role::auditor});
-  if (!who.is_ok()) return who.error();
-  auto query = parse_query(request.query());
-  if (!query.is_ok()) return query.error();
-  auto status = status_filter<ChargebackStatus>(query.value());
-  if (!status.is_ok()) return status.error();
-  auto page = page_request(query.value());
-  if (!page.is_ok()) return page.error();
-  auto rows = services.queries.chargebacks(status.value(), page.value());
-  if (!rows.is_ok()) return internal_error(rows.status());
-  return json_response(200, page_json(rows.value(), write_chargeback_row));
-}
-
 void write_payment_row(JsonWriter& w, const projections::PaymentRow& p) {
   w.StartObject();
   write_field(w, "reference", p.reference);
@@ -326,18 +298,45 @@ void write_payment_row(JsonWriter& w, const projections::PaymentRow& p) {
   w.EndObject();
 }
 
-HttpResponse list_payments(Services& services, const HttpRequest& request) {
+// An admin list across the ledger (admin and auditor): the query's `status` (one of
+// StatusEnum's names) and page, then `fetch(status, page)` written row by row.
+template <class StatusEnum, class Fetch, class WriteRow>
+HttpResponse list_by_status(Services& services, const HttpRequest& request, Fetch fetch,
+                            WriteRow write_row) {
   auto who = require(services, request, {Role::admin, Role::auditor});
   if (!who.is_ok()) return who.error();
   auto query = parse_query(request.query());
   if (!query.is_ok()) return query.error();
-  auto status = status_filter<ChargeStatus>(query.value());
+  auto status = status_filter<StatusEnum>(query.value());
   if (!status.is_ok()) return status.error();
   auto page = page_request(query.value());
   if (!page.is_ok()) return page.error();
-  auto rows = services.queries.payments(status.value(), page.value());
+  auto rows = fetch(status.value(), page.value());
   if (!rows.is_ok()) return internal_error(rows.status());
-  return json_response(200, page_json(rows.value(), write_payment_row));
+  return json_response(200, page_json(rows.value(), write_row));
+}
+
+HttpResponse list_refunds(Services& services, const HttpRequest& request) {
+  return list_by_status<RefundStatus>(
+      services, request,
+      [&](const auto& status, const auto& page) { return services.queries.refunds(status, page); },
+      write_refund_row);
+}
+
+HttpResponse list_chargebacks(Services& services, const HttpRequest& request) {
+  return list_by_status<ChargebackStatus>(
+      services, request,
+      [&](const auto& status, const auto& page) {
+        return services.queries.chargebacks(status, page);
+      },
+      write_chargeback_row);
+}
+
+HttpResponse list_payments(Services& services, const HttpRequest& request) {
+  return list_by_status<ChargeStatus>(
+      services, request,
+      [&](const auto& status, const auto& page) { return services.queries.payments(status, page); },
+      write_payment_row);
 }
 
 HttpResponse revenue(Services& services, const HttpRequest& request) {
