@@ -11,6 +11,7 @@ struct LiveProjections::Statements {
   sqlite::Stmt ledger_entry;
   sqlite::Stmt account_delta;
   sqlite::Stmt provider_delta;
+  sqlite::Stmt provider_available;
   sqlite::Stmt delivery_by_id;
 };
 
@@ -183,6 +184,8 @@ Result<LiveProjections::Statements*> LiveProjections::statements(sqlite::Db& db)
       {&fresh->account_delta,
        "INSERT INTO account_balances (account, currency, balance) VALUES (?, ?, ?) "
        "ON CONFLICT (account, currency) DO UPDATE SET balance = balance + excluded.balance"},
+      {&fresh->provider_available,
+       "SELECT available FROM provider_balances WHERE provider_id = ? AND currency = ?"},
       {&fresh->provider_delta,
        "INSERT INTO provider_balances (provider_id, currency, available, pending_escrow, "
        "in_flight, total_earned) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider_id, currency) "
@@ -205,9 +208,15 @@ Result<LiveProjections::Statements*> LiveProjections::statements(sqlite::Db& db)
 namespace {
 
 // Ledger entries, account balances and provider balances of one event; notes what it touched.
+//
+// A payout or withdrawal is decided on a balance read before its append; a chargeback appended
+// to a booking stream in between (it does not move the provider stream) may have taken that
+// balance. A debit that leaves a provider's available balance below zero, other than a
+// chargeback's, is refused here, in the append's transaction, as a conflict: the shell decides
+// again on the balance as it now is.
 Status apply_event(sqlite::Stmt& entry, sqlite::Stmt& account_delta, sqlite::Stmt& provider_delta,
-                   const RecordedEvent& r, const Event& event, std::string_view booking_provider,
-                   Touched& touched) {
+                   sqlite::Stmt& provider_available, const RecordedEvent& r, const Event& event,
+                   std::string_view booking_provider, Touched& touched) {
   if (r.stream.starts_with("booking-")) {
     touched.booking = true;
     touched.booking_times.touch(r.recorded_at_ms);
@@ -231,6 +240,16 @@ Status apply_event(sqlite::Stmt& entry, sqlite::Stmt& account_delta, sqlite::Stm
     provider_delta.bind(3, d.available).bind(4, d.pending_escrow).bind(5, d.in_flight);
     provider_delta.bind(6, d.total_earned);
     if (Status x = provider_delta.run(); !x.is_ok()) return x;
+    if (d.available >= 0 || may_overdraw(event, provider_available_account(d.provider_id)))
+      continue;
+    provider_available.bind(1, d.provider_id).bind(2, currency_code(d.currency));
+    Result<bool> row = provider_available.step();
+    if (!row.is_ok()) return row.status();
+    int64_t now = row.value() ? provider_available.column_int64(0) : 0;
+    provider_available.reset();
+    if (now < 0)
+      return Status(StatusCode::conflict, "provider " + d.provider_id +
+                                              "'s available balance changed since the decision");
   }
   return Status::ok();
 }
@@ -257,24 +276,10 @@ Status LiveProjections::apply(sqlite::Db& db, const StreamStates& after,
     LEDGER_ASSERT(r.type == event_type(event), "recorded events follow the decided order");
     if (after.booking && r.stream.starts_with("booking-"))
       touched.milestones.note(event, r.recorded_at_ms, *after.booking);
-    if (Status x = apply_event(s.ledger_entry, s.account_delta, s.provider_delta, r, event,
-                               booking_provider, touched);
+    if (Status x = apply_event(s.ledger_entry, s.account_delta, s.provider_delta,
+                               s.provider_available, r, event, booking_provider, touched);
         !x.is_ok())
       return x;
-    // A payout or withdrawal is decided on a balance read before its append; a chargeback
-    // appended to a booking stream in between (it does not move the provider stream) may have
-    // taken that balance. Taking it below zero is refused here, in the append's transaction, as
-    // a conflict: the shell decides again on the balance as it now is.
-    for (const ProviderBalanceDelta& d :
-         provider_balance_deltas(event, postings_for(event), booking_provider)) {
-      if (d.available >= 0 || may_overdraw(event, provider_available_account(d.provider_id)))
-        continue;
-      auto now = available_balance(db, d.provider_id, d.currency);
-      if (!now.is_ok()) return now.status();
-      if (now->amount_minor < 0)
-        return Status(StatusCode::conflict, "provider " + d.provider_id +
-                                                "'s available balance changed since the decision");
-    }
   }
   return write_touched_rows(s.upsert, after, touched);
 }

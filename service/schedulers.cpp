@@ -62,18 +62,19 @@ Status Schedulers::run_once() {
   return chargebacks;
 }
 
+// One sweep per chargeback_check_after_ms: Paystack's disputes listed (those never heard of are
+// recorded), then every chargeback still unresolved fetched again.
 Status Schedulers::check_chargebacks() {
   if (!deps_.sync_chargeback) return Status::ok();
   const int64_t now = deps_.clock.now_ms();
-  bool wake = false;
-  bool list_due = false;
   {
     std::lock_guard lock(mutex_);
-    list_due = !chargebacks_listed_ms_ ||
-               now - *chargebacks_listed_ms_ >= options_.chargeback_check_after_ms;
-    if (list_due) chargebacks_listed_ms_ = now;
+    if (chargebacks_swept_ms_ && now - *chargebacks_swept_ms_ < options_.chargeback_check_after_ms)
+      return Status::ok();
+    chargebacks_swept_ms_ = now;
   }
-  if (list_due && deps_.discover_chargebacks) {
+  bool wake = false;
+  if (deps_.discover_chargebacks) {
     auto found =
         deps_.discover_chargebacks(now - options_.chargeback_lookback_ms, scheduler_context());
     if (!found.is_ok()) return found.status();
@@ -86,12 +87,6 @@ Status Schedulers::check_chargebacks() {
   auto open = deps_.queries.unresolved_chargebacks(chargebacks_max);
   if (!open.is_ok()) return open.status();
   for (int64_t dispute_id : open.value()) {
-    {
-      std::lock_guard lock(mutex_);
-      auto [it, fresh] = chargeback_checked_ms_.try_emplace(dispute_id, now);
-      if (!fresh && now - it->second < options_.chargeback_check_after_ms) continue;
-      it->second = now;
-    }
     auto synced = deps_.sync_chargeback(dispute_id, scheduler_context());
     if (!synced.is_ok()) return synced.status();
     if (synced->unanswered) {
@@ -108,12 +103,6 @@ Status Schedulers::check_chargebacks() {
     }
     if (!recorded.is_ok()) return recorded;
     wake = wake || queued_payout(synced->recorded);
-  }
-  {
-    std::lock_guard lock(mutex_);  // forget what is resolved (no longer listed)
-    std::erase_if(chargeback_checked_ms_, [&](const auto& entry) {
-      return std::find(open.value().begin(), open.value().end(), entry.first) == open.value().end();
-    });
   }
   if (wake && deps_.payout_queued) deps_.payout_queued();
   return Status::ok();

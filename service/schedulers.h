@@ -16,11 +16,11 @@
 //   verified first, so a payment made in time whose webhook is late is held, not refunded; when
 //   Paystack cannot answer, the booking waits for a later pass.
 //
-// - Chargebacks: Paystack's charge.dispute.* webhooks can be lost like any other, so each
-//   chargeback Paystack has not resolved is fetched again (sync_chargeback(): GET /dispute/:id)
-//   at most once per chargeback_check_after_ms, and what Paystack has is recorded: a resolution
-//   whose webhook never came still settles the money. As often, Paystack's disputes of the last
-//   chargeback_lookback_ms are listed (GET /dispute) and those never heard of are recorded.
+// - Chargebacks: Paystack's charge.dispute.* webhooks can be lost like any other, so once per
+//   chargeback_check_after_ms (the first pass, then on that interval) one sweep lists Paystack's
+//   disputes of the last chargeback_lookback_ms (GET /dispute) and records those never heard
+//   of, then fetches every chargeback still unresolved (sync_chargeback(): GET /dispute/:id) and
+//   records what Paystack has: a resolution whose webhook never came still settles the money.
 //
 // All read their work from the projections (bookings, payments, chargebacks tables), in bounded
 // batches.
@@ -121,11 +121,10 @@ class Schedulers {
   SchedulerDeps deps_;
   Options options_;
 
-  std::mutex pass_mutex_;                             // one pass at a time
-  std::mutex mutex_;                                  // guards the member below
-  std::map<std::string, int64_t> last_checked_ms_;    // payment reference -> last verify
-  std::map<int64_t, int64_t> chargeback_checked_ms_;  // dispute id -> last fetch
-  std::optional<int64_t> chargebacks_listed_ms_;      // the last GET /dispute
+  std::mutex pass_mutex_;                           // one pass at a time
+  std::mutex mutex_;                                // guards the member below
+  std::map<std::string, int64_t> last_checked_ms_;  // payment reference -> last verify
+  std::optional<int64_t> chargebacks_swept_ms_;     // the last chargeback sweep
 
   Worker worker_;  // last: its thread stops before the members above go
 };

@@ -232,6 +232,15 @@ struct World : ServiceParts {
     run(id, ConfirmCompletion{}, client_1);
   }
 
+  // The customer's bank charges back the booking's (only) payment at the simulator, whose
+  // webhooks go nowhere; returns Paystack's dispute id.
+  int64_t charge_back(const std::string& id, const std::string& body = "{}") {
+    std::string reference = text("SELECT reference FROM payments WHERE booking_id = '" + id + "'");
+    sim.control("/_sim/transactions/" + reference + "/chargeback", body);
+    rapidjson::Document state = sim.state();
+    return state["disputes"][state["disputes"].Size() - 1]["id"].GetInt64();
+  }
+
   // ---- reads ----
   std::string text(const std::string& sql) {
     auto lease = must(reads.lease());
@@ -743,11 +752,8 @@ TEST_CASE(
   w.register_account();
   w.create("cb1");
   w.pay_at_sim("cb1");
-  std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'cb1'");
   // The simulator sends its webhooks to a closed port: escrowd hears nothing of the chargeback.
-  sim->control("/_sim/transactions/" + reference + "/chargeback", R"({"refund_amount":400000})");
-  rapidjson::Document state = sim->state();
-  const int64_t dispute_id = state["disputes"][0]["id"].GetInt64();
+  const int64_t dispute_id = w.charge_back("cb1", R"({"refund_amount":400000})");
   CHECK(w.integer("SELECT COUNT(*) FROM chargebacks") == 0);
 
   // The scheduler lists Paystack's disputes and records the one it never heard of, frozen.
@@ -790,9 +796,8 @@ TEST_CASE("the scheduler records a chargeback resolution whose webhook was lost"
   World w(*sim);
   w.create("cb2");
   w.pay_at_sim("cb2");
+  const int64_t dispute_id = w.charge_back("cb2");
   std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'cb2'");
-  sim->control("/_sim/transactions/" + reference + "/chargeback", "{}");
-  const int64_t dispute_id = sim->state()["disputes"][0]["id"].GetInt64();
   REQUIRE(w.shell
               ->execute("cb2",
                         RecordChargeback{dispute_id, reference, Money{1'000'000, Currency::NGN},
@@ -821,9 +826,7 @@ TEST_CASE("the revenue report sums the platform's fees, Paystack's fees and char
   int64_t paystack_fee = w.integer("SELECT paystack_fee FROM payments WHERE booking_id = 'r1'");
   REQUIRE(paystack_fee > 0);
   w.clock.advance_ms(3'600'000);
-  std::string reference = w.text("SELECT reference FROM payments WHERE booking_id = 'r1'");
-  sim->control("/_sim/transactions/" + reference + "/chargeback", "{}");
-  const int64_t dispute_id = sim->state()["disputes"][0]["id"].GetInt64();
+  const int64_t dispute_id = w.charge_back("r1");
   sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
                R"({"resolution":"merchant-accepted"})");
   REQUIRE(w.schedulers.run_once().is_ok());  // found by listing Paystack's disputes, resolved
