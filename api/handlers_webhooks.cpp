@@ -39,48 +39,6 @@ bool source_allowed(const Config& config, std::string_view address) {
          config.paystack_ips.end();
 }
 
-// "******7890": only the last four characters of an account number are kept (all are masked
-// when it has no more than four).
-std::string masked_account_number(std::string_view number) {
-  size_t kept = number.size() > 4 ? 4 : 0;
-  return std::string(number.size() - kept, '*') + std::string(number.substr(number.size() - kept));
-}
-
-// Masks every string member named `account_number` in `value`, at any depth; true if one was.
-bool mask_account_numbers(rapidjson::Value& value, rapidjson::Document::AllocatorType& allocator) {
-  bool masked = false;
-  if (value.IsObject()) {
-    for (auto& member : value.GetObject()) {
-      if (member.value.IsString() &&
-          std::string_view(member.name.GetString(), member.name.GetStringLength()) ==
-              "account_number") {
-        std::string mask = masked_account_number(
-            std::string_view(member.value.GetString(), member.value.GetStringLength()));
-        member.value.SetString(mask.data(), static_cast<rapidjson::SizeType>(mask.size()),
-                               allocator);
-        masked = true;
-      } else {
-        masked = mask_account_numbers(member.value, allocator) || masked;
-      }
-    }
-  } else if (value.IsArray()) {
-    for (auto& item : value.GetArray()) masked = mask_account_numbers(item, allocator) || masked;
-  }
-  return masked;
-}
-
-// What is stored of a verified body: the body with its account numbers masked (re-serialised
-// only then; a body without one is stored byte for byte).
-std::string stored_payload(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !mask_account_numbers(doc, doc.GetAllocator())) return body;
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  doc.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 HttpResponse receive(Services& services, WebhookProcessor& processor, const HttpRequest& request) {
   if (!source_allowed(services.config, request.remote_address)) {
     return error_response(403, "forbidden_source", "This address may not deliver webhooks.");
@@ -89,31 +47,22 @@ HttpResponse receive(Services& services, WebhookProcessor& processor, const Http
     return error_response(413, "body_too_large", "A webhook body may be at most 1 MiB.");
   }
   std::string_view signature = request.headers.get("x-paystack-signature").value_or("");
-  paystack::WebhookResult parsed =
-      paystack::verify_and_parse(services.config.paystack_secret_key, request.body, signature);
-  if (!parsed.is_ok()) {
-    if (parsed.error().kind == paystack::WebhookErrorKind::malformed) {
-      return error_response(400, "invalid_payload", parsed.error().message);
-    }
-    return error_response(401, "invalid_signature",
-                          "The x-paystack-signature header is missing or wrong.");
-  }
-  const paystack::WebhookEvent& event = parsed.value();
   EventMeta meta;
   meta.actor_id = "paystack";
   meta.actor_role = Role::system;
   if (std::string id = request_id_of(request); !id.empty()) meta.request_id = id;
-  // The dedupe key comes from the event as signed; the stored payload has its account numbers
-  // masked, so it no longer matches the signature.
-  auto recorded = services.webhooks.record(
-      projections::WebhookDelivery{event.event, event.dedupe_key, event.reference,
-                                   stored_payload(request.body), request.remote_address},
-      meta);
-  if (!recorded.is_ok()) return internal_error(recorded.status());
-  if (!recorded->duplicate && !processor.enqueue(recorded->id)) {
-    logging::warn("webhook queue full; the retry pass will process it",
-                  {{"delivery_id", recorded->id}});
+  auto received =
+      service::receive_webhook(services.webhooks, processor, services.config.paystack_secret_key,
+                               request.body, signature, meta, request.remote_address);
+  if (!received.is_ok()) return internal_error(received.status());
+  if (received->refused) {
+    if (received->refused->kind == paystack::WebhookErrorKind::malformed) {
+      return error_response(400, "invalid_payload", received->refused->message);
+    }
+    return error_response(401, "invalid_signature",
+                          "The x-paystack-signature header is missing or wrong.");
   }
+  const projections::DeliveryRecord* recorded = &received->record;
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();

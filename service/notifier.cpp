@@ -173,7 +173,7 @@ struct Notifier::Impl {
   const Clock& clock;
   std::function<void(std::string_view)> on_attempt;
   std::string target;
-  std::unique_ptr<net::HttpClient> http;
+  std::shared_ptr<net::HttpTransport> http;
   sqlite::Db db;  // declared before its statements: they are finalized first
   std::optional<EventReader> reader;
   sqlite::Stmt read_cursor, advance_cursor, insert, select_due, mark_delivered, mark_failed;
@@ -344,15 +344,20 @@ Result<std::unique_ptr<Notifier>> Notifier::open(Options options, const Clock& c
   auto impl = std::make_unique<Impl>(std::move(options), clock, std::move(on_attempt));
   impl->target = url.value().target;
 
-  net::HttpClientConfig http;
-  http.base_url = url.value().origin;
-  http.user_agent = "escrowd-notifier/0.1";
-  http.connect_timeout_ms = notify_connect_timeout_ms;
-  http.request_timeout_ms = notify_request_timeout_ms;
-  Result<std::unique_ptr<net::HttpClient>> client = net::HttpClient::create(http);
-  if (!client.is_ok())
-    return Status(StatusCode::invalid_argument, "ESCROW_NOTIFY_URL: " + client.status().message());
-  impl->http = std::move(client).value();
+  if (impl->options.transport) {
+    impl->http = impl->options.transport;
+  } else {
+    net::HttpClientConfig http;
+    http.base_url = url.value().origin;
+    http.user_agent = "escrowd-notifier/0.1";
+    http.connect_timeout_ms = notify_connect_timeout_ms;
+    http.request_timeout_ms = notify_request_timeout_ms;
+    Result<std::unique_ptr<net::HttpClient>> client = net::HttpClient::create(http);
+    if (!client.is_ok())
+      return Status(StatusCode::invalid_argument,
+                    "ESCROW_NOTIFY_URL: " + client.status().message());
+    impl->http = std::move(client).value();
+  }
 
   Result<sqlite::Db> db = sqlite::Db::open(impl->options.db_path, sqlite::Db::Mode::read_write);
   if (!db.is_ok()) return db.status();

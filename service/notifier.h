@@ -47,6 +47,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/status.h"
+#include "net/http_client.h"
 
 namespace escrow::service {
 
@@ -64,6 +65,9 @@ class Notifier {
     std::string secret;   // the HMAC key; never logged
     std::string db_path;  // the service's database (migrated)
     int64_t poll_interval_ms = 500;
+    // Where the POSTs go instead of an HttpClient to `url` (whose path is still the target):
+    // escrow-sim's simulated receiver. Empty in escrowd.
+    std::shared_ptr<net::HttpTransport> transport;
   };
 
   // Opens its own connections to the database and the HTTP client; sends nothing yet.

@@ -42,6 +42,13 @@ Runtime::Runtime(const Options& options, const Clock& clock, std::unique_ptr<Eve
 Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const Options& options, const Clock& clock) {
+  auto paystack = paystack::Client::create(options.paystack);
+  if (!paystack.is_ok()) return paystack.status();
+  return open(options, clock, std::move(paystack).value());
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const Options& options, const Clock& clock,
+                                               std::unique_ptr<paystack::Client> paystack) {
   Status prepared = prepare_database(options.db_path);
   if (!prepared.is_ok()) return prepared;
 
@@ -52,11 +59,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Options& options, const Clo
   auto store = EventStore::open(store_options);
   if (!store.is_ok()) return store.status();
 
-  auto paystack = paystack::Client::create(options.paystack);
-  if (!paystack.is_ok()) return paystack.status();
-
   return std::unique_ptr<Runtime>(
-      new Runtime(options, clock, std::move(store).value(), std::move(paystack).value()));
+      new Runtime(options, clock, std::move(store).value(), std::move(paystack)));
 }
 
 }  // namespace escrow::service

@@ -37,6 +37,10 @@ class Runtime {
 
   // Migrates the database, rebuilds stale projections and opens every part; starts nothing.
   static Result<std::unique_ptr<Runtime>> open(const Options& options, const Clock& clock);
+  // The same over a Paystack client of the caller's (escrow-sim's, over its simulated Paystack);
+  // options.paystack is not used.
+  static Result<std::unique_ptr<Runtime>> open(const Options& options, const Clock& clock,
+                                               std::unique_ptr<paystack::Client> paystack);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

@@ -271,6 +271,48 @@ Result<Handled> handle(const Context& ctx, const paystack::WebhookEvent& event,
   return ignored("event " + event.event + " is not one the ledger acts on");
 }
 
+// "******7890": only the last four characters of an account number are kept (all are masked
+// when it has no more than four).
+std::string masked_account_number(std::string_view number) {
+  size_t kept = number.size() > 4 ? 4 : 0;
+  return std::string(number.size() - kept, '*') + std::string(number.substr(number.size() - kept));
+}
+
+// Masks every string member named `account_number` in `value`, at any depth; true if one was.
+bool mask_account_numbers(rapidjson::Value& value, rapidjson::Document::AllocatorType& allocator) {
+  bool masked = false;
+  if (value.IsObject()) {
+    for (auto& member : value.GetObject()) {
+      if (member.value.IsString() &&
+          std::string_view(member.name.GetString(), member.name.GetStringLength()) ==
+              "account_number") {
+        std::string mask = masked_account_number(
+            std::string_view(member.value.GetString(), member.value.GetStringLength()));
+        member.value.SetString(mask.data(), static_cast<rapidjson::SizeType>(mask.size()),
+                               allocator);
+        masked = true;
+      } else {
+        masked = mask_account_numbers(member.value, allocator) || masked;
+      }
+    }
+  } else if (value.IsArray()) {
+    for (auto& item : value.GetArray()) masked = mask_account_numbers(item, allocator) || masked;
+  }
+  return masked;
+}
+
+// What is stored of a verified body: the body with its account numbers masked (re-serialised
+// only then; a body without one is stored byte for byte).
+std::string stored_payload(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !mask_account_numbers(doc, doc.GetAllocator())) return body;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 }  // namespace
 
 // ---- WebhookProcessor ------------------------------------------------------------------------
@@ -399,6 +441,27 @@ Status WebhookProcessor::process(int64_t delivery_id) {
     return handled.status();
   }
   return Status::ok();
+}
+
+Result<Reception> receive_webhook(projections::WebhookLog& log, WebhookProcessor& processor,
+                                  std::string_view secret_key, const std::string& body,
+                                  std::string_view signature, const EventMeta& meta,
+                                  std::string_view remote_address) {
+  paystack::WebhookResult parsed = paystack::verify_and_parse(secret_key, body, signature);
+  if (!parsed.is_ok()) return Reception{parsed.error(), {}};
+  const paystack::WebhookEvent& event = parsed.value();
+  // The dedupe key comes from the event as signed; the stored payload has its account numbers
+  // masked, so it no longer matches the signature.
+  auto recorded =
+      log.record(projections::WebhookDelivery{event.event, event.dedupe_key, event.reference,
+                                              stored_payload(body), std::string(remote_address)},
+                 meta);
+  if (!recorded.is_ok()) return recorded.status();
+  if (!recorded->duplicate && !processor.enqueue(recorded->id)) {
+    logging::warn("webhook queue full; the retry pass will process it",
+                  {{"delivery_id", recorded->id}});
+  }
+  return Reception{std::nullopt, recorded.value()};
 }
 
 }  // namespace escrow::service

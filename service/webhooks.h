@@ -71,6 +71,7 @@
 #include <thread>
 
 #include "ledger/status.h"
+#include "paystack/webhook.h"
 #include "projections/webhook_log.h"
 #include "service/context.h"
 #include "service/worker.h"
@@ -132,5 +133,18 @@ class WebhookProcessor {
 
   Worker worker_;  // last: its thread stops before the members above go
 };
+
+// Receiving one delivery (POST /webhooks/paystack, after its source and size checks): the
+// signature is checked before anything is parsed; a verified delivery is stored with its account
+// numbers masked (deduplicated by its dedupe key) and, when new, queued on `processor`.
+struct Reception {
+  std::optional<paystack::WebhookError> refused;  // bad signature or malformed: nothing stored
+  projections::DeliveryRecord record;             // otherwise: stored, or a duplicate
+};
+// Not ok only for a storage error.
+Result<Reception> receive_webhook(projections::WebhookLog& log, WebhookProcessor& processor,
+                                  std::string_view secret_key, const std::string& body,
+                                  std::string_view signature, const EventMeta& meta,
+                                  std::string_view remote_address);
 
 }  // namespace escrow::service

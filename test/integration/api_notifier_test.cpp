@@ -182,8 +182,8 @@ struct Fixture : LedgerDb {
   std::vector<std::string> outcomes;
 
   std::unique_ptr<Notifier> notifier(std::string url = {}) {
-    Notifier::Options options{url.empty() ? receiver.url("/hooks/escrow?src=test") : url, secret,
-                              path, 20};
+    Notifier::Options options{
+        url.empty() ? receiver.url("/hooks/escrow?src=test") : url, secret, path, 20, {}};
     auto opened = Notifier::open(
         options, clock, [this](std::string_view outcome) { outcomes.emplace_back(outcome); });
     REQUIRE(opened.is_ok());
@@ -383,7 +383,8 @@ TEST_CASE("the background thread delivers without being asked") {
 TEST_CASE("bad notifier options are refused") {
   Fixture f;
   auto open = [&](std::string url, std::string key) {
-    return Notifier::open(Notifier::Options{std::move(url), std::move(key), f.path, 500}, f.clock)
+    return Notifier::open(Notifier::Options{std::move(url), std::move(key), f.path, 500, {}},
+                          f.clock)
         .status()
         .code();
   };

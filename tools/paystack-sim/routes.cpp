@@ -118,7 +118,7 @@ HttpResponse bad_body() {
 
 }  // namespace
 
-Router::Router(SimState& state, WebhookSender& webhooks, std::string secret_key)
+Router::Router(SimState& state, WebhookQueue& webhooks, std::string secret_key)
     : state_(state), webhooks_(webhooks), secret_key_(std::move(secret_key)) {}
 
 HttpResponse Router::handle(const HttpRequest& request) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "state.h"
-#include "webhooks.h"
+#include "webhook_queue.h"
 
 namespace paystack_sim {
 
@@ -31,7 +31,7 @@ struct HttpResponse {
 
 class Router {
  public:
-  Router(SimState& state, WebhookSender& webhooks, std::string secret_key);
+  Router(SimState& state, WebhookQueue& webhooks, std::string secret_key);
   HttpResponse handle(const HttpRequest& request);
 
  private:
@@ -43,7 +43,7 @@ class Router {
   std::optional<HttpResponse> check_key(const HttpRequest& request) const;
 
   SimState& state_;
-  WebhookSender& webhooks_;
+  WebhookQueue& webhooks_;
   std::string secret_key_;
 };
 

@@ -20,13 +20,27 @@ std::mt19937_64& rng() {
   return engine;
 }
 
+std::function<int64_t()>& clock_source() {
+  static std::function<int64_t()> clock;
+  return clock;
+}
+
 constexpr std::string_view kCodeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 // Fifteen digits keep every amount far inside int64, so sums of amounts cannot overflow.
 constexpr size_t kAmountDigitsMax = 15;
 
 }  // namespace
 
+void use_clock(std::function<int64_t()> clock) {
+  clock_source() = std::move(clock);
+}
+
+void seed_random(uint64_t seed) {
+  rng().seed(seed);
+}
+
 int64_t now_ms() {
+  if (const auto& clock = clock_source()) return clock();
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }

@@ -1,18 +1,22 @@
 // Small helpers shared by the simulator's units: the clock, random codes in Paystack's formats,
 // lenient amount parsing (integers or numeric strings, as Paystack accepts), loopback URL checks
-// and HTML escaping. Thread-safety: the random source is thread_local; everything else is pure.
+// and HTML escaping. Thread-safety: the random source is thread_local; the clock is set once,
+// before any other call; everything else is pure.
 #pragma once
 
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace paystack_sim {
 
-int64_t now_ms();
+int64_t now_ms();  // the system clock, unless use_clock() gave another
+// The time source of now_ms() from now on (escrow-sim's simulated clock); empty: the system clock.
+void use_clock(std::function<int64_t()> clock);
 std::string iso_time(int64_t unix_ms);                     // "2024-08-22T09:15:02.000Z"
 std::optional<int64_t> parse_time(std::string_view text);  // ISO 8601 date-time or YYYY-MM-DD
 
@@ -22,6 +26,8 @@ std::string random_digits(size_t length);
 // A uniform double in [0, 1) for the configured rates.
 double random_unit();
 uint64_t random_below(uint64_t bound);
+// Restarts this thread's random source from `seed`: the same seed gives the same codes.
+void seed_random(uint64_t seed);
 
 // A positive integer amount given as a JSON integer or a string of digits; nullopt otherwise.
 std::optional<int64_t> parse_amount(const rapidjson::Value& value);

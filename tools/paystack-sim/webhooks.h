@@ -15,6 +15,7 @@
 
 #include "json_out.h"
 #include "state.h"
+#include "webhook_queue.h"
 
 namespace boost::asio {
 class io_context;
@@ -25,21 +26,21 @@ namespace paystack_sim {
 inline constexpr size_t kWebhookPendingMax = 10'000;
 inline constexpr size_t kWebhookRecordsMax = 20'000;  // each keeps its body (~2 KiB)
 
-class WebhookSender {
+class WebhookSender final : public WebhookQueue {
  public:
   WebhookSender(boost::asio::io_context& io, std::string secret_key);
-  ~WebhookSender();
+  ~WebhookSender() override;
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;
 
   // Queues one webhook (plus config.webhook_duplicates copies), or records it as dropped.
-  void enqueue(const WebhookOut& webhook, const SimConfig& config);
+  void enqueue(const WebhookOut& webhook, const SimConfig& config) override;
   // Queues again every webhook that was sent at least once; returns how many.
-  size_t redeliver(const SimConfig& config);
+  size_t redeliver(const SimConfig& config) override;
   // Forgets every record and pending delivery; an attempt in flight is ignored when it ends.
-  void reset();
+  void reset() override;
   // A JSON array of the deliveries: event, reference, state, attempts, last_status, ...
-  void write_records(JsonOut& out) const;
+  void write_records(JsonOut& out) const override;
   // Stops the dispatcher so that io_context::run can return.
   void stop();
 
