@@ -480,6 +480,34 @@ ChargebackResolved settle_chargeback(const BookingState& s, const ChargebackReco
   return e;
 }
 
+// Refunds of the chargeback's payment still queued (never sent to Paystack) whose money the
+// card network gives back: they fail, so that the chargeback settles them as it settles failed
+// ones, and they are never sent through /refund (rule 6b). Only those the chargeback settles
+// whole; the others stay queued.
+std::vector<RefundFailed> unsent_refunds_returned(const BookingState& s, const ChargebackRecord& cb,
+                                                  ChargebackResolution resolution,
+                                                  Money claimed_amount, int64_t now_ms) {
+  if (resolution == ChargebackResolution::declined) return {};
+  BookingState trial = s;
+  std::vector<RefundFailed> failed;
+  for (const RefundRecord& r : s.refunds) {
+    if (r.payment_reference != cb.payment_reference || r.status != RefundStatus::queued) continue;
+    RefundFailed f{
+        s.terms.booking_id, r.refund_id, s.terms.client_id, r.amount,
+        "returned by Paystack chargeback " + std::to_string(cb.dispute_id) + "; never sent"};
+    evolve(trial, f);
+    failed.push_back(std::move(f));
+  }
+  if (failed.empty()) return {};
+  ChargebackResolved settled = settle_chargeback(trial, *trial.find_chargeback(cb.dispute_id),
+                                                 resolution, claimed_amount, now_ms);
+  std::erase_if(failed, [&](const RefundFailed& f) {
+    return std::find(settled.settled_refunds.begin(), settled.settled_refunds.end(), f.refund_id) ==
+           settled.settled_refunds.end();
+  });
+  return failed;
+}
+
 Decision record_chargeback(const BookingState& s, const RecordChargeback& c, const Actor& a,
                            int64_t now_ms) {
   if (!(is_machine(a) || is_admin(a))) return Decision::reject(Rejection::not_allowed);
@@ -517,8 +545,11 @@ Decision record_chargeback(const BookingState& s, const RecordChargeback& c, con
     push(ChargebackUpdated{id, c.dispute_id, c.refund_amount, c.status, c.due_at_ms});
   }
   if (!c.resolution) return d;
-  const ChargebackRecord& record = *after.find_chargeback(c.dispute_id);
   // The amount Paystack resolved it for: a merchant may accept less than was claimed.
+  for (RefundFailed& f : unsent_refunds_returned(after, *after.find_chargeback(c.dispute_id),
+                                                 *c.resolution, c.refund_amount, now_ms))
+    push(std::move(f));
+  const ChargebackRecord& record = *after.find_chargeback(c.dispute_id);
   ChargebackResolved resolved =
       settle_chargeback(after, record, *c.resolution, c.refund_amount, now_ms);
   push(resolved);

@@ -410,7 +410,7 @@ ApiResult<Dispute> Client::fetch_dispute(int64_t id) {
 
 ApiResult<Page<Dispute>> Client::list_disputes(const ListDisputesQuery& query) {
   Target target("/dispute");
-  target.add("status", query.status);
+  target.add("status", query.status).add("transaction", query.transaction);
   target.add("perPage", widen(query.per_page)).add("page", widen(query.page));
   target.add_time("from", query.from_ms).add_time("to", query.to_ms);
   return call("dispute.list", get(target.str()), decode_dispute_page);

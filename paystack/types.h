@@ -133,6 +133,7 @@ struct ResolveDisputeRequest {
 
 struct ListDisputesQuery {
   std::string status;  // awaiting-merchant-feedback | awaiting-bank-feedback | pending | resolved
+  std::string transaction;  // a transaction id; empty: all
   std::optional<int> page, per_page;
   std::optional<int64_t> from_ms, to_ms;
 };

@@ -8,6 +8,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -87,8 +88,11 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::atomic<bool> silenced{false};
+
 void log(spdlog::level::level_enum level, std::string_view name, std::string_view msg,
          std::initializer_list<Field> fields) {
+  if (silenced.load(std::memory_order_relaxed)) return;
   const std::string line = format_line(now_ms(), name, msg, fields);
   logger()->log(level, "{}", line);
 }
@@ -117,6 +121,10 @@ std::string format_line(int64_t unix_ms, std::string_view level, std::string_vie
 
 void init() {
   logger();
+}
+
+void silence() {
+  silenced.store(true);
 }
 
 void info(std::string_view msg, std::initializer_list<Field> fields) {

@@ -27,6 +27,8 @@ struct Field {
 
 // Installs the JSON-lines sink on stdout. Idempotent; the log functions call it if needed.
 void init();
+// Drops every line from now on: for escrow-sim, whose output is its own trace.
+void silence();
 
 void info(std::string_view msg, std::initializer_list<Field> fields = {});
 void warn(std::string_view msg, std::initializer_list<Field> fields = {});

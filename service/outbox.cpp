@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "service/chargebacks.h"
 #include "service/log.h"
 
 namespace escrow::service {
@@ -425,6 +426,36 @@ Status Outbox::send_queued_refunds() {
   return first;
 }
 
+Result<bool> Outbox::held_by_chargeback(const std::string& booking_id, const RefundRecord& r) {
+  paystack::ListDisputesQuery query;
+  query.transaction = r.paystack_transaction_id != 0 ? std::to_string(r.paystack_transaction_id)
+                                                     : r.payment_reference;
+  query.per_page = 100;
+  auto listed = deps_.paystack.list_disputes(query);
+  if (!listed.is_ok()) {
+    logging::warn("outbox: cannot list a payment's chargebacks; the refund waits",
+                  {{"refund_id", r.refund_id}, {"error", listed.error().to_string()}});
+    return true;
+  }
+  for (const paystack::Dispute& d : listed.value().items) {
+    if (d.transaction_reference != r.payment_reference &&
+        (!d.transaction_id || *d.transaction_id != r.paystack_transaction_id))
+      continue;  // another transaction's
+    auto synced = sync_chargeback(deps_, d.id, outbox_context());
+    if (!synced.is_ok()) return synced.status();
+    if (!synced->recorded.status.is_ok()) return synced->recorded.status;
+    if (synced->unanswered) return true;  // Paystack could not say: wait
+  }
+  auto state = deps_.shell.load_booking(booking_id);
+  if (!state.is_ok()) return state.status();
+  const RefundRecord* now = find_refund(state.value(), r.refund_id);
+  if (now == nullptr || now->status != RefundStatus::queued) return true;  // settled meanwhile
+  return std::any_of(state->chargebacks.begin(), state->chargebacks.end(),
+                     [&](const ChargebackRecord& c) {
+                       return c.payment_reference == r.payment_reference && !c.resolved();
+                     });
+}
+
 Status Outbox::send_refund(const std::string& booking_id, const std::string& refund_id) {
   const std::string key = refund_key(refund_id);
   auto state = deps_.shell.load_booking(booking_id);
@@ -446,6 +477,12 @@ Status Outbox::send_refund(const std::string& booking_id, const std::string& ref
   if (existing.value()) {
     succeeded(key);
     return record_refund(deps_.shell, booking_id, r, **existing, outbox_context()).status();
+  }
+  auto held = held_by_chargeback(booking_id, r);
+  if (!held.is_ok()) return held.status();
+  if (held.value()) {
+    failed(key);  // looked at again after the backoff
+    return Status::ok();
   }
   paystack::CreateRefundRequest request;
   if (r.paystack_transaction_id != 0) {

@@ -26,8 +26,13 @@
 //                              -> verify_transfer() -> RecordPayoutOutcome.
 //   refund queued              -> list_refunds(transaction) first; a refund whose merchant_note is
 //                                 our refund id and whose amount matches is the one already sent.
-//                                 Only when none is found: create_refund(merchant_note = refund
-//                                 id) -> RecordRefundOutcome (DESIGN rule 9).
+//                                 Then list_disputes(transaction): every chargeback Paystack holds
+//                                 on the payment is recorded (sync_chargeback), and while one is
+//                                 unresolved the refund waits (rule 6b: resolved for the customer,
+//                                 the chargeback returns the money and settles the refund, which
+//                                 is never sent; declined, the refund goes out). Only then:
+//                                 create_refund(merchant_note = refund id) -> RecordRefundOutcome
+//                                 (DESIGN rule 9).
 //   refund pending, processing or needs_attention for longer than pending_check_after_ms
 //                              -> list_refunds(transaction) -> RecordRefundOutcome
 //                                 (check_refund_at_paystack(), which the refund webhooks use too).
@@ -102,6 +107,11 @@ class Outbox {
   Status send_payout(const std::string& provider_id, const std::string& payout_id);
   Status verify_payout(const std::string& provider_id, const std::string& payout_id);
   Status send_refund(const std::string& booking_id, const std::string& refund_id);
+  // Whether queued refund `r` must wait for a chargeback on its payment (rule 6b): Paystack's
+  // disputes of the transaction are recorded first (GET /dispute?transaction=), so one whose
+  // webhook was lost counts too; true also when Paystack cannot say, or the refund is no longer
+  // queued. Not ok only for a storage error.
+  Result<bool> held_by_chargeback(const std::string& booking_id, const RefundRecord& r);
   Status check_refund(const std::string& booking_id, const std::string& refund_id);
 
   // Paystack holds `p`'s reference for `other`: logged and counted; given_up() after the max.

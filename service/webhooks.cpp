@@ -351,6 +351,20 @@ bool WebhookProcessor::enqueue(int64_t delivery_id) {
   return true;
 }
 
+Status WebhookProcessor::run_once() {
+  for (;;) {
+    std::optional<int64_t> queued;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) break;
+      queued = queue_.front();
+      queue_.pop_front();
+    }
+    (void)process(*queued);  // a failure is recorded and retried by the retry pass
+  }
+  return retry_due();
+}
+
 int64_t WebhookProcessor::pass() {
   using Steady = std::chrono::steady_clock;
   std::optional<int64_t> queued;

@@ -115,6 +115,9 @@ class WebhookProcessor {
   // the next pass), when fresh deliveries are queued, or on stop(). Not ok when storage failed.
   // A pass that found a full batch and processed all of it is followed at once by another.
   Status retry_due();
+  // Every queued delivery, then one retry pass, on the calling thread (escrow-sim's steps; the
+  // worker does the same over time). Not ok when storage failed.
+  Status run_once();
 
  private:
   Status retry_due(bool* full_batch_done);

@@ -12,6 +12,7 @@
 // Brings namespace escrow into the including file, as the suite is written against it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>

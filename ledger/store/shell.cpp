@@ -165,9 +165,11 @@ CommandResult CommandShell::append(std::vector<StreamAppend> appends, StreamStat
         if (status.is_ok() && extra) status = extra(db, *states, recorded);
         return status;
       }};
+  if (hooks_.before_append) hooks_.before_append();
   AppendOutcome outcome = store_.append(std::move(command));
   CommandResult result{outcome.status, std::nullopt, std::move(outcome.events), *states};
   if (!result.status.is_ok()) return result;
+  if (hooks_.committed) hooks_.committed(result.events);
   if (states->booking)
     remember(booking_stream(states->booking->terms.booking_id), *states->booking);
   if (states->provider) remember(provider_stream(states->provider->provider_id), *states->provider);

@@ -76,6 +76,18 @@ class CommandShell {
 
   CommandShell(EventStore& store, ProjectionSink& projections, const Clock& clock);
 
+  // Seams for escrow-sim (tools/sim), empty in escrowd; set before any command runs.
+  struct Hooks {
+    // After a command decided and before its append, on the calling thread: the simulation runs
+    // a competing command on the same stream there, as a concurrent request would, so that the
+    // append meets a version conflict and the command is decided again.
+    std::function<void()> before_append;
+    // The events of every command whose append committed, on the calling thread, as the append
+    // returns: where one command's events end and the next one's begin.
+    std::function<void(std::span<const RecordedEvent>)> committed;
+  };
+  void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
+
   CommandResult execute(std::string_view booking_id, const BookingCommand& command,
                         const CommandContext& context);
   CommandResult execute(std::string_view provider_id, const ProviderCommand& command,
@@ -104,6 +116,7 @@ class CommandShell {
   EventStore& store_;
   ProjectionSink& projections_;
   const Clock& clock_;
+  Hooks hooks_;
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<EventReader>> readers_;  // idle read connections

@@ -24,11 +24,12 @@
 // settled; a booking past pay_by expires (its open checkout abandoned), and a payment made after
 // pay_by is refunded once, with the reason on the booking; the admin's lists of payouts and
 // refunds by status (GET /admin/payouts, /admin/refunds); a chargeback whose webhooks were lost is
-// found by the scheduler (GET /dispute), a recorded one fetched again (a resolution whose webhook
-// was lost, at most once per check interval), and answered by an admin over HTTP (POST
-// /admin/chargebacks/:id/respond: role and id checks, accepted and resolved at once, no refund at
-// Paystack, a second answer refused). Skipped, with a warning, when the simulator binary is not
-// built.
+// found by the scheduler (GET /dispute), a refund of a payment with a chargeback waits for it and
+// is never sent when the chargeback returns the money, a recorded one fetched again (a resolution
+// whose webhook was lost, at most once per check interval), and answered by an admin over HTTP
+// (POST /admin/chargebacks/:id/respond: role and id checks, accepted and resolved at once, no
+// refund at Paystack, a second answer refused). Skipped, with a warning, when the simulator binary
+// is not built.
 #include <rapidjson/document.h>
 
 #include <atomic>
@@ -788,6 +789,57 @@ TEST_CASE(
              R"({"resolution":"accept","message":"again"})");
   CHECK(again.status == 409);
   CHECK(sim->count("refunds") == 0);
+}
+
+TEST_CASE(
+    "a refund waits while its payment has a chargeback, and is never sent if it returns the "
+    "money") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.create("cb3");
+  w.pay_at_sim("cb3");
+  // The customer's bank opens a chargeback; its webhook never reaches the ledger.
+  const int64_t dispute_id = w.charge_back("cb3");
+  w.run("cb3", CancelBooking{"the provider cannot come"}, admin);
+  CHECK(w.text("SELECT status FROM refunds") == "queued");
+
+  // The outbox asks Paystack for the payment's chargebacks before refunding: it records the one
+  // it finds and holds the refund.
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("refunds") == 0);
+  CHECK(w.integer("SELECT COUNT(*) FROM chargebacks") == 1);
+  CHECK(w.text("SELECT status FROM refunds") == "queued");
+
+  // The card network gives the money back: the refund is settled by it, never sent.
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
+               R"({"resolution":"auto-accepted"})");
+  w.clock.advance_ms(Schedulers::Options{}.chargeback_check_after_ms);
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT resolution FROM chargebacks") == "auto-accepted");
+  CHECK(w.text("SELECT status FROM refunds") == "failed");
+  w.clock.advance_ms(Outbox::backoff_max_ms);
+  REQUIRE(w.outbox.run_once().is_ok());
+  CHECK(sim->count("refunds") == 0);
+  CHECK(w.integer("SELECT escrow_balance FROM bookings WHERE id = 'cb3'") == 0);
+
+  SECTION("declined, the refund goes out") {
+    World v(*sim);
+    v.create("cb4");
+    v.pay_at_sim("cb4");
+    const int64_t second = v.charge_back("cb4");
+    v.run("cb4", CancelBooking{"the provider cannot come"}, admin);
+    REQUIRE(v.outbox.run_once().is_ok());
+    size_t before = sim->count("refunds");
+    sim->control("/_sim/disputes/" + std::to_string(second) + "/resolve",
+                 R"({"resolution":"declined"})");
+    v.clock.advance_ms(Schedulers::Options{}.chargeback_check_after_ms);
+    REQUIRE(v.schedulers.run_once().is_ok());
+    v.clock.advance_ms(Outbox::backoff_max_ms);
+    REQUIRE(v.outbox.run_once().is_ok());
+    CHECK(sim->count("refunds") == before + 1);
+    CHECK(v.text("SELECT status FROM refunds") == "pending");
+  }
 }
 
 TEST_CASE("the scheduler records a chargeback resolution whose webhook was lost") {

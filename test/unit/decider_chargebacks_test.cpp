@@ -257,10 +257,12 @@ TEST_CASE("AnswerChargeback: the admin's answer and Paystack's reply", "[decider
 TEST_CASE("RecordChargeback: the provider pays back only what that payment paid them",
           "[decider][chargeback]") {
   SECTION("a duplicate payment refunded at once paid the provider nothing") {
-    // Released, then the installment paid a second time (refunded at once), then charged back.
+    // Released, then the installment paid a second time (refunded at once, and that refund
+    // already sent to Paystack), then charged back.
     Events history =
         full_released() + Events{initiated(1, 100'000, 2), captured(1, 100'000, 2),
-                                 refund_requested(1, 1, 100'000, "duplicate_payment", 1, 2)};
+                                 refund_requested(1, 1, 100'000, "duplicate_payment", 1, 2),
+                                 RefundUpdated{booking_id, refund_id(1), "pending", 77}};
     RecordChargeback report =
         chargeback_report(100'000, ChargebackResolution::merchant_accepted, dispute_id, 1);
     report.payment_reference = ref(1, 2);
@@ -281,6 +283,48 @@ TEST_CASE("RecordChargeback: the provider pays back only what that payment paid 
     ChargebackResolved e = resolved_event(d);
     CHECK(e.from_provider == ngn(28'500));  // 30% of the 95,000 net
     CHECK(e.platform_loss == ngn(1'500));   // the fee on it
+  }
+}
+
+TEST_CASE("RecordChargeback: a refund still queued is returned by the chargeback, never sent",
+          "[decider][chargeback]") {
+  // A duplicate payment refunded at once; the refund has not reached Paystack when the card
+  // network gives the money back (rule 6b: never sent again through /refund).
+  Events history =
+      full_released() + Events{initiated(1, 100'000, 2), captured(1, 100'000, 2),
+                               refund_requested(1, 1, 100'000, "duplicate_payment", 1, 2)};
+  RecordChargeback report =
+      chargeback_report(100'000, ChargebackResolution::merchant_accepted, dispute_id, 1);
+  report.payment_reference = ref(1, 2);
+  BookingState s = given(history);
+  Decision d = when(s, report, marketplace);
+  ChargebackResolved e = resolved_event(d);
+  CHECK(e.from_escrow == ngn(100'000));  // the refund's money, back in escrow and returned
+  CHECK(e.platform_loss == ngn(0));
+  CHECK(e.settled_refunds == std::vector<std::string>{refund_id(1)});
+  Books books(history);
+  books.post(d);
+  CHECK(books.refund_in_flight() == 0);
+  BookingState done = after(s, d);
+  REQUIRE(done.refunds.size() == 1);
+  CHECK(done.refunds[0].status == RefundStatus::failed);
+  CHECK(done.refunds[0].settled_by_chargeback);
+  then_rejected(when(done, RetryRefund{refund_id(1)}, admin), Rejection::refund_not_retryable);
+
+  SECTION("a partial chargeback leaves a bigger refund queued") {
+    RecordChargeback part = report;
+    part.refund_amount = ngn(40'000);
+    Decision partial = when(s, part, marketplace);
+    BookingState later = after(s, partial);
+    CHECK(later.refunds[0].status == RefundStatus::queued);
+    CHECK(resolved_event(partial).settled_refunds.empty());
+  }
+  SECTION("a declined one leaves it queued, to be sent") {
+    RecordChargeback declined = report;
+    declined.resolution = ChargebackResolution::declined;
+    BookingState later = after(s, when(s, declined, marketplace));
+    CHECK(later.refunds[0].status == RefundStatus::queued);
+    CHECK(later.refunded_minor == 100'000);
   }
 }
 

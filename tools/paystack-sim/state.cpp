@@ -647,6 +647,7 @@ void SimState::write_state_members(JsonOut& out) const {
     out.begin_object().kuint("id", r.id).kuint("transaction", tx.id);
     out.kstr("transaction_reference", tx.reference).kint("amount", r.amount);
     out.kstr("currency", r.currency).kstr("status", refund_status_name(r.status));
+    out.kstr("merchant_note", r.merchant_note).kstr("created_at", iso_time(r.created_ms));
     out.kstr("mode", refund_mode_name(r.mode)).end_object();
   }
   out.end_array().key("recipients").begin_array();
