@@ -3,6 +3,7 @@
 //   escrow-sim --seed 42 --trace      one run, every step printed; the replay of a failure
 //   escrow-sim --seeds 200            seeds 1..200 (--first F to start elsewhere)
 //   escrow-sim --minutes 60           seeds from --first on until the time is up
+//   escrow-sim --crash-points         the crash-point loop (crash_points.h)
 //
 // Each run uses a fresh database in --dir (default: a temporary directory under /dev/shm when
 // there is one, else the system's temporary directory), removed afterwards unless the run
@@ -118,12 +119,15 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "where the databases of the runs go");
   app.add_flag("--crash-points", crash_points,
                "the crash-point loop: one scenario cut at every storage operation in turn");
+  uint64_t stride = 1;
+  app.add_option("--stride", stride, "with --crash-points: cut only every stride-th operation")
+      ->check(CLI::Range(1, 1000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (crash_points) return escrow::sim::crash_point_loop(dir, std::cout) ? 0 : 1;
+  if (crash_points) return escrow::sim::crash_point_loop(dir, std::cout, stride) ? 0 : 1;
   if (!one->count() && !many->count() && !timed->count()) {
     std::cerr << "escrow-sim: give --seed, --seeds or --minutes (see --help)\n";
     return 2;

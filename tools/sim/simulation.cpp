@@ -165,6 +165,7 @@ class Simulation {
   std::string act_network_faults();
   std::string act_storage_fault();
   std::string deliver(size_t index, bool keep);
+  void deliver_all();  // every queued webhook once, in order; stops when the store fails
   std::string run_booking(const BookingInfo& b, const BookingCommand& command, const Actor& actor,
                           bool may_race);
   BookingCommand random_booking_command(const BookingInfo& b, Actor& actor);
@@ -172,6 +173,10 @@ class Simulation {
   const BookingInfo* pick_booking();
   std::optional<std::pair<std::string, std::string>> pick_checkout();  // reference, booking
   std::vector<int64_t> unresolved_disputes();
+
+  // ---- the crash-point scenario ----------------------------------------------------------------
+  void run_scenario();
+  bool scenario_tick();  // one round of the scenario; true once it is complete
 
   // ---- checking -------------------------------------------------------------------------------
   void fail(const std::string& what);
@@ -420,6 +425,12 @@ void Simulation::check_after_restart() {
       return fail("acknowledged webhook delivery " + std::to_string(last_ack_delivery_) +
                   " was lost");
   }
+  auto integrity = process_->db->prepare("PRAGMA integrity_check");
+  if (!integrity.is_ok()) return fail("integrity_check cannot run");
+  auto row = integrity->step();
+  if (!row.is_ok() || !row.value() || integrity->column_text(0) != "ok")
+    return fail("PRAGMA integrity_check is not ok after the restart");
+  integrity->reset();
   auto report = projections::verify(*process_->db);
   if (!report.is_ok()) return fail("verify cannot run: " + report.status().to_string());
   if (!report->ok()) return fail("verify: " + report->problems.front());
@@ -782,6 +793,13 @@ std::string Simulation::deliver(size_t index, bool keep) {
   return out + (received->record.duplicate ? "duplicate" : "stored");
 }
 
+void Simulation::deliver_all() {
+  for (size_t n = paystack_->webhooks().size(); n > 0 && !paystack_->webhooks().empty(); --n) {
+    if (vfs_.is_cut() || store_failed()) return;
+    deliver(0, false);
+  }
+}
+
 std::string Simulation::act_deliver_webhooks() {
   auto& queue = paystack_->webhooks();
   if (queue.empty()) return act_background();
@@ -949,6 +967,148 @@ void Simulation::step() {
   if (report_.steps % 8 == 0) check_states();
 }
 
+// ---- the crash-point scenario -----------------------------------------------------------------
+
+// One round: what Paystack and the background workers would do by now, then the next thing each
+// party of the scenario does given what the ledger shows. Every action is safe to take again
+// after a crash (the decider answers a repeated one with no change, the withdrawal carries its
+// Idempotency-Key), so the scenario ends the same whatever was cut.
+bool Simulation::scenario_tick() {
+  deliver_all();
+  (void)process_->processor->run_once();
+  (void)process_->outbox->run_once();
+  const char* provider = provider_ids[0];
+  CommandContext client, provider_cmd, admin, service;
+  client.actor = as(client_ids[0], Role::client);
+  provider_cmd.actor = as(provider, Role::provider);
+  admin.actor = as(admin_id, Role::admin);
+  service.actor = as("marketplace", Role::service);
+  bool done = true;
+  for (const BookingInfo& b : bookings_) {
+    auto loaded = shell().load_booking(b.id);
+    if (!loaded.is_ok()) return false;
+    const BookingState& s = loaded.value();
+    const bool refunds_it = b.id == "bk-refund";
+    std::string action;
+    switch (s.status) {
+      case BookingStatus::none: {
+        CreateBooking c;
+        c.booking_id = b.id;
+        c.client_id = b.client;
+        c.provider_id = b.provider;
+        c.client_email = "ada@example.com";
+        c.description = "a scenario";
+        c.amount = Money{5'000'000, Currency::NGN};
+        action = "create " + b.id + " -> " + outcome(shell().execute(b.id, c, service));
+        break;
+      }
+      case BookingStatus::awaiting_payment: {
+        const ChargeRecord* pending = pending_checkout(s, 1);
+        if (!pending) {
+          auto opened = process_->checkouts->open(b.id, "", client);
+          action =
+              "pay " + b.id + (opened.is_ok() && opened->opened ? " -> checkout" : " -> not yet");
+        } else {
+          auto paid =
+              paystack_->control("POST", "/_sim/transactions/" + pending->reference + "/pay",
+                                 R"({"outcome":"success"})");
+          action = "customer pays " + pending->reference + " -> " + std::to_string(paid.status);
+          if (paid.status == 409) {  // paid before the cut: the verify settles it
+            (void)service::check_payment(context(), pending->reference, b.id, service);
+          }
+        }
+        break;
+      }
+      case BookingStatus::pending_execution:
+        if (refunds_it) {
+          action = "dispute " + b.id + " -> " +
+                   outcome(shell().execute(b.id, OpenDispute{"no-show", "never came"}, client));
+        } else {
+          action = "proof " + b.id + " -> " +
+                   outcome(shell().execute(b.id, SubmitProof{"done", {}, {}}, provider_cmd));
+        }
+        break;
+      case BookingStatus::awaiting_confirmation:
+        action = "approve " + b.id + " -> " +
+                 outcome(shell().execute(b.id, ConfirmCompletion{}, client));
+        break;
+      case BookingStatus::disputed: {
+        ResolveDispute r;
+        r.outcome = ResolutionOutcome::refund;
+        r.note = "the provider never came";
+        action = "resolve " + b.id + " -> " + outcome(shell().execute(b.id, r, admin));
+        break;
+      }
+      default:
+        break;
+    }
+    if (!action.empty()) note(action);
+    bool finished = refunds_it ? s.status == BookingStatus::refunded && !s.refunds.empty() &&
+                                     s.refunds.back().status == RefundStatus::processed
+                               : s.status == BookingStatus::completed;
+    done = done && finished;
+  }
+  // The provider: an account once paid (the release stays in the balance), then a withdrawal of
+  // the whole balance, once.
+  auto p = shell().load_provider(provider);
+  if (!p.is_ok()) return false;
+  auto released = shell().load_booking("bk-release");
+  bool release_done = released.is_ok() && released->status == BookingStatus::completed;
+  if (release_done && !p->account) {
+    service::PayoutAccount account{"058", "0123456789", "Eze Ltd", Currency::NGN};
+    auto registered = service::register_payout_account(context(), provider, account, provider_cmd);
+    note(std::string("register account -> ") +
+         (registered.is_ok() ? outcome(registered->result) : "error"));
+    done = false;
+  } else if (p->account && p->payouts.empty()) {
+    auto balance =
+        process_->runtime->projections().available_balance(*process_->db, provider, Currency::NGN);
+    if (balance.is_ok() && balance->amount_minor > 0) {
+      CommandContext keyed = provider_cmd;
+      keyed.idempotency_key = "withdraw-all";
+      RequestWithdrawal w{*balance, Money{0, Currency::NGN}, keyed.idempotency_key};
+      note("withdraw -> " + outcome(shell().execute(provider, w, keyed)));
+    }
+    done = false;
+  } else {
+    done = done && !p->payouts.empty() && p->payouts.back().status == PayoutStatus::success;
+  }
+  clock_.advance_ms(61'000);
+  paystack_->run_due_follow_ups();
+  return done;
+}
+
+void Simulation::run_scenario() {
+  bookings_ = {{"bk-release", client_ids[0], provider_ids[0]},
+               {"bk-refund", client_ids[0], provider_ids[0]}};
+  report_.bookings = bookings_.size();
+  vfs_.heal();  // operations are counted from here: the scenario's, not the first migration's
+  if (options_.cut_at > 0) {
+    vfs_.cut_at(options_.cut_at);
+    cut_is_power_loss_ = options_.cut_loses_power;
+  }
+  for (int round = 0; round < 60 && report_.ok; ++round) {
+    ++report_.steps;
+    step_label_ = "scenario";
+    bool done = scenario_tick();
+    if (process_ && (vfs_.is_cut() || store_failed())) {
+      crash(vfs_.is_cut() && cut_is_power_loss_);
+      continue;
+    }
+    feed_model();
+    if (done) {
+      check_states();
+      // Exactly one transfer (the withdrawal) and one refund (the dispute's) at Paystack.
+      rapidjson::Document state = paystack_->state_json();
+      if (state["transfers"].Size() != 1 || state["refunds"].Size() != 1)
+        fail("Paystack has " + std::to_string(state["transfers"].Size()) + " transfers and " +
+             std::to_string(state["refunds"].Size()) + " refunds, not one of each");
+      return;
+    }
+  }
+  fail("the scenario did not complete");
+}
+
 // ---- the end ----------------------------------------------------------------------------------
 
 std::string Simulation::waiting_work() {
@@ -1003,7 +1163,7 @@ void Simulation::settle_down() {
   std::string waiting;
   for (int round = 0; round < settle_rounds_max && report_.ok; ++round) {
     clock_.advance_ms(1);
-    while (!paystack_->webhooks().empty()) deliver(0, false);
+    deliver_all();
     (void)process_->processor->run_once();
     (void)process_->outbox->run_once();
     (void)process_->schedulers->run_once();
@@ -1142,11 +1302,16 @@ Report Simulation::run() {
   paystack_sim::seed_random(options_.seed ^ 0x5eedULL);
   vfs_.heal();
   if (!start()) return report_;
-  while (report_.ok && static_cast<int>(report_.steps) < options_.steps) {
-    ++report_.steps;
-    step_label_ = "workload";
-    step();
+  if (options_.scenario) {
+    run_scenario();
+  } else {
+    while (report_.ok && static_cast<int>(report_.steps) < options_.steps) {
+      ++report_.steps;
+      step_label_ = "workload";
+      step();
+    }
   }
+  report_.storage_operations = vfs_.counts().operations();
   if (report_.ok) settle_down();
   if (report_.ok) {
     feed_model();

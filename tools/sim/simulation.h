@@ -42,6 +42,14 @@ struct Options {
   int bookings_max = 12;
   // Told every step as it is taken ("step 12 t=+3600000 pay bk-3 -> opened ..."): the trace.
   std::function<void(const std::string&)> trace;
+  // The crash-point loop's run instead of a random workload: one fixed scenario (two bookings and
+  // a provider: create, pay, webhook, proof, approval, release, payout account, withdrawal and
+  // its payout, dispute, refund) driven to its end whatever happens, and, when cut_at > 0, the
+  // process killed at that storage operation (counted from the first start; with the power lost
+  // too when cut_loses_power), restarted, and the scenario finished.
+  bool scenario = false;
+  uint64_t cut_at = 0;
+  bool cut_loses_power = false;
 };
 
 struct Report {
@@ -53,7 +61,8 @@ struct Report {
   uint64_t webhook_faults = 0;                            // dropped, duplicated, delayed
   uint64_t races = 0;                                     // commands raced by another
   uint64_t payouts = 0, refunds = 0, chargebacks = 0;     // at Paystack, at the end
-  std::string digest;  // of the trace and the last event's hash: equal for equal runs
+  std::string digest;               // of the trace and the last event's hash: equal for equal runs
+  uint64_t storage_operations = 0;  // writes, truncations and syncs since the last restart
 };
 
 Report simulate(const Options& options);
