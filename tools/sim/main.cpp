@@ -9,6 +9,8 @@
 // there is one, else the system's temporary directory), removed afterwards unless the run
 // failed. A failure prints its seed and the replay command. Exit status: 0 when every run held,
 // 1 when one failed, 2 for a bad command line.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -74,7 +76,7 @@ struct Totals {
 
 // One seed in a fresh directory; the directory stays when the run failed.
 escrow::sim::Report run_seed(uint64_t seed, const std::string& base, int steps, int bookings,
-                             bool trace) {
+                             bool trace, const std::string& template_path) {
   fs::path dir = fs::path(base) / ("escrow-sim-" + std::to_string(seed));
   std::error_code error;
   fs::remove_all(dir, error);
@@ -84,6 +86,7 @@ escrow::sim::Report run_seed(uint64_t seed, const std::string& base, int steps, 
   options.dir = dir.string();
   options.steps = steps;
   options.bookings_max = bookings;
+  options.template_path = template_path;
   if (trace) options.trace = [](const std::string& line) { std::cout << line << "\n"; };
   escrow::sim::Report report = escrow::sim::simulate(options);
   if (report.ok) {
@@ -133,13 +136,28 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // One migrated database for every seed of this process.
+  const std::string template_path =
+      (fs::path(dir) / ("escrow-sim-template-" + std::to_string(::getpid()) + ".db")).string();
+  if (!escrow::sim::make_template(template_path)) {
+    std::cerr << "escrow-sim: cannot make a database in " << dir << "\n";
+    return 2;
+  }
+  struct Remove {
+    std::string path;
+    ~Remove() {
+      std::error_code error;
+      fs::remove(path, error);
+    }
+  } remove_template{template_path};
+
   auto started = std::chrono::steady_clock::now();
   auto elapsed_s = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   Totals totals;
   if (one->count()) {
-    escrow::sim::Report r = run_seed(seed, dir, steps, bookings, trace);
+    escrow::sim::Report r = run_seed(seed, dir, steps, bookings, trace, template_path);
     totals.add(r);
     std::printf("seed %llu: %s, digest %s\n", static_cast<unsigned long long>(seed),
                 r.ok ? "ok" : "FAILED", r.digest.c_str());
@@ -147,7 +165,12 @@ int main(int argc, char** argv) {
     for (uint64_t s = first;; ++s) {
       if (many->count() && s >= first + seeds) break;
       if (timed->count() && elapsed_s() >= minutes * 60) break;
-      totals.add(run_seed(s, dir, steps, bookings, false));
+      totals.add(run_seed(s, dir, steps, bookings, false, template_path));
+      if (totals.seeds % 5'000 == 0) {  // progress of a long run
+        std::printf("after seed %llu:\n", static_cast<unsigned long long>(s));
+        totals.print(elapsed_s());
+        std::fflush(stdout);
+      }
     }
   }
   totals.print(elapsed_s());

@@ -29,6 +29,7 @@
 #include "service/outbox.h"
 #include "service/payments.h"
 #include "service/payout_accounts.h"
+#include "service/reconcile.h"
 #include "service/runtime.h"
 #include "service/schedulers.h"
 #include "service/webhooks.h"
@@ -221,6 +222,9 @@ class Simulation {
 // ---- the process ------------------------------------------------------------------------------
 
 bool Simulation::start() {
+  std::error_code error;
+  if (!options_.template_path.empty() && !std::filesystem::exists(db_path_, error))
+    std::filesystem::copy_file(options_.template_path, db_path_, error);
   auto process = std::make_unique<Process>();
   paystack::RetryPolicy retry;
   retry.attempts_max = 3;
@@ -835,6 +839,14 @@ std::string Simulation::act_deliver_webhooks() {
 }
 
 std::string Simulation::act_background() {
+  if (rng_.chance(0.05)) {  // an operator's `escrowctl reconcile --apply`
+    auto compared = service::reconcile_compare(
+        *process_->db, context().paystack, service::ReconcilePeriod{start_ms, clock_.now_ms() + 1});
+    if (!compared.is_ok()) return "reconcile -> " + compared.status().to_string();
+    Status applied = service::reconcile_apply(context(), compared.value());
+    return "reconcile -> " + std::to_string(compared->differences.size()) + " differences, " +
+           std::to_string(compared->applied) + " applied " + applied.to_string();
+  }
   switch (rng_.below(4)) {
     case 0:
       return "outbox -> " + process_->outbox->run_once().to_string();
@@ -1331,6 +1343,21 @@ Report Simulation::run() {
   process_.reset();
   paystack_sim::use_clock({});
   return report_;
+}
+
+bool make_template(const std::string& path) {
+  std::error_code error;
+  std::filesystem::remove(path, error);
+  ManualClock clock(start_ms);
+  Rng rng(1);
+  auto paystack = std::make_shared<SimPaystack>(clock, rng, secret_key);
+  service::Runtime::Options options;
+  options.db_path = path;
+  auto runtime = service::Runtime::open(
+      options, clock,
+      std::make_unique<paystack::Client>(
+          paystack, paystack::RetryPolicy{}, [](std::chrono::milliseconds) {}, secret_key));
+  return runtime.is_ok();  // closing it checkpoints the WAL into the file
 }
 
 Report simulate(const Options& options) {

@@ -1,8 +1,8 @@
 // One seeded, deterministic run of the whole service without HTTP (docs/testing.md): the service
 // layer (checkouts, payment checks, settlement, webhook reception and processing, the outbox, the
-// schedulers, the notifier, payout accounts, chargebacks) over a real SQLite file reached through
-// FaultVfs, with a simulated Paystack (SimPaystack) and a simulated clock that moves only when the
-// simulation says.
+// schedulers, the notifier, payout accounts, chargebacks, reconciliation) over a real SQLite file
+// reached through FaultVfs, with a simulated Paystack (SimPaystack) and a simulated clock that
+// moves only when the simulation says.
 //
 // A seed draws a workload (bookings between a few clients and providers; every command of the
 // API, valid and not, by the right party and by strangers, sometimes racing another command on the
@@ -38,6 +38,9 @@ namespace escrow::sim {
 struct Options {
   uint64_t seed = 1;
   std::string dir;  // an empty directory for the database; removed by the caller
+  // A migrated, empty database (make_template()) copied in instead of migrating anew: the same
+  // file the first start would make, without its cost in every seed. Empty: none.
+  std::string template_path;
   int steps = 250;  // workload steps before the faults stop
   int bookings_max = 12;
   // Told every step as it is taken ("step 12 t=+3600000 pay bk-3 -> opened ..."): the trace.
@@ -66,5 +69,9 @@ struct Report {
 };
 
 Report simulate(const Options& options);
+
+// Migrates a fresh database at `path` the way the service's first start does and closes it
+// cleanly (one file, no WAL): a template for Options::template_path. Not ok if it cannot.
+bool make_template(const std::string& path);
 
 }  // namespace escrow::sim
