@@ -2,6 +2,7 @@
 #include "service/chargebacks.h"
 
 #include "paystack/client.h"
+#include "service/outbox.h"
 #include "service/payments.h"
 
 namespace escrow::service {
@@ -33,6 +34,29 @@ Result<RecordChargeback> chargeback_report(const paystack::Dispute& d) {
 
 namespace {
 
+// Before a chargeback resolved for the customer settles the payment's refunds still queued
+// (rule 6b), each is looked up at Paystack: a refund Paystack made before a crash or a timeout
+// kept the ledger from hearing of it is recorded as it is there, so that only one never sent is
+// settled by the chargeback. The first refund Paystack could not be asked about is returned.
+Result<std::optional<paystack::ApiError>> look_up_queued_refunds(
+    const Context& ctx, const std::string& booking_id, const std::string& payment_reference,
+    const CommandContext& context) {
+  auto state = ctx.shell.load_booking(booking_id);
+  if (!state.is_ok()) return state.status();
+  for (const RefundRecord& r : state->refunds) {
+    if (r.payment_reference != payment_reference || r.status != RefundStatus::queued) continue;
+    auto checked = check_refund_at_paystack(ctx.shell, ctx.paystack, booking_id, r, context);
+    if (!checked.is_ok()) return checked.status();
+    if (checked->unanswered) return std::optional<paystack::ApiError>(*checked->unanswered);
+    if (!checked->recorded.status.is_ok()) return checked->recorded.status;
+  }
+  return std::optional<paystack::ApiError>();
+}
+
+bool for_the_customer(const RecordChargeback& report) {
+  return report.resolution && *report.resolution != ChargebackResolution::declined;
+}
+
 // Records `dispute` (as Paystack gave it) on the booking of its transaction.
 Result<ChargebackSync> record_dispute(const Context& ctx, const paystack::Dispute& dispute,
                                       const CommandContext& context) {
@@ -46,6 +70,15 @@ Result<ChargebackSync> record_dispute(const Context& ctx, const paystack::Disput
   if (!booking.is_ok()) return booking.status();
   out.booking_id = booking.value();
   if (!out.booking_id) return out;
+  if (for_the_customer(report.value())) {
+    auto unanswered =
+        look_up_queued_refunds(ctx, *out.booking_id, report->payment_reference, context);
+    if (!unanswered.is_ok()) return unanswered.status();
+    if (unanswered.value()) {  // nothing recorded: asked again with the next webhook or sweep
+      out.unanswered = unanswered.value();
+      return out;
+    }
+  }
   out.recorded = ctx.shell.execute(*out.booking_id, report.value(), context);
   return out;
 }
@@ -145,6 +178,15 @@ Result<ChargebackAnswer> answer_chargeback(const Context& ctx, int64_t dispute_i
   if (!now.refund_amount) now.refund_amount = record.refund_amount;
   auto report = chargeback_report(now);
   if (!report.is_ok()) return report.status();
+  if (for_the_customer(report.value())) {
+    auto unanswered =
+        look_up_queued_refunds(ctx, out.booking_id, record.payment_reference, context);
+    if (!unanswered.is_ok()) return unanswered.status();
+    if (unanswered.value()) {  // the answer is recorded; the resolution waits for a later sync
+      report->resolution.reset();
+      report->status = ChargebackStatus::pending;
+    }
+  }
   out.recorded = ctx.shell.execute(out.booking_id,
                                    AnswerChargeback{response, message, report.value()}, context);
   return out;

@@ -28,7 +28,12 @@ namespace escrow::service {
 // without an amount or a transaction reference.
 Result<RecordChargeback> chargeback_report(const paystack::Dispute& dispute);
 
-// Fetches dispute `dispute_id` and records it on the booking of its transaction.
+// Fetches dispute `dispute_id` and records it on the booking of its transaction. A resolution
+// for the customer settles the payment's refunds still queued (never sent, rule 6b); each is
+// first looked up at Paystack (check_refund_at_paystack()), since one made before a crash or a
+// timeout still reads queued: it is recorded as Paystack has it instead. When Paystack cannot be
+// asked about one, nothing is recorded (`unanswered`). answer_chargeback() does the same, and
+// records an accepted answer without its resolution then (a later sync brings it).
 struct ChargebackSync {
   std::optional<paystack::ApiError> unanswered;  // Paystack could not be asked: nothing recorded
   bool unknown_at_paystack = false;              // Paystack has no such dispute

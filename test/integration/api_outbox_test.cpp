@@ -25,7 +25,8 @@
 // pay_by is refunded once, with the reason on the booking; the admin's lists of payouts and
 // refunds by status (GET /admin/payouts, /admin/refunds); a chargeback whose webhooks were lost is
 // found by the scheduler (GET /dispute), a refund of a payment with a chargeback waits for it and
-// is never sent when the chargeback returns the money, a recorded one fetched again (a resolution
+// is never sent when the chargeback returns the money (one Paystack made before a crash is looked
+// up first, not settled by it), a recorded one fetched again (a resolution
 // whose webhook was lost, at most once per check interval), and answered by an admin over HTTP
 // (POST /admin/chargebacks/:id/respond: role and id checks, accepted and resolved at once, no
 // refund at Paystack, a second answer refused). Skipped, with a warning, when the simulator binary
@@ -840,6 +841,35 @@ TEST_CASE(
     CHECK(sim->count("refunds") == before + 1);
     CHECK(v.text("SELECT status FROM refunds") == "pending");
   }
+}
+
+TEST_CASE("a refund Paystack made before a crash is looked up, not settled by a chargeback") {
+  Sim* sim = sim_or_skip();
+  if (sim == nullptr) return;
+  World w(*sim);
+  w.create("cb5");
+  w.pay_at_sim("cb5");
+  w.run("cb5", CancelBooking{"client changed plans"}, admin);
+  std::string refund_id = w.text("SELECT refund_id FROM refunds");
+  std::string reference = w.text("SELECT payment_reference FROM refunds");
+  // The outbox created the refund, then the process died before it recorded Paystack's answer.
+  auto sent = w.paystack->create_refund(
+      {reference, std::nullopt, Money{1'000'000, Currency::NGN}, "", refund_id});
+  REQUIRE(sent.is_ok());
+  const int64_t dispute_id = w.charge_back("cb5");
+  sim->control("/_sim/disputes/" + std::to_string(dispute_id) + "/resolve",
+               R"({"resolution":"auto-accepted"})");
+
+  // The sweep finds the chargeback resolved; the refund still reads queued in the ledger, so it
+  // is looked up first: Paystack has it, so it is recorded as sent, not settled by the chargeback,
+  // and the money given back twice is the platform's loss.
+  REQUIRE(w.schedulers.run_once().is_ok());
+  CHECK(w.text("SELECT resolution FROM chargebacks") == "auto-accepted");
+  CHECK(w.text("SELECT status FROM refunds") != "queued");
+  CHECK(w.text("SELECT status FROM refunds") != "failed");
+  CHECK(w.integer("SELECT paystack_refund_id FROM refunds") == sent->id);
+  CHECK(w.integer("SELECT platform_loss FROM chargebacks") == 1'000'000);
+  CHECK(sim->count("refunds") == 1);
 }
 
 TEST_CASE("the scheduler records a chargeback resolution whose webhook was lost") {
