@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <ostream>
+#include <string>
 
 #include "simulation.h"
 
@@ -63,9 +64,10 @@ bool crash_point_loop(const std::string& dir, std::ostream& out, uint64_t stride
           << report.failure << std::endl;
     }
   }
-  out << runs << " cut runs (killed, and killed with the power lost, at every " << stride
-      << (stride == 1 ? "" : "th") << " of " << operations << " operations), " << restarted
-      << " of them restarted, " << failed << " failed" << std::endl;
+  std::string where = stride == 1 ? "each" : "every " + std::to_string(stride) + "th";
+  out << runs << " cut runs (killed, and killed with the power lost, at " << where << " of "
+      << operations << " operations), " << restarted << " of them restarted, " << failed
+      << " failed" << std::endl;
   // Every cut must have been reached: a run that never crashed checked nothing.
   if (failed == 0 && restarted != runs) {
     out << "some cut runs never reached their cut" << std::endl;

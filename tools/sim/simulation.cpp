@@ -187,6 +187,8 @@ class Simulation {
   void settle_down();
   std::string waiting_work();
   void check_paystack();
+  void check_transfers(const rapidjson::Document& state);
+  void check_refunds(const rapidjson::Document& state);
   void note(const std::string& line);
   int64_t count(const std::string& sql);
 
@@ -1033,8 +1035,11 @@ bool Simulation::scenario_tick() {
       }
       case BookingStatus::pending_execution:
         if (refunds_it) {
-          action = "dispute " + b.id + " -> " +
-                   outcome(shell().execute(b.id, OpenDispute{"no-show", "never came"}, client));
+          action =
+              "dispute " + b.id + " -> " +
+              outcome(shell().execute(
+                  b.id, OpenDispute{"no-show", "never came", DisputeSource::party, std::nullopt},
+                  client));
         } else {
           action = "proof " + b.id + " -> " +
                    outcome(shell().execute(b.id, SubmitProof{"done", {}, {}}, provider_cmd));
@@ -1201,8 +1206,14 @@ void Simulation::settle_down() {
 void Simulation::check_paystack() {
   if (!report_.ok) return;
   rapidjson::Document state = paystack_->state_json();
-  // The ledger's payouts and refunds, by Paystack reference and by refund id.
-  std::map<std::string, PayoutRecord> payouts;
+  check_transfers(state);
+  if (report_.ok) check_refunds(state);
+}
+
+// Every transfer at Paystack is one payout of the ledger, with its amount and outcome, and every
+// payout but one Paystack refused has its transfer.
+void Simulation::check_transfers(const rapidjson::Document& state) {
+  std::map<std::string, PayoutRecord> payouts;  // by Paystack reference
   for (const char* p : provider_ids) {
     auto provider = shell().load_provider(p);
     if (!provider.is_ok()) return fail("provider does not load");
@@ -1211,19 +1222,6 @@ void Simulation::check_paystack() {
         return fail("two payouts with reference " + payout.reference);
     }
   }
-  std::map<std::string, RefundRecord> refunds;
-  std::map<std::string, const ChargeRecord*> charges;
-  std::vector<BookingState> states;
-  for (const BookingInfo& b : bookings_) {
-    auto booking = shell().load_booking(b.id);
-    if (!booking.is_ok()) return fail("booking does not load");
-    states.push_back(std::move(booking).value());
-  }
-  for (const BookingState& s : states) {
-    for (const RefundRecord& r : s.refunds) refunds.emplace(r.refund_id, r);
-    for (const ChargeRecord& c : s.charges) charges.emplace(c.reference, &c);
-  }
-
   std::set<std::string> transferred;
   for (const auto& t : state["transfers"].GetArray()) {
     ++report_.payouts;
@@ -1247,11 +1245,22 @@ void Simulation::check_paystack() {
       return fail("payout " + p.payout_id + " is " + payout_status_name(p.status) +
                   " but Paystack has no transfer for it");
   }
+}
 
+// Every refund at Paystack is one refund of the ledger (by merchant note), sent once, with its
+// amount and outcome; every refund but a failed one was sent; and none was sent once Paystack held
+// a chargeback on its payment that then gave the money back (rule 6b).
+void Simulation::check_refunds(const rapidjson::Document& state) {
+  std::map<std::string, RefundRecord> refunds;  // by refund id
+  for (const BookingInfo& b : bookings_) {
+    auto booking = shell().load_booking(b.id);
+    if (!booking.is_ok()) return fail("booking does not load");
+    for (const RefundRecord& r : booking->refunds) refunds.emplace(r.refund_id, r);
+  }
   std::map<std::string, int> refunds_at_paystack;
   struct GivenBack {
     int64_t refunded = 0, charged_back = 0;
-    std::optional<int64_t> first_chargeback_ms;        // the first resolved for the customer
+    std::optional<int64_t> first_chargeback_ms;        // opened: the first for the customer
     std::vector<std::pair<int64_t, int64_t>> refunds;  // created at, amount (processed ones)
   };
   std::map<std::string, GivenBack> given_back;  // per transaction reference
