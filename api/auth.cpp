@@ -81,7 +81,8 @@ HttpResult<Principal> read_claims(jwt_t* jwt, int64_t now_ms) {
   const int64_t now_s = now_ms / 1000;
   IntClaim exp = int_claim(jwt, "exp");
   if (!exp.value) return unauthorized("the token has no valid exp claim");
-  if (now_s >= *exp.value + jwt_clock_skew_s) return unauthorized("the token has expired");
+  // now_s - skew, never exp + skew: exp is the token's, and may be as large as int64 allows.
+  if (now_s - jwt_clock_skew_s >= *exp.value) return unauthorized("the token has expired");
   IntClaim nbf = int_claim(jwt, "nbf");
   if (nbf.present && (!nbf.value || *nbf.value > now_s + jwt_clock_skew_s)) {
     return unauthorized("the token is not valid yet");

@@ -156,6 +156,8 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
       i += 2;
     } else if (c == '+' && plus_is_space) {
       out.push_back(' ');
+    } else if (c == '\0') {
+      return std::nullopt;  // a raw NUL, refused as an escaped one is
     } else {
       out.push_back(c);
     }

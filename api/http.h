@@ -104,7 +104,7 @@ HttpResponse rejection_response(Rejection rejection);
 // ---- query strings ---------------------------------------------------------------------------
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`). Refuses a truncated or
-// non-hex escape, and a decoded NUL byte. Used for query strings and path segments.
+// non-hex escape, and a NUL byte, escaped or raw. Used for query strings and path segments.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 
 class Query {
@@ -131,9 +131,9 @@ struct JsonLimits {
 
 // Parses the request body as one JSON object. 415 `unsupported_media_type` unless the
 // Content-Type is application/json (parameters such as charset allowed); 413 `body_too_large`
-// beyond limits.body_bytes_max; 400 `invalid_json` for malformed JSON, invalid UTF-8, trailing
-// content, nesting deeper than limits.depth_max, a duplicate key, or a root that is not an
-// object.
+// beyond limits.body_bytes_max; 400 `invalid_json` for malformed JSON, invalid UTF-8 (also a
+// lone surrogate escape), a number beyond the range of a double, trailing content, nesting
+// deeper than limits.depth_max, a duplicate key, or a root that is not an object.
 HttpResult<rapidjson::Document> parse_json_body(const HttpRequest& request,
                                                 const JsonLimits& limits = {});
 

@@ -95,9 +95,10 @@ HttpResult<rapidjson::Document> parse_json_body(const HttpRequest& request,
   if (nesting_depth(request.body, limits.depth_max) > limits.depth_max) {
     return invalid_json("nesting deeper than " + std::to_string(limits.depth_max) + " levels");
   }
-  constexpr unsigned flags = rapidjson::kParseIterativeFlag |
-                             rapidjson::kParseValidateEncodingFlag |
-                             rapidjson::kParseFullPrecisionFlag;
+  // No kParseFullPrecisionFlag: bodies carry integers only (BodyReader refuses every fraction),
+  // which parse exactly without it, and RapidJSON 1.1.0's full-precision path reads a zero with
+  // an exponent ("0e300") through undefined behaviour, as -2.2e-75 in gcc's -O2 build.
+  constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::Document document;
   // Without kParseStopWhenDoneFlag RapidJSON itself refuses anything after the root value but
   // whitespace ("root not singular"). The body is not NUL-terminated: parse with its length.
@@ -108,6 +109,8 @@ HttpResult<rapidjson::Document> parse_json_body(const HttpRequest& request,
   }
   if (!document.IsObject()) return invalid_json("the body must be a JSON object");
   if (has_duplicate_key(document)) return invalid_json("an object has a duplicate key");
+  if (json_holds_non_json(document))
+    return invalid_json("a string that is not UTF-8 or a number beyond a double");
   return document;
 }
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "ledger/text.h"
 #include "ledger/time_format.h"
 
 namespace escrow::paystack::lenient {
@@ -64,6 +65,10 @@ bool parse_document(std::string_view text, rapidjson::Document& doc, std::string
   if (doc.HasParseError()) {
     error = std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) + ": " +
             rapidjson::GetParseError_En(doc.GetParseError());
+    return false;
+  }
+  if (json_holds_non_json(doc)) {
+    error = "invalid JSON: a string that is not UTF-8 or a number beyond a double";
     return false;
   }
   return true;

@@ -25,8 +25,9 @@ namespace escrow::paystack::lenient {
 // metadata text recurses once per level.
 inline constexpr int json_depth_max = 64;
 
-// Parses `text` (iteratively, validating UTF-8) after checking its nesting depth. Returns false
-// on any problem and says what in `error`.
+// Parses `text` (iteratively, validating UTF-8, a lone surrogate escape included) after checking
+// its nesting depth; a number beyond the range of a double is refused too. Returns false on any
+// problem and says what in `error`.
 bool parse_document(std::string_view text, rapidjson::Document& doc, std::string& error);
 
 // Deepest nesting of [ and { in `text`, strings skipped. Linear, no recursion.

@@ -50,6 +50,8 @@ std::optional<SortKey> decode_cursor(std::string_view cursor) {
   SortKey key;
   auto [end, error] = std::from_chars(raw->data(), raw->data() + a, key.at);
   if (error != std::errc() || end != raw->data() + a) return std::nullopt;
+  // The number as encode_cursor() writes it: "007" and "-0" are no cursor this service issued.
+  if (raw->compare(0, a, std::to_string(key.at)) != 0) return std::nullopt;
   key.first = raw->substr(a + 1, b - a - 1);
   key.second = raw->substr(b + 1);
   return key;

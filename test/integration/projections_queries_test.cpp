@@ -2,7 +2,8 @@
 // from, on a real migrated SQLite file whose projection rows are written directly.
 //
 // Covered: the cursor format round-trips and refuses what it cannot have produced (odd length,
-// upper-case or non-hex digits, a missing or extra separator, a non-numeric key); paging walks a
+// upper-case or non-hex digits, a missing or extra separator, a non-numeric key, a number not
+// written the way encode_cursor writes it, found by the router fuzz target); paging walks a
 // list newest first with no row shown twice or skipped, the last page has no next cursor, and an
 // exact multiple of the limit does not end in an empty page; ties in time are broken by id;
 // booking filters combine; a party's history is split by side (a client never sees a payout to a
@@ -104,6 +105,25 @@ TEST_CASE("a cursor round-trips and a forged one is refused") {
     INFO(bad);
     CHECK_FALSE(decode_cursor(bad));
   }
+}
+
+TEST_CASE("a cursor's number is refused unless written as encode_cursor writes it (router fuzz)") {
+  // regression-cursor-leading-zeros: "0000000000000\nbk_1\n" decoded as 0, a cursor this
+  // service never issued.
+  auto hex = [](std::string_view raw) {
+    std::string out;
+    for (unsigned char c : raw) {
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
+    }
+    return out;
+  };
+  for (std::string_view number : {"0000000000000", "007", "-0", "+1", "01"}) {
+    INFO(number);
+    CHECK_FALSE(decode_cursor(hex(std::string(number) + "\nbk_1\n")));
+  }
+  CHECK(decode_cursor(hex("0\nbk_1\n")) == SortKey{0, "bk_1", ""});
+  CHECK(decode_cursor(hex("-7\na\nb")) == SortKey{-7, "a", "b"});
 }
 
 TEST_CASE("bookings page newest first by creation, filtered, with no empty last page") {

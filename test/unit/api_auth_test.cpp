@@ -7,12 +7,14 @@
 // Covers: a good token per role; missing header; other schemes; garbage; wrong secret; expired;
 // inside and beyond the skew; alg none (unsigned and HMAC-signed); HS512 and RS256 headers with
 // valid HMAC-SHA256 signatures; exp missing or a string; nbf in the future; sub missing;
-// role `system`, unknown and missing; issue_token's refusals; secret length at create().
+// role `system`, unknown and missing; issue_token's refusals; secret length at create(); an exp
+// of INT64_MAX (found by the jwt_auth fuzz target).
 #include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -225,4 +227,15 @@ TEST_CASE("issue_token and create refuse bad arguments without echoing the secre
   CHECK(refused.status().message().find(short_secret) == std::string::npos);
   CHECK_FALSE(Authenticator::create(std::string(jwt_secret_bytes_max + 1, 'k')).is_ok());
   CHECK(Authenticator::create(std::string(jwt_secret_bytes_min, 'k')).is_ok());
+}
+
+TEST_CASE("an exp as large as int64 allows is far in the future, not an overflow (jwt_auth fuzz)") {
+  // regression-exp-int64-max: exp + jwt_clock_skew_s overflowed, and the token read as expired.
+  Authenticator auth = make_authenticator();
+  const std::string token = hand_token(hs256, claims("provider", INT64_MAX));
+  auto result = auth.authenticate(with_authorization("Bearer " + token), now_ms);
+  REQUIRE(result.is_ok());
+  CHECK(result.value().exp_s == INT64_MAX);
+  CHECK(result.value().role == Role::provider);
+  CHECK(auth.authenticate(with_authorization("Bearer " + token), INT64_MAX).is_ok());
 }

@@ -7,6 +7,8 @@
 // and wrong-media-type bodies; each BodyReader reader gets the wrong JSON types (floats and "100"
 // for integers); the router is checked for params, literal-over-param precedence, 404 vs 405 with
 // Allow, percent-decoded segments and bad escapes; query strings are decoded ('+', %XX, bad %).
+// Last, what the fuzz targets found: a zero with an exponent, a raw NUL in a path or query, a
+// lone surrogate escape, a number beyond a double.
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
@@ -347,4 +349,56 @@ TEST_CASE("query strings are percent-decoded") {
   CHECK_FALSE(parse_query(many).is_ok());
   CHECK_FALSE(parse_query(std::string(query_bytes_max + 1, 'a')).is_ok());
   CHECK(percent_decode("a+b", false) == std::optional<std::string>("a+b"));
+}
+
+// ---- found by the fuzz targets (docs/testing.md, "Fuzzing") ----------------------------------
+
+TEST_CASE("a zero with an exponent reads as zero (json_body fuzz: regression-zero-with-exponent)") {
+  // RapidJSON's full-precision path read 0e300 as -2.2e-75, through a clz(0).
+  auto parsed = parse_json_body(json_request(R"({"amount":0e300,"fee":-0e-5,"x":0.0e10})"));
+  REQUIRE(parsed.is_ok());
+  CHECK(parsed.value()["amount"].GetDouble() == 0.0);
+  CHECK(parsed.value()["fee"].GetDouble() == 0.0);
+  CHECK(parsed.value()["x"].GetDouble() == 0.0);
+  BodyReader in(parsed.value());
+  in.required_int("amount", 0, 100);
+  CHECK_FALSE(in.ok());  // still not an integer
+}
+
+TEST_CASE("a raw NUL is refused like an escaped one (router fuzz: regression-raw-nul-in-path)") {
+  CHECK_FALSE(percent_decode(std::string("a\0b", 3), false).has_value());
+  CHECK_FALSE(percent_decode(std::string("\0", 1), true).has_value());
+  Router router = test_router();
+  CHECK(router.match("GET", std::string("/bookings/a\0b", 13)).error->status == 400);
+  CHECK(router.match("GET", "/bookings/a%00b").error->status == 400);
+  auto query = parse_query(std::string("a=\0", 3));
+  REQUIRE_FALSE(query.is_ok());
+  CHECK(code_of(query.error()) == "invalid_query");
+}
+
+TEST_CASE("a lone surrogate escape is invalid JSON (json_body fuzz: regression-lone-surrogate)") {
+  // RapidJSON decoded "\udEEE" into bytes that are not UTF-8, and the body was accepted.
+  for (std::string body :
+       {R"({"account_name":"a\udEEEb"})", R"({"\uDC00":1})", R"({"notes":["x",{"y":"\udfff"}]})"}) {
+    INFO(body);
+    auto parsed = parse_json_body(json_request(body));
+    REQUIRE_FALSE(parsed.is_ok());
+    CHECK(code_of(parsed.error()) == "invalid_json");
+  }
+  auto pair = parse_json_body(json_request(R"({"s":"\ud83d\ude00"})"));
+  REQUIRE(pair.is_ok());
+  CHECK(std::string(pair.value()["s"].GetString()) == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE(
+    "a number beyond a double is invalid JSON (json_body fuzz: regression-number-beyond-double)") {
+  // RapidJSON read 922337101842738791e304 as infinity, which no JSON writer can write back.
+  for (std::string body :
+       {R"({"amount":922337101842738791e304})", R"({"a":[-922337101842738791e304]})"}) {
+    INFO(body);
+    auto parsed = parse_json_body(json_request(body));
+    REQUIRE_FALSE(parsed.is_ok());
+    CHECK(code_of(parsed.error()) == "invalid_json");
+  }
+  CHECK(parse_json_body(json_request(R"({"a":1.7e308,"b":-4.9e-324})")).is_ok());
 }

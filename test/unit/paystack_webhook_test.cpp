@@ -9,6 +9,7 @@
 // re-serialised with other spacing), distinct across the samples' different events and states.
 // Every quirk of FACTS section 1.7 is fed as a hand-written body: string amounts, metadata ""
 // / 0 / null / object / JSON string, ids beyond 2^32, paidAt vs paid_at, {} vs null relations.
+// A lone surrogate escape and a number beyond a double (found by fuzzing) are malformed.
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -549,4 +550,32 @@ TEST_CASE("FACTS 1.7 quirks parse leniently", "[webhook][quirks]") {
         R"("log":null,"fees_split":1,"authorization":{"reusable":1},"status_extra":[1,2])"));
     CHECK(event.amount == Money{10000, Currency::NGN});
   }
+}
+
+TEST_CASE("a lone surrogate escape is malformed, not invalid UTF-8 inside an event (fuzz)",
+          "[webhook][malformed]") {
+  // regression-lone-surrogate-escape: RapidJSON decoded "\udd33" into bytes that are not UTF-8,
+  // which then reached the event name, references and stored events.
+  for (const std::string& body :
+       {std::string(R"({"event":"refu\udd33nd.processed","data":{"status":"processed"}})"),
+        std::string(R"({"event":"charge.success","data":{"reference":"r-\uDC00"}})"),
+        std::string(R"({"event":"charge.success","data":{"\udfff":1}})")}) {
+    INFO(body);
+    WebhookResult result = deliver(body);
+    REQUIRE_FALSE(result.is_ok());
+    CHECK(result.error().kind == WebhookErrorKind::malformed);
+  }
+  // A surrogate pair is one character, and fine.
+  WebhookResult pair = deliver(R"({"event":"charge.success","data":{"reference":"\ud83d\ude00"}})");
+  REQUIRE(pair.is_ok());
+  CHECK(pair->reference == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("a number beyond a double is malformed, not a truncated metadata text (fuzz)",
+          "[webhook][malformed]") {
+  // RapidJSON read it as infinity; the metadata written back from it stopped there, half JSON.
+  WebhookResult result =
+      deliver(R"({"event":"charge.success","data":{"metadata":{"n":922337101842738791e304}}})");
+  REQUIRE_FALSE(result.is_ok());
+  CHECK(result.error().kind == WebhookErrorKind::malformed);
 }
