@@ -73,7 +73,11 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
   if (!ymd.ok()) return std::nullopt;
   auto tp = sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + milliseconds(ms) -
             minutes(offset_minutes);
-  return duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  const int64_t unix_ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  // An offset or a leap second can carry the instant out of the years 0000 to 9999, which
+  // format_iso8601_ms() could not write back as this format.
+  if (unix_ms < iso8601_ms_min || unix_ms > iso8601_ms_max) return std::nullopt;
+  return unix_ms;
 }
 
 }  // namespace escrow
