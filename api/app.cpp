@@ -182,6 +182,17 @@ bool answered_inline(std::string_view method, std::string_view target) {
   return method == "GET" && target.substr(0, target.find('?')) == "/healthz";
 }
 
+ServerOptions server_options(const Config& config) {
+  ServerOptions options;
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  options.threads = config.threads;
+  options.body_bytes_max = upload_request_bytes_max;
+  options.body_limit = request_body_limit;
+  options.run_inline = answered_inline;
+  return options;
+}
+
 Services& App::services() {
   return parts_->services;
 }

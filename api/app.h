@@ -25,6 +25,7 @@
 #include "api/config.h"
 #include "api/http.h"
 #include "api/router.h"
+#include "api/server.h"
 #include "ledger/clock.h"
 #include "ledger/store/event_store.h"
 #include "ledger/store/shell.h"
@@ -86,6 +87,10 @@ inline constexpr size_t request_bytes_max = 1024 * 1024 + 64 * 1024;   // JSON a
 size_t request_body_limit(std::string_view method, std::string_view target, bool has_bearer);
 // True for GET /healthz, whose answer needs nothing that can block.
 bool answered_inline(std::string_view method, std::string_view target);
+// The server options escrowd serves with: `config`'s address and threads, every body capped at
+// upload_request_bytes_max, request_body_limit and answered_inline. The fuzz target of the
+// request parser (test/fuzz/http_request_fuzz.cpp) reads requests with the same options.
+ServerOptions server_options(const Config& config);
 
 class App {
  public:

@@ -245,26 +245,47 @@ bool has_bearer(const BeastRequest& request) {
   return value.size() > scheme.size() && ascii_iequals(value.substr(0, scheme.size()), scheme);
 }
 
-// Sets the body limit of the request whose header `parser` has read. The refusal when the
-// announced body is over that limit, or when it is large and no large-body slot is free.
-std::optional<BeastResponse> admit_body(Server::Impl& server,
-                                        http::request_parser<http::string_body>& parser,
-                                        LargeBodySlot& slot) {
-  const ServerOptions& options = server.options;
-  const BeastRequest& request = parser.get();
+using RequestParser = http::request_parser<http::string_body>;
+
+// A parser for the next request of a connection: the header limit, and the body cap until the
+// header has chosen the request's own limit (admit_body).
+void limit_parser(RequestParser& parser, const ServerOptions& options) {
+  parser.header_limit(static_cast<uint32_t>(options.header_bytes_max));
+  parser.body_limit(options.body_bytes_max);
+}
+
+// Beast holds the start line and the fields to header_limit each when they arrive in one read,
+// and the whole header to it when they arrive in pieces. The header's size (what read_header
+// used) is held to header_bytes_max here, so that the limit does not depend on how the client's
+// bytes are cut into reads.
+void limit_header_size(beast::error_code& ec, size_t header_bytes, const ServerOptions& options) {
+  if (!ec && header_bytes > options.header_bytes_max) ec = http::error::header_limit;
+}
+
+// The body limit of a request, from its header alone.
+size_t body_limit_of(const ServerOptions& options, const BeastRequest& request) {
   size_t limit = options.body_bytes_max;
   if (options.body_limit) {
     limit = std::min(limit, options.body_limit(view(request.method_string()),
                                                view(request.target()), has_bearer(request)));
   }
+  return limit;
+}
+
+// Sets the body limit of the request whose header `parser` has read. The refusal when the
+// announced body is over that limit, or when it is large and no large-body slot of
+// `large_bodies` (slots taken) is free.
+std::optional<BeastResponse> admit_body(const ServerOptions& options,
+                                        std::atomic<int>& large_bodies, RequestParser& parser,
+                                        LargeBodySlot& slot) {
+  const size_t limit = body_limit_of(options, parser.get());
   const auto length = parser.content_length();  // a boost::optional
   if (length && *length > limit) {
     return refusal(413, "body_too_large", "The request body is larger than this server accepts.");
   }
   parser.body_limit(limit);  // what a chunked body is held to
   const uint64_t expected = length ? *length : (parser.chunked() ? limit : 0);
-  if (expected > options.large_body_bytes &&
-      !slot.take(server.large_bodies, options.large_bodies_max)) {
+  if (expected > options.large_body_bytes && !slot.take(large_bodies, options.large_bodies_max)) {
     BeastResponse busy =
         refusal(503, "busy", "The server is reading too many large requests; try again shortly.");
     busy.set(http::field::retry_after, "1");
@@ -333,14 +354,14 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
   if (!co_await await_request(server, s, deadline)) co_return false;
   if (!first_request) deadline = SteadyClock::now() + header_time;
 
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(static_cast<uint32_t>(options.header_bytes_max));
-  parser.body_limit(options.body_bytes_max);
+  RequestParser parser;
+  limit_parser(parser, options);
   s.stream.expires_at(deadline);
   auto [ec, read] = co_await http::async_read_header(s.stream, s.buffer, parser, use_tuple);
+  limit_header_size(ec, read, options);
   LargeBodySlot slot;  // held until the handler has returned
   if (!ec) {
-    if (auto refused = admit_body(server, parser, slot)) {
+    if (auto refused = admit_body(options, server.large_bodies, parser, slot)) {
       co_await refuse(server, s, std::move(*refused));
       co_return false;
     }
@@ -525,6 +546,81 @@ uint16_t Server::port() const {
 
 void Server::stop(std::chrono::milliseconds drain) {
   impl_->stop(drain);
+}
+
+// ---- a request from memory -------------------------------------------------------------------
+
+namespace {
+
+// A SyncReadStream over bytes in memory: each read delivers at most `read_bytes_max` of them, as
+// one read from a socket may, and then the stream ends as when the client closes.
+class MemoryStream {
+ public:
+  MemoryStream(std::string_view bytes, size_t read_bytes_max)
+      : rest_(bytes), read_bytes_max_(std::max<size_t>(read_bytes_max, 1)) {}
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    ec = {};
+    if (rest_.empty()) {
+      ec = net::error::eof;
+      return 0;
+    }
+    const size_t size = std::min(rest_.size(), read_bytes_max_);
+    const size_t copied = net::buffer_copy(buffers, net::buffer(rest_.data(), size));
+    rest_.remove_prefix(copied);
+    delivered_ += copied;
+    return copied;
+  }
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    const size_t copied = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return copied;
+  }
+  size_t delivered() const { return delivered_; }
+
+ private:
+  std::string_view rest_;
+  size_t read_bytes_max_;
+  size_t delivered_ = 0;
+};
+
+}  // namespace
+
+RequestReading read_request(const ServerOptions& options, std::string_view bytes,
+                            size_t read_bytes_max) {
+  RequestReading out;
+  MemoryStream stream(bytes, read_bytes_max);
+  beast::flat_buffer buffer;
+  RequestParser parser;
+  limit_parser(parser, options);
+  beast::error_code ec;
+  const size_t header_bytes = http::read_header(stream, buffer, parser, ec);
+  limit_header_size(ec, header_bytes, options);
+  std::atomic<int> large_bodies{0};
+  LargeBodySlot slot;
+  if (!ec) {
+    out.body_limit_bytes = body_limit_of(options, parser.get());
+    if (auto refused = admit_body(options, large_bodies, parser, slot)) {
+      out.outcome = RequestReading::Outcome::refused;
+      out.refusal_status = static_cast<int>(refused->result_int());
+      return out;
+    }
+  }
+  if (!ec && !parser.is_done()) http::read(stream, buffer, parser, ec);
+  if (ec) {
+    std::optional<BeastResponse> refused = refusal_for(ec);
+    if (refused) out.refusal_status = static_cast<int>(refused->result_int());
+    out.outcome = refused ? RequestReading::Outcome::refused : RequestReading::Outcome::incomplete;
+    return out;
+  }
+  out.outcome = RequestReading::Outcome::request;
+  out.keep_alive = parser.get().keep_alive();
+  out.request = to_http_request(parser.release(), "");
+  out.bytes_used = stream.delivered() - buffer.size();
+  return out;
 }
 
 }  // namespace escrow::api

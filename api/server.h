@@ -89,4 +89,23 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- a request from memory --------------------------------------------------------------------
+
+// What a connection makes of `bytes` from a client, read with the same parser, limits and
+// refusals (Beast's own read loops, over a stream in memory that delivers at most
+// `read_bytes_max` bytes per read and then ends, as a client that closes). For tests and the
+// fuzz target of the request parser (test/fuzz/http_request_fuzz.cpp); a connection reads its
+// socket and never calls this.
+struct RequestReading {
+  enum class Outcome { request, refused, incomplete };
+  Outcome outcome = Outcome::incomplete;  // incomplete: the connection closes without an answer
+  HttpRequest request;                    // request: what the handler is given
+  bool keep_alive = false;                // request: whether the connection reads another one
+  int refusal_status = 0;                 // refused: the status of the answer (400, 413, 431, 503)
+  size_t body_limit_bytes = 0;            // the body limit the header chose (0: no header read)
+  size_t bytes_used = 0;                  // request: how many of `bytes` the request took
+};
+RequestReading read_request(const ServerOptions& options, std::string_view bytes,
+                            size_t read_bytes_max = 64 * 1024);
+
 }  // namespace escrow::api

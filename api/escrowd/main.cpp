@@ -110,15 +110,9 @@ int serve(const Config& config, const sigset_t& stop_signals) {
   App& app = *opened.value();
   app.start_workers();
 
-  ServerOptions options;
-  options.host = config.listen_host;
-  options.port = config.listen_port;
-  options.threads = config.threads;
-  options.body_bytes_max = upload_request_bytes_max;
-  options.body_limit = request_body_limit;
-  options.run_inline = answered_inline;
-  auto started = Server::start(
-      options, [&app](HttpRequest request) { return app.handle(std::move(request)); });
+  auto started = Server::start(server_options(config), [&app](HttpRequest request) {
+    return app.handle(std::move(request));
+  });
   if (!started.is_ok()) {
     std::cerr << "escrowd: " << started.status().message() << "\n";
     app.stop_workers();
