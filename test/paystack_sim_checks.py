@@ -914,8 +914,16 @@ def check_webhook_faults(receiver):
         raise Failure("webhook_shuffle delivered in creation order three times")
     config(webhook_shuffle=False)
 
-    # Redeliver: every webhook sent so far, once more (the dropped one was never sent).
-    sent = [w for w in state()["webhooks"]
+    # Redeliver: every webhook sent so far, once more (the dropped one was never sent). The
+    # receiver sees a delivery before the simulator records its answer, so the list is read once
+    # nothing is queued any more (else a delivery in flight counts at redelivery, not here).
+    deadline = time.monotonic() + 10
+    while True:
+        webhooks = state()["webhooks"]
+        if all(w["state"] != "queued" for w in webhooks) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    sent = [w for w in webhooks
             if w["attempts"] > 0 and not w["duplicate"] and not w["redelivery"]]
     count = control("/_sim/webhooks/redeliver")["data"]["count"]
     equal(count, len(sent), "redelivered count")
