@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "api/auth.h"
@@ -166,30 +167,87 @@ Result<std::unique_ptr<App>> App::open(const Config& config, const Clock& clock)
   return std::unique_ptr<App>(new App(std::move(parts)));
 }
 
-size_t request_body_limit(std::string_view method, std::string_view target, bool has_bearer) {
+namespace {
+
+bool is_upload(std::string_view method, std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
   constexpr std::string_view prefix = "/bookings/", suffix = "/complete";
-  const bool upload_route =
-      path.size() > prefix.size() + suffix.size() && path.starts_with(prefix) &&
-      path.ends_with(suffix) &&
-      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()).find('/') ==
-          std::string_view::npos;
-  return method == "POST" && has_bearer && upload_route ? upload_request_bytes_max
-                                                        : request_bytes_max;
+  return method == "POST" && path.size() > prefix.size() + suffix.size() &&
+         path.starts_with(prefix) && path.ends_with(suffix) &&
+         path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()).find('/') ==
+             std::string_view::npos;
+}
+
+}  // namespace
+
+size_t request_body_limit(std::string_view method, std::string_view target, bool provider_token) {
+  return provider_token && is_upload(method, target) ? upload_request_bytes_max : request_bytes_max;
+}
+
+namespace {
+
+// Whether `path` matches `pattern`, whose ":name" segments match any one non-empty segment.
+bool path_matches(std::string_view path, std::string_view pattern) {
+  while (!pattern.empty()) {
+    if (path.empty() || path.front() != '/' || pattern.front() != '/') return false;
+    path.remove_prefix(1);
+    pattern.remove_prefix(1);
+    const size_t path_end = std::min(path.find('/'), path.size());
+    const size_t pattern_end = std::min(pattern.find('/'), pattern.size());
+    std::string_view segment = path.substr(0, path_end), wanted = pattern.substr(0, pattern_end);
+    if (segment.empty() || (!wanted.starts_with(':') && segment != wanted)) return false;
+    path.remove_prefix(path_end);
+    pattern.remove_prefix(pattern_end);
+  }
+  return path.empty();
+}
+
+}  // namespace
+
+bool waits_on_paystack(std::string_view method, std::string_view target) {
+  struct Route {
+    std::string_view method, pattern;
+  };
+  static constexpr Route routes[] = {
+      {"POST", "/bookings/:id/pay"},
+      {"POST", "/payments/verify"},
+      {"PUT", "/providers/:id/payout-account"},
+      {"POST", "/admin/payouts/:id/finalize"},
+      {"POST", "/admin/chargebacks/:id/respond"},
+  };
+  std::string_view path = target.substr(0, target.find('?'));
+  return std::any_of(std::begin(routes), std::end(routes), [&](const Route& route) {
+    return method == route.method && path_matches(path, route.pattern);
+  });
 }
 
 bool answered_inline(std::string_view method, std::string_view target) {
   return method == "GET" && target.substr(0, target.find('?')) == "/healthz";
 }
 
-ServerOptions server_options(const Config& config) {
+ServerOptions server_options(const Config& config, const Clock& clock) {
   ServerOptions options;
   options.host = config.listen_host;
   options.port = config.listen_port;
   options.threads = config.threads;
   options.body_bytes_max = upload_request_bytes_max;
-  options.body_limit = request_body_limit;
+  // The token is verified only for an upload, the one request that may be large; without a
+  // usable secret no token verifies, and no request may be large.
+  auto made = Authenticator::create(config.jwt_secret);
+  std::shared_ptr<const Authenticator> auth =
+      made.is_ok() ? std::make_shared<const Authenticator>(std::move(made).value()) : nullptr;
+  options.body_limit = [auth, &clock](std::string_view method, std::string_view target,
+                                      std::optional<std::string_view> authorization) {
+    bool provider = false;
+    if (auth && authorization && is_upload(method, target)) {
+      HttpResult<Principal> who = auth->authenticate(authorization, clock.now_ms());
+      provider = who.is_ok() && who.value().role == Role::provider;
+    }
+    return request_body_limit(method, target, provider);
+  };
   options.run_inline = answered_inline;
+  options.waits_on_dependency = waits_on_paystack;
+  options.dependency_threads = paystack::connections_max_default;
   return options;
 }
 
@@ -267,6 +325,7 @@ HttpResponse App::handle(HttpRequest request) {
         response =
             error_response(500, "internal_error", "An internal error occurred; it was logged.");
       }
+      response.authenticated = who.is_ok();
     }
   }
   response.headers.set("X-Request-Id", request_id);

@@ -78,19 +78,27 @@ void add_webhook_routes(Router& router, Services& services,
                         service::WebhookProcessor& processor);  // handlers_webhooks.cpp
 void add_ops_routes(Router& router, Services& services);        // handlers_ops.cpp
 
-// What the server must decide from a request's header, before any handler or authentication
-// (escrowd passes these as ServerOptions::body_limit and run_inline).
+// What the server must decide from a request's header, before any handler runs (escrowd passes
+// these as ServerOptions::body_limit and run_inline).
 inline constexpr size_t upload_request_bytes_max = 52u * 1024 * 1024;  // 50 MiB of proof files
 inline constexpr size_t request_bytes_max = 1024 * 1024 + 64 * 1024;   // JSON and webhooks: 1 MiB
-// upload_request_bytes_max for POST /bookings/:id/complete with a Bearer token (multipart proof
-// uploads), request_bytes_max for every other request.
-size_t request_body_limit(std::string_view method, std::string_view target, bool has_bearer);
+// upload_request_bytes_max for POST /bookings/:id/complete when `provider_token` (the request's
+// bearer token verified, role provider): multipart proof uploads; request_bytes_max for every
+// other request.
+size_t request_body_limit(std::string_view method, std::string_view target, bool provider_token);
+// True for the requests whose handler calls Paystack before it answers: paying, verifying a
+// payment, registering a payout account, finalizing a payout with an OTP, answering a
+// chargeback (escrowd runs them on their own bounded pool: ServerOptions::waits_on_dependency).
+bool waits_on_paystack(std::string_view method, std::string_view target);
 // True for GET /healthz, whose answer needs nothing that can block.
 bool answered_inline(std::string_view method, std::string_view target);
 // The server options escrowd serves with: `config`'s address and threads, every body capped at
-// upload_request_bytes_max, request_body_limit and answered_inline. The fuzz target of the
-// request parser (test/fuzz/http_request_fuzz.cpp) reads requests with the same options.
-ServerOptions server_options(const Config& config);
+// upload_request_bytes_max, request_body_limit with the token of an upload verified against
+// config.jwt_secret at `clock`'s time (which must outlive the options), answered_inline, and
+// waits_on_paystack on as many threads as the Paystack client has connections.
+// Tests and the fuzz target of the request parser (test/fuzz/http_request_fuzz.cpp) read
+// requests with the same options.
+ServerOptions server_options(const Config& config, const Clock& clock);
 
 class App {
  public:

@@ -38,8 +38,7 @@ bool is_token_char(char c) {
 }
 
 // The token from "Bearer <token>", or the reason there is none.
-HttpResult<std::string> bearer_token(const HttpRequest& request) {
-  std::optional<std::string_view> header = request.headers.get("Authorization");
+HttpResult<std::string> bearer_token(std::optional<std::string_view> header) {
   if (!header) return unauthorized("no Authorization header");
   std::string_view value = *header;
   std::size_t space = value.find(' ');
@@ -115,7 +114,12 @@ Authenticator::~Authenticator() {
 
 HttpResult<Principal> Authenticator::authenticate(const HttpRequest& request,
                                                   int64_t now_ms) const {
-  HttpResult<std::string> token = bearer_token(request);
+  return authenticate(request.headers.get("Authorization"), now_ms);
+}
+
+HttpResult<Principal> Authenticator::authenticate(std::optional<std::string_view> authorization,
+                                                  int64_t now_ms) const {
+  HttpResult<std::string> token = bearer_token(authorization);
   if (!token.is_ok()) return std::move(token).error();
 
   jwt_t* raw = nullptr;

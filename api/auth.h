@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,9 @@ class Authenticator {
   ~Authenticator();
 
   HttpResult<Principal> authenticate(const HttpRequest& request, int64_t now_ms) const;
+  // The same from the value of an Authorization header (nullopt: there is none).
+  HttpResult<Principal> authenticate(std::optional<std::string_view> authorization,
+                                     int64_t now_ms) const;
 
  private:
   explicit Authenticator(std::string secret) : secret_(std::move(secret)) {}

@@ -82,6 +82,9 @@ struct HttpResponse {
   int status = 200;
   Headers headers;
   std::string body;
+  // Never written: set by App::handle when the request's bearer token authenticated, so that
+  // the server keeps that connection the longest when it is full (api/server.h).
+  bool authenticated = false;
 };
 
 // A value, or the ready error response saying why there is none (ledger/status.h).

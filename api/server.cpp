@@ -71,6 +71,7 @@ struct Server::Impl {
         io(options.threads),
         handlers(static_cast<size_t>(
             std::max(options.threads * handler_threads_per_io_thread, handler_threads_min))),
+        dependency_handlers(static_cast<size_t>(options.dependency_threads)),
         acceptor(net::make_strand(io)) {}
 
   Status listen();
@@ -84,14 +85,18 @@ struct Server::Impl {
   const RequestHandler handler;
   std::atomic<bool> stopping{false};
   std::atomic<int> large_bodies{0};  // slots taken, at most options.large_bodies_max
+  // Requests on dependency_handlers, running or waiting for a thread.
+  std::atomic<int> dependency_requests{0};
 
   // The registry outlives the io_context: connections destroyed with it deregister here.
   std::mutex mutex;
   std::condition_variable drained;
   std::unordered_set<Connection*> connections;  // guarded by mutex
+  size_t closing = 0;  // of them, closed for a newcomer and not yet gone; guarded by mutex
 
   net::io_context io;
   net::thread_pool handlers;
+  net::thread_pool dependency_handlers;
   tcp::acceptor acceptor;  // on its own strand
   uint16_t port = 0;
   std::vector<std::thread> io_threads;
@@ -101,8 +106,17 @@ struct Server::Impl {
 
 namespace {
 
+// How much a connection has shown of itself, for the choice of which to close when the server
+// is full (server.h, "Capacity").
+enum class Standing : uint8_t {
+  fresh,          // no whole request read yet
+  served,         // a whole request read, none authenticated
+  authenticated,  // a request authenticated, or a large body granted to a verified token
+};
+
 // One connection. Owned by its coroutine (and briefly by work posted to its strand); its fields
-// are touched on its strand only.
+// are touched on its strand only, but for the atomics (read by the acceptor at capacity) and
+// `closing` (guarded by the server's mutex).
 struct Connection : std::enable_shared_from_this<Connection> {
   Connection(Server::Impl& server, tcp::socket socket, std::string remote_address)
       : server(server), stream(std::move(socket)), remote_address(std::move(remote_address)) {}
@@ -110,14 +124,22 @@ struct Connection : std::enable_shared_from_this<Connection> {
   ~Connection() {
     std::lock_guard lock(server.mutex);
     server.connections.erase(this);
+    if (closing) --server.closing;
     if (server.connections.empty()) server.drained.notify_all();
+  }
+
+  void raise(Standing to) {
+    if (standing.load() < to) standing.store(to);
   }
 
   Server::Impl& server;
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::string remote_address;
-  bool idle = false;  // waiting for the first byte of a request
+  const SteadyClock::time_point accepted = SteadyClock::now();
+  std::atomic<bool> idle{false};  // waiting for the first byte of a request
+  std::atomic<Standing> standing{Standing::fresh};
+  bool closing = false;  // chosen to make room for a newcomer; guarded by server.mutex
 };
 
 // A large-body slot of the server, given back once the handler is done with the body (or the
@@ -142,6 +164,7 @@ class LargeBodySlot {
     if (taken_ != nullptr) --*taken_;
     taken_ = nullptr;
   }
+  bool held() const { return taken_ != nullptr; }
 
  private:
   std::atomic<int>* taken_ = nullptr;
@@ -236,13 +259,34 @@ std::string_view view(beast::string_view text) {
   return {text.data(), text.size()};
 }
 
-// Whether the (first) Authorization header carries a Bearer token, valid or not.
-bool has_bearer(const BeastRequest& request) {
-  constexpr std::string_view scheme = "Bearer ";
+// The value of the (first) Authorization header.
+std::optional<std::string_view> authorization_of(const BeastRequest& request) {
   auto it = request.find(http::field::authorization);
-  if (it == request.end()) return false;
-  std::string_view value = view(it->value());
-  return value.size() > scheme.size() && ascii_iequals(value.substr(0, scheme.size()), scheme);
+  if (it == request.end()) return std::nullopt;
+  return view(it->value());
+}
+
+// Whether every Transfer-Encoding field of `request` lists exactly one coding, chunked.
+bool only_chunked(const BeastRequest& request) {
+  size_t codings = 0;
+  for (auto [it, end] = request.equal_range(http::field::transfer_encoding); it != end; ++it) {
+    std::string_view list = view(it->value());
+    while (!list.empty()) {
+      const size_t comma = std::min(list.find(','), list.size());
+      std::string_view coding = list.substr(0, comma);
+      list.remove_prefix(std::min(comma + 1, list.size()));
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (coding.empty()) continue;  // an empty list element (RFC 9110 section 5.6.1)
+      if (!ascii_iequals(coding, "chunked")) return false;
+      ++codings;
+    }
+  }
+  return codings == 1;
 }
 
 using RequestParser = http::request_parser<http::string_body>;
@@ -267,18 +311,30 @@ size_t body_limit_of(const ServerOptions& options, const BeastRequest& request) 
   size_t limit = options.body_bytes_max;
   if (options.body_limit) {
     limit = std::min(limit, options.body_limit(view(request.method_string()),
-                                               view(request.target()), has_bearer(request)));
+                                               view(request.target()), authorization_of(request)));
   }
   return limit;
 }
 
-// Sets the body limit of the request whose header `parser` has read. The refusal when the
-// announced body is over that limit, or when it is large and no large-body slot of
-// `large_bodies` (slots taken) is free.
-std::optional<BeastResponse> admit_body(const ServerOptions& options,
+// Sets `limit` as the body limit of the request whose header `parser` has read. The refusal
+// when its framing is unknown or not supported, when the announced body is over the limit, or
+// when it is large and no large-body slot of `large_bodies` (slots taken) is free.
+std::optional<BeastResponse> admit_body(const ServerOptions& options, size_t limit,
                                         std::atomic<int>& large_bodies, RequestParser& parser,
                                         LargeBodySlot& slot) {
-  const size_t limit = body_limit_of(options, parser.get());
+  const BeastRequest& request = parser.get();
+  if (request.find(http::field::transfer_encoding) != request.end()) {
+    if (!parser.chunked()) {
+      return refusal(400, "bad_request",
+                     "The request's Transfer-Encoding does not end in chunked, so the length of "
+                     "its body is unknown.");
+    }
+    if (!only_chunked(request)) {
+      return refusal(501, "not_implemented",
+                     "The request's transfer coding is not supported; send the body chunked or "
+                     "with a Content-Length.");
+    }
+  }
   const auto length = parser.content_length();  // a boost::optional
   if (length && *length > limit) {
     return refusal(413, "body_too_large", "The request body is larger than this server accepts.");
@@ -317,7 +373,10 @@ net::awaitable<HttpResponse> run_handler(const RequestHandler* handler, HttpRequ
 // close instead (timeout, peer gone, server stopping).
 net::awaitable<bool> await_request(Server::Impl& server, Connection& s,
                                    SteadyClock::time_point deadline) {
-  if (s.buffer.size() > 0) co_return true;  // pipelined: already here
+  if (s.buffer.size() > 0) {  // pipelined: already here
+    s.idle = false;
+    co_return true;
+  }
   s.idle = true;  // before the check: stop() closes idle connections after setting `stopping`
   if (server.stopping) co_return false;
   s.stream.expires_at(deadline);
@@ -345,6 +404,27 @@ net::awaitable<void> refuse(Server::Impl& server, Connection& s, BeastResponse r
   }
 }
 
+// Reads the rest of the body of the request `parser` has the header of: all of it within
+// body_timeout_ms, and after body_grace_ms at body_rate_min bytes a second on average.
+net::awaitable<beast::error_code> read_body(const ServerOptions& options, Connection& s,
+                                            RequestParser& parser) {
+  const auto started = SteadyClock::now();
+  const auto last = started + ms(options.body_timeout_ms);
+  uint64_t received = 0;
+  while (!parser.is_done()) {
+    auto due = last;
+    if (options.body_rate_min > 0) {
+      due = std::min(due, started + ms(options.body_grace_ms) +
+                              std::chrono::milliseconds(received * 1000 / options.body_rate_min));
+    }
+    s.stream.expires_at(due);
+    auto [ec, read] = co_await http::async_read_some(s.stream, s.buffer, parser, use_tuple);
+    if (ec) co_return ec;
+    received += read;
+  }
+  co_return beast::error_code{};
+}
+
 // Reads one request and answers it. False when the connection must close afterwards.
 net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_request) {
   const ServerOptions& options = server.options;
@@ -361,41 +441,55 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
   limit_header_size(ec, read, options);
   LargeBodySlot slot;  // held until the handler has returned
   if (!ec) {
-    if (auto refused = admit_body(options, server.large_bodies, parser, slot)) {
+    const size_t limit = body_limit_of(options, parser.get());
+    if (auto refused = admit_body(options, limit, server.large_bodies, parser, slot)) {
       co_await refuse(server, s, std::move(*refused));
       co_return false;
     }
+    if (slot.held()) s.raise(Standing::authenticated);
   }
   if (!ec && expects_continue(parser.get())) {
     http::response<http::empty_body> proceed{http::status::continue_, 11};
     s.stream.expires_after(ms(options.write_timeout_ms));
     std::tie(ec, read) = co_await http::async_write(s.stream, proceed, use_tuple);
   }
-  if (!ec && !parser.is_done()) {
-    s.stream.expires_after(ms(options.body_timeout_ms));
-    std::tie(ec, read) = co_await http::async_read(s.stream, s.buffer, parser, use_tuple);
-  }
+  if (!ec && !parser.is_done()) ec = co_await read_body(options, s, parser);
   if (ec) {
     if (auto response = refusal_for(ec)) co_await refuse(server, s, std::move(*response));
     co_return false;
   }
+  s.raise(Standing::served);
 
   const ResponseShape shape = shape_for(parser.get());
   HttpRequest request = to_http_request(parser.release(), s.remote_address);
-  const bool on_io_thread =
-      options.run_inline && options.run_inline(request.method, request.target);
   HttpResponse out;
-  if (on_io_thread) {
+  if (options.run_inline && options.run_inline(request.method, request.target)) {
     out = co_await run_handler(&server.handler, std::move(request));
+  } else if (options.waits_on_dependency &&
+             options.waits_on_dependency(request.method, request.target)) {
+    const int limit = options.dependency_threads + options.dependency_queue_max;
+    if (++server.dependency_requests > limit) {
+      out = error_response(503, "busy",
+                           "The server is waiting on Paystack for too many requests; try again "
+                           "shortly.");
+      out.headers.set("Retry-After", "1");
+    } else {
+      out = co_await net::co_spawn(server.dependency_handlers,
+                                   run_handler(&server.handler, std::move(request)),
+                                   net::use_awaitable);
+    }
+    --server.dependency_requests;
   } else {
     out = co_await net::co_spawn(server.handlers, run_handler(&server.handler, std::move(request)),
                                  net::use_awaitable);
   }
   slot.release();  // the body went with the request, before the answer is written
+  if (out.authenticated) s.raise(Standing::authenticated);
   const bool keep_alive = shape.keep_alive && !server.stopping;
   BeastResponse response = to_beast_response(std::move(out), shape, keep_alive);
   s.stream.expires_after(ms(options.write_timeout_ms));
   auto [write_ec, written] = co_await http::async_write(s.stream, response, use_tuple);
+  s.idle = true;  // as far as a newcomer is concerned; await_request says what comes next
   co_return !write_ec && keep_alive;
 }
 
@@ -418,6 +512,46 @@ void log_escaped_exception(std::exception_ptr error) {
   }
 }
 
+// Makes room for a newcomer at capacity: closes the connection server.h ("Capacity") says goes
+// first. False when every connection is inside a request. Called with server.mutex held.
+bool close_one_for_newcomer(Server::Impl& server) {
+  Connection* victim = nullptr;
+  int victim_rank = 0;
+  for (Connection* c : server.connections) {
+    if (c->closing) continue;
+    const Standing standing = c->standing.load();
+    int rank = 0;  // lower goes first
+    if (standing == Standing::fresh) {
+      rank = 1;
+    } else if (c->idle.load()) {
+      rank = standing == Standing::served ? 2 : 3;
+    } else {
+      continue;  // inside a request
+    }
+    if (!victim || rank < victim_rank || (rank == victim_rank && c->accepted < victim->accepted)) {
+      victim = c;
+      victim_rank = rank;
+    }
+  }
+  if (!victim) return false;
+  std::shared_ptr<Connection> alive = victim->weak_from_this().lock();
+  if (!alive) return false;  // already going: its destructor waits for the mutex
+  victim->closing = true;
+  ++server.closing;
+  auto executor = alive->stream.get_executor();
+  net::post(executor, [alive = std::move(alive)] {
+    // A request may have begun since it was chosen: it then stays, and the newcomer with it.
+    if (alive->idle.load() || alive->standing.load() == Standing::fresh) {
+      alive->stream.close();
+      return;
+    }
+    std::lock_guard lock(alive->server.mutex);
+    alive->closing = false;
+    --alive->server.closing;
+  });
+  return true;
+}
+
 net::awaitable<void> accept_loop(Server::Impl* server) {
   for (;;) {
     auto [ec, socket] =
@@ -429,7 +563,9 @@ net::awaitable<void> accept_loop(Server::Impl* server) {
     std::shared_ptr<Connection> connection;
     {
       std::lock_guard lock(server->mutex);
-      if (server->connections.size() >= static_cast<size_t>(server->options.connections_max)) {
+      const size_t open = server->connections.size() - server->closing;
+      if (open >= static_cast<size_t>(server->options.connections_max) &&
+          !close_one_for_newcomer(*server)) {
         socket.close(ignored);
         continue;
       }
@@ -513,6 +649,7 @@ void Server::Impl::stop(std::chrono::milliseconds drain) {
   }
   for_each_connection([](Connection& s) { s.stream.close(); });  // what did not finish in time
   handlers.join();  // a handler still running returns before its App goes away
+  dependency_handlers.join();
   io.stop();
   for (std::thread& thread : io_threads) thread.join();
 }
@@ -522,10 +659,11 @@ void Server::Impl::stop(std::chrono::milliseconds drain) {
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
                                               RequestHandler handler) {
   if (options.threads < 1 || options.connections_max < 1 || options.large_bodies_max < 1 ||
-      !handler || options.header_bytes_max > UINT32_MAX) {
+      options.dependency_threads < 1 || options.dependency_queue_max < 0 || !handler ||
+      options.header_bytes_max > UINT32_MAX) {
     return Status(StatusCode::invalid_argument,
-                  "server options: threads, connections_max and large_bodies_max must be "
-                  "positive, and a handler is required");
+                  "server options: threads, connections_max, large_bodies_max and "
+                  "dependency_threads must be positive, and a handler is required");
   }
   auto impl = std::make_unique<Impl>(options, std::move(handler));
   Status status = impl->listen();
@@ -603,7 +741,7 @@ RequestReading read_request(const ServerOptions& options, std::string_view bytes
   LargeBodySlot slot;
   if (!ec) {
     out.body_limit_bytes = body_limit_of(options, parser.get());
-    if (auto refused = admit_body(options, large_bodies, parser, slot)) {
+    if (auto refused = admit_body(options, out.body_limit_bytes, large_bodies, parser, slot)) {
       out.outcome = RequestReading::Outcome::refused;
       out.refusal_status = static_cast<int>(refused->result_int());
       return out;

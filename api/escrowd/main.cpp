@@ -110,7 +110,7 @@ int serve(const Config& config, const sigset_t& stop_signals) {
   App& app = *opened.value();
   app.start_workers();
 
-  auto started = Server::start(server_options(config), [&app](HttpRequest request) {
+  auto started = Server::start(server_options(config, clock), [&app](HttpRequest request) {
     return app.handle(std::move(request));
   });
   if (!started.is_ok()) {

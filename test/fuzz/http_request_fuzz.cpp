@@ -1,16 +1,19 @@
 // Fuzz target: the HTTP/1.1 request parser as escrowd configures it (api/server.cpp
 // read_request: Beast's request parser and read loops with escrowd's header limit, its body limit
-// chosen per request from the header by api/app.cpp request_body_limit, and the refusals a
-// connection answers with), over the bytes a client sends on one connection.
+// chosen per request from the header as api/app.cpp server_options has it (the token of an
+// upload verified), and the refusals a connection answers with), over the bytes a client sends
+// on one connection.
 //
 // Input: one byte picks how many bytes one socket read delivers (1 to 64 KiB) and whether the
 // limits are escrowd's own or the same options with small header and body caps (so that both
 // refusals are reached with short inputs); the rest is what the client sends, possibly several
 // pipelined requests.
 // Properties:
-// - a refusal is 400 bad_request, 413 body_too_large or 431 header_too_large;
+// - a refusal is 400 bad_request, 413 body_too_large, 431 header_too_large or 501
+//   not_implemented (a transfer coding besides chunked);
 // - limits hold: a request read has a body of at most the limit its header chose, that limit is
-//   min(body_bytes_max, request_body_limit(method, target, has a Bearer token)), and without
+//   min(body_bytes_max, request_body_limit(method, target, whether its bearer token verifies
+//   with the secret below and has the provider role)), and without
 //   chunked framing its header took at most header_bytes_max bytes; a Content-Length it sent is
 //   the size of its body;
 // - what the handler sees is well-formed: a method and a target, no CR, LF or NUL in any header
@@ -28,10 +31,12 @@
 #include <string_view>
 
 #include "api/app.h"
+#include "api/auth.h"
 #include "api/config.h"
 #include "api/http.h"
 #include "api/server.h"
 #include "fuzz_input.h"
+#include "ledger/clock.h"
 #include "ledger/text.h"
 
 using namespace escrow;
@@ -43,9 +48,23 @@ namespace {
 constexpr std::size_t read_sizes[] = {1, 2, 3, 7, 64, 1000, 4096, 64 * 1024};
 constexpr std::size_t requests_per_connection_max = 4;
 
+// The secret and time the seed corpus's tokens are made for (make_seeds.py JWT_SECRET).
+constexpr std::string_view jwt_secret = "fuzz-secret-0123456789abcdef-0123456789abcdef";
+const ManualClock clock_at(1'767'225'600'000);  // 2026-01-01
+
 const ServerOptions& escrowd_options() {
-  static const ServerOptions options = server_options(Config{});
+  static const ServerOptions options = [] {
+    Config config;
+    config.jwt_secret = std::string(jwt_secret);
+    return server_options(config, clock_at);
+  }();
   return options;
+}
+
+bool provider_token(const HttpRequest& request) {
+  static const Authenticator auth = Authenticator::create(std::string(jwt_secret)).value();
+  HttpResult<Principal> who = auth.authenticate(request, clock_at.now_ms());
+  return who.is_ok() && who.value().role == Role::provider;
 }
 
 ServerOptions small_options(uint8_t shape) {
@@ -53,11 +72,6 @@ ServerOptions small_options(uint8_t shape) {
   options.header_bytes_max = 32 + 16 * (shape & 0x0f);
   options.body_bytes_max = 8 * ((shape >> 4) & 0x07);
   return options;
-}
-
-bool has_bearer(const HttpRequest& request) {
-  std::optional<std::string_view> value = request.headers.get("Authorization");
-  return value && value->size() > 7 && ascii_iequals(value->substr(0, 7), "Bearer ");
 }
 
 bool clean(std::string_view text) {
@@ -73,7 +87,7 @@ void check_request(const ServerOptions& options, const RequestReading& read) {
   }
   const std::size_t limit =
       std::min(options.body_bytes_max,
-               request_body_limit(request.method, request.target, has_bearer(request)));
+               request_body_limit(request.method, request.target, provider_token(request)));
   FUZZ_CHECK(read.body_limit_bytes == limit);
   FUZZ_CHECK(request.body.size() <= limit);
   if (!request.headers.contains("Transfer-Encoding")) {
@@ -120,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(same_reading(read, read_request(options, bytes, 7)));
     if (read.outcome == RequestReading::Outcome::refused) {
       FUZZ_CHECK(read.refusal_status == 400 || read.refusal_status == 413 ||
-                 read.refusal_status == 431);
+                 read.refusal_status == 431 || read.refusal_status == 501);
       return 0;
     }
     if (read.outcome == RequestReading::Outcome::incomplete) return 0;

@@ -203,6 +203,16 @@ def seed_http_request():
                                                          [(b"Connection", b"close")]),
         "http10": b"GET /openapi.json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
         "too-large": http(b"POST", b"/bookings", [(b"Content-Length", b"99999999")]),
+        # A provider's token valid at the target's clock (2026-01-01): the large upload limit.
+        "upload-provider": http(b"POST", b"/bookings/bk_1/complete",
+                                [(b"Authorization", b"Bearer " + jwt_token(
+                                    {"sub": "pr_1", "role": "provider", "exp": 4102444800})),
+                                 (b"Content-Type", b"multipart/form-data; boundary=XyZ"),
+                                 (b"Content-Length", b"2000000")]),
+        "xchunked": http(b"POST", b"/bookings", [(b"Transfer-Encoding", b"xchunked")]) +
+        http(b"GET", b"/admin/bookings", []),
+        "gzip-chunked": http(b"POST", b"/bookings", [(b"Transfer-Encoding", b"gzip, chunked")],
+                             b"0\r\n\r\n"),
     }
     for n, (name, data) in enumerate(requests.items()):
         write("http_request", name, bytes([n % 8, 0]) + data)

@@ -9,7 +9,12 @@
 // Overload: 16 handlers blocked at once with GET /healthz (run_inline) still answered; the body
 // limit chosen per request from its header (413 before the body, before 100 Continue, for
 // chunked bodies too, never above body_bytes_max), large bodies capped with 503 busy, and
-// escrowd's own policy (request_body_limit, answered_inline).
+// escrowd's own policy (request_body_limit, answered_inline, waits_on_paystack).
+// Availability: requests that wait on a dependency run on their own bounded pool (503 busy past
+// it, other requests answered meanwhile); a body dribbled below the minimum rate is cut off
+// after the grace; at capacity a newcomer takes the place of a connection that never sent a
+// whole request, then of an idle unauthenticated one, never of an authenticated one while
+// another will do; an unknown transfer coding is 400 and closes, unread past.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -146,7 +151,8 @@ class RawClient {
 };
 
 // Answers "METHOD TARGET BODY-BYTES FROM-ADDRESS" and echoes X-Echo back; /slow sleeps first,
-// /throw throws, /block waits until open_gate() (or 20 s).
+// /throw throws, /block waits until open_gate() (or 20 s); /authenticated answers as a request
+// whose token authenticated.
 struct EchoHandler {
   std::atomic<int> calls{0};
   std::atomic<bool> slow_started{false};
@@ -173,6 +179,7 @@ struct EchoHandler {
     HttpResponse response;
     response.headers.set("Content-Type", "text/plain");
     if (auto echo = request.headers.get("X-Echo")) response.headers.set("X-Echo", *echo);
+    response.authenticated = request.path() == "/authenticated";
     response.headers.set("Content-Length", "999");  // the server's business: replaced
     response.body = request.method + " " + request.target + " " +
                     std::to_string(request.body.size()) + " " + request.remote_address;
@@ -539,9 +546,11 @@ TEST_CASE("the body limit is chosen per request from its header, before any body
   EchoHandler handler;
   ServerOptions options;
   options.body_bytes_max = 8192;  // the cap, whatever body_limit says
-  options.body_limit = [](std::string_view method, std::string_view target, bool has_bearer) {
+  options.body_limit = [](std::string_view method, std::string_view target,
+                          std::optional<std::string_view> authorization) {
     if (target == "/huge") return size_t{1} << 30;
-    return method == "POST" && target == "/upload" && has_bearer ? size_t{4096} : size_t{1024};
+    const bool bearer = authorization && authorization->starts_with("Bearer ");
+    return method == "POST" && target == "/upload" && bearer ? size_t{4096} : size_t{1024};
   };
   auto server = start_server(handler, options);
   const std::string bearer = "Authorization: Bearer any-token\r\n";
@@ -631,6 +640,171 @@ TEST_CASE("large bodies beyond large_bodies_max at once get 503 busy; small ones
   auto accepted = again.read_response();
   REQUIRE(accepted);
   CHECK(accepted->status == 200);
+}
+
+TEST_CASE("requests waiting on a dependency have their own bounded pool; others are answered") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.waits_on_dependency = [](std::string_view, std::string_view target) {
+    return target == "/block";
+  };
+  options.dependency_threads = 2;
+  options.dependency_queue_max = 1;
+  auto server = start_server(handler, options);
+
+  std::vector<std::unique_ptr<RawClient>> waiting;
+  for (int i = 0; i < 3; ++i) {  // two on the pool's threads, one queued for a thread
+    waiting.push_back(std::make_unique<RawClient>(server->port()));
+    REQUIRE(waiting.back()->send(get("/block")));
+  }
+  CHECK(handler.await_blocked(2) == 2);
+  std::this_thread::sleep_for(100ms);  // the third has reached the queue
+  RawClient over(server->port());
+  REQUIRE(over.send(get("/block")));
+  auto busy = over.read_response();
+  REQUIRE(busy);
+  CHECK(busy->status == 503);
+  CHECK(error_code_of(*busy) == "busy");
+  CHECK(busy->header("Retry-After") == "1");
+  CHECK(busy->header("Connection") != "close");  // a whole request was read: the link stays
+
+  RawClient other(server->port());  // the handler pool is free for everything else
+  REQUIRE(other.send(get("/other")));
+  auto answered = other.read_response();
+  REQUIRE(answered);
+  CHECK(answered->status == 200);
+
+  handler.open_gate();
+  for (auto& client : waiting) {
+    auto response = client->read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+  }
+  REQUIRE(over.send(get("/block")));  // the pool has room again
+  auto later = over.read_response();
+  REQUIRE(later);
+  CHECK(later->status == 200);
+}
+
+TEST_CASE(
+    "a body dribbled below the minimum rate is cut off after the grace; a steady one is read") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.body_grace_ms = 400;
+  options.body_rate_min = 2000;  // bytes a second
+  auto server = start_server(handler, options);
+  const std::string head = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 4000\r\n\r\n";
+
+  RawClient dribbler(server->port());
+  REQUIRE(dribbler.send(head));
+  const auto started = SteadyClock::now();
+  bool cut = false;
+  for (int i = 0; i < 40 && !cut; ++i) {  // a byte every 50 ms: 20 bytes a second
+    cut = !dribbler.send("x");
+    cut = cut || dribbler.closed_within(50ms);
+  }
+  CHECK(cut);
+  CHECK(SteadyClock::now() - started < 1500ms);
+  CHECK(handler.calls == 0);
+
+  RawClient steady(server->port());  // 4000 bytes in 8 pieces over about 0.7 s: 5,700 a second
+  REQUIRE(steady.send(head));
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(steady.send(std::string(500, 'y')));
+    std::this_thread::sleep_for(90ms);
+  }
+  auto response = steady.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->body.starts_with("POST /upload 4000 "));
+}
+
+TEST_CASE("at capacity a newcomer takes the place of a connection that never sent a request") {
+  EchoHandler handler;
+  ServerOptions options;
+  options.connections_max = 3;
+  auto server = start_server(handler, options);
+
+  // Three connections that send half a header and then nothing: the server is full.
+  std::vector<std::unique_ptr<RawClient>> half;
+  for (int i = 0; i < 3; ++i) {
+    half.push_back(std::make_unique<RawClient>(server->port()));
+    REQUIRE(half.back()->send("GET /never HTTP/1.1\r\nHost: te"));
+    std::this_thread::sleep_for(30ms);  // accepted in this order
+  }
+  RawClient newcomer(server->port());
+  REQUIRE(newcomer.send(get("/welcome")));
+  auto welcome = newcomer.read_response();
+  REQUIRE(welcome);
+  CHECK(welcome->status == 200);
+  CHECK(half[0]->closed_within(2s));  // the oldest of them made room
+
+  SECTION("then idle unauthenticated connections, before authenticated ones") {
+    // A connection counts as idle once its answer is written, a moment after the client has it.
+    auto settle = [] { std::this_thread::sleep_for(100ms); };
+    settle();
+    // Now: half[1], half[2], newcomer (idle, served). Two authenticated idle connections
+    // replace the two half ones; the next newcomer replaces the unauthenticated idle one.
+    RawClient first(server->port());
+    REQUIRE(first.send(get("/authenticated")));
+    REQUIRE(first.read_response());
+    settle();
+    RawClient second(server->port());
+    REQUIRE(second.send(get("/authenticated")));
+    REQUIRE(second.read_response());
+    settle();
+    CHECK(half[1]->closed_within(2s));
+    CHECK(half[2]->closed_within(2s));
+    RawClient third(server->port());
+    REQUIRE(third.send(get("/next")));
+    REQUIRE(third.read_response());
+    settle();
+    CHECK(newcomer.closed_within(2s));
+    // Only authenticated connections and `third` (served, idle) are open: it goes next.
+    RawClient fourth(server->port());
+    REQUIRE(fourth.send(get("/next")));
+    REQUIRE(fourth.read_response());
+    CHECK(third.closed_within(2s));
+    REQUIRE(first.send(get("/still-here")));
+    auto still = first.read_response();
+    REQUIRE(still);
+    CHECK(still->status == 200);
+  }
+}
+
+TEST_CASE("a transfer coding that is not chunked is 400 and the connection closes, unread past") {
+  EchoHandler handler;
+  auto server = start_server(handler);
+  RawClient client(server->port());
+  REQUIRE(client.send("POST /x HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: xchunked\r\n\r\n" +
+                      get("/smuggled")));
+  auto refused = client.read_response();
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+  CHECK(refused->header("Connection") == "close");
+  CHECK(client.closed_within(3s));
+  CHECK(handler.calls == 0);  // neither request reached the handler
+}
+
+TEST_CASE("escrowd calls Paystack only on its own pool, for the routes that do") {
+  for (auto [method, target] : {std::pair{"POST", "/bookings/bk-1/pay"},
+                                {"POST", "/payments/verify"},
+                                {"PUT", "/providers/pr-1/payout-account"},
+                                {"POST", "/admin/payouts/po-1/finalize?x=1"},
+                                {"POST", "/admin/chargebacks/77/respond"}}) {
+    INFO(method << " " << target);
+    CHECK(waits_on_paystack(method, target));
+  }
+  for (auto [method, target] : {std::pair{"GET", "/bookings/bk-1"},
+                                {"POST", "/webhooks/paystack"},
+                                {"POST", "/bookings/bk-1/complete"},
+                                {"POST", "/bookings//pay"},
+                                {"POST", "/bookings/bk-1/pay/x"},
+                                {"GET", "/bookings/bk-1/pay"},
+                                {"GET", "/readyz"}}) {
+    INFO(method << " " << target);
+    CHECK_FALSE(waits_on_paystack(method, target));
+  }
 }
 
 TEST_CASE("escrowd reads 52 MiB only for a proof upload with a token; /healthz runs inline") {
