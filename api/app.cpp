@@ -230,6 +230,7 @@ ServerOptions server_options(const Config& config, const Clock& clock) {
   options.host = config.listen_host;
   options.port = config.listen_port;
   options.threads = config.threads;
+  options.connections_max = config.connections_max;
   options.body_bytes_max = upload_request_bytes_max;
   // The token is verified only for an upload, the one request that may be large; without a
   // usable secret no token verifies, and no request may be large.

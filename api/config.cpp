@@ -232,6 +232,13 @@ const Variable variables[] = {
      [](std::string_view v, Config& c) {
        return read_int_into("ESCROW_THREADS", v, 1, 256, &c.threads);
      }},
+    {"ESCROW_CONNECTIONS_MAX",
+     "open HTTP connections at most; at the limit a newcomer takes the place of one that has "
+     "not sent a whole request, or of an idle one (16-1000000)",
+     [](const Config& d) { return std::to_string(d.connections_max); },
+     [](std::string_view v, Config& c) {
+       return read_int_into("ESCROW_CONNECTIONS_MAX", v, 16, 1'000'000, &c.connections_max);
+     }},
     {"ESCROW_DB", "SQLite database file (created and migrated at start-up)",
      [](const Config& d) { return d.db_path; },
      [](std::string_view v, Config& c) {

@@ -27,6 +27,7 @@ struct Config {
   std::string listen_host = "127.0.0.1";  // ESCROW_LISTEN host:port (default 127.0.0.1:8080)
   uint16_t listen_port = 8080;            // 0 = any free port (tests)
   int threads = 4;                        // ESCROW_THREADS: I/O + handler threads
+  int connections_max = 1024;             // ESCROW_CONNECTIONS_MAX: open connections at most
   // Storage
   std::string db_path = "./var/escrow.db";      // ESCROW_DB
   std::string blob_dir = "./var/blobs";         // ESCROW_BLOB_DIR

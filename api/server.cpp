@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -52,6 +53,9 @@ constexpr size_t first_read_bytes = 4096;
 constexpr auto refusal_linger = std::chrono::seconds(1);
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// How long the acceptor waits when the process is out of file descriptors.
+constexpr auto accept_pause = std::chrono::milliseconds(50);
 
 constexpr int handler_threads_min = 16;
 constexpr int handler_threads_per_io_thread = 4;
@@ -557,7 +561,14 @@ net::awaitable<void> accept_loop(Server::Impl* server) {
     auto [ec, socket] =
         co_await server->acceptor.async_accept(net::make_strand(server->io), use_tuple);
     if (!server->acceptor.is_open() || server->stopping) co_return;
-    if (ec) continue;  // e.g. the peer gave up before accept; file-descriptor exhaustion
+    if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+      // Out of file descriptors: accepting again at once would spin. Pending connections wait
+      // in the backlog until a connection closes.
+      net::steady_timer pause(server->acceptor.get_executor(), accept_pause);
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (ec) continue;  // e.g. the peer gave up before accept
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
     std::shared_ptr<Connection> connection;

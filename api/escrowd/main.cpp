@@ -15,7 +15,9 @@
 // compares the table with the OpenAPI document.
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -99,8 +101,29 @@ int print_routes() {
   return status;
 }
 
+// Raises the soft open-file limit to fit connections_max connections and what else escrowd
+// keeps open (database, blobs, Paystack and notification connections), as far as the hard
+// limit allows; says so when it cannot.
+void fit_open_files(int connections_max) {
+  constexpr rlim_t others = 256;
+  const rlim_t wanted = static_cast<rlim_t>(connections_max) + others;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  const rlim_t soft = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (soft > limit.rlim_cur) {
+    limit.rlim_cur = soft;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (soft < wanted) {
+    logging::warn(
+        "the open-file limit is below what ESCROW_CONNECTIONS_MAX needs",
+        {{"limit", static_cast<int64_t>(soft)}, {"wanted", static_cast<int64_t>(wanted)}});
+  }
+}
+
 int serve(const Config& config, const sigset_t& stop_signals) {
   logging::init();
+  fit_open_files(config.connections_max);
   SystemClock clock;
   auto opened = App::open(config, clock);
   if (!opened.is_ok()) {
