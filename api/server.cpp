@@ -561,7 +561,8 @@ net::awaitable<void> accept_loop(Server::Impl* server) {
     auto [ec, socket] =
         co_await server->acceptor.async_accept(net::make_strand(server->io), use_tuple);
     if (!server->acceptor.is_open() || server->stopping) co_return;
-    if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+    if (ec == net::error::no_descriptors ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
       // Out of file descriptors: accepting again at once would spin. Pending connections wait
       // in the backlog until a connection closes.
       net::steady_timer pause(server->acceptor.get_executor(), accept_pause);
