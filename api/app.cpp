@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 #include "api/auth.h"
 #include "api/console.h"
@@ -83,7 +86,8 @@ struct App::Parts {
                  metrics,
                  runtime->webhooks(),
                  outbox,
-                 runtime->context()},
+                 runtime->context(),
+                 tasks},
         outbox(services.service, Outbox::Options{config.scheduler_interval_ms,
                                                  config.pending_payment_check_after_s * 1000, 1}),
         schedulers(
@@ -100,6 +104,12 @@ struct App::Parts {
 
   Config config;
   std::unique_ptr<service::Runtime> runtime;
+  // Where handlers continue after their commit (api/task.h); after `runtime`, so that it stops
+  // first, once no request is in flight.
+  TaskPool tasks{2};
+  std::mutex in_flight_mutex;
+  std::condition_variable in_flight_done;
+  int in_flight = 0;  // requests handle() started and not yet answered
   Authenticator auth;
   std::unique_ptr<BlobStore> blobs;
   Metrics metrics;
@@ -117,6 +127,10 @@ struct App::Parts {
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 App::~App() {
+  {
+    std::unique_lock lock(parts_->in_flight_mutex);
+    parts_->in_flight_done.wait(lock, [this] { return parts_->in_flight == 0; });
+  }
   stop_workers();
 }
 
@@ -281,6 +295,29 @@ void App::stop_workers() {
 }
 
 HttpResponse App::handle(HttpRequest request) {
+  std::promise<HttpResponse> answered;
+  std::future<HttpResponse> answer = answered.get_future();
+  handle(std::move(request),
+         [&answered](HttpResponse response) { answered.set_value(std::move(response)); });
+  return answer.get();
+}
+
+void App::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
+  Parts& p = *parts_;
+  {
+    std::lock_guard lock(p.in_flight_mutex);
+    ++p.in_flight;
+  }
+  start(pipeline(std::move(request)), [&p, done = std::move(done)](HttpResponse response) {
+    {
+      std::lock_guard lock(p.in_flight_mutex);
+      if (--p.in_flight == 0) p.in_flight_done.notify_all();
+    }
+    done(std::move(response));  // the App may be gone once the answer is out
+  });
+}
+
+Task<HttpResponse> App::pipeline(HttpRequest request) {
   Parts& p = *parts_;
   const Clock& clock = p.runtime->clock();
   auto started = std::chrono::steady_clock::now();
@@ -300,31 +337,49 @@ HttpResponse App::handle(HttpRequest request) {
   } else {
     // Who is asking, for the rate limit and the idempotency scope; the handler authenticates
     // again and answers 401 itself, so an unauthenticated request is limited by address.
-    HttpResult<Principal> who = p.auth.authenticate(request, clock.now_ms());
+    const int64_t now_ms = clock.now_ms();
+    HttpResult<Principal> who = p.auth.authenticate(request, now_ms);
     std::string actor = who.is_ok()
                             ? std::string(role_name(who.value().role)) + ":" + who.value().sub
                             : std::string();
     std::string limit_key = who.is_ok() ? "sub:" + actor : "ip:" + request.remote_address;
     RateLimiter::Decision allowed{true, 0};
-    if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, clock.now_ms());
+    if (rate_limited_route(match.route)) allowed = p.limiter.take(limit_key, now_ms);
     if (!allowed.allowed) {
       response = rate_limited_response(allowed.retry_after_s);
     } else {
-      auto call = [&] { return (*match.handler)(request, match.params); };
+      bool keyed = who.is_ok() && idempotent_method(request.method) &&
+                   match.route != "/webhooks/paystack" &&
+                   request.headers.contains("Idempotency-Key");
+      bool threw = false;
+      std::string what;
       try {
-        if (who.is_ok() && idempotent_method(request.method) &&
-            match.route != "/webhooks/paystack" && request.headers.contains("Idempotency-Key")) {
+        std::optional<HttpResponse> early;
+        if (keyed) {
           request.idempotency = p.idempotency->hold_for(actor, request);
-          response =
-              p.idempotency->run(actor, request.method, match.route, request, call, clock.now_ms());
+          early = p.idempotency->begin(actor, request.method, match.route, request, now_ms);
+        }
+        if (early) {
+          response = std::move(*early);
+          keyed = false;  // nothing claimed: nothing to finish
         } else {
-          response = call();
+          response = co_await (*match.handler)(request, match.params);
         }
       } catch (const std::exception& e) {
+        threw = true;
+        what = e.what();
+      } catch (...) {
+        threw = true;
+        what = "not a std::exception";
+      }
+      if (threw) {
+        if (keyed) p.idempotency->abandon(actor, request);
         logging::error("handler threw",
-                       {{"route", match.route}, {"what", e.what()}, {"request_id", request_id}});
+                       {{"route", match.route}, {"what", what}, {"request_id", request_id}});
         response =
             error_response(500, "internal_error", "An internal error occurred; it was logged.");
+      } else if (keyed) {
+        p.idempotency->finish(actor, request, response, now_ms);
       }
       response.authenticated = who.is_ok();
     }
@@ -340,7 +395,7 @@ HttpResponse App::handle(HttpRequest request) {
                             {"status", static_cast<int64_t>(response.status)},
                             {"ms", static_cast<double>(micros) / 1000.0},
                             {"request_id", request_id}});
-  return response;
+  co_return response;
 }
 
 }  // namespace escrow::api

@@ -67,6 +67,7 @@ struct Services {
   projections::WebhookLog& webhooks;
   service::Outbox& outbox;   // wake() it after a command that queued a payout or refund
   service::Context service;  // the service layer's view of the parts above
+  TaskPool& tasks;           // where a handler resumes after its commit (api/task.h)
 };
 
 // Route registration, one function per handler file.
@@ -106,7 +107,10 @@ class App {
   static Result<std::unique_ptr<App>> open(const Config& config, const Clock& clock);
   ~App();  // stops the workers, then drains the store
 
-  // The whole request pipeline. Never throws.
+  // The whole request pipeline; `done` gets the answer exactly once, on the calling thread when
+  // nothing had to wait, else on a thread of the App's TaskPool. Never throws.
+  void handle(HttpRequest request, std::function<void(HttpResponse)> done);
+  // The same, waiting for the answer (tests).
   HttpResponse handle(HttpRequest request);
 
   void start_workers();  // outbox, schedulers, webhook retries, notifier
@@ -119,6 +123,7 @@ class App {
  private:
   struct Parts;
   explicit App(std::unique_ptr<Parts> parts);
+  Task<HttpResponse> pipeline(HttpRequest request);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -15,13 +15,36 @@ std::string request_id_of(const HttpRequest& request) {
 }
 
 HttpResult<Principal> require(const Services& services, const HttpRequest& request,
-                              std::initializer_list<Role> roles) {
+                              std::span<const Role> roles) {
   HttpResult<Principal> who = services.auth.authenticate(request, services.clock.now_ms());
   if (!who.is_ok()) return who;
   for (Role role : roles) {
     if (who.value().role == role) return who;
   }
   return error_response(403, "not_allowed", "This role may not use this route.");
+}
+
+HttpResult<Principal> require(const Services& services, const HttpRequest& request,
+                              std::initializer_list<Role> roles) {
+  return require(services, request, std::span<const Role>(roles.begin(), roles.size()));
+}
+
+Completion<CommandResult> commit(Services& services, std::string_view booking_id,
+                                 BookingCommand command, CommandContext context) {
+  return completion<CommandResult>(
+      services.tasks, [&services, id = std::string(booking_id), command = std::move(command),
+                       context = std::move(context)](Completion<CommandResult>::Done done) {
+        services.shell.submit(id, command, context, std::move(done));
+      });
+}
+
+Completion<CommandResult> commit(Services& services, std::string_view provider_id,
+                                 ProviderCommand command, CommandContext context) {
+  return completion<CommandResult>(
+      services.tasks, [&services, id = std::string(provider_id), command = std::move(command),
+                       context = std::move(context)](Completion<CommandResult>::Done done) {
+        services.shell.submit(id, command, context, std::move(done));
+      });
 }
 
 Actor actor_of(const Principal& principal) {

@@ -3,8 +3,8 @@
 //
 //   auto who = require(services, request, {Role::client, Role::admin});
 //   if (!who.is_ok()) return who.error();                      // 401 or 403
-//   CommandResult r = services.shell.execute(id, command, context_for(who.value(), request));
-//   if (auto failed = command_failure(r)) return *failed;      // 409/404/403/400 or 500/503
+//   CommandResult r = co_await commit(services, id, command, context_for(who.value(), request));
+//   if (auto failed = command_failure(r)) co_return *failed;   // 409/404/403/400 or 500/503
 //
 // Thread-safety: pure functions over their arguments.
 #pragma once
@@ -15,12 +15,14 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/task.h"
 #include "ledger/money.h"
 #include "ledger/store/shell.h"
 #include "projections/page.h"
@@ -34,6 +36,16 @@ std::string request_id_of(const HttpRequest& request);
 // `not_allowed`). Object-level checks (is this client the booking's client?) stay in handlers.
 HttpResult<Principal> require(const Services& services, const HttpRequest& request,
                               std::initializer_list<Role> roles);
+HttpResult<Principal> require(const Services& services, const HttpRequest& request,
+                              std::span<const Role> roles);
+
+// Runs a command without holding the thread while it waits for its commit (api/task.h):
+//   CommandResult r = co_await commit(services, id, command, context);
+// The handler continues on services.tasks (or right away for a refusal decided at once).
+Completion<CommandResult> commit(Services& services, std::string_view booking_id,
+                                 BookingCommand command, CommandContext context);
+Completion<CommandResult> commit(Services& services, std::string_view provider_id,
+                                 ProviderCommand command, CommandContext context);
 
 Actor actor_of(const Principal& principal);
 

@@ -117,17 +117,19 @@ void wake_outbox_if_queued(Services& services, const CommandResult& result) {
 }
 
 // Runs `command` on a booking the principal may see and answers 200 with the booking after it.
-HttpResponse run_on_booking(Services& services, const HttpRequest& request, const Principal& who,
-                            const std::string& id, const BookingCommand& command) {
+Task<HttpResponse> run_on_booking(Services& services, const HttpRequest& request,
+                                  const Principal& who, const std::string& id,
+                                  const BookingCommand& command) {
   auto visible = load_visible(services, who, id);
-  if (!visible.is_ok()) return visible.error();
+  if (!visible.is_ok()) co_return visible.error();
   std::optional<HttpResponse> answered;
-  CommandResult result = services.shell.execute(
-      id, command, answering_context(services, who, request, booking_render(200), answered));
-  if (auto failed = command_failure(result)) return *failed;
+  CommandResult result =
+      co_await commit(services, id, command,
+                      answering_context(services, who, request, booking_render(200), answered));
+  if (auto failed = command_failure(result)) co_return *failed;
   wake_outbox_if_queued(services, result);
-  if (answered) return std::move(*answered);
-  return booking_response(services, 200, *result.states.booking);
+  if (answered) co_return std::move(*answered);
+  co_return booking_response(services, 200, *result.states.booking);
 }
 
 // ---- POST /bookings --------------------------------------------------------------------------
@@ -184,22 +186,22 @@ HttpResult<CreateBooking> parse_create(const rapidjson::Document& body, const Co
   return c;
 }
 
-HttpResponse create_booking(Services& services, const HttpRequest& request) {
+Task<HttpResponse> create_booking(Services& services, const HttpRequest& request) {
   auto who = require(services, request, {Role::service, Role::admin});
-  if (!who.is_ok()) return who.error();
+  if (!who.is_ok()) co_return who.error();
   auto body = parse_json_body(request);
-  if (!body.is_ok()) return body.error();
+  if (!body.is_ok()) co_return body.error();
   auto command = parse_create(body.value(), services.config);
-  if (!command.is_ok()) return command.error();
+  if (!command.is_ok()) co_return command.error();
   const std::string id = command.value().booking_id;
   std::optional<HttpResponse> answered;
-  CommandResult result = services.shell.execute(
-      id, command.value(),
+  CommandResult result = co_await commit(
+      services, id, command.value(),
       answering_context(services, who.value(), request, booking_render(201), answered));
-  if (auto failed = command_failure(result)) return *failed;
-  if (answered) return std::move(*answered);
+  if (auto failed = command_failure(result)) co_return *failed;
+  if (answered) co_return std::move(*answered);
   // The decider answers a repeated create with the same terms with no events: already so.
-  return booking_response(services, result.events.empty() ? 200 : 201, *result.states.booking);
+  co_return booking_response(services, result.events.empty() ? 200 : 201, *result.states.booking);
 }
 
 // ---- GET /bookings ---------------------------------------------------------------------------
@@ -502,21 +504,21 @@ HttpResponse pay(Services& services, service::Checkouts& checkouts, const HttpRe
 
 // ---- proof -----------------------------------------------------------------------------------
 
-HttpResponse complete(Services& services, const HttpRequest& request, const std::string& id) {
+Task<HttpResponse> complete(Services& services, const HttpRequest& request, const std::string& id) {
   auto who = require(services, request, {Role::provider});
-  if (!who.is_ok()) return who.error();
+  if (!who.is_ok()) co_return who.error();
   // Visibility before parsing: a stranger's upload is never stored.
   auto visible = load_visible(services, who.value(), id);
-  if (!visible.is_ok()) return visible.error();
+  if (!visible.is_ok()) co_return visible.error();
   // The booking's own refusals (proof already in, nothing held, a dispute open) before any file
   // is stored, so a refused upload leaves no orphan blobs behind. The command is decided again,
   // with the files, when it runs.
   Decision precheck = decide(visible.value(), SubmitProof{"precheck", {}, {}},
                              actor_of(who.value()), services.clock.now_ms());
-  if (precheck.rejection) return rejection_response(*precheck.rejection);
+  if (precheck.rejection) co_return rejection_response(*precheck.rejection);
   auto proof = parse_proof_request(request, services.blobs);
-  if (!proof.is_ok()) return proof.error();
-  return run_on_booking(services, request, who.value(), id, proof.value());
+  if (!proof.is_ok()) co_return proof.error();
+  co_return co_await run_on_booking(services, request, who.value(), id, proof.value());
 }
 
 HttpResponse proof_file(Services& services, const HttpRequest& request, const std::string& id,
@@ -550,16 +552,18 @@ HttpResponse proof_file(Services& services, const HttpRequest& request, const st
 // The body's command, or the 400 that says what is wrong with it.
 using CommandParser = std::function<HttpResult<BookingCommand>(BodyReader&)>;
 
-HttpResponse action(Services& services, const HttpRequest& request, const std::string& id,
-                    std::initializer_list<Role> roles, const CommandParser& parse) {
+// A coroutine: what it takes by reference must outlive it, so the roles and the parser are
+// taken by value (the request and `id` live in the pipeline's frame).
+Task<HttpResponse> action(Services& services, const HttpRequest& request, const std::string& id,
+                          std::vector<Role> roles, CommandParser parse) {
   auto who = require(services, request, roles);
-  if (!who.is_ok()) return who.error();
+  if (!who.is_ok()) co_return who.error();
   auto body = optional_json_body(request);
-  if (!body.is_ok()) return body.error();
+  if (!body.is_ok()) co_return body.error();
   BodyReader in(body.value());
   auto command = parse(in);
-  if (!command.is_ok()) return command.error();
-  return run_on_booking(services, request, who.value(), id, command.value());
+  if (!command.is_ok()) co_return command.error();
+  co_return co_await run_on_booking(services, request, who.value(), id, command.value());
 }
 
 HttpResult<BookingCommand> parse_dispute(BodyReader& in) {
@@ -655,8 +659,8 @@ HttpResponse verify_payment(Services& services, const HttpRequest& request) {
 void add_booking_routes(Router& router, Services& services) {
   Services* s = &services;
   auto checkouts = std::make_shared<service::Checkouts>(services.service);
-  router.add("POST", "/bookings",
-             [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); });
+  router.add_async("POST", "/bookings",
+                   [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); });
   router.add("GET", "/bookings",
              [s](const HttpRequest& r, const RouteParams&) { return list_bookings(*s, r); });
   router.add("GET", "/bookings/:id", [s](const HttpRequest& r, const RouteParams& p) {
@@ -672,27 +676,28 @@ void add_booking_routes(Router& router, Services& services) {
              [s, checkouts](const HttpRequest& r, const RouteParams& p) {
                return pay(*s, *checkouts, r, p.get("id"));
              });
-  router.add("POST", "/bookings/:id/complete", [s](const HttpRequest& r, const RouteParams& p) {
-    return complete(*s, r, p.get("id"));
-  });
+  router.add_async(
+      "POST", "/bookings/:id/complete",
+      [s](const HttpRequest& r, const RouteParams& p) { return complete(*s, r, p.get("id")); });
   router.add("GET", "/bookings/:id/proof/:sha256", [s](const HttpRequest& r, const RouteParams& p) {
     return proof_file(*s, r, p.get("id"), p.get("sha256"));
   });
-  router.add("POST", "/bookings/:id/release-payment",
-             [s](const HttpRequest& r, const RouteParams& p) {
-               return action(*s, r, p.get("id"), {Role::client, Role::admin},
-                             [](BodyReader&) -> HttpResult<BookingCommand> {
-                               return BookingCommand{ConfirmCompletion{}};
-                             });
-             });
-  router.add("POST", "/bookings/:id/dispute", [s](const HttpRequest& r, const RouteParams& p) {
-    return action(*s, r, p.get("id"), {Role::client, Role::provider}, parse_dispute);
-  });
-  router.add("POST", "/bookings/:id/dispute/resolve",
-             [s](const HttpRequest& r, const RouteParams& p) {
-               return action(*s, r, p.get("id"), {Role::admin}, parse_resolution);
-             });
-  router.add("POST", "/bookings/:id/cancel", [s](const HttpRequest& r, const RouteParams& p) {
+  router.add_async("POST", "/bookings/:id/release-payment",
+                   [s](const HttpRequest& r, const RouteParams& p) {
+                     return action(*s, r, p.get("id"), {Role::client, Role::admin},
+                                   [](BodyReader&) -> HttpResult<BookingCommand> {
+                                     return BookingCommand{ConfirmCompletion{}};
+                                   });
+                   });
+  router.add_async(
+      "POST", "/bookings/:id/dispute", [s](const HttpRequest& r, const RouteParams& p) {
+        return action(*s, r, p.get("id"), {Role::client, Role::provider}, parse_dispute);
+      });
+  router.add_async("POST", "/bookings/:id/dispute/resolve",
+                   [s](const HttpRequest& r, const RouteParams& p) {
+                     return action(*s, r, p.get("id"), {Role::admin}, parse_resolution);
+                   });
+  router.add_async("POST", "/bookings/:id/cancel", [s](const HttpRequest& r, const RouteParams& p) {
     return action(*s, r, p.get("id"), {Role::client, Role::provider, Role::admin}, parse_cancel);
   });
   router.add("POST", "/payments/verify",

@@ -162,24 +162,24 @@ HttpResponse get_balance(Services& services, const HttpRequest& request, const s
 
 // ---- POST /providers/:id/withdrawals ---------------------------------------------------------
 
-HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
-                             const std::string& id) {
+Task<HttpResponse> post_withdrawal(Services& services, const HttpRequest& request,
+                                   const std::string& id) {
   auto who = require_provider(services, request, id, {Role::provider});
-  if (!who.is_ok()) return std::move(who).error();
+  if (!who.is_ok()) co_return std::move(who).error();
   auto body = parse_json_body(request);
-  if (!body.is_ok()) return std::move(body).error();
+  if (!body.is_ok()) co_return std::move(body).error();
   BodyReader in(body.value());
   int64_t amount = in.required_int("amount", 1, amount_minor_max);
   Currency currency = in.required_currency("currency");
-  if (!in.ok()) return in.error();
+  if (!in.ok()) co_return in.error();
 
   // The shell fills `available` from the projections in the snapshot it decides on. The
   // Idempotency-Key, when sent, names the withdrawal: a request run again after a crash (the
   // idempotency store re-runs a claim its dead process left) finds it instead of withdrawing twice.
   CommandContext context = context_for(who.value(), request);
   RequestWithdrawal command{Money{amount, currency}, Money{0, currency}, context.idempotency_key};
-  CommandResult result = services.shell.execute(id, command, context);
-  if (auto failed = command_failure(result)) return *failed;
+  CommandResult result = co_await commit(services, id, command, context);
+  if (auto failed = command_failure(result)) co_return *failed;
   const PayoutRecord* payout = nullptr;
   if (result.events.empty()) {  // the keyed withdrawal was requested before
     LEDGER_ASSERT(command.request_key && result.states.provider,
@@ -208,7 +208,7 @@ HttpResponse post_withdrawal(Services& services, const HttpRequest& request,
   write_field(w, "currency", currency_code(payout->amount.currency));
   write_field(w, "status", payout_status_name(payout->status));
   w.EndObject();
-  return json_response(201, std::string(buffer.GetString(), buffer.GetSize()));
+  co_return json_response(201, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 // ---- GET /providers/:id/withdrawals ----------------------------------------------------------
@@ -237,9 +237,10 @@ void add_provider_routes(Router& router, Services& services) {
   router.add("GET", "/providers/:id/balance", [s](const HttpRequest& r, const RouteParams& p) {
     return get_balance(*s, r, p.get("id"));
   });
-  router.add("POST", "/providers/:id/withdrawals", [s](const HttpRequest& r, const RouteParams& p) {
-    return post_withdrawal(*s, r, p.get("id"));
-  });
+  router.add_async("POST", "/providers/:id/withdrawals",
+                   [s](const HttpRequest& r, const RouteParams& p) {
+                     return post_withdrawal(*s, r, p.get("id"));
+                   });
   router.add("GET", "/providers/:id/withdrawals", [s](const HttpRequest& r, const RouteParams& p) {
     return list_withdrawals(*s, r, p.get("id"));
   });

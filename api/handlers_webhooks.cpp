@@ -39,28 +39,32 @@ bool source_allowed(const Config& config, std::string_view address) {
          config.paystack_ips.end();
 }
 
-HttpResponse receive(Services& services, WebhookProcessor& processor, const HttpRequest& request) {
+Task<HttpResponse> receive(Services& services, WebhookProcessor& processor,
+                           const HttpRequest& request) {
   if (!source_allowed(services.config, request.remote_address)) {
-    return error_response(403, "forbidden_source", "This address may not deliver webhooks.");
+    co_return error_response(403, "forbidden_source", "This address may not deliver webhooks.");
   }
   if (request.body.size() > paystack::webhook_body_bytes_max) {
-    return error_response(413, "body_too_large", "A webhook body may be at most 1 MiB.");
+    co_return error_response(413, "body_too_large", "A webhook body may be at most 1 MiB.");
   }
   std::string_view signature = request.headers.get("x-paystack-signature").value_or("");
   EventMeta meta;
   meta.actor_id = "paystack";
   meta.actor_role = Role::system;
   if (std::string id = request_id_of(request); !id.empty()) meta.request_id = id;
-  auto received =
-      service::receive_webhook(services.webhooks, processor, services.config.paystack_secret_key,
-                               request.body, signature, meta, request.remote_address);
-  if (!received.is_ok()) return internal_error(received.status());
+  Result<service::Reception> received = co_await completion<Result<service::Reception>>(
+      services.tasks, [&](Completion<Result<service::Reception>>::Done done) {
+        service::receive_webhook(services.webhooks, processor, services.config.paystack_secret_key,
+                                 request.body, signature, meta, request.remote_address,
+                                 std::move(done));
+      });
+  if (!received.is_ok()) co_return internal_error(received.status());
   if (received->refused) {
     if (received->refused->kind == paystack::WebhookErrorKind::malformed) {
-      return error_response(400, "invalid_payload", received->refused->message);
+      co_return error_response(400, "invalid_payload", received->refused->message);
     }
-    return error_response(401, "invalid_signature",
-                          "The x-paystack-signature header is missing or wrong.");
+    co_return error_response(401, "invalid_signature",
+                             "The x-paystack-signature header is missing or wrong.");
   }
   const projections::DeliveryRecord* recorded = &received->record;
   rapidjson::StringBuffer buffer;
@@ -71,7 +75,7 @@ HttpResponse receive(Services& services, WebhookProcessor& processor, const Http
   write_key(w, "duplicate");
   w.Bool(recorded->duplicate);
   w.EndObject();
-  return json_response(200, buffer.GetString());
+  co_return json_response(200, buffer.GetString());
 }
 
 void write_delivery(JsonWriter& w, const projections::DeliveryRow& row) {
@@ -232,10 +236,10 @@ HttpResponse list_deliveries(Services& services, const HttpRequest& request) {
 }  // namespace
 
 void add_webhook_routes(Router& router, Services& services, WebhookProcessor& processor) {
-  router.add("POST", "/webhooks/paystack",
-             [&services, &processor](const HttpRequest& request, const RouteParams&) {
-               return receive(services, processor, request);
-             });
+  router.add_async("POST", "/webhooks/paystack",
+                   [&services, &processor](const HttpRequest& request, const RouteParams&) {
+                     return receive(services, processor, request);
+                   });
   router.add("GET", "/admin/webhook-events",
              [&services](const HttpRequest& request, const RouteParams&) {
                return list_deliveries(services, request);

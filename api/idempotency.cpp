@@ -90,11 +90,11 @@ std::shared_ptr<const IdempotencyHold> IdempotencyStore::hold_for(
       IdempotencyHold{std::string(actor), std::string(*key), records_->instance_id()});
 }
 
-HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view method,
-                                   std::string_view route, const HttpRequest& request,
-                                   const std::function<HttpResponse()>& handler, int64_t now_ms) {
+std::optional<HttpResponse> IdempotencyStore::begin(std::string_view actor, std::string_view method,
+                                                    std::string_view route,
+                                                    const HttpRequest& request, int64_t now_ms) {
   std::optional<std::string_view> key = request.headers.get(idempotency_key_header);
-  if (!key) return handler();
+  if (!key) return std::nullopt;
   if (!idempotency_key_valid(*key))
     return error_response(400, "invalid_idempotency_key",
                           "Idempotency-Key must be 1 to 255 printable ASCII characters.");
@@ -122,14 +122,13 @@ HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view meth
     case IdempotencyClaim::Kind::claimed:
       break;
   }
+  return std::nullopt;
+}
 
-  HttpResponse response;
-  try {
-    response = handler();
-  } catch (...) {
-    (void)records_->release(actor, *key);
-    throw;
-  }
+void IdempotencyStore::finish(std::string_view actor, const HttpRequest& request,
+                              const HttpResponse& response, int64_t now_ms) {
+  std::optional<std::string_view> key = request.headers.get(idempotency_key_header);
+  if (!key) return;
   // When the response cannot be stored, the key is given back instead: a retry then runs the
   // command again, which the ledger answers without a second effect.
   bool success = response.status >= 200 && response.status <= 299;
@@ -141,6 +140,25 @@ HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view meth
                        .is_ok()) {
     (void)records_->release(actor, *key);
   }
+}
+
+void IdempotencyStore::abandon(std::string_view actor, const HttpRequest& request) {
+  if (std::optional<std::string_view> key = request.headers.get(idempotency_key_header))
+    (void)records_->release(actor, *key);
+}
+
+HttpResponse IdempotencyStore::run(std::string_view actor, std::string_view method,
+                                   std::string_view route, const HttpRequest& request,
+                                   const std::function<HttpResponse()>& handler, int64_t now_ms) {
+  if (auto answered = begin(actor, method, route, request, now_ms)) return std::move(*answered);
+  HttpResponse response;
+  try {
+    response = handler();
+  } catch (...) {
+    abandon(actor, request);
+    throw;
+  }
+  finish(actor, request, response, now_ms);
   return response;
 }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,17 @@ class IdempotencyStore {
   HttpResponse run(std::string_view actor, std::string_view method, std::string_view route,
                    const HttpRequest& request, const std::function<HttpResponse()>& handler,
                    int64_t now_ms);
+
+  // run() in two halves, for a handler that finishes on another thread: begin() answers the
+  // replay or the refusal (the handler must not run), or nullopt when the request now holds its
+  // claim (or has no key) and the handler runs; finish() then stores its 2xx response or gives
+  // the key back, and abandon() gives it back for a handler that threw.
+  std::optional<HttpResponse> begin(std::string_view actor, std::string_view method,
+                                    std::string_view route, const HttpRequest& request,
+                                    int64_t now_ms);
+  void finish(std::string_view actor, const HttpRequest& request, const HttpResponse& response,
+              int64_t now_ms);
+  void abandon(std::string_view actor, const HttpRequest& request);
 
   const std::string& instance_id() const { return records_->instance_id(); }
   // The hold a request with a valid Idempotency-Key will have while run() runs its handler.

@@ -2,6 +2,7 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <future>
 #include <optional>
 
 #include "ledger/status.h"
@@ -33,6 +34,12 @@ const std::string& RouteParams::get(std::string_view name) const {
 }
 
 void Router::add(std::string method, std::string_view pattern, Handler handler) {
+  add_async(std::move(method), pattern,
+            [handler = std::move(handler)](const HttpRequest& request, const RouteParams& params)
+                -> Task<HttpResponse> { return ready(handler(request, params)); });
+}
+
+void Router::add_async(std::string method, std::string_view pattern, AsyncHandler handler) {
   LEDGER_ASSERT(!pattern.empty() && pattern.front() == '/', "a route pattern starts with '/'");
   Route route{std::move(method), std::string(pattern), {}, std::move(handler)};
   for (std::string_view text : split_path(pattern)) {
@@ -120,7 +127,11 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
 Router::Dispatched Router::dispatch(const HttpRequest& request) const {
   Match m = match(request.method, request.path());
   if (m.error) return Dispatched{std::move(*m.error), std::move(m.route)};
-  return Dispatched{(*m.handler)(request, m.params), std::move(m.route)};
+  std::promise<HttpResponse> answered;
+  std::future<HttpResponse> answer = answered.get_future();
+  start((*m.handler)(request, m.params),
+        [&answered](HttpResponse response) { answered.set_value(std::move(response)); });
+  return Dispatched{answer.get(), std::move(m.route)};
 }
 
 }  // namespace escrow::api

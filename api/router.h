@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "api/task.h"
 
 namespace escrow::api {
 
@@ -38,6 +39,9 @@ class RouteParams {
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&, const RouteParams&)>;
+// A handler that may wait for a completion (a commit) without holding its thread (api/task.h).
+// The request and params stay valid until the task finishes.
+using AsyncHandler = std::function<Task<HttpResponse>(const HttpRequest&, const RouteParams&)>;
 
 // The label for requests that matched no route.
 inline constexpr const char* unmatched_route = "unmatched";
@@ -47,6 +51,7 @@ class Router {
   // Asserts on a malformed pattern (not starting with '/', an empty `:`, too many segments) or
   // a duplicate (method, pattern): both are programming errors in the route table.
   void add(std::string method, std::string_view pattern, Handler handler);
+  void add_async(std::string method, std::string_view pattern, AsyncHandler handler);
 
   // Every (method, pattern) added, in the order add() was called (e.g. {"GET", "/bookings/:id"}).
   // `escrowd --routes` prints them; test/e2e/openapi_check.py compares them with the OpenAPI
@@ -54,7 +59,7 @@ class Router {
   std::vector<std::pair<std::string, std::string>> routes() const;
 
   struct Match {
-    const Handler* handler = nullptr;  // null when `error` is set
+    const AsyncHandler* handler = nullptr;  // null when `error` is set
     RouteParams params;
     std::string route = unmatched_route;  // the pattern, for logs and metrics labels
     std::optional<HttpResponse> error;    // 400 invalid_path, 404 or 405
@@ -65,7 +70,7 @@ class Router {
     HttpResponse response;
     std::string route;
   };
-  // match() then call the handler, or return the routing error.
+  // match() then run the handler to its end (waiting for it), or return the routing error.
   Dispatched dispatch(const HttpRequest& request) const;
 
  private:
@@ -77,7 +82,7 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<Segment> segments;
-    Handler handler;
+    AsyncHandler handler;
   };
   std::vector<Route> routes_;
 };

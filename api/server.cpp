@@ -69,7 +69,7 @@ struct Connection;  // below: it needs Server::Impl
 }  // namespace
 
 struct Server::Impl {
-  Impl(const ServerOptions& options, RequestHandler handler)
+  Impl(const ServerOptions& options, AsyncRequestHandler handler)
       : options(options),
         handler(std::move(handler)),
         io(options.threads),
@@ -86,7 +86,12 @@ struct Server::Impl {
   void for_each_connection(Action action);
 
   const ServerOptions options;
-  const RequestHandler handler;
+  const AsyncRequestHandler handler;
+  // Requests handed to the handler and not yet answered: stop() waits for them, since their
+  // answers are posted back to the I/O threads.
+  std::mutex answers_mutex;
+  std::condition_variable answered;
+  int unanswered = 0;  // guarded by answers_mutex
   std::atomic<bool> stopping{false};
   std::atomic<int> large_bodies{0};  // slots taken, at most options.large_bodies_max
   // Requests on dependency_handlers, running or waiting for a thread.
@@ -362,15 +367,56 @@ bool expects_continue(const BeastRequest& request) {
 
 // ---- one connection --------------------------------------------------------------------------
 
-net::awaitable<HttpResponse> run_handler(const RequestHandler* handler, HttpRequest request) {
-  try {
-    co_return (*handler)(std::move(request));
-  } catch (const std::exception& e) {
-    logging::error("request handler threw", {{"error", e.what()}});
-  } catch (...) {
-    logging::error("request handler threw", {{"error", "not a std::exception"}});
+// The handler's answer to `request`, the handler called on `executor` (a pool, or the
+// connection's own for run_inline requests); the connection resumes on its own executor when the
+// handler answers, from whatever thread it answers on. A handler that throws before answering
+// gets 500.
+template <class Executor>
+net::awaitable<HttpResponse> run_handler(Server::Impl& server, Executor executor,
+                                         HttpRequest request) {
+  {
+    std::lock_guard lock(server.answers_mutex);
+    ++server.unanswered;
   }
-  co_return error_response(500, "internal_error", "The server failed to answer this request.");
+  auto initiate = [&server, executor, request = std::move(request)](auto completion) mutable {
+    using Completion = decltype(completion);
+    struct Waiting {
+      explicit Waiting(Completion c) : completion(std::move(c)) {}
+      std::mutex mutex;
+      std::optional<Completion> completion;
+    };
+    auto waiting = std::make_shared<Waiting>(std::move(completion));
+    Responder respond = [&server, waiting](HttpResponse response) {
+      std::optional<Completion> taken;
+      {
+        std::lock_guard lock(waiting->mutex);
+        if (waiting->completion) {
+          taken.emplace(std::move(*waiting->completion));
+          waiting->completion.reset();
+        }
+      }
+      if (!taken) return;  // answered already
+      auto resume_on = net::get_associated_executor(*taken);
+      net::post(resume_on, [c = std::move(*taken), r = std::move(response)]() mutable {
+        std::move(c)(std::move(r));
+      });
+      std::lock_guard lock(server.answers_mutex);
+      if (--server.unanswered == 0) server.answered.notify_all();
+    };
+    net::post(executor, [&server, request = std::move(request), respond]() mutable {
+      try {
+        server.handler(std::move(request), respond);
+        return;
+      } catch (const std::exception& e) {
+        logging::error("request handler threw", {{"error", e.what()}});
+      } catch (...) {
+        logging::error("request handler threw", {{"error", "not a std::exception"}});
+      }
+      respond(error_response(500, "internal_error", "The server failed to answer this request."));
+    });
+  };
+  co_return co_await net::async_initiate<const net::use_awaitable_t<>, void(HttpResponse)>(
+      std::move(initiate), net::use_awaitable);
 }
 
 // Waits until the first byte of the next request is here; false when the connection should
@@ -468,7 +514,7 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
   HttpRequest request = to_http_request(parser.release(), s.remote_address);
   HttpResponse out;
   if (options.run_inline && options.run_inline(request.method, request.target)) {
-    out = co_await run_handler(&server.handler, std::move(request));
+    out = co_await run_handler(server, s.stream.get_executor(), std::move(request));
   } else if (options.waits_on_dependency &&
              options.waits_on_dependency(request.method, request.target)) {
     const int limit = options.dependency_threads + options.dependency_queue_max;
@@ -478,14 +524,12 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
                            "shortly.");
       out.headers.set("Retry-After", "1");
     } else {
-      out = co_await net::co_spawn(server.dependency_handlers,
-                                   run_handler(&server.handler, std::move(request)),
-                                   net::use_awaitable);
+      out = co_await run_handler(server, server.dependency_handlers.get_executor(),
+                                 std::move(request));
     }
     --server.dependency_requests;
   } else {
-    out = co_await net::co_spawn(server.handlers, run_handler(&server.handler, std::move(request)),
-                                 net::use_awaitable);
+    out = co_await run_handler(server, server.handlers.get_executor(), std::move(request));
   }
   slot.release();  // the body went with the request, before the answer is written
   if (out.authenticated) s.raise(Standing::authenticated);
@@ -660,7 +704,13 @@ void Server::Impl::stop(std::chrono::milliseconds drain) {
     drained.wait_for(lock, drain, [this] { return connections.empty(); });
   }
   for_each_connection([](Connection& s) { s.stream.close(); });  // what did not finish in time
-  handlers.join();  // a handler still running returns before its App goes away
+  {
+    // A request still being answered is answered before its App goes away (commands always
+    // finish: the store answers every queued command).
+    std::unique_lock lock(answers_mutex);
+    answered.wait(lock, [this] { return unanswered == 0; });
+  }
+  handlers.join();
   dependency_handlers.join();
   io.stop();
   for (std::thread& thread : io_threads) thread.join();
@@ -670,6 +720,14 @@ void Server::Impl::stop(std::chrono::milliseconds drain) {
 
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
                                               RequestHandler handler) {
+  if (!handler) return start(options, AsyncRequestHandler());
+  return start(options, [handler = std::move(handler)](HttpRequest request, Responder respond) {
+    respond(handler(std::move(request)));
+  });
+}
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
+                                              AsyncRequestHandler handler) {
   if (options.threads < 1 || options.connections_max < 1 || options.large_bodies_max < 1 ||
       options.dependency_threads < 1 || options.dependency_queue_max < 0 || !handler ||
       options.header_bytes_max > UINT32_MAX) {

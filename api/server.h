@@ -87,6 +87,10 @@ struct ServerOptions {
 };
 
 using RequestHandler = std::function<HttpResponse(HttpRequest)>;
+// A handler that may answer later, from any thread: it calls `respond` exactly once (a second
+// call is ignored), and the thread it was called on is free in the meantime.
+using Responder = std::function<void(HttpResponse)>;
+using AsyncRequestHandler = std::function<void(HttpRequest, Responder)>;
 
 class Server {
  public:
@@ -94,6 +98,8 @@ class Server {
   // address or bad options; io_error when the address cannot be bound (in use, not local).
   static Result<std::unique_ptr<Server>> start(const ServerOptions& options,
                                                RequestHandler handler);
+  static Result<std::unique_ptr<Server>> start(const ServerOptions& options,
+                                               AsyncRequestHandler handler);
   ~Server();  // stop(0 ms) unless stopped already
 
   Server(const Server&) = delete;

@@ -3,6 +3,7 @@
 #include "projections/webhook_log.h"
 
 #include <algorithm>
+#include <future>
 #include <memory>
 #include <utility>
 
@@ -95,11 +96,21 @@ WebhookLog::WebhookLog(EventStore& store, LiveProjections& projections)
     : store_(store), projections_(projections) {}
 
 Result<DeliveryRecord> WebhookLog::record(const WebhookDelivery& delivery, const EventMeta& meta) {
+  std::promise<Result<DeliveryRecord>> promise;
+  std::future<Result<DeliveryRecord>> recorded = promise.get_future();
+  record(delivery, meta,
+         [&promise](Result<DeliveryRecord> result) { promise.set_value(std::move(result)); });
+  return recorded.get();
+}
+
+void WebhookLog::record(const WebhookDelivery& delivery, const EventMeta& meta,
+                        std::function<void(Result<DeliveryRecord>)> done) {
   if (delivery.event.empty() || delivery.dedupe_key.empty())
-    return Status(StatusCode::invalid_argument, "a webhook delivery needs an event and a key");
+    return done(
+        Status(StatusCode::invalid_argument, "a webhook delivery needs an event and a key"));
   WebhookEvent event = WebhookReceived{delivery.event, delivery.dedupe_key, delivery.reference,
                                        delivery.payload, delivery.remote_address};
-  // Written by the hook on the writer thread, read here after the append's future is ready.
+  // Written by the hook on the writer thread, read in the completion after the commit.
   auto existing = std::make_shared<std::optional<int64_t>>();
   AppendHook hook = [this, existing, key = delivery.dedupe_key](
                         sqlite::Db& db, std::span<const RecordedEvent> recorded) -> Status {
@@ -111,13 +122,16 @@ Result<DeliveryRecord> WebhookLog::record(const WebhookDelivery& delivery, const
     }
     return projections_.apply_webhook_events(db, recorded);
   };
-  AppendOutcome outcome = store_.append(AppendCommand{
-      {StreamAppend{
-          webhook_stream, StreamAppend::any_version, {to_new_event(event, encode_meta(meta))}}},
-      std::move(hook)});
-  if (outcome.status.is_ok()) return DeliveryRecord{outcome.events.front().seq, false};
-  if (existing->has_value()) return DeliveryRecord{**existing, true};
-  return outcome.status;
+  store_.submit(AppendCommand{{StreamAppend{webhook_stream,
+                                            StreamAppend::any_version,
+                                            {to_new_event(event, encode_meta(meta))}}},
+                              std::move(hook)},
+                [existing, done = std::move(done)](AppendOutcome outcome) {
+                  if (outcome.status.is_ok())
+                    return done(DeliveryRecord{outcome.events.front().seq, false});
+                  if (existing->has_value()) return done(DeliveryRecord{**existing, true});
+                  done(outcome.status);
+                });
 }
 
 Status WebhookLog::record_outcome(int64_t delivery_id, WebhookOutcome outcome,

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -79,6 +80,10 @@ class WebhookLog {
   // Appends WebhookReceived unless a delivery with the same dedupe_key is stored: then returns
   // {its id, true} and appends nothing. invalid_argument without an event or a dedupe_key.
   Result<DeliveryRecord> record(const WebhookDelivery& delivery, const EventMeta& meta);
+  // The same without waiting: `done` gets the outcome once, on the writer thread after the
+  // commit (or on this one when refused before queueing); it must be quick.
+  void record(const WebhookDelivery& delivery, const EventMeta& meta,
+              std::function<void(Result<DeliveryRecord>)> done);
 
   // Appends WebhookProcessed (attempt = attempts so far + 1) and updates the row. not_found for
   // an unknown delivery.

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -322,7 +324,8 @@ WebhookProcessor::WebhookProcessor(const Context& context, projections::WebhookL
     : context_(context),
       log_(log),
       options_(std::move(options)),
-      worker_(Worker::Options{"webhooks", 1}, [this] { return pass(); }) {}
+      worker_(Worker::Options{"webhooks", std::clamp(options_.lanes, 1, Worker::threads_max)},
+              [this] { return pass(); }) {}
 
 WebhookProcessor::~WebhookProcessor() {
   stop();
@@ -341,11 +344,11 @@ void WebhookProcessor::stop() {
   worker_.stop();
 }
 
-bool WebhookProcessor::enqueue(int64_t delivery_id) {
+bool WebhookProcessor::enqueue(int64_t delivery_id, std::string_view reference) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= queue_max) return false;
-    queue_.push_back(delivery_id);
+    queue_.push_back(Queued{delivery_id, std::string(reference)});
   }
   worker_.wake();
   return true;
@@ -357,7 +360,7 @@ Status WebhookProcessor::run_once() {
     {
       std::lock_guard lock(mutex_);
       if (queue_.empty()) break;
-      queued = queue_.front();
+      queued = queue_.front().delivery_id;
       queue_.pop_front();
     }
     (void)process(*queued);  // a failure is recorded and retried by the retry pass
@@ -365,25 +368,49 @@ Status WebhookProcessor::run_once() {
   return retry_due();
 }
 
+std::optional<WebhookProcessor::Queued> WebhookProcessor::take_runnable() {
+  // Deliveries behind a running one of the same reference wait; looking further than this for
+  // one that may run is not worth its cost (a burst about one reference waits its turn).
+  constexpr size_t scan_max = 256;
+  size_t scanned = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && scanned < scan_max; ++it, ++scanned) {
+    if (!it->reference.empty() && running_.contains(it->reference)) continue;
+    Queued taken = std::move(*it);
+    queue_.erase(it);
+    if (!taken.reference.empty()) running_.insert(taken.reference);
+    return taken;
+  }
+  return std::nullopt;
+}
+
 int64_t WebhookProcessor::pass() {
   using Steady = std::chrono::steady_clock;
-  std::optional<int64_t> queued;
+  std::optional<Queued> queued;
   Steady::time_point next_retry;
+  bool retry_here = false;
   {
     std::lock_guard lock(mutex_);
-    if (!queue_.empty()) {
-      queued = queue_.front();
-      queue_.pop_front();
-    }
+    queued = take_runnable();
     next_retry = next_retry_;
+    if (!queued && !retry_running_ && Steady::now() >= next_retry) {
+      retry_running_ = true;
+      retry_here = true;
+    }
   }
   if (queued) {
-    (void)process(*queued);  // a failure is recorded and retried by the retry pass
+    (void)process(queued->delivery_id);  // a failure is recorded and retried by the retry pass
+    {
+      std::lock_guard lock(mutex_);
+      if (!queued->reference.empty()) running_.erase(queued->reference);
+    }
+    worker_.wake();  // a delivery waiting behind this one may run now
     return 0;
   }
-  if (Steady::now() < next_retry) {
+  if (!retry_here) {
+    // Another thread runs the retry pass, or it is not due: sleep until it is (an enqueue or a
+    // finished delivery wakes every thread).
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_retry - Steady::now());
-    return wait.count() + 1;
+    return wait.count() > 0 ? wait.count() + 1 : options_.retry_interval_ms;
   }
   bool more = false;
   Status retried = retry_due(&more);
@@ -393,6 +420,7 @@ int64_t WebhookProcessor::pass() {
   // A full batch processed without a failure: more may be due (a backlog after a burst or an
   // outage), so go on at once instead of taking 50 every interval.
   std::lock_guard lock(mutex_);
+  retry_running_ = false;
   next_retry_ =
       more ? Steady::now() : Steady::now() + std::chrono::milliseconds(options_.retry_interval_ms);
   return more ? 0 : options_.retry_interval_ms;
@@ -430,7 +458,22 @@ bool WebhookProcessor::retry_pass_interrupted() {
 }
 
 Status WebhookProcessor::process(int64_t delivery_id) {
-  std::lock_guard serial(process_mutex_);
+  {
+    std::unique_lock lock(mutex_);
+    processed_.wait(lock, [&] { return !processing_.contains(delivery_id); });
+    processing_.insert(delivery_id);
+  }
+  struct Done {
+    WebhookProcessor& self;
+    int64_t id;
+    ~Done() {
+      {
+        std::lock_guard lock(self.mutex_);
+        self.processing_.erase(id);
+      }
+      self.processed_.notify_all();
+    }
+  } done{*this, delivery_id};
   auto row = context_.queries.delivery(delivery_id);
   if (!row.is_ok()) return row.status();
   if (!row.value()) {
@@ -461,21 +504,34 @@ Result<Reception> receive_webhook(projections::WebhookLog& log, WebhookProcessor
                                   std::string_view secret_key, const std::string& body,
                                   std::string_view signature, const EventMeta& meta,
                                   std::string_view remote_address) {
+  std::promise<Result<Reception>> promise;
+  std::future<Result<Reception>> received = promise.get_future();
+  receive_webhook(log, processor, secret_key, body, signature, meta, remote_address,
+                  [&promise](Result<Reception> r) { promise.set_value(std::move(r)); });
+  return received.get();
+}
+
+void receive_webhook(projections::WebhookLog& log, WebhookProcessor& processor,
+                     std::string_view secret_key, const std::string& body,
+                     std::string_view signature, const EventMeta& meta,
+                     std::string_view remote_address, std::function<void(Result<Reception>)> done) {
   paystack::WebhookResult parsed = paystack::verify_and_parse(secret_key, body, signature);
-  if (!parsed.is_ok()) return Reception{parsed.error(), {}};
+  if (!parsed.is_ok()) return done(Reception{parsed.error(), {}});
   const paystack::WebhookEvent& event = parsed.value();
   // The dedupe key comes from the event as signed; the stored payload has its account numbers
   // masked, so it no longer matches the signature.
-  auto recorded =
-      log.record(projections::WebhookDelivery{event.event, event.dedupe_key, event.reference,
-                                              stored_payload(body), std::string(remote_address)},
-                 meta);
-  if (!recorded.is_ok()) return recorded.status();
-  if (!recorded->duplicate && !processor.enqueue(recorded->id)) {
-    logging::warn("webhook queue full; the retry pass will process it",
-                  {{"delivery_id", recorded->id}});
-  }
-  return Reception{std::nullopt, recorded.value()};
+  log.record(projections::WebhookDelivery{event.event, event.dedupe_key, event.reference,
+                                          stored_payload(body), std::string(remote_address)},
+             meta,
+             [&processor, reference = event.reference,
+              done = std::move(done)](Result<projections::DeliveryRecord> recorded) {
+               if (!recorded.is_ok()) return done(recorded.status());
+               if (!recorded->duplicate && !processor.enqueue(recorded->id, reference)) {
+                 logging::warn("webhook queue full; the retry pass will process it",
+                               {{"delivery_id", recorded->id}});
+               }
+               done(Reception{std::nullopt, recorded.value()});
+             });
 }
 
 }  // namespace escrow::service

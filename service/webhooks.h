@@ -62,13 +62,16 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 
 #include "ledger/status.h"
 #include "paystack/webhook.h"
@@ -86,12 +89,17 @@ class WebhookProcessor {
   static constexpr int64_t retry_interval_ms_default = 5000;  // how often a retry pass runs
   static constexpr int retry_batch_max = 50;                  // deliveries per retry pass
 
+  static constexpr int lanes_default = 8;  // as many as the Paystack client has connections
+
   struct Options {
     int64_t retry_interval_ms = retry_interval_ms_default;
     // Told each recorded outcome ("processed", "ignored", "failed"), for metrics. Optional.
     std::function<void(std::string_view outcome)> on_outcome;
     // Called after a delivery's command queued a payout or refund (the outbox's wake). Optional.
     std::function<void()> money_queued;
+    // Deliveries processed at once, each on a thread of its own (their Paystack calls overlap).
+    // Deliveries with the same reference are processed one at a time, in the order they came.
+    int lanes = lanes_default;
   };
 
   WebhookProcessor(const Context& context, projections::WebhookLog& log, Options options);
@@ -102,12 +110,15 @@ class WebhookProcessor {
   void start();  // idempotent
   void stop();   // idempotent; waits for the delivery being processed
 
-  // Queues a freshly stored delivery for the worker. False when the queue is full: the delivery
-  // stays `received` and a retry pass processes it.
-  bool enqueue(int64_t delivery_id);
+  // Queues a freshly stored delivery for the workers; `reference` (the Paystack reference it is
+  // about) orders it after every queued or running delivery with the same reference. False when
+  // the queue is full: the delivery stays `received` and a retry pass processes it.
+  bool enqueue(int64_t delivery_id, std::string_view reference);
 
   // Processes one stored delivery now and records its outcome. Not ok for an operating error
-  // (recorded as `failed`, also returned) or an unknown delivery (not_found).
+  // (recorded as `failed`, also returned) or an unknown delivery (not_found). A delivery being
+  // processed on another thread is waited for first (one delivery is never processed twice at
+  // once).
   Status process(int64_t delivery_id);
 
   // One retry pass over the deliveries WebhookLog says are due, oldest first; what the worker
@@ -120,18 +131,29 @@ class WebhookProcessor {
   Status run_once();
 
  private:
+  struct Queued {
+    int64_t delivery_id;
+    std::string reference;
+  };
   Status retry_due(bool* full_batch_done);
-  int64_t pass();  // one queued delivery, else a retry pass when due; the worker's pass
+  // One queued delivery whose reference is not being processed, else a retry pass when due and
+  // no other thread runs one; a worker thread's pass.
+  int64_t pass();
   bool retry_pass_interrupted();  // stopping, or fresh deliveries waiting
+  // The first queued delivery no running one shares its reference with (its reference is then
+  // marked running); nullopt when none is. With mutex_ held.
+  std::optional<Queued> take_runnable();
 
   Context context_;
   projections::WebhookLog& log_;
   Options options_;
 
-  std::mutex process_mutex_;  // one process() at a time
-
-  std::mutex mutex_;  // guards the members below
-  std::deque<int64_t> queue_;
+  std::mutex mutex_;                         // guards the members below
+  std::condition_variable processed_;        // a delivery left `processing_`
+  std::unordered_set<int64_t> processing_;   // deliveries in process()
+  std::unordered_set<std::string> running_;  // references of queued deliveries being processed
+  std::deque<Queued> queue_;
+  bool retry_running_ = false;
   std::chrono::steady_clock::time_point next_retry_;
 
   Worker worker_;  // last: its thread stops before the members above go
@@ -149,5 +171,11 @@ Result<Reception> receive_webhook(projections::WebhookLog& log, WebhookProcessor
                                   std::string_view secret_key, const std::string& body,
                                   std::string_view signature, const EventMeta& meta,
                                   std::string_view remote_address);
+// The same without waiting for the commit: `done` gets the reception once, on this thread when
+// nothing is stored (a refusal) or on the writer thread after the commit; it must be quick.
+void receive_webhook(projections::WebhookLog& log, WebhookProcessor& processor,
+                     std::string_view secret_key, const std::string& body,
+                     std::string_view signature, const EventMeta& meta,
+                     std::string_view remote_address, std::function<void(Result<Reception>)> done);
 
 }  // namespace escrow::service

@@ -38,7 +38,7 @@ void Worker::stop() {
 void Worker::wake() {
   {
     std::lock_guard lock(mutex_);
-    woken_ = true;
+    ++wakes_;
   }
   cv_.notify_all();
 }
@@ -51,13 +51,13 @@ bool Worker::stopping() const {
 void Worker::loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    woken_ = false;
+    const uint64_t seen = wakes_;  // a wake() from now on ends the wait after this pass
     lock.unlock();
     int64_t wait_ms = pass_();
     lock.lock();
     if (wait_ms > 0) {
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                   [this] { return stopping_ || woken_; });
+                   [&] { return stopping_ || wakes_ != seen; });
     }
   }
 }

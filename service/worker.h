@@ -49,7 +49,7 @@ class Worker {
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
   bool stopping_ = false;
-  bool woken_ = false;
+  uint64_t wakes_ = 0;  // wake() calls so far: every thread sees each one
   std::vector<std::thread> threads_;
 };
 

@@ -26,7 +26,7 @@
 
 // LedgerDb and the parts of api::Services that every suite builds alike: the config (database,
 // blob directory, JWT secret, Paystack key and URL), a read pool, the JWT authenticator, a blob
-// store, metrics and the webhook log.
+// store, metrics, the webhook log and the pool handlers resume on.
 struct ServiceParts : LedgerDb {
   escrow::api::Config config;
   escrow::ReadPool reads{path};
@@ -35,6 +35,7 @@ struct ServiceParts : LedgerDb {
   std::unique_ptr<escrow::api::BlobStore> blobs;
   escrow::api::Metrics metrics;
   escrow::projections::WebhookLog webhooks{*store, live};
+  escrow::api::TaskPool tasks{2};  // where handlers resume after their commits
 
   ServiceParts(int64_t now_ms, const std::string& jwt_secret, const std::string& paystack_key,
                const std::string& paystack_url)
@@ -65,7 +66,8 @@ struct ServiceParts : LedgerDb {
                                  metrics,
                                  webhooks,
                                  outbox,
-                                 escrow::service::Context{clock, *shell, reads, queries, paystack}};
+                                 escrow::service::Context{clock, *shell, reads, queries, paystack},
+                                 tasks};
   }
 
   // The wall clock now, in milliseconds since the epoch: a start for `now_ms`.

@@ -133,9 +133,10 @@ int serve(const Config& config, const sigset_t& stop_signals) {
   App& app = *opened.value();
   app.start_workers();
 
-  auto started = Server::start(server_options(config, clock), [&app](HttpRequest request) {
-    return app.handle(std::move(request));
-  });
+  auto started = Server::start(server_options(config, clock),
+                               AsyncRequestHandler([&app](HttpRequest request, Responder respond) {
+                                 app.handle(std::move(request), std::move(respond));
+                               }));
   if (!started.is_ok()) {
     std::cerr << "escrowd: " << started.status().message() << "\n";
     app.stop_workers();

@@ -61,12 +61,10 @@ class HashFeeder {
   size_t size_ = 0;
 };
 
-std::future<AppendOutcome> ready_outcome(Status status) {
-  std::promise<AppendOutcome> promise;
+AppendOutcome refused_outcome(Status status) {
   AppendOutcome outcome;
   outcome.status = std::move(status);
-  promise.set_value(std::move(outcome));
-  return promise.get_future();
+  return outcome;
 }
 
 Status validate(const AppendCommand& command) {
@@ -169,7 +167,7 @@ std::string event_hash(const RecordedEvent& event) {
 struct EventStore::Impl {
   struct Pending {
     AppendCommand command;
-    std::promise<AppendOutcome> promise;
+    AppendDone done;
   };
 
   EventStoreOptions options;
@@ -304,7 +302,7 @@ bool EventStore::Impl::take_batch(std::vector<Pending>& batch) {
 void EventStore::Impl::process_batch(std::vector<Pending>& batch) {
   if (failed.load()) {
     Status refused = store_failed_status();
-    for (Pending& pending : batch) pending.promise.set_value(AppendOutcome{refused, {}, {}, 0});
+    for (Pending& pending : batch) pending.done(AppendOutcome{refused, {}, {}, 0});
     return;
   }
   Status status = begin.run();
@@ -330,7 +328,7 @@ void EventStore::Impl::process_batch(std::vector<Pending>& batch) {
   commits.fetch_add(1);
   commands.fetch_add(batch.size());
   events.fetch_add(events_committed);
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].promise.set_value(std::move(outcomes[i]));
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
 }
 
 // One command inside its own SAVEPOINT: all of it, or none of it and the reason.
@@ -341,6 +339,28 @@ AppendOutcome EventStore::Impl::apply_command(AppendCommand& command, int64_t no
   const int64_t seq_before = last_seq;
   std::string hash_before = last_hash;
   Status status = write_command(command, now_ms, outcome);
+  for (int round = 0; status.code() == StatusCode::conflict && command.redecide &&
+                      round < AppendCommand::redecisions_max;
+       ++round) {
+    // Undo what this command wrote so far and let it decide again on what is there now.
+    (void)rollback_to.run();
+    last_seq = seq_before;
+    last_hash = hash_before;
+    outcome.events.clear();
+    outcome.conflict_stream.clear();
+    outcome.actual_version = 0;
+    bool again = false;
+    try {
+      again = command.redecide(db, command);
+    } catch (const std::exception& error) {
+      status = Status(StatusCode::invalid_argument,
+                      std::string("append redecision threw: ") + error.what());
+      break;
+    }
+    if (!again) break;
+    status = validate(command);
+    if (status.is_ok()) status = write_command(command, now_ms, outcome);
+  }
   if (status.is_ok()) status = run_hook(command, outcome.events);
   if (status.is_ok()) status = release.run();
   if (status.is_ok()) return outcome;
@@ -439,7 +459,7 @@ void EventStore::Impl::fail_store(std::vector<Pending>& batch, const Status& sta
   }
   failed.store(true);
   Status refused = store_failed_status();
-  for (Pending& pending : batch) pending.promise.set_value(AppendOutcome{refused, {}, {}, 0});
+  for (Pending& pending : batch) pending.done(AppendOutcome{refused, {}, {}, 0});
 }
 
 Result<std::unique_ptr<EventStore>> EventStore::open(EventStoreOptions options) {
@@ -470,20 +490,26 @@ EventStore::~EventStore() {
   impl_->writer.join();
 }
 
-std::future<AppendOutcome> EventStore::submit(AppendCommand command) {
+void EventStore::submit(AppendCommand command, AppendDone done) {
   Status status = validate(command);
-  if (!status.is_ok()) return ready_outcome(std::move(status));
-  if (impl_->failed.load()) return ready_outcome(impl_->store_failed_status());
-  Impl::Pending pending{std::move(command), {}};
-  std::future<AppendOutcome> future = pending.promise.get_future();
+  if (!status.is_ok()) return done(refused_outcome(std::move(status)));
+  if (impl_->failed.load()) return done(refused_outcome(impl_->store_failed_status()));
   {
-    std::lock_guard lock(impl_->mutex);
+    std::unique_lock lock(impl_->mutex);
     if (impl_->queue.size() >= impl_->options.queue_commands_max) {
-      return ready_outcome(Status(StatusCode::busy, "the append queue is full"));
+      lock.unlock();
+      return done(refused_outcome(Status(StatusCode::busy, "the append queue is full")));
     }
-    impl_->queue.push_back(std::move(pending));
+    impl_->queue.push_back(Impl::Pending{std::move(command), std::move(done)});
   }
   impl_->wake.notify_one();
+}
+
+std::future<AppendOutcome> EventStore::submit(AppendCommand command) {
+  auto promise = std::make_shared<std::promise<AppendOutcome>>();
+  std::future<AppendOutcome> future = promise->get_future();
+  submit(std::move(command),
+         [promise](AppendOutcome outcome) { promise->set_value(std::move(outcome)); });
   return future;
 }
 

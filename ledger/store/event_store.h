@@ -10,6 +10,7 @@
 // - One writer thread owns the write connection. Commands that queue up while a commit runs are
 //   committed together in one transaction, with a SAVEPOINT per command, so a refused or failing
 //   command does not undo its neighbours. Every caller learns its outcome only after COMMIT.
+//   submit() with a callback parks no thread while the command waits for its commit.
 // - A failed COMMIT puts the store in the failed state: every later append is refused with
 //   StatusCode::store_failed until the process restarts (the outcome of that commit is unknown,
 //   so it is never retried).
@@ -49,9 +50,22 @@ struct StreamAppend {
 // here so they commit atomically with the events. A non-ok Status rolls back the whole command.
 using AppendHook = std::function<Status(sqlite::Db&, std::span<const RecordedEvent>)>;
 
+struct AppendCommand;
+
+// Asked by the writer when a stream of the command has moved on: decide again on the writer's
+// connection, where every command before this one in the batch is visible, and replace the
+// command's appends (and hook) with the new decision (empty appends for a refusal or a no-op).
+// False gives up: the command is answered `conflict`. It runs on the writer thread inside the
+// command's SAVEPOINT (rolled back to its start first), so a stream written by many callers at
+// once (a provider's) is decided in order instead of conflicting again and again.
+using Redecide = std::function<bool(sqlite::Db&, AppendCommand&)>;
+
 struct AppendCommand {
+  static constexpr int redecisions_max = 8;  // then the command is answered `conflict`
+
   std::vector<StreamAppend> appends;  // one or more streams, written atomically
   AppendHook hook;                    // optional
+  Redecide redecide;                  // optional
 };
 
 struct AppendOutcome {
@@ -60,6 +74,12 @@ struct AppendOutcome {
   std::string conflict_stream;        // on conflict: the stream that moved on
   int64_t actual_version = 0;         // on conflict: its version now
 };
+
+// Called exactly once with a command's outcome: on the writer thread after the batch's COMMIT
+// (or its failure), or on the submitting thread when the command is refused before it queues
+// (invalid, store failed, queue full). It must be quick and must not wait for another append:
+// the next batch waits for it.
+using AppendDone = std::function<void(AppendOutcome)>;
 
 enum class Synchronous { off, normal, full };
 
@@ -80,6 +100,9 @@ class EventStore {
   EventStore(const EventStore&) = delete;
   EventStore& operator=(const EventStore&) = delete;
 
+  // Queues `command`; `done` learns its outcome. Nothing waits: thousands of commands may be in
+  // flight on a handful of threads.
+  void submit(AppendCommand command, AppendDone done);
   std::future<AppendOutcome> submit(AppendCommand command);
   AppendOutcome append(AppendCommand command) { return submit(std::move(command)).get(); }
 

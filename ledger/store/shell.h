@@ -8,6 +8,12 @@
 //
 // States are cached per stream (bounded); a cached state is brought up to date by reading only the
 // events after its version, so a long provider history is not re-read on every command.
+//
+// When a stream moved on between the decision and the append (another command, or another
+// escrowd instance, appended to it), the writer asks the command to decide again on its own
+// connection, where everything before it in the batch is visible (AppendCommand::redecide):
+// many releases to one provider at once are decided one after the other inside one batch, not
+// retried batch after batch. The expected versions are still checked at every append.
 // Thread-safety: execute_*() may be called from many threads at once.
 #pragma once
 
@@ -88,10 +94,22 @@ class CommandShell {
   };
   void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
 
+  // Runs a command and waits for its commit (or its refusal).
   CommandResult execute(std::string_view booking_id, const BookingCommand& command,
                         const CommandContext& context);
   CommandResult execute(std::string_view provider_id, const ProviderCommand& command,
                         const CommandContext& context);
+
+  // The same without waiting: the command is decided on the calling thread and queued to the
+  // writer, and `done` gets its result exactly once, on the calling thread when nothing is
+  // appended (a refusal, a no-op) or on the writer thread after the commit. `done` must be quick
+  // (hand the result to another thread); a conflict is decided again on the writer thread.
+  // Hooks::before_append is not called on this path.
+  using CommandDone = std::function<void(CommandResult)>;
+  void submit(std::string_view booking_id, BookingCommand command, CommandContext context,
+              CommandDone done);
+  void submit(std::string_view provider_id, ProviderCommand command, CommandContext context,
+              CommandDone done);
 
   // Current states, for reads and for next_payment(); a missing booking has status none.
   Result<BookingState> load_booking(std::string_view booking_id);
@@ -99,6 +117,8 @@ class CommandShell {
 
  private:
   class ReaderLease;
+  struct Attempt;
+  struct Source;
   template <class State>
   Result<State> load(const std::string& stream, EventReader* reader);
   template <class State>
@@ -108,9 +128,24 @@ class CommandShell {
   Result<ProviderState> load_provider_with_balance(
       std::string_view provider_id,
       const std::function<std::optional<Currency>(const ProviderState&)>& currency_of,
-      Money& available);
-  CommandResult append(std::vector<StreamAppend> appends, StreamStates after,
-                       const CommandContext& context);
+      Money& available, const Source& source);
+  template <class Command>
+  struct Submitted;
+  template <class State>
+  Result<State> load_from(const std::string& stream, const Source& source, EventReader* reader);
+  Attempt prepare(const std::string& booking_id, const BookingCommand& command,
+                  const CommandContext& context, const Source& source);
+  Attempt prepare(const std::string& provider_id, const ProviderCommand& command,
+                  const CommandContext& context, const Source& source);
+  template <class Command>
+  AppendCommand append_command(const std::shared_ptr<Attempt>& attempt, const std::string& owner,
+                               const Command& command, const CommandContext& context,
+                               std::shared_ptr<const void> keep_alive);
+  CommandResult finish(AppendOutcome outcome, Attempt& attempt);
+  template <class Command>
+  CommandResult run(std::string_view id, const Command& command, const CommandContext& context);
+  template <class Command>
+  void attempt_async(std::shared_ptr<Submitted<Command>> submitted);
   std::string meta_json(const CommandContext& context) const;
 
   EventStore& store_;

@@ -10,6 +10,8 @@
 // limit chosen per request from its header (413 before the body, before 100 Continue, for
 // chunked bodies too, never above body_bytes_max), large bodies capped with 503 busy, and
 // escrowd's own policy (request_body_limit, answered_inline, waits_on_paystack).
+// Asynchronous answers: 200 requests waiting for answers given later from another thread hold
+// none of the 16 handler threads, each answered once.
 // Availability: requests that wait on a dependency run on their own bounded pool (503 busy past
 // it, other requests answered meanwhile); a body dribbled below the minimum rate is cut off
 // after the grace; at capacity a newcomer takes the place of a connection that never sent a
@@ -32,6 +34,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/app.h"
 #include "api/server.h"
@@ -540,6 +543,65 @@ TEST_CASE("16 blocked handlers run at once, and GET /healthz is answered while t
     REQUIRE(response);
     CHECK(response->status == 200);
   }
+}
+
+TEST_CASE("an answer that waits for a completion holds no handler thread: 200 wait at once") {
+  // The handler keeps each Responder and returns at once, as App::handle does for a command
+  // waiting for its commit; the answers come later, from another thread.
+  std::mutex mutex;
+  std::condition_variable waiting_changed;
+  std::vector<Responder> waiting;
+  ServerOptions options;  // 2 I/O threads: 16 handler threads
+  options.port = 0;
+  options.threads = 2;
+  auto started =
+      Server::start(options, AsyncRequestHandler([&](HttpRequest request, Responder respond) {
+                      if (request.path() != "/wait") {
+                        HttpResponse now;
+                        now.body = "now";
+                        return respond(std::move(now));
+                      }
+                      std::lock_guard lock(mutex);
+                      waiting.push_back(std::move(respond));
+                      waiting_changed.notify_all();
+                    }));
+  REQUIRE(started.is_ok());
+  auto server = std::move(started).value();
+
+  constexpr int requests = 200;  // far more than the 16 handler threads
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < requests; ++i) {
+    clients.push_back(std::make_unique<RawClient>(server->port()));
+    REQUIRE(clients.back()->send(get("/wait")));
+  }
+  {
+    std::unique_lock lock(mutex);
+    CHECK(waiting_changed.wait_for(lock, 10s, [&] { return waiting.size() == requests; }));
+  }
+  RawClient probe(server->port());  // the handler threads are free meanwhile
+  REQUIRE(probe.send(get("/now")));
+  auto now = probe.read_response();
+  REQUIRE(now);
+  CHECK(now->body == "now");
+
+  std::thread answerer([&] {
+    std::lock_guard lock(mutex);
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      HttpResponse later;
+      later.body = "later " + std::to_string(i);
+      waiting[i](later);
+      waiting[i](later);  // a second answer is ignored
+    }
+  });
+  answerer.join();
+  int answered = 0;
+  for (auto& client : clients) {
+    auto response = client->read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    if (response->body.starts_with("later ")) ++answered;
+  }
+  CHECK(answered == requests);
 }
 
 TEST_CASE("the body limit is chosen per request from its header, before any body is read") {

@@ -10,7 +10,8 @@
 // deterministically: a "gate" command whose hook blocks the writer thread until the test has
 // queued the commands it wants in the next batch. A failing COMMIT is produced honestly by a
 // fault-injecting SQLite VFS that makes writes to the WAL file fail. Hooks run on the writer
-// thread, so they only record what they see; the assertions are made on the test thread.
+// thread, so they only record what they see; the assertions are made on the test thread. The
+// callback form of submit() is checked to answer after COMMIT with no thread waiting per command.
 #include "ledger/store/event_store.h"
 
 #include <sqlite3.h>
@@ -18,11 +19,14 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -557,6 +561,69 @@ TEST_CASE("a refused command in a batch is rolled back while its neighbours comm
   CHECK(count_rows(db, "SELECT count(*) FROM notes WHERE note = 'before' AND seq = 4") == 1);
   CHECK(count_rows(db, "SELECT count(*) FROM notes WHERE note = 'after' AND seq = 5") == 1);
   CHECK(count_rows(db, "SELECT count(*) FROM events WHERE stream IN ('hook', 'throws')") == 0);
+}
+
+TEST_CASE("submit with a callback: a thousand commands in flight from one thread share a commit",
+          "[event_store][group_commit]") {
+  Fixture f;
+  auto store = f.open_store();
+  Gate gate;
+  std::future<AppendOutcome> first = store->submit(gate.command("gate"));
+  gate.wait_entered();
+
+  // One thread queues every command and waits for none of them: a handler that awaits its
+  // commit instead of blocking on it.
+  constexpr int in_flight = 1000;
+  struct Seen {
+    std::mutex mutex;
+    std::condition_variable all_in;
+    int answered = 0;
+    int ok = 0;
+    int answered_before_commit = 0;  // a callback that ran before its events were committed
+  } seen;
+  for (int i = 0; i < in_flight; ++i) {
+    store->submit(command("s-" + std::to_string(i), 0), [&seen, &store](AppendOutcome outcome) {
+      std::lock_guard lock(seen.mutex);
+      if (outcome.status.is_ok()) {
+        ++seen.ok;
+        if (store->last_seq() < outcome.events.back().seq) ++seen.answered_before_commit;
+      }
+      if (++seen.answered == in_flight) seen.all_in.notify_all();
+    });
+  }
+  {
+    std::lock_guard lock(seen.mutex);
+    CHECK(seen.answered == 0);  // the writer is held: nothing is answered before its commit
+  }
+  gate.open();
+  REQUIRE(outcome_of(first).status.is_ok());
+  {
+    std::unique_lock lock(seen.mutex);
+    REQUIRE(seen.all_in.wait_for(lock, wait_max, [&] { return seen.answered == in_flight; }));
+    CHECK(seen.ok == in_flight);
+    CHECK(seen.answered_before_commit == 0);
+  }
+  // The gate's commit, then the thousand in one transaction (batch_commands_max is 1024).
+  EventStore::Stats stats = store->stats();
+  CHECK(stats.commits == 2);
+  CHECK(stats.commands == in_flight + 1);
+  check_chain(f.all_events());
+}
+
+TEST_CASE("submit with a callback answers a refusal before it queues on the calling thread",
+          "[event_store]") {
+  Fixture f;
+  auto store = f.open_store();
+  std::optional<AppendOutcome> refused;
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id answered_on;
+  store->submit(command("", 0), [&](AppendOutcome outcome) {
+    answered_on = std::this_thread::get_id();
+    refused = std::move(outcome);
+  });
+  REQUIRE(refused);
+  CHECK(refused->status.code() == StatusCode::invalid_argument);
+  CHECK(answered_on == caller);
 }
 
 TEST_CASE("a hook's writes commit with the events and roll back with them", "[event_store][hook]") {

@@ -5,7 +5,8 @@
 // with group commit, and drives bookings through CommandShell exactly as the HTTP service will.
 // It then reads the projection tables with SQL and checks what a user of the API would see
 // (statuses, balances, payouts), that a release pays the provider out in the same atomic append,
-// that a stale cached state is re-decided after a version conflict, that a withdrawal is checked
+// that a stale cached state is re-decided after a version conflict (also for a command submitted
+// without waiting, answered once from the writer), that a withdrawal is checked
 // against the available balance, and that the live tables always equal a fresh rebuild: verify()
 // passes, rebuild() reports no drift, a hand-edited projection row is reported as drift and
 // repaired, and a projection whose recorded version is stale is rebuilt by rebuild_stale(); a
@@ -15,7 +16,11 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,6 +175,64 @@ TEST_CASE("a shell deciding on a stale cached state re-decides after the conflic
   CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") ==
         "cancelled/refunding");
   CHECK(f.integer("SELECT COUNT(*) FROM refunds WHERE booking_id='b1'") == 1);
+  f.expect_verified();
+}
+
+TEST_CASE("a submitted command on a stale cached state is decided again and answered once") {
+  Fixture f;
+  f.create("b1", 500'000);
+  CommandShell other(*f.store, f.live, f.clock);
+  REQUIRE(other.load_booking("b1").is_ok());  // caches version 1
+  f.pay_next("b1");
+  std::promise<CommandResult> answered;
+  std::atomic<int> answers{0};
+  other.submit("b1", CancelBooking{"changed plans"},
+               CommandContext{Actor{"client-1", Role::client}, {}, {}, {}, {}},
+               [&](CommandResult result) {
+                 if (++answers == 1) answered.set_value(std::move(result));
+               });
+  std::future<CommandResult> result = answered.get_future();
+  REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CommandResult r = result.get();
+  REQUIRE(r.ok());
+  CHECK(r.events.size() == 2);  // decided again on the paid booking: cancelled and refunded
+  CHECK(answers == 1);
+  CHECK(f.text("SELECT status || '/' || payment_status FROM bookings WHERE id='b1'") ==
+        "cancelled/refunding");
+  f.expect_verified();
+}
+
+TEST_CASE("commands submitted from one thread without waiting all commit, releases with payouts") {
+  Fixture f;
+  REQUIRE(f.run_provider("provider-1",
+                         RegisterPayoutAccount{"RCP_1", "058", "Bola", "6789", Currency::NGN},
+                         service)
+              .ok());
+  constexpr int bookings = 60;
+  for (int i = 0; i < bookings; ++i) {
+    f.create("b" + std::to_string(i), 100'000);
+    f.pay_next("b" + std::to_string(i));
+  }
+  // Every release at once from this thread: each appends to its booking and to the one provider
+  // stream, so most are decided again after a conflict on the provider stream.
+  std::mutex mutex;
+  std::condition_variable all_in;
+  int ok = 0, answered = 0;
+  for (int i = 0; i < bookings; ++i) {
+    f.shell->submit("b" + std::to_string(i), ConfirmCompletion{},
+                    CommandContext{admin, {}, {}, {}, {}}, [&](CommandResult r) {
+                      std::lock_guard lock(mutex);
+                      if (r.ok()) ++ok;
+                      if (++answered == bookings) all_in.notify_all();
+                    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(all_in.wait_for(lock, std::chrono::seconds(30), [&] { return answered == bookings; }));
+  }
+  CHECK(ok == bookings);
+  CHECK(f.integer("SELECT COUNT(*) FROM bookings WHERE status='completed'") == bookings);
+  CHECK(f.integer("SELECT COUNT(*) FROM payouts WHERE provider_id='provider-1'") == bookings);
   f.expect_verified();
 }
 
