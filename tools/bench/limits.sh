@@ -14,8 +14,8 @@
 #      booking, and signed webhooks (distinct deliveries from `escrow-bench webhook-file`);
 #   5. `escrow-bench http`: POST /bookings open loop at half the wrk POST rate (the latency row),
 #      whole lifecycles, and a burst of webhooks timed until processed;
-#   6. a second fresh escrowd under a mixed load (wrk/mixed.lua plus lifecycles) for 60 s, then
-#      its resident memory (VmRSS);
+#   6. a second fresh escrowd under a mixed load for 60 s (wrk/mixed.lua: reads, new bookings,
+#      webhooks; and rounds of 20 lifecycles from escrow-bench), then its resident memory (VmRSS);
 #   7. `escrow-bench core` writes a log of 400,000+ events; `escrowctl rebuild` and
 #      `escrowctl verify` are timed on it;
 #   8. `escrowctl verify` on every escrow database the run wrote (the raw append's is not one).
@@ -271,7 +271,7 @@ verify_db "$T/a/escrow.db"
 
 # ---- 6. memory after the mixed load ------------------------------------------------------------
 phase "escrowd resident memory: a fresh escrowd, ${mixed_s} s of mixed load" \
-  "(wrk/mixed.lua, wrk -t$wrk_threads -c$wrk_connections; lifecycles from 8 more connections)"
+  "(wrk/mixed.lua, wrk -t$wrk_threads -c$wrk_connections; lifecycles from 4 more connections)"
 start_world "$T/b"
 create_booking read-1
 env BENCH_PATH=/bookings/read-1 BENCH_READ_TOKEN="$admin_token" BENCH_TOKEN="$service_token" \
@@ -280,19 +280,34 @@ env BENCH_PATH=/bookings/read-1 BENCH_READ_TOKEN="$admin_token" BENCH_TOKEN="$se
   "$escrowd_url" >"$T/mixed.wrk" 2>&1 &
 mixed_pid=$!
 pids+=("$mixed_pid")
-rounds=0
-while kill -0 "$mixed_pid" 2>/dev/null; do
-  bench --scenario lifecycles --lifecycles 40 --connections 8 >"$T/mixed-lifecycles.out" \
-    2>&1 || { error "mixed load: escrow-bench lifecycles exited $? (see $T/mixed-lifecycles.out)"; break; }
-  rounds=$((rounds + 1))
-done
+# Rounds of lifecycles while wrk runs; a round that fails stops them (its output is kept).
+(
+  rounds=0
+  while kill -0 "$mixed_pid" 2>/dev/null; do
+    bench --scenario lifecycles --lifecycles 20 --connections 4 >"$T/mixed-lifecycles.out" 2>&1 ||
+      { echo "failed" >"$T/mixed-lifecycles.failed"; break; }
+    rounds=$((rounds + 1))
+    echo $rounds >"$T/mixed-lifecycles.rounds"
+  done
+) &
+lifecycles_pid=$!
+pids+=("$lifecycles_pid")
 wait "$mixed_pid" || error "mixed load: wrk exited $?"
 forget_pid "$mixed_pid"
 rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$escrowd_pid/status")
 hwm_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$escrowd_pid/status")
+wait "$lifecycles_pid" || true
+forget_pid "$lifecycles_pid"
+[ ! -f "$T/mixed-lifecycles.failed" ] ||
+  error "mixed load: escrow-bench lifecycles failed (see $T/mixed-lifecycles.out)"
+rounds=$(cat "$T/mixed-lifecycles.rounds" 2>/dev/null || echo 0)
 python3 "$HERE/limits_report.py" wrk mixed "$T/mixed.wrk" "$R" || error "mixed load: failed requests"
-echo "  lifecycles alongside: $((rounds * 40)) in $rounds rounds"
-echo "  escrowd VmRSS $((rss_kib / 1024)) MiB, VmHWM (peak) $((hwm_kib / 1024)) MiB"
+waiting=$(curl -sf "$escrowd_url/admin/webhook-events?limit=1" -H "Authorization: Bearer $admin_token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"].get("received", 0))' || echo '?')
+echo "  lifecycles alongside: $((rounds * 20)) in $rounds rounds of 20;" \
+  "webhook deliveries still waiting to be processed: $waiting"
+echo "  escrowd VmRSS $((rss_kib / 1024)) MiB, VmHWM (peak) $((hwm_kib / 1024)) MiB," \
+  "read when wrk ended"
 echo "{\"vm_rss_mib\":$(python3 -c "print($rss_kib/1024)"),\"vm_hwm_mib\":$(python3 -c "print($hwm_kib/1024)")}" \
   >"$R/memory.json"
 stop_world
