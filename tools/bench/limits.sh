@@ -23,7 +23,7 @@
 # verify is an error: printed when it happens, listed at the end, exit status 1. Targets not met
 # are reported in the table, not errors.
 #
-# --quick shortens every phase (about 2 minutes; the rebuild, verify and memory rows are then not
+# --quick shortens every phase (under a minute; the rebuild, verify and memory rows are then not
 # judged). --no-build skips step 1. --json FILE also writes the figures as JSON. --keep keeps the
 # temporary directory (databases, logs, each phase's figures). Environment: ESCROW_THREADS
 # (default: escrowd's) passes to escrowd and, as --threads, to bench-min-server; TMPDIR chooses
