@@ -1,7 +1,5 @@
 #include "http_bench.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -17,6 +16,7 @@
 
 #include "http_client.h"
 #include "ledger/hash.h"
+#include "signing.h"
 
 namespace escrow::bench {
 
@@ -28,44 +28,10 @@ constexpr auto poll_interval = std::chrono::milliseconds(20);
 constexpr auto wait_limit = std::chrono::seconds(60);
 constexpr auto drain_limit = std::chrono::seconds(300);
 constexpr int64_t read_set_size = 1000;  // bookings `reads` creates when `commands` did not run
-
-// ---- signing ---------------------------------------------------------------------------------
-
-std::string hmac(const EVP_MD* digest, std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(digest, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &size);
-  return std::string(reinterpret_cast<const char*>(out), size);
-}
-
-std::string base64url(std::string_view bytes) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t bits = 0;
-  int held = 0;
-  for (unsigned char c : bytes) {
-    bits = (bits << 8) | c;
-    held += 8;
-    while (held >= 6) out += alphabet[(bits >> (held -= 6)) & 63];
-  }
-  if (held > 0) out += alphabet[(bits << (6 - held)) & 63];
-  return out;
-}
-
-// An HS256 bearer token valid for an hour, minted here rather than with the service's own code,
-// as any marketplace backend would.
-std::string mint_token(const std::string& secret, const std::string& sub, const char* role) {
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  std::string claims = "{\"sub\":\"" + sub + "\",\"role\":\"" + role +
-                       "\",\"iat\":" + std::to_string(now) +
-                       ",\"exp\":" + std::to_string(now + 3600) + "}";
-  std::string input = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url(claims);
-  return input + "." + base64url(hmac(EVP_sha256(), secret, input));
-}
+// Open loop: a request sent later than this after it was due counts as sent late.
+constexpr auto late_slack = std::chrono::milliseconds(1);
+// Open loop: the first request is due this long after every connection is open.
+constexpr auto open_loop_start_delay = std::chrono::milliseconds(20);
 
 Headers bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
@@ -123,6 +89,7 @@ using Step = std::function<std::string(Clients&, int64_t n)>;
 struct Load {
   std::vector<int64_t> latencies_ns;  // sorted once the load is over
   int64_t ok = 0, failed = 0;
+  int64_t sent_late = 0;  // open loop: requests sent more than late_slack after they were due
   std::string first_error;
   double seconds = 0;
   double per_second() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
@@ -139,6 +106,28 @@ struct Target {
   std::optional<Endpoint> sim;
   int connections = 1;
 };
+
+// Runs one step and records its outcome in `load`, its latency counted from `since`.
+void record(Load& load, Clients& clients, const Step& step, int64_t n, Clock::time_point since) {
+  std::string error = step(clients, n);
+  load.latencies_ns.push_back(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count());
+  if (error.empty()) {
+    ++load.ok;
+  } else if (load.failed++ == 0) {
+    load.first_error = std::move(error);
+  }
+}
+
+// Adds one thread's figures to the total (under the caller's lock).
+void merge(Load& total, const Load& mine) {
+  total.latencies_ns.insert(total.latencies_ns.end(), mine.latencies_ns.begin(),
+                            mine.latencies_ns.end());
+  total.ok += mine.ok;
+  total.failed += mine.failed;
+  total.sent_late += mine.sent_late;
+  if (total.first_error.empty()) total.first_error = mine.first_error;
+}
 
 // Runs `step` for n = 0, 1, ... from `target.connections` threads until `count` steps were
 // started or, when seconds > 0, until that much time passed.
@@ -159,26 +148,57 @@ Load drive(const Target& target, int64_t count, double seconds, const Step& step
         if (seconds > 0 ? Clock::now() >= deadline : next.load() >= count) break;
         int64_t n = next.fetch_add(1);
         if (seconds <= 0 && n >= count) break;
-        auto began = Clock::now();
-        std::string error = step(clients, n);
-        mine.latencies_ns.push_back(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - began).count());
-        if (error.empty()) {
-          ++mine.ok;
-        } else if (mine.failed++ == 0) {
-          mine.first_error = std::move(error);
-        }
+        record(mine, clients, step, n, Clock::now());
       }
       std::lock_guard lock(mutex);
-      load.latencies_ns.insert(load.latencies_ns.end(), mine.latencies_ns.begin(),
-                               mine.latencies_ns.end());
-      load.ok += mine.ok;
-      load.failed += mine.failed;
-      if (load.first_error.empty()) load.first_error = mine.first_error;
+      merge(load, mine);
     });
   }
   for (std::thread& t : threads) t.join();
   load.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(load.latencies_ns.begin(), load.latencies_ns.end());
+  return load;
+}
+
+// Open loop: request n is due at start + n / rate, for n below rate x seconds, whatever the
+// answers before it did. Each thread (a connection each) takes the next request, sleeps until it
+// is due and sends it; its latency is measured from the due time, not from the send, so a slow
+// answer delays no later arrival and a request that waited for a free connection is charged its
+// wait (no coordinated omission). Connections are opened before the clock starts. `seconds` of
+// the result runs from the first due time to the last answer.
+Load drive_open_loop(const Target& target, double rate, double seconds, const Step& step) {
+  const auto count = static_cast<int64_t>(rate * seconds);
+  Load load;
+  std::mutex mutex;
+  std::atomic<int64_t> next{0};
+  Clock::time_point start;  // written before `ready` opens, read after
+  std::latch ready(target.connections + 1);
+  Clock::time_point last_answer;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < target.connections; ++t) {
+    threads.emplace_back([&] {
+      Clients clients{HttpConnection(target.api), std::nullopt};
+      if (target.sim) clients.sim.emplace(*target.sim);
+      (void)clients.api.request("GET", "/healthz");
+      ready.arrive_and_wait();
+      Load mine;
+      for (int64_t n = next.fetch_add(1); n < count; n = next.fetch_add(1)) {
+        auto due = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(n) / rate));
+        std::this_thread::sleep_until(due);
+        if (Clock::now() - due > late_slack) ++mine.sent_late;
+        record(mine, clients, step, n, due);
+      }
+      auto finished = Clock::now();
+      std::lock_guard lock(mutex);
+      merge(load, mine);
+      last_answer = std::max(last_answer, finished);
+    });
+  }
+  start = Clock::now() + open_loop_start_delay;
+  ready.arrive_and_wait();
+  for (std::thread& t : threads) t.join();
+  load.seconds = std::max(0.0, std::chrono::duration<double>(last_answer - start).count());
   std::sort(load.latencies_ns.begin(), load.latencies_ns.end());
   return load;
 }
@@ -215,6 +235,7 @@ class Bench {
     return "bp" + run_ + "-" + std::to_string(n % options_.connections);
   }
 
+  Load drive_scenario(const Step& step) const;
   std::string create(Clients& c, const std::string& id, int64_t n) const;
   Load commands();
   Load reads();
@@ -258,10 +279,15 @@ std::string Bench::create(Clients& c, const std::string& id, int64_t n) const {
   return reply.status == 201 ? std::string() : describe("POST /bookings", reply);
 }
 
+// Commands, reads and webhooks: closed loop for --count or --seconds, or open loop at --rate.
+Load Bench::drive_scenario(const Step& step) const {
+  if (options_.rate > 0) return drive_open_loop(target_, options_.rate, options_.seconds, step);
+  return drive(target_, options_.count, options_.seconds, step);
+}
+
 Load Bench::commands() {
-  Load load = drive(target_, options_.count, options_.seconds, [this](Clients& c, int64_t n) {
-    return create(c, "b" + run_ + "-" + std::to_string(n), n);
-  });
+  Load load = drive_scenario(
+      [this](Clients& c, int64_t n) { return create(c, "b" + run_ + "-" + std::to_string(n), n); });
   created_ = load.failed ? 0 : load.ok;  // with failures, which ids exist is unknown
   return load;
 }
@@ -279,7 +305,7 @@ Load Bench::reads() {
     }
     created_ = setup.ok;
   }
-  return drive(target_, options_.count, options_.seconds, [this](Clients& c, int64_t n) {
+  return drive_scenario([this](Clients& c, int64_t n) {
     std::string id = "b" + run_ + "-" + std::to_string(n % created_);
     HttpReply reply = c.api.request("GET", "/bookings/" + id, {}, bearer(admin_));
     if (reply.status != 200) return describe("GET /bookings/:id", reply);
@@ -289,20 +315,12 @@ Load Bench::reads() {
 
 Load Bench::webhooks(Drain& drain) {
   auto start = Clock::now();
-  Load load = drive(target_, options_.count, options_.seconds, [this](Clients& c, int64_t n) {
+  Load load = drive_scenario([this](Clients& c, int64_t n) {
     std::string reference = "bwh" + run_ + "-" + std::to_string(n);
-    std::string body =
-        R"({"event":"charge.success","data":{"id":)" + std::to_string(5'000'000'000 + n) +
-        R"(,"domain":"test","status":"success","reference":")" + reference +
-        R"(","amount":5000000,"message":null,"gateway_response":"Successful",)"
-        R"("paid_at":"2026-11-21T10:00:00.000Z","created_at":"2026-11-21T09:59:00.000Z",)"
-        R"("channel":"card","currency":"NGN","fees":85000,)"
-        R"("customer":{"email":"bench@example.com"},"authorization":{}}})";
-    std::string signature = hmac(EVP_sha512(), paystack_secret_, body);
-    HttpReply reply = c.api.request(
-        "POST", "/webhooks/paystack", body,
-        {{"x-paystack-signature",
-          to_hex(reinterpret_cast<const uint8_t*>(signature.data()), signature.size())}});
+    std::string body = charge_success_body(reference, 5'000'000'000 + n);
+    HttpReply reply =
+        c.api.request("POST", "/webhooks/paystack", body,
+                      {{"x-paystack-signature", webhook_signature(paystack_secret_, body)}});
     if (reply.status != 200) return describe("POST /webhooks/paystack", reply);
     return reply.body.find("\"duplicate\":false") != std::string::npos
                ? std::string()
@@ -402,11 +420,25 @@ Load Bench::lifecycles() {
 
 void Bench::report(const char* name, const char* unit, const Load& load, const std::string& extra) {
   double p50 = load.percentile_ms(0.50), p90 = load.percentile_ms(0.90);
-  double p99 = load.percentile_ms(0.99), max = load.percentile_ms(1.0);
+  double p99 = load.percentile_ms(0.99), p999 = load.percentile_ms(0.999);
+  double max = load.percentile_ms(1.0);
   std::printf(
-      "  %-10s %lld %s in %.2f s: %.0f/s; latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
+      "  %-10s %lld %s in %.2f s: %.0f/s; latency ms p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  "
+      "max %.2f\n",
       name, static_cast<long long>(load.ok), unit, load.seconds, load.per_second(), p50, p90, p99,
-      max);
+      p999, max);
+  std::string open_loop;
+  if (options_.rate > 0 && std::string_view(name) != "lifecycles") {
+    auto due = static_cast<long long>(options_.rate * options_.seconds);
+    std::printf(
+        "  %-10s open loop: %lld due at %.0f/s, latency from each one's due time; %lld sent "
+        "more than %lld ms late (every connection busy, or the client behind)\n",
+        "", due, options_.rate, static_cast<long long>(load.sent_late),
+        static_cast<long long>(late_slack.count()));
+    open_loop = ",\"open_loop\":{\"rate\":" + std::to_string(options_.rate) +
+                ",\"due\":" + std::to_string(due) +
+                ",\"sent_late\":" + std::to_string(load.sent_late) + "}";
+  }
   if (load.failed) {
     failed_ = true;
     std::printf("  %-10s %lld FAILED; first: %s\n", name, static_cast<long long>(load.failed),
@@ -415,18 +447,22 @@ void Bench::report(const char* name, const char* unit, const Load& load, const s
   char buffer[512];
   std::snprintf(buffer, sizeof buffer,
                 "%s\"%s\":{\"ok\":%lld,\"failed\":%lld,\"seconds\":%.3f,\"per_s\":%.1f,"
-                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f}%s}",
+                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
+                "\"max\":%.3f}",
                 json_.empty() ? "" : ",", name, static_cast<long long>(load.ok),
                 static_cast<long long>(load.failed), load.seconds, load.per_second(), p50, p90, p99,
-                max, extra.c_str());
-  json_ += buffer;
+                p999, max);
+  json_ += buffer + open_loop + extra + "}";
 }
 
 int Bench::run() {
   const std::string& s = options_.scenario;
   auto wanted = [&](const char* name) { return s == "all" || s == name; };
   char budget[64];
-  if (options_.seconds > 0) {
+  if (options_.rate > 0) {
+    std::snprintf(budget, sizeof budget, "open loop at %.0f/s for %.1f s", options_.rate,
+                  options_.seconds);
+  } else if (options_.seconds > 0) {
     std::snprintf(budget, sizeof budget, "%.1f s", options_.seconds);
   } else {
     std::snprintf(budget, sizeof budget, "%lld requests", static_cast<long long>(options_.count));
@@ -482,6 +518,13 @@ int run_http(const HttpOptions& options) {
     return 2;
   }
   target.api = *api;
+  if (options.rate > 0 &&
+      (options.seconds <= 0 || options.scenario == "all" || options.scenario == "lifecycles")) {
+    std::fprintf(stderr,
+                 "escrow-bench http: --rate runs one of commands, reads, webhooks open loop, "
+                 "and needs --seconds\n");
+    return 2;
+  }
   if (options.sim_url.empty() && (options.scenario == "all" || options.scenario == "lifecycles")) {
     std::fprintf(stderr, "escrow-bench http: lifecycles need --sim-url\n");
     return 2;

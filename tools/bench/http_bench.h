@@ -12,6 +12,10 @@
 //   lifecycles  create -> pay -> checkout completed at the simulator -> charge.success webhook ->
 //               held in escrow -> proof -> release -> payout transfer -> transfer.success, each
 //               booking driven by one thread that polls GET /bookings/:id every 20 ms.
+// Commands, reads and webhooks run closed loop (each connection sends its next request when the
+// last is answered) for --count requests or --seconds, or with --rate open loop: requests due at
+// fixed times, rate per second over --seconds, spread over the connections, each latency counted
+// from its due time so that a slow answer is not hidden by the requests it held back.
 // Secrets come from environment variables named by the options, never from the command line.
 // The service must allow the request rate (ESCROW_RATE_LIMIT_PER_MIN); tools/bench/http_world.sh
 // starts escrowd and paystack-sim suitably on a temporary database.
@@ -31,6 +35,7 @@ struct HttpOptions {
   int connections = 32;
   int64_t count = 2000;  // requests of each of commands, reads, webhooks
   double seconds = 0;    // > 0: each of those runs this long instead, with no count limit
+  double rate = 0;       // > 0: open loop, this many requests due per second over `seconds`
   int64_t lifecycles = 100;
   bool json = false;
 };

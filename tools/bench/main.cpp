@@ -3,6 +3,7 @@
 
 #include "core_bench.h"
 #include "http_bench.h"
+#include "webhook_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"escrow-bench: measure the escrow ledger (see docs/performance.md)"};
@@ -50,13 +51,35 @@ int main(int argc, char** argv) {
       ->add_option("--seconds", http.seconds,
                    "run each of commands, reads, webhooks this long instead of --count")
       ->check(CLI::Range(0.1, 3600.0));
+  http_cmd
+      ->add_option("--rate", http.rate,
+                   "open loop: requests due per second over --seconds (one of commands, reads, "
+                   "webhooks), latency from each due time")
+      ->check(CLI::Range(1.0, 1e6));
   http_cmd->add_option("--lifecycles", http.lifecycles, "whole booking lifecycles to drive")
       ->check(CLI::Range(1, 10000000))
       ->capture_default_str();
   http_cmd->add_flag("--json", http.json, "end with one JSON line of the figures");
 
+  escrow::bench::WebhookFileOptions webhook_file;
+  CLI::App* webhook_file_cmd = app.add_subcommand(
+      "webhook-file", "write signed charge.success webhooks, SIGNATURE<TAB>BODY a line, for wrk");
+  webhook_file_cmd->add_option("--out", webhook_file.out_path, "file to write")->required();
+  webhook_file_cmd->add_option("--count", webhook_file.count, "deliveries, each distinct")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
+      ->capture_default_str();
+  webhook_file_cmd
+      ->add_option("--reference-prefix", webhook_file.reference_prefix,
+                   "references are PREFIX-0, PREFIX-1, ...")
+      ->capture_default_str();
+  webhook_file_cmd
+      ->add_option("--paystack-secret-env", webhook_file.paystack_secret_env,
+                   "environment variable holding the Paystack secret key")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (core_cmd->parsed()) return escrow::bench::run_core(core);
   if (http_cmd->parsed()) return escrow::bench::run_http(http);
+  if (webhook_file_cmd->parsed()) return escrow::bench::run_webhook_file(webhook_file);
   return 2;
 }
