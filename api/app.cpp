@@ -235,8 +235,17 @@ bool waits_on_paystack(std::string_view method, std::string_view target) {
   });
 }
 
-bool answered_inline(std::string_view method, std::string_view target) {
-  return method == "GET" && target.substr(0, target.find('?')) == "/healthz";
+bool answered_inline(const HttpRequest& request) {
+  return request.method == "GET" && request.path() == "/healthz";
+}
+
+bool App::runs_inline(const HttpRequest& request) const {
+  if (answered_inline(request)) return true;
+  // A keyed request claims its key in a write transaction of its own, which may wait for the
+  // writer: never on the I/O thread.
+  if (request.headers.contains("Idempotency-Key")) return false;
+  Router::Match match = parts_->router.match(request.method, request.path());
+  return match.handler && match.only_waits_on_commit;
 }
 
 ServerOptions server_options(const Config& config, const Clock& clock) {

@@ -92,7 +92,7 @@ size_t request_body_limit(std::string_view method, std::string_view target, bool
 // chargeback (escrowd runs them on their own bounded pool: ServerOptions::waits_on_dependency).
 bool waits_on_paystack(std::string_view method, std::string_view target);
 // True for GET /healthz, whose answer needs nothing that can block.
-bool answered_inline(std::string_view method, std::string_view target);
+bool answered_inline(const HttpRequest& request);
 // The server options escrowd serves with: `config`'s address and threads, every body capped at
 // upload_request_bytes_max, request_body_limit with the token of an upload verified against
 // config.jwt_secret at `clock`'s time (which must outlive the options), answered_inline, and
@@ -115,6 +115,11 @@ class App {
 
   void start_workers();  // outbox, schedulers, webhook retries, notifier
   void stop_workers();   // idempotent; waits for in-progress work to finish
+
+  // True for a request that may run on the server's I/O thread (ServerOptions::run_inline):
+  // answered_inline(), or a route registered as only waiting on its commit, without an
+  // Idempotency-Key (its claim is a write of its own).
+  bool runs_inline(const HttpRequest& request) const;
 
   Services& services();
   // The route table App::handle dispatches on (every handler file's routes and the console's).

@@ -29,20 +29,29 @@ HttpResult<Principal> require(const Services& services, const HttpRequest& reque
   return require(services, request, std::span<const Role>(roles.begin(), roles.size()));
 }
 
-Completion<CommandResult> commit(Services& services, std::string_view booking_id,
-                                 BookingCommand command, CommandContext context) {
+Post resume_for(Services& services, const HttpRequest& request) {
+  if (request.resume_on) return request.resume_on;
+  return [&tasks = services.tasks](std::function<void()> work) { tasks.post(std::move(work)); };
+}
+
+Completion<CommandResult> commit(Services& services, const HttpRequest& request,
+                                 std::string_view booking_id, BookingCommand command,
+                                 CommandContext context) {
   return completion<CommandResult>(
-      services.tasks, [&services, id = std::string(booking_id), command = std::move(command),
-                       context = std::move(context)](Completion<CommandResult>::Done done) {
+      resume_for(services, request),
+      [&services, id = std::string(booking_id), command = std::move(command),
+       context = std::move(context)](Completion<CommandResult>::Done done) {
         services.shell.submit(id, command, context, std::move(done));
       });
 }
 
-Completion<CommandResult> commit(Services& services, std::string_view provider_id,
-                                 ProviderCommand command, CommandContext context) {
+Completion<CommandResult> commit(Services& services, const HttpRequest& request,
+                                 std::string_view provider_id, ProviderCommand command,
+                                 CommandContext context) {
   return completion<CommandResult>(
-      services.tasks, [&services, id = std::string(provider_id), command = std::move(command),
-                       context = std::move(context)](Completion<CommandResult>::Done done) {
+      resume_for(services, request),
+      [&services, id = std::string(provider_id), command = std::move(command),
+       context = std::move(context)](Completion<CommandResult>::Done done) {
         services.shell.submit(id, command, context, std::move(done));
       });
 }

@@ -3,7 +3,8 @@
 //
 //   auto who = require(services, request, {Role::client, Role::admin});
 //   if (!who.is_ok()) return who.error();                      // 401 or 403
-//   CommandResult r = co_await commit(services, id, command, context_for(who.value(), request));
+//   CommandResult r =
+//       co_await commit(services, request, id, command, context_for(who.value(), request));
 //   if (auto failed = command_failure(r)) co_return *failed;   // 409/404/403/400 or 500/503
 //
 // Thread-safety: pure functions over their arguments.
@@ -39,13 +40,19 @@ HttpResult<Principal> require(const Services& services, const HttpRequest& reque
 HttpResult<Principal> require(const Services& services, const HttpRequest& request,
                               std::span<const Role> roles);
 
+// Where a handler of `request` continues after a completion: the connection's thread
+// (HttpRequest::resume_on), else services.tasks.
+Post resume_for(Services& services, const HttpRequest& request);
+
 // Runs a command without holding the thread while it waits for its commit (api/task.h):
-//   CommandResult r = co_await commit(services, id, command, context);
-// The handler continues on services.tasks (or right away for a refusal decided at once).
-Completion<CommandResult> commit(Services& services, std::string_view booking_id,
-                                 BookingCommand command, CommandContext context);
-Completion<CommandResult> commit(Services& services, std::string_view provider_id,
-                                 ProviderCommand command, CommandContext context);
+//   CommandResult r = co_await commit(services, request, id, command, context);
+// The handler continues where resume_for() says (or right away for a refusal decided at once).
+Completion<CommandResult> commit(Services& services, const HttpRequest& request,
+                                 std::string_view booking_id, BookingCommand command,
+                                 CommandContext context);
+Completion<CommandResult> commit(Services& services, const HttpRequest& request,
+                                 std::string_view provider_id, ProviderCommand command,
+                                 CommandContext context);
 
 Actor actor_of(const Principal& principal);
 

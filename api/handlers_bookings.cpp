@@ -124,7 +124,7 @@ Task<HttpResponse> run_on_booking(Services& services, const HttpRequest& request
   if (!visible.is_ok()) co_return visible.error();
   std::optional<HttpResponse> answered;
   CommandResult result =
-      co_await commit(services, id, command,
+      co_await commit(services, request, id, command,
                       answering_context(services, who, request, booking_render(200), answered));
   if (auto failed = command_failure(result)) co_return *failed;
   wake_outbox_if_queued(services, result);
@@ -196,7 +196,7 @@ Task<HttpResponse> create_booking(Services& services, const HttpRequest& request
   const std::string id = command.value().booking_id;
   std::optional<HttpResponse> answered;
   CommandResult result = co_await commit(
-      services, id, command.value(),
+      services, request, id, command.value(),
       answering_context(services, who.value(), request, booking_render(201), answered));
   if (auto failed = command_failure(result)) co_return *failed;
   if (answered) co_return std::move(*answered);
@@ -659,8 +659,12 @@ HttpResponse verify_payment(Services& services, const HttpRequest& request) {
 void add_booking_routes(Router& router, Services& services) {
   Services* s = &services;
   auto checkouts = std::make_shared<service::Checkouts>(services.service);
-  router.add_async("POST", "/bookings",
-                   [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); });
+  // The commands whose handlers only read before they run one may run on an I/O thread.
+  constexpr bool only_waits_on_commit = true;
+  router.add_async(
+      "POST", "/bookings",
+      [s](const HttpRequest& r, const RouteParams&) { return create_booking(*s, r); },
+      only_waits_on_commit);
   router.add("GET", "/bookings",
              [s](const HttpRequest& r, const RouteParams&) { return list_bookings(*s, r); });
   router.add("GET", "/bookings/:id", [s](const HttpRequest& r, const RouteParams& p) {
@@ -682,24 +686,34 @@ void add_booking_routes(Router& router, Services& services) {
   router.add("GET", "/bookings/:id/proof/:sha256", [s](const HttpRequest& r, const RouteParams& p) {
     return proof_file(*s, r, p.get("id"), p.get("sha256"));
   });
-  router.add_async("POST", "/bookings/:id/release-payment",
-                   [s](const HttpRequest& r, const RouteParams& p) {
-                     return action(*s, r, p.get("id"), {Role::client, Role::admin},
-                                   [](BodyReader&) -> HttpResult<BookingCommand> {
-                                     return BookingCommand{ConfirmCompletion{}};
-                                   });
-                   });
   router.add_async(
-      "POST", "/bookings/:id/dispute", [s](const HttpRequest& r, const RouteParams& p) {
+      "POST", "/bookings/:id/release-payment",
+      [s](const HttpRequest& r, const RouteParams& p) {
+        return action(*s, r, p.get("id"), {Role::client, Role::admin},
+                      [](BodyReader&) -> HttpResult<BookingCommand> {
+                        return BookingCommand{ConfirmCompletion{}};
+                      });
+      },
+      only_waits_on_commit);
+  router.add_async(
+      "POST", "/bookings/:id/dispute",
+      [s](const HttpRequest& r, const RouteParams& p) {
         return action(*s, r, p.get("id"), {Role::client, Role::provider}, parse_dispute);
-      });
-  router.add_async("POST", "/bookings/:id/dispute/resolve",
-                   [s](const HttpRequest& r, const RouteParams& p) {
-                     return action(*s, r, p.get("id"), {Role::admin}, parse_resolution);
-                   });
-  router.add_async("POST", "/bookings/:id/cancel", [s](const HttpRequest& r, const RouteParams& p) {
-    return action(*s, r, p.get("id"), {Role::client, Role::provider, Role::admin}, parse_cancel);
-  });
+      },
+      only_waits_on_commit);
+  router.add_async(
+      "POST", "/bookings/:id/dispute/resolve",
+      [s](const HttpRequest& r, const RouteParams& p) {
+        return action(*s, r, p.get("id"), {Role::admin}, parse_resolution);
+      },
+      only_waits_on_commit);
+  router.add_async(
+      "POST", "/bookings/:id/cancel",
+      [s](const HttpRequest& r, const RouteParams& p) {
+        return action(*s, r, p.get("id"), {Role::client, Role::provider, Role::admin},
+                      parse_cancel);
+      },
+      only_waits_on_commit);
   router.add("POST", "/payments/verify",
              [s](const HttpRequest& r, const RouteParams&) { return verify_payment(*s, r); });
 }

@@ -178,7 +178,7 @@ Task<HttpResponse> post_withdrawal(Services& services, const HttpRequest& reques
   // idempotency store re-runs a claim its dead process left) finds it instead of withdrawing twice.
   CommandContext context = context_for(who.value(), request);
   RequestWithdrawal command{Money{amount, currency}, Money{0, currency}, context.idempotency_key};
-  CommandResult result = co_await commit(services, id, command, context);
+  CommandResult result = co_await commit(services, request, id, command, context);
   if (auto failed = command_failure(result)) co_return *failed;
   const PayoutRecord* payout = nullptr;
   if (result.events.empty()) {  // the keyed withdrawal was requested before
@@ -237,10 +237,12 @@ void add_provider_routes(Router& router, Services& services) {
   router.add("GET", "/providers/:id/balance", [s](const HttpRequest& r, const RouteParams& p) {
     return get_balance(*s, r, p.get("id"));
   });
-  router.add_async("POST", "/providers/:id/withdrawals",
-                   [s](const HttpRequest& r, const RouteParams& p) {
-                     return post_withdrawal(*s, r, p.get("id"));
-                   });
+  router.add_async(
+      "POST", "/providers/:id/withdrawals",
+      [s](const HttpRequest& r, const RouteParams& p) {
+        return post_withdrawal(*s, r, p.get("id"));
+      },
+      /*only_waits_on_commit=*/true);
   router.add("GET", "/providers/:id/withdrawals", [s](const HttpRequest& r, const RouteParams& p) {
     return list_withdrawals(*s, r, p.get("id"));
   });

@@ -53,7 +53,7 @@ Task<HttpResponse> receive(Services& services, WebhookProcessor& processor,
   meta.actor_role = Role::system;
   if (std::string id = request_id_of(request); !id.empty()) meta.request_id = id;
   Result<service::Reception> received = co_await completion<Result<service::Reception>>(
-      services.tasks, [&](Completion<Result<service::Reception>>::Done done) {
+      resume_for(services, request), [&](Completion<Result<service::Reception>>::Done done) {
         service::receive_webhook(services.webhooks, processor, services.config.paystack_secret_key,
                                  request.body, signature, meta, request.remote_address,
                                  std::move(done));
@@ -236,10 +236,12 @@ HttpResponse list_deliveries(Services& services, const HttpRequest& request) {
 }  // namespace
 
 void add_webhook_routes(Router& router, Services& services, WebhookProcessor& processor) {
-  router.add_async("POST", "/webhooks/paystack",
-                   [&services, &processor](const HttpRequest& request, const RouteParams&) {
-                     return receive(services, processor, request);
-                   });
+  router.add_async(
+      "POST", "/webhooks/paystack",
+      [&services, &processor](const HttpRequest& request, const RouteParams&) {
+        return receive(services, processor, request);
+      },
+      /*only_waits_on_commit=*/true);
   router.add("GET", "/admin/webhook-events",
              [&services](const HttpRequest& request, const RouteParams&) {
                return list_deliveries(services, request);

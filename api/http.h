@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ struct HttpRequest {
   // Set by the pipeline while this request holds an Idempotency-Key claim: a command it runs
   // stores its response in the command's own transaction (handler_support.h).
   std::shared_ptr<const IdempotencyHold> idempotency;
+  // Set by the server: runs work on the connection's own thread (its strand). A handler that
+  // waited for a commit continues there, one thread switch instead of two; empty (tests calling
+  // App::handle), it continues on the App's TaskPool.
+  std::function<void(std::function<void()>)> resume_on;
 
   std::string_view path() const;   // target up to '?'
   std::string_view query() const;  // after '?', empty when there is none

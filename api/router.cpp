@@ -39,9 +39,11 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
                 -> Task<HttpResponse> { return ready(handler(request, params)); });
 }
 
-void Router::add_async(std::string method, std::string_view pattern, AsyncHandler handler) {
+void Router::add_async(std::string method, std::string_view pattern, AsyncHandler handler,
+                       bool only_waits_on_commit) {
   LEDGER_ASSERT(!pattern.empty() && pattern.front() == '/', "a route pattern starts with '/'");
-  Route route{std::move(method), std::string(pattern), {}, std::move(handler)};
+  Route route{
+      std::move(method), std::string(pattern), {}, std::move(handler), only_waits_on_commit};
   for (std::string_view text : split_path(pattern)) {
     bool is_param = !text.empty() && text.front() == ':';
     if (is_param) text.remove_prefix(1);
@@ -120,6 +122,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     if (best->segments[i].is_param) result.params.add(best->segments[i].text, segments[i]);
   }
   result.handler = &best->handler;
+  result.only_waits_on_commit = best->only_waits_on_commit;
   result.route = best->pattern;
   return result;
 }

@@ -51,7 +51,10 @@ class Router {
   // Asserts on a malformed pattern (not starting with '/', an empty `:`, too many segments) or
   // a duplicate (method, pattern): both are programming errors in the route table.
   void add(std::string method, std::string_view pattern, Handler handler);
-  void add_async(std::string method, std::string_view pattern, AsyncHandler handler);
+  // `only_waits_on_commit`: before its command the handler does nothing slower than parsing and
+  // point reads, and it writes nothing itself, so it may run on an I/O thread (App::runs_inline).
+  void add_async(std::string method, std::string_view pattern, AsyncHandler handler,
+                 bool only_waits_on_commit = false);
 
   // Every (method, pattern) added, in the order add() was called (e.g. {"GET", "/bookings/:id"}).
   // `escrowd --routes` prints them; test/e2e/openapi_check.py compares them with the OpenAPI
@@ -60,6 +63,7 @@ class Router {
 
   struct Match {
     const AsyncHandler* handler = nullptr;  // null when `error` is set
+    bool only_waits_on_commit = false;
     RouteParams params;
     std::string route = unmatched_route;  // the pattern, for logs and metrics labels
     std::optional<HttpResponse> error;    // 400 invalid_path, 404 or 405
@@ -83,6 +87,7 @@ class Router {
     std::string pattern;
     std::vector<Segment> segments;
     AsyncHandler handler;
+    bool only_waits_on_commit = false;
   };
   std::vector<Route> routes_;
 };

@@ -513,7 +513,10 @@ net::awaitable<bool> exchange(Server::Impl& server, Connection& s, bool first_re
   const ResponseShape shape = shape_for(parser.get());
   HttpRequest request = to_http_request(parser.release(), s.remote_address);
   HttpResponse out;
-  if (options.run_inline && options.run_inline(request.method, request.target)) {
+  request.resume_on = [executor = s.stream.get_executor()](std::function<void()> work) {
+    net::post(executor, std::move(work));
+  };
+  if (options.run_inline && options.run_inline(request)) {
     out = co_await run_handler(server, s.stream.get_executor(), std::move(request));
   } else if (options.waits_on_dependency &&
              options.waits_on_dependency(request.method, request.target)) {

@@ -70,9 +70,10 @@ struct ServerOptions {
       body_limit;
   size_t large_body_bytes = 1024 * 1024 + 64 * 1024;
   int large_bodies_max = 8;  // large bodies read and handled at once; more get 503 `busy`
-  // True for requests whose handler is cheap and never blocks (GET /healthz): they run on the
-  // I/O thread. Empty: every request goes to the handler pool.
-  std::function<bool(std::string_view method, std::string_view target)> run_inline;
+  // True for requests whose handler is cheap and never blocks (GET /healthz, a command that only
+  // waits for its commit): they run on the I/O thread. Empty: every request goes to the handler
+  // pool.
+  std::function<bool(const HttpRequest& request)> run_inline;
   // True for requests whose handler waits on an outside service (a Paystack call). Empty: none.
   std::function<bool(std::string_view method, std::string_view target)> waits_on_dependency;
   int dependency_threads = 8;     // as many as the Paystack client has connections

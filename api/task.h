@@ -3,11 +3,12 @@
 // A handler that runs a command returns a Task<HttpResponse>: a coroutine that runs on the
 // thread that starts it until it awaits a completion (a commit, a stored webhook), then gives
 // that thread back. The completion, called on the writer thread, posts the rest of the handler
-// to a TaskPool, so thousands of requests can wait on one fsync with a handful of threads, and
-// nothing a handler does after its command (rendering, reads) runs on the writer.
+// to the connection's thread (or a TaskPool), so thousands of requests can wait on one fsync
+// with a handful of threads, and nothing a handler does after its command (rendering, reads)
+// runs on the writer.
 //
 //   Task<HttpResponse> create(Services& s, const HttpRequest& r) {
-//     CommandResult result = co_await completion<CommandResult>(s.tasks, [&](auto done) {
+//     CommandResult result = co_await completion<CommandResult>(post, [&](auto done) {
 //       s.shell.submit(id, command, context, std::move(done));
 //     });
 //     co_return json_response(201, ...);
@@ -160,20 +161,23 @@ class TaskPool {
 
 // Awaits a callback-style operation: `begin(done)` starts it, and `done(value)` (called exactly
 // once, on any thread) finishes it. A `done` called before begin returns resumes the awaiting
-// coroutine right there; a later one posts the resumption to `pool`.
+// coroutine right there; a later one posts the resumption with `post`.
+// Where a coroutine continues after a completion: a function that runs work on some thread.
+using Post = std::function<void(std::function<void()>)>;
+
 template <class T>
 class Completion {
  public:
   using Done = std::function<void(T)>;
-  Completion(TaskPool& pool, std::function<void(Done)> begin)
-      : pool_(pool), begin_(std::move(begin)) {}
+  Completion(Post post, std::function<void(Done)> begin)
+      : post_(std::move(post)), begin_(std::move(begin)) {}
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> awaiting) {
     awaiting_ = awaiting;
     begin_([this](T value) {
       value_.emplace(std::move(value));
-      if (state_.exchange(finished) == suspended) pool_.post([h = awaiting_] { h.resume(); });
+      if (state_.exchange(finished) == suspended) post_([h = awaiting_] { h.resume(); });
     });
     return state_.exchange(suspended) != finished;
   }
@@ -181,7 +185,7 @@ class Completion {
 
  private:
   enum State { started, suspended, finished };
-  TaskPool& pool_;
+  Post post_;
   std::function<void(Done)> begin_;
   std::coroutine_handle<> awaiting_;
   std::optional<T> value_;
@@ -189,8 +193,8 @@ class Completion {
 };
 
 template <class T>
-Completion<T> completion(TaskPool& pool, std::function<void(typename Completion<T>::Done)> begin) {
-  return Completion<T>(pool, std::move(begin));
+Completion<T> completion(Post post, std::function<void(typename Completion<T>::Done)> begin) {
+  return Completion<T>(std::move(post), std::move(begin));
 }
 
 }  // namespace escrow::api

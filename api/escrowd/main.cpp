@@ -133,10 +133,12 @@ int serve(const Config& config, const sigset_t& stop_signals) {
   App& app = *opened.value();
   app.start_workers();
 
-  auto started = Server::start(server_options(config, clock),
-                               AsyncRequestHandler([&app](HttpRequest request, Responder respond) {
-                                 app.handle(std::move(request), std::move(respond));
-                               }));
+  ServerOptions options = server_options(config, clock);
+  options.run_inline = [&app](const HttpRequest& request) { return app.runs_inline(request); };
+  auto started =
+      Server::start(options, AsyncRequestHandler([&app](HttpRequest request, Responder respond) {
+                      app.handle(std::move(request), std::move(respond));
+                    }));
   if (!started.is_ok()) {
     std::cerr << "escrowd: " << started.status().message() << "\n";
     app.stop_workers();

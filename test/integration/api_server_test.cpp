@@ -518,8 +518,8 @@ TEST_CASE("start() refuses a busy port and a host that is not an address") {
 TEST_CASE("16 blocked handlers run at once, and GET /healthz is answered while they block") {
   EchoHandler handler;
   ServerOptions options;  // start_server: 2 I/O threads, so max(2 * 4, 16) = 16 handler threads
-  options.run_inline = [](std::string_view method, std::string_view target) {
-    return method == "GET" && target == "/healthz";
+  options.run_inline = [](const HttpRequest& request) {
+    return request.method == "GET" && request.target == "/healthz";
   };
   auto server = start_server(handler, options);
 
@@ -881,7 +881,14 @@ TEST_CASE("escrowd reads 52 MiB only for a proof upload with a token; /healthz r
   CHECK(request_body_limit("POST", "/webhooks/paystack", false) == request_bytes_max);
   CHECK(request_bytes_max > 1024 * 1024);  // a 1 MiB JSON body or webhook fits
   CHECK(upload_request_bytes_max > 50u * 1024 * 1024);
-  CHECK(answered_inline("GET", "/healthz"));
-  CHECK_FALSE(answered_inline("GET", "/readyz"));
-  CHECK_FALSE(answered_inline("POST", "/healthz"));
+  auto request = [](std::string method, std::string target) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    return r;
+  };
+  CHECK(answered_inline(request("GET", "/healthz")));
+  CHECK(answered_inline(request("GET", "/healthz?x=1")));
+  CHECK_FALSE(answered_inline(request("GET", "/readyz")));
+  CHECK_FALSE(answered_inline(request("POST", "/healthz")));
 }
