@@ -217,6 +217,7 @@ Status EventStore::Impl::open_connection() {
                   opened.status().message() + " (create it with `escrowctl migrate`)");
   }
   db = std::move(opened.value());
+  db.cache_statements();  // the append hooks' queries (projections, dedupe) are parsed once
   if (!schema_is_current(db)) {
     Result<int> version = schema_version(db);
     std::string have = version.is_ok() ? std::to_string(version.value()) : "unknown";

@@ -18,6 +18,7 @@ Result<ReadPool::Lease> ReadPool::lease() {
   }
   auto db = sqlite::Db::open(path_, sqlite::Db::Mode::read_only);
   if (!db.is_ok()) return db.status();
+  db->cache_statements();  // the queries run the same statements on every request
   return Lease(this, std::make_unique<sqlite::Db>(std::move(db).value()));
 }
 

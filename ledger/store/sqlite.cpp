@@ -1,6 +1,8 @@
 #include "ledger/store/sqlite.h"
 
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace escrow::sqlite {
 
@@ -58,16 +60,36 @@ Result<Db> Db::open(const std::string& path, Mode mode) {
   return db;
 }
 
+// Idle prepared statements by SQL text; owned by its Db, which finalizes them before it closes.
+struct Db::StatementCache {
+  static constexpr size_t idle_per_sql_max = 4;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> idle;
+
+  void finalize_all() {
+    for (auto& [sql, statements] : idle) {
+      for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
+    }
+    idle.clear();
+  }
+};
+
 Db::~Db() {
+  if (cache_) cache_->finalize_all();
   if (db_) sqlite3_close_v2(db_);
 }
 
 Db& Db::operator=(Db&& other) noexcept {
   if (this != &other) {
+    if (cache_) cache_->finalize_all();
     if (db_) sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
   }
   return *this;
+}
+
+void Db::cache_statements() {
+  if (!cache_) cache_ = std::make_shared<StatementCache>();
 }
 
 Status Db::exec(const std::string& sql) {
@@ -81,25 +103,56 @@ Status Db::exec(const std::string& sql) {
 }
 
 Result<Stmt> Db::prepare(std::string_view sql) {
+  if (cache_) {
+    std::string key(sql);
+    if (auto it = cache_->idle.find(key); it != cache_->idle.end() && !it->second.empty()) {
+      Stmt stmt(it->second.back());
+      it->second.pop_back();
+      stmt.cache_ = cache_;
+      stmt.sql_ = std::move(key);
+      return stmt;
+    }
+  }
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   if (rc != SQLITE_OK) return status_from_code(rc, "prepare " + std::string(sql), db_);
-  return Stmt(raw);
+  Stmt stmt(raw);
+  if (cache_) {
+    stmt.cache_ = cache_;
+    stmt.sql_ = std::string(sql);
+  }
+  return stmt;
 }
 
 Status Db::error(std::string_view what) const {
   return status_from_code(sqlite3_extended_errcode(db_), what, db_);
 }
 
+void Stmt::release() {
+  if (!stmt_) return;
+  if (auto cache = cache_.lock()) {
+    std::vector<sqlite3_stmt*>& idle = cache->idle[sql_];
+    if (idle.size() < Db::StatementCache::idle_per_sql_max) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      idle.push_back(std::exchange(stmt_, nullptr));
+      return;
+    }
+  }
+  sqlite3_finalize(std::exchange(stmt_, nullptr));
+}
+
 Stmt::~Stmt() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  release();
 }
 
 Stmt& Stmt::operator=(Stmt&& other) noexcept {
   if (this != &other) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    release();
     stmt_ = std::exchange(other.stmt_, nullptr);
+    cache_ = std::move(other.cache_);
+    sql_ = std::move(other.sql_);
   }
   return *this;
 }

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,13 +22,17 @@ class Db {
   static Result<Db> open(const std::string& path, Mode mode);
   Db() = default;
   ~Db();
-  Db(Db&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Db(Db&& other) noexcept : db_(other.db_), cache_(std::move(other.cache_)) { other.db_ = nullptr; }
   Db& operator=(Db&& other) noexcept;
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
   Status exec(const std::string& sql);  // one or more statements, no results
   Result<Stmt> prepare(std::string_view sql);
+  // From now on a statement prepared here is kept when its Stmt goes (reset, bindings cleared)
+  // and handed out again by prepare() for the same SQL text, so a connection that runs the same
+  // queries over and over (a read connection, the writer's) parses each once.
+  void cache_statements();
   Status error(std::string_view what) const;  // Status from the last error on this connection
   int64_t changes() const { return sqlite3_changes64(db_); }
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
@@ -35,15 +40,21 @@ class Db {
   bool is_open() const { return db_ != nullptr; }
 
  private:
+  friend class Stmt;
+  struct StatementCache;
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  std::shared_ptr<StatementCache> cache_;  // set by cache_statements()
 };
 
 class Stmt {
  public:
   Stmt() = default;
   ~Stmt();
-  Stmt(Stmt&& other) noexcept : stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Stmt(Stmt&& other) noexcept
+      : stmt_(other.stmt_), cache_(std::move(other.cache_)), sql_(std::move(other.sql_)) {
+    other.stmt_ = nullptr;
+  }
   Stmt& operator=(Stmt&& other) noexcept;
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -73,7 +84,10 @@ class Stmt {
  private:
   friend class Db;
   explicit Stmt(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  void release();  // back to its connection's cache, or finalized
   sqlite3_stmt* stmt_ = nullptr;
+  std::weak_ptr<Db::StatementCache> cache_;  // set when prepared on a caching connection
+  std::string sql_;                          // the key it is cached under
 };
 
 // A transaction that rolls back in its destructor unless committed.

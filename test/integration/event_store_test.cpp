@@ -11,7 +11,8 @@
 // queued the commands it wants in the next batch. A failing COMMIT is produced honestly by a
 // fault-injecting SQLite VFS that makes writes to the WAL file fail. Hooks run on the writer
 // thread, so they only record what they see; the assertions are made on the test thread. The
-// callback form of submit() is checked to answer after COMMIT with no thread waiting per command.
+// callback form of submit() is checked to answer after COMMIT with no thread waiting per command,
+// and the statement cache of a connection to hand statements back reset.
 #include "ledger/store/event_store.h"
 
 #include <sqlite3.h>
@@ -742,6 +743,43 @@ TEST_CASE("the destructor answers every queued command before it returns", "[eve
     CHECK(future.get().status.is_ok());
   }
   CHECK(f.all_events().size() == 21);
+}
+
+TEST_CASE("a caching connection hands a statement back reset, bindings cleared, for the same SQL",
+          "[sqlite]") {
+  Fixture f;
+  sqlite::Db db = f.raw_db();
+  db.cache_statements();
+  sqlite3_stmt* first = nullptr;
+  {
+    auto stmt = db.prepare("SELECT ?1");
+    REQUIRE(stmt.is_ok());
+    stmt->bind(1, int64_t{5});
+    REQUIRE(stmt->step().value());
+    CHECK(stmt->column_int64(0) == 5);
+    first = stmt->raw();  // left mid-result: going back to the cache resets it
+  }
+  {
+    auto again = db.prepare("SELECT ?1");
+    REQUIRE(again.is_ok());
+    CHECK(again->raw() == first);  // parsed once
+    REQUIRE(again->step().value());
+    CHECK(again->column_is_null(0));       // the old binding is gone
+    auto other = db.prepare("SELECT ?1");  // while the cached one is out: a new one
+    REQUIRE(other.is_ok());
+    CHECK(other->raw() != first);
+  }
+  CHECK_FALSE(db.in_transaction());
+  // A statement that outlives its connection finalizes on its own.
+  std::optional<sqlite::Stmt> orphan;
+  {
+    sqlite::Db short_lived = f.raw_db();
+    short_lived.cache_statements();
+    auto stmt = short_lived.prepare("SELECT 1");
+    REQUIRE(stmt.is_ok());
+    orphan.emplace(std::move(stmt).value());
+  }
+  orphan.reset();
 }
 
 TEST_CASE("read_all pages through the log with after_seq and limit", "[event_store][reader]") {
