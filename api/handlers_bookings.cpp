@@ -273,27 +273,30 @@ HttpResponse list_bookings(Services& services, const HttpRequest& request) {
 // when it is read, before the scheduler's next pass reaches it: a reader never sees a booking
 // waiting for a payment it can no longer take. One with an open checkout is left to the
 // scheduler, which asks Paystack about it first (a read never waits for Paystack).
-std::optional<HttpResponse> expire_on_read(Services& services, const BookingState& state) {
+Task<std::optional<HttpResponse>> expire_on_read(Services& services, const HttpRequest& request,
+                                                 const BookingState& state) {
   bool due = expiry_due(state, services.clock.now_ms());
   bool open_checkout =
       std::any_of(state.charges.begin(), state.charges.end(),
                   [](const ChargeRecord& c) { return c.status == ChargeStatus::pending; });
-  if (!due || open_checkout) return std::nullopt;
+  if (!due || open_checkout) co_return std::nullopt;
   CommandContext system;
   system.actor = Actor{"expiry", Role::system};
-  CommandResult result = services.shell.execute(state.terms.booking_id, ExpireBooking{}, system);
-  if (!result.status.is_ok()) return internal_error(result.status);
-  if (result.rejection || !result.states.booking) return std::nullopt;  // moved on: as it is
-  return booking_response(services, 200, *result.states.booking);
+  CommandResult result =
+      co_await commit(services, request, state.terms.booking_id, ExpireBooking{}, system);
+  if (!result.status.is_ok()) co_return internal_error(result.status);
+  if (result.rejection || !result.states.booking) co_return std::nullopt;  // moved on: as it is
+  co_return booking_response(services, 200, *result.states.booking);
 }
 
-HttpResponse get_booking(Services& services, const HttpRequest& request, const std::string& id) {
+Task<HttpResponse> get_booking(Services& services, const HttpRequest& request,
+                               const std::string& id) {
   auto who = require(services, request, readers);
-  if (!who.is_ok()) return who.error();
+  if (!who.is_ok()) co_return who.error();
   auto state = load_visible(services, who.value(), id);
-  if (!state.is_ok()) return state.error();
-  if (auto expired = expire_on_read(services, state.value())) return *expired;
-  return booking_response(services, 200, state.value());
+  if (!state.is_ok()) co_return state.error();
+  if (auto expired = co_await expire_on_read(services, request, state.value())) co_return *expired;
+  co_return booking_response(services, 200, state.value());
 }
 
 void write_actor(JsonWriter& w, const std::string& meta) {
@@ -667,9 +670,11 @@ void add_booking_routes(Router& router, Services& services) {
       only_waits_on_commit);
   router.add("GET", "/bookings",
              [s](const HttpRequest& r, const RouteParams&) { return list_bookings(*s, r); });
-  router.add("GET", "/bookings/:id", [s](const HttpRequest& r, const RouteParams& p) {
-    return get_booking(*s, r, p.get("id"));
-  });
+  // A point read, and at most an expiry it waits for.
+  router.add_async(
+      "GET", "/bookings/:id",
+      [s](const HttpRequest& r, const RouteParams& p) { return get_booking(*s, r, p.get("id")); },
+      only_waits_on_commit);
   router.add("GET", "/bookings/:id/events", [s](const HttpRequest& r, const RouteParams& p) {
     return booking_events(*s, r, p.get("id"));
   });
