@@ -227,7 +227,9 @@ const Variable variables[] = {
      [](const Config& d) { return join(d.paystack_ips); }, read_paystack_ips},
     {"ESCROW_LISTEN", "HOST:PORT to serve HTTP on; port 0 picks a free port", listen_text,
      read_listen},
-    {"ESCROW_THREADS", "I/O threads, and as many request handler threads (1-256)",
+    {"ESCROW_THREADS",
+     "I/O threads (1-256), also running commands and reads that only wait on their commit; "
+     "max(4 x this, 16) handler threads for the rest",
      [](const Config& d) { return std::to_string(d.threads); },
      [](std::string_view v, Config& c) {
        return read_int_into("ESCROW_THREADS", v, 1, 256, &c.threads);
