@@ -201,7 +201,12 @@ Task<HttpResponse> create_booking(Services& services, const HttpRequest& request
   if (auto failed = command_failure(result)) co_return *failed;
   if (answered) co_return std::move(*answered);
   // The decider answers a repeated create with the same terms with no events: already so.
-  co_return booking_response(services, result.events.empty() ? 200 : 201, *result.states.booking);
+  if (result.events.empty()) co_return booking_response(services, 200, *result.states.booking);
+  // A new booking has nothing outside its stream yet but its creation time, its first event's:
+  // answered without reading the projections back.
+  BookingExtras fresh{result.events.front().recorded_at_ms, std::vector<projections::PayoutRow>{},
+                      projections::Milestones{}};
+  co_return json_response(201, booking_json(*result.states.booking, fresh));
 }
 
 // ---- GET /bookings ---------------------------------------------------------------------------

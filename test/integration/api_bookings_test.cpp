@@ -200,6 +200,9 @@ TEST_CASE("create: 201, the same terms 200, other terms 409, generated ids, bad 
   CHECK(doc["dispute"].IsNull());
   CHECK(num(doc, "version") == 1);
   CHECK(doc["created_at"].IsString());
+  // The answer to the create is what a read of the booking shows, byte for byte.
+  HttpResponse read = w.call("GET", "/bookings/bk-1", c.service);
+  CHECK(read.body == created.body);
 
   HttpResponse again = w.call("POST", "/bookings", c.service, booking_body("bk-1"));
   CHECK(again.status == 200);
