@@ -1,11 +1,9 @@
 #include "projections/rebuild.h"
 
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -16,7 +14,7 @@
 
 #include "ledger/hash.h"
 #include "ledger/store/event_store.h"
-#include "projections/live.h"
+#include "projections/log_scan.h"
 
 namespace escrow::projections {
 
@@ -28,73 +26,91 @@ class RowSink {
   virtual Status row(Table table, const Row& row) = 0;
 };
 
+// When each record of a booking (a payment, a refund, ...) was first and last touched, by key. A
+// booking has a handful of each, so a short list beats a hash table.
+class TouchedRecords {
+ public:
+  Times& at(const std::string& key) {
+    for (auto& [k, times] : records_)
+      if (k == key) return times;
+    records_.emplace_back(key, Times());
+    return records_.back().second;
+  }
+  const Times& of(std::string_view key) const {
+    for (const auto& [k, times] : records_)
+      if (k == key) return times;
+    LEDGER_ASSERT(false, "every record of a state was touched by an event");
+    return records_.front().second;
+  }
+
+ private:
+  std::vector<std::pair<std::string, Times>> records_;
+};
+
 struct BookingAgg {
   BookingState state;
   Times times;
   Milestones milestones;
   int64_t created_seq = 0;
-  std::unordered_map<std::string, Times> touched[table_count];
+  TouchedRecords touched[table_count];
 };
 
 struct ProviderAgg {
   ProviderState state;
-  std::unordered_map<std::string, Times> payouts;
+  TouchedRecords payouts;
 };
 
 struct BalanceSums {
   int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
 };
 
-// A decoded event of the log: a domain event, a webhook event, or nothing (an event of another
-// subsystem, which feeds no projection).
-using LogEvent = std::variant<std::monostate, Event, WebhookEvent>;
-
-// Decodes one event by its stream; a bad event of a known stream or type is corrupt.
-Result<LogEvent> decode_log_event(const RecordedEvent& r) {
-  if (r.stream == webhook_stream) {
-    Result<WebhookEvent> event = decode_webhook_event(r.type, r.data);
-    if (!event.is_ok()) return event.status();
-    return LogEvent(std::move(event).value());
-  }
-  Result<Event> event = decode_event(r.type, r.data);
-  if (event.is_ok()) return LogEvent(std::move(event).value());
-  if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
-      !r.stream.starts_with("provider-"))
-    return LogEvent();
-  return event.status();
+// "<name>\n<currency>": the key of a balance per account (or provider) and currency.
+void balance_key(std::string& key, std::string_view name, Currency currency) {
+  key.assign(name);
+  key.push_back('\n');
+  key.append(currency_code(currency));
 }
 
-// The whole log folded in memory: the same states and rows the live path writes.
+template <class Map>
+typename Map::mapped_type& find_or_add(Map& map, const std::string& key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(key, typename Map::mapped_type()).first;
+  return it->second;
+}
+
+// The whole log folded in memory, in seq order: the same states and rows the live path writes.
 class Fold {
  public:
-  explicit Fold(RowSink& sink) : sink_(sink) {}
-
   // Applies one event. A broken rule is described in `problem` (the event is then not applied).
-  Status apply(const RecordedEvent& r, const Event& event, std::string& problem);
-  void apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem);
-  Status finish();
+  void apply(const ScannedEvent& e, const Event& event, std::string& problem);
+  void apply_webhook(const ScannedEvent& e, const WebhookEvent& event, std::string& problem);
+  // Emits the rows of the end state, the `part`-th of `parts` slices of them: the slices can be
+  // emitted on as many threads at once (each reads the fold only), and together they are all the
+  // rows exactly once.
+  Status finish(int part, int parts, RowSink& sink) const;
 
  private:
-  Status post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
-              std::string& problem);
+  void post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
+            std::string& problem);
+  Status finish_bookings(int part, int parts, RowSink& sink) const;
 
-  RowSink& sink_;
   std::unordered_map<std::string, BookingAgg> bookings_;
   std::unordered_map<std::string, ProviderAgg> providers_;
-  std::unordered_map<std::string, int64_t> accounts_;  // "<account>\n<currency>" -> balance
-  std::map<std::pair<std::string, Currency>, BalanceSums> provider_balances_;
+  std::unordered_map<std::string, int64_t> accounts_;               // balance_key -> balance
+  std::unordered_map<std::string, BalanceSums> provider_balances_;  // balance_key -> sums
   std::unordered_map<int64_t, DeliveryRow> deliveries_;  // by id (the WebhookReceived's seq)
   std::unordered_set<std::string> delivery_keys_;
+  std::string key_;  // scratch for balance keys
 };
 
-Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& problem) {
-  std::string_view stream = r.stream;
+void Fold::apply(const ScannedEvent& e, const Event& event, std::string& problem) {
+  std::string_view stream = e.stream;
   if (stream.starts_with("booking-")) {
-    BookingAgg& agg = bookings_[std::string(stream.substr(8))];
-    if (r.version != agg.state.version + 1) {
-      problem = "stream " + r.stream + " skips from version " + std::to_string(agg.state.version) +
-                " to " + std::to_string(r.version);
-      return Status::ok();
+    BookingAgg& agg = find_or_add(bookings_, e.stream.substr(8));
+    if (e.version != agg.state.version + 1) {
+      problem = "stream " + e.stream + " skips from version " + std::to_string(agg.state.version) +
+                " to " + std::to_string(e.version);
+      return;
     }
     // Checked before folding, which would stop the process on it (an impossible history).
     if (const auto* c = std::get_if<ChargebackResolved>(&event)) {
@@ -106,45 +122,45 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
           c->from_escrow.amount_minor > agg.state.held_minor()) {
         problem = "chargeback " + std::to_string(c->dispute_id) + " of booking " +
                   agg.state.terms.booking_id + " does not add up, or was resolved twice";
-        return Status::ok();
+        return;
       }
     }
     evolve(agg.state, event);
-    agg.times.touch(r.recorded_at_ms);
-    agg.milestones.note(event, r.recorded_at_ms, agg.state);
-    if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = r.seq;
+    agg.times.touch(e.recorded_at_ms);
+    agg.milestones.note(event, e.recorded_at_ms, agg.state);
+    if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = e.seq;
     for (const Touch& t : touches(event))
-      agg.touched[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
+      agg.touched[static_cast<int>(t.table)].at(t.key).touch(e.recorded_at_ms);
     const BookingState& s = agg.state;
     if (s.released_minor + s.refunded_minor + s.charged_back_minor > s.captured_minor) {
       problem = "booking " + s.terms.booking_id +
                 " released, refunded and charged back more than captured";
-      return Status::ok();
+      return;
     }
-    return post(r, event, s.terms.provider_id, problem);
+    return post(e, event, s.terms.provider_id, problem);
   }
   if (stream.starts_with("provider-")) {
-    ProviderAgg& agg = providers_[std::string(stream.substr(9))];
-    if (r.version != agg.state.version + 1) {
-      problem = "stream " + r.stream + " skips a version";
-      return Status::ok();
+    ProviderAgg& agg = find_or_add(providers_, e.stream.substr(9));
+    if (e.version != agg.state.version + 1) {
+      problem = "stream " + e.stream + " skips a version";
+      return;
     }
     evolve(agg.state, event);
     agg.state.provider_id = std::string(stream.substr(9));
-    for (const Touch& t : touches(event)) agg.payouts[t.key].touch(r.recorded_at_ms);
-    return post(r, event, "", problem);
+    for (const Touch& t : touches(event)) agg.payouts.at(t.key).touch(e.recorded_at_ms);
+    return post(e, event, "", problem);
   }
-  return Status::ok();  // another subsystem's stream: no projection of these
+  // another subsystem's stream: no projection of these
 }
 
 // The webhook log's own rules: one delivery per key, attempts numbered 1, 2, 3, ...
-void Fold::apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem) {
+void Fold::apply_webhook(const ScannedEvent& e, const WebhookEvent& event, std::string& problem) {
   if (const auto* received = std::get_if<WebhookReceived>(&event)) {
     if (!delivery_keys_.insert(received->dedupe_key).second) {
       problem = "webhook delivery key " + received->dedupe_key + " is stored twice";
       return;
     }
-    deliveries_.emplace(r.seq, delivery_received(r.seq, r.recorded_at_ms, *received));
+    deliveries_.emplace(e.seq, delivery_received(e.seq, e.recorded_at_ms, *received));
     return;
   }
   const auto& processed = std::get<WebhookProcessed>(event);
@@ -158,95 +174,110 @@ void Fold::apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std:
              processed.outcome != "failed") {
     problem = "webhook delivery outcome '" + processed.outcome + "' is unknown";
   } else {
-    delivery_processed(it->second, processed, r.recorded_at_ms);
+    delivery_processed(it->second, processed, e.recorded_at_ms);
   }
 }
 
-Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
-                  std::string& problem) {
-  std::vector<Posting> postings = postings_for(event);
-  for (size_t i = 0; i < postings.size(); ++i) {
-    const Posting& p = postings[i];
-    if (Status s =
-            sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p));
-        !s.is_ok())
-      return s;
-    const char* currency = currency_code(p.amount.currency);
-    int64_t& debit = accounts_[p.debit_account + "\n" + currency];
+// The account balances and provider balances of an event's postings (its ledger_entries rows are
+// digested, and written, from the postings the reader derived).
+void Fold::post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
+                std::string& problem) {
+  for (const Posting& p : e.postings) {
+    balance_key(key_, p.debit_account, p.amount.currency);
+    int64_t& debit = find_or_add(accounts_, key_);
     debit -= p.amount.amount_minor;
-    accounts_[p.credit_account + "\n" + currency] += p.amount.amount_minor;
+    balance_key(key_, p.credit_account, p.amount.currency);
+    find_or_add(accounts_, key_) += p.amount.amount_minor;
     if (debit < 0 && account_is_non_negative(p.debit_account) &&
         !may_overdraw(event, p.debit_account) && problem.empty())
       problem = "account " + p.debit_account + " would go negative";
   }
-  for (const ProviderBalanceDelta& d : provider_balance_deltas(event, postings, booking_provider)) {
-    BalanceSums& sums = provider_balances_[{d.provider_id, d.currency}];
+  for (const ProviderBalanceDelta& d :
+       provider_balance_deltas(event, e.postings, booking_provider)) {
+    balance_key(key_, d.provider_id, d.currency);
+    BalanceSums& sums = find_or_add(provider_balances_, key_);
     sums.available += d.available;
     sums.pending_escrow += d.pending_escrow;
     sums.in_flight += d.in_flight;
     sums.total_earned += d.total_earned;
   }
+}
+
+// Calls f(key, value) for the entries of the `part`-th of `parts` slices of the map's buckets.
+template <class Map, class F>
+Status for_slice(const Map& map, int part, int parts, F&& f) {
+  size_t buckets = map.bucket_count();
+  size_t first = buckets * part / parts, last = buckets * (part + 1) / parts;
+  for (size_t b = first; b < last; ++b) {
+    for (auto it = map.begin(b); it != map.end(b); ++it) {
+      if (Status s = f(it->first, it->second); !s.is_ok()) return s;
+    }
+  }
   return Status::ok();
 }
 
-Status Fold::finish() {
-  auto emit = [&](Table t, const Row& row) { return sink_.row(t, row); };
-  for (const auto& [id, agg] : bookings_) {
+std::pair<std::string_view, std::string_view> split_balance_key(std::string_view key) {
+  size_t split = key.rfind('\n');
+  return {key.substr(0, split), key.substr(split + 1)};
+}
+
+Status Fold::finish_bookings(int part, int parts, RowSink& sink) const {
+  return for_slice(bookings_, part, parts, [&](const std::string& id, const BookingAgg& agg) {
     const BookingState& b = agg.state;
-    if (!b.exists()) continue;
-    const auto& touched = agg.touched;
+    if (!b.exists()) return Status::ok();
+    auto touched = [&](Table t) -> const TouchedRecords& {
+      return agg.touched[static_cast<int>(t)];
+    };
     if (Status s =
-            emit(Table::bookings, booking_row(b, agg.times, agg.created_seq, agg.milestones));
+            sink.row(Table::bookings, booking_row(b, agg.times, agg.created_seq, agg.milestones));
         !s.is_ok())
       return s;
     for (const ChargeRecord& c : b.charges) {
-      if (Status s =
-              emit(Table::payments,
-                   payment_row(b, c, touched[static_cast<int>(Table::payments)].at(c.reference)));
-          !s.is_ok())
-        return s;
+      const Times& t = touched(Table::payments).of(c.reference);
+      if (Status s = sink.row(Table::payments, payment_row(b, c, t)); !s.is_ok()) return s;
     }
     for (const RefundRecord& r : b.refunds) {
-      if (Status s =
-              emit(Table::refunds,
-                   refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id)));
-          !s.is_ok())
-        return s;
+      const Times& t = touched(Table::refunds).of(r.refund_id);
+      if (Status s = sink.row(Table::refunds, refund_row(b, r, t)); !s.is_ok()) return s;
     }
     for (const ChargebackRecord& c : b.chargebacks) {
-      const Times& t =
-          touched[static_cast<int>(Table::chargebacks)].at(std::to_string(c.dispute_id));
-      if (Status s = emit(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
+      const Times& t = touched(Table::chargebacks).of(std::to_string(c.dispute_id));
+      if (Status s = sink.row(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
     }
     if (b.dispute) {
-      if (Status s = emit(Table::disputes,
-                          dispute_row(b, touched[static_cast<int>(Table::disputes)].at(id)));
-          !s.is_ok())
-        return s;
+      const Times& t = touched(Table::disputes).of(id);
+      if (Status s = sink.row(Table::disputes, dispute_row(b, t)); !s.is_ok()) return s;
     }
-  }
-  for (const auto& [id, agg] : providers_) {
+    return Status::ok();
+  });
+}
+
+Status Fold::finish(int part, int parts, RowSink& sink) const {
+  if (Status s = finish_bookings(part, parts, sink); !s.is_ok()) return s;
+  Status s = for_slice(providers_, part, parts, [&](const std::string&, const ProviderAgg& agg) {
     for (const PayoutRecord& p : agg.state.payouts) {
-      if (Status s = emit(Table::payouts, payout_row(agg.state, p, agg.payouts.at(p.payout_id)));
-          !s.is_ok())
-        return s;
+      Row row = payout_row(agg.state, p, agg.payouts.of(p.payout_id));
+      if (Status s = sink.row(Table::payouts, row); !s.is_ok()) return s;
     }
-  }
-  for (const auto& [key, b] : provider_balances_) {
-    Row row{key.first,   std::string(currency_code(key.second)),
-            b.available, b.pending_escrow,
-            b.in_flight, b.total_earned};
-    if (Status s = emit(Table::provider_balances, row); !s.is_ok()) return s;
-  }
-  for (const auto& [key, balance] : accounts_) {
-    size_t split = key.rfind('\n');
-    Row row{key.substr(0, split), key.substr(split + 1), balance};
-    if (Status s = emit(Table::account_balances, row); !s.is_ok()) return s;
-  }
-  for (const auto& [id, delivery] : deliveries_) {
-    if (Status s = emit(Table::webhook_deliveries, delivery_row(delivery)); !s.is_ok()) return s;
-  }
-  return Status::ok();
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  s = for_slice(provider_balances_, part, parts, [&](const std::string& key, const BalanceSums& b) {
+    auto [provider, currency] = split_balance_key(key);
+    Row row{std::string(provider), std::string(currency), b.available,
+            b.pending_escrow,      b.in_flight,           b.total_earned};
+    return sink.row(Table::provider_balances, row);
+  });
+  if (!s.is_ok()) return s;
+  s = for_slice(accounts_, part, parts, [&](const std::string& key, int64_t balance) {
+    auto [account, currency] = split_balance_key(key);
+    return sink.row(Table::account_balances,
+                    Row{std::string(account), std::string(currency), balance});
+  });
+  if (!s.is_ok()) return s;
+  return for_slice(deliveries_, part, parts, [&](int64_t, const DeliveryRow& delivery) {
+    return sink.row(Table::webhook_deliveries, delivery_row(delivery));
+  });
 }
 
 class DigestSink final : public RowSink {
@@ -258,34 +289,176 @@ class DigestSink final : public RowSink {
   TableDigest digests[table_count];
 };
 
-class ShadowWriter final : public RowSink {
+// Keeps the rows of some tables, with their digests, for the shadow tables.
+class RowCollector final : public RowSink {
  public:
-  ShadowWriter(sqlite::Db& db, const std::set<Table>& tables) : tables_(tables) {
-    for (Table t : tables) {
-      auto stmt = db.prepare(insert_sql(spec(t), shadow_name(t)));
-      if (!stmt.is_ok()) {
-        status_ = stmt.status();
-        return;
-      }
-      inserts_[static_cast<int>(t)] = std::move(stmt).value();
-    }
-  }
-  static std::string shadow_name(Table t) { return std::string(spec(t).name) + "__shadow"; }
-  const Status& status() const { return status_; }
+  explicit RowCollector(const std::set<Table>& tables) : tables_(tables) {}
   Status row(Table table, const Row& row) override {
     if (!tables_.count(table)) return Status::ok();
     digests[static_cast<int>(table)].add(row);
-    sqlite::Stmt& stmt = inserts_[static_cast<int>(table)];
-    bind_row(stmt, row);
-    return stmt.run();
+    rows[static_cast<int>(table)].push_back(row);
+    return Status::ok();
   }
-  TableDigest digests[table_count];  // of the rows written: the fresh side of the comparison
+  TableDigest digests[table_count];
+  std::vector<Row> rows[table_count];
 
  private:
+  const std::set<Table>& tables_;
+};
+
+// Emits the fold's end state into one sink per slice, each slice on a thread of its own.
+Status finish_on_every_core(const Fold& fold, std::vector<RowSink*> sinks) {
+  std::vector<Status> statuses(sinks.size());
+  std::vector<std::thread> threads;
+  int parts = static_cast<int>(sinks.size());
+  for (int part = 1; part < parts; ++part)
+    threads.emplace_back([&, part] { statuses[part] = fold.finish(part, parts, *sinks[part]); });
+  statuses[0] = fold.finish(0, parts, *sinks[0]);
+  for (std::thread& t : threads) t.join();
+  for (const Status& s : statuses)
+    if (!s.is_ok()) return s;
+  return Status::ok();
+}
+
+std::string shadow_name(Table t) {
+  return std::string(spec(t).name) + "__shadow";
+}
+
+void bind_value(sqlite3_stmt* stmt, int index, const SqlValue& value) {
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    sqlite3_bind_int64(stmt, index, *i);
+  } else if (const auto* text = std::get_if<std::string>(&value)) {
+    sqlite3_bind_text64(stmt, index, text->data(), text->size(), SQLITE_STATIC, SQLITE_UTF8);
+  } else {
+    sqlite3_bind_null(stmt, index);
+  }
+}
+
+// Writes rows into the shadow tables, many rows per INSERT: the statement's own cost (stepping,
+// resetting) is paid once per batch rather than once per row. Values are bound without copying,
+// so the rows given must stay as they are until the call returns.
+class ShadowWriter {
+ public:
+  static constexpr int batch_rows_max = 64;
+  static constexpr int batch_params_max = 999;  // SQLite's smallest limit on parameters
+
+  ShadowWriter(sqlite::Db& db, const std::set<Table>& tables) : db_(db), tables_(tables) {
+    for (Table t : tables) {
+      if (Status s = prepare(t); !s.is_ok()) {
+        status_ = s;
+        return;
+      }
+    }
+  }
+  const Status& status() const { return status_; }
+  bool writes(Table t) const { return tables_.count(t) > 0; }
+
+  // The ledger_entries rows of a chunk's events, in (seq, idx) order.
+  Status ledger_entries(const ScanChunk& chunk);
+  Status rows(Table t, const std::vector<Row>& rows);
+
+ private:
+  struct Insert {
+    sqlite::Stmt batch, single;
+    int batch_rows = 1;
+    int columns = 0;
+  };
+  Status prepare(Table t);
+  Status step(sqlite3_stmt* stmt);
+  template <class Bind>
+  Status insert(Table t, size_t count, Bind&& bind);
+
+  sqlite::Db& db_;
   std::set<Table> tables_;
-  sqlite::Stmt inserts_[table_count];
+  Insert inserts_[table_count];
   Status status_;
 };
+
+Status ShadowWriter::prepare(Table t) {
+  const TableSpec& s = spec(t);
+  Insert& insert = inserts_[static_cast<int>(t)];
+  insert.columns = static_cast<int>(s.columns.size());
+  insert.batch_rows = std::clamp(batch_params_max / insert.columns, 1, batch_rows_max);
+  std::string columns, one_row;
+  for (const char* c : s.columns) {
+    columns += (columns.empty() ? "" : ", ") + std::string(c);
+    one_row += one_row.empty() ? "(?" : ", ?";
+  }
+  one_row += ")";
+  std::string head = "INSERT INTO " + shadow_name(t) + " (" + columns + ") VALUES ";
+  std::string batch = head;
+  for (int r = 0; r < insert.batch_rows; ++r) batch += (r ? ", " : "") + one_row;
+  auto batch_stmt = db_.prepare(batch);
+  if (!batch_stmt.is_ok()) return batch_stmt.status();
+  auto single_stmt = db_.prepare(head + one_row);
+  if (!single_stmt.is_ok()) return single_stmt.status();
+  insert.batch = std::move(batch_stmt).value();
+  insert.single = std::move(single_stmt).value();
+  return Status::ok();
+}
+
+Status ShadowWriter::step(sqlite3_stmt* stmt) {
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_DONE) return Status::ok();
+  return sqlite::status_from_code(sqlite3_extended_errcode(db_.raw()), "insert", db_.raw());
+}
+
+// Inserts `count` rows, bind(stmt, first_parameter, i) binding the i-th: whole batches first,
+// then the rest one by one.
+template <class Bind>
+Status ShadowWriter::insert(Table t, size_t count, Bind&& bind) {
+  Insert& insert = inserts_[static_cast<int>(t)];
+  size_t batch = static_cast<size_t>(insert.batch_rows);
+  size_t i = 0;
+  for (; batch > 1 && i + batch <= count; i += batch) {
+    for (size_t r = 0; r < batch; ++r)
+      bind(insert.batch.raw(), static_cast<int>(r) * insert.columns + 1, i + r);
+    if (Status s = step(insert.batch.raw()); !s.is_ok()) return s;
+  }
+  for (; i < count; ++i) {
+    bind(insert.single.raw(), 1, i);
+    if (Status s = step(insert.single.raw()); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status ShadowWriter::ledger_entries(const ScanChunk& chunk) {
+  struct Entry {
+    int64_t seq;
+    int idx;
+    const Posting* posting;
+  };
+  thread_local std::vector<Entry> entries;
+  entries.clear();
+  for (size_t i = 0; i < chunk.count; ++i) {
+    const ScannedEvent& e = chunk.events[i];
+    for (size_t p = 0; p < e.postings.size(); ++p)
+      entries.push_back(Entry{e.seq, static_cast<int>(p), &e.postings[p]});
+  }
+  // The columns of ledger_entry_row(), bound straight from the posting.
+  return insert(Table::ledger_entries, entries.size(),
+                [&](sqlite3_stmt* stmt, int first, size_t i) {
+                  const Entry& entry = entries[i];
+                  const Posting& p = *entry.posting;
+                  sqlite3_bind_int64(stmt, first, entry.seq);
+                  sqlite3_bind_int64(stmt, first + 1, entry.idx);
+                  sqlite3_bind_text64(stmt, first + 2, p.debit_account.data(),
+                                      p.debit_account.size(), SQLITE_STATIC, SQLITE_UTF8);
+                  sqlite3_bind_text64(stmt, first + 3, p.credit_account.data(),
+                                      p.credit_account.size(), SQLITE_STATIC, SQLITE_UTF8);
+                  sqlite3_bind_int64(stmt, first + 4, p.amount.amount_minor);
+                  sqlite3_bind_text64(stmt, first + 5, currency_code(p.amount.currency), 3,
+                                      SQLITE_STATIC, SQLITE_UTF8);
+                });
+}
+
+Status ShadowWriter::rows(Table t, const std::vector<Row>& rows) {
+  return insert(t, rows.size(), [&](sqlite3_stmt* stmt, int first, size_t i) {
+    const Row& row = rows[i];
+    for (size_t c = 0; c < row.size(); ++c) bind_value(stmt, first + static_cast<int>(c), row[c]);
+  });
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -298,26 +471,6 @@ Result<int64_t> max_seq(sqlite::Db& db) {
   if (!row.is_ok()) return row.status();
   return stmt->column_int64(0);
 }
-
-// Reads the row of select_events (all columns) or select_for_fold (what a fold needs).
-void read_event(const sqlite::Stmt& stmt, bool all_columns, RecordedEvent& e) {
-  e.seq = stmt.column_int64(0);
-  e.stream.assign(stmt.column_view(1));
-  e.version = stmt.column_int64(2);
-  e.type.assign(stmt.column_view(3));
-  e.data.assign(stmt.column_view(4));
-  e.recorded_at_ms = stmt.column_int64(5);
-  if (!all_columns) return;
-  e.meta.assign(stmt.column_view(6));
-  e.prev_hash.assign(stmt.column_view(7));
-  e.hash.assign(stmt.column_view(8));
-}
-
-constexpr const char* select_events =
-    "SELECT seq, stream, version, type, data, recorded_at, meta, prev_hash, hash FROM events "
-    "ORDER BY seq";
-constexpr const char* select_for_fold =
-    "SELECT seq, stream, version, type, data, recorded_at FROM events ORDER BY seq";
 
 // Large reads go through a memory map rather than read() calls and a small page cache.
 void tune_for_scans(sqlite::Db& db) {
@@ -361,9 +514,8 @@ Status create_shadow(sqlite::Db& db, Table t) {
   std::string stored_name = sql.substr(head.size(), name_end - head.size());
   if (sql.rfind(head, 0) != 0 || (stored_name != name && stored_name != "\"" + name + "\""))
     return Status(StatusCode::corrupt, "unexpected DDL for " + name);
-  sql.replace(0, name_end, head + ShadowWriter::shadow_name(t));
-  if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok())
-    return s;
+  sql.replace(0, name_end, head + shadow_name(t));
+  if (Status s = db.exec("DROP TABLE IF EXISTS " + shadow_name(t)); !s.is_ok()) return s;
   return db.exec(sql);
 }
 
@@ -373,8 +525,7 @@ Status swap_in(sqlite::Db& db, Table t) {
   auto indexes = ddl_of(db, "index", name.c_str());
   if (!indexes.is_ok()) return indexes.status();
   if (Status s = db.exec("DROP TABLE " + name); !s.is_ok()) return s;
-  if (Status s = db.exec("ALTER TABLE " + ShadowWriter::shadow_name(t) + " RENAME TO " + name);
-      !s.is_ok())
+  if (Status s = db.exec("ALTER TABLE " + shadow_name(t) + " RENAME TO " + name); !s.is_ok())
     return s;
   for (const std::string& sql : indexes.value()) {
     if (Status s = db.exec(sql); !s.is_ok()) return s;
@@ -382,237 +533,89 @@ Status swap_in(sqlite::Db& db, Table t) {
   return Status::ok();
 }
 
-// Events travel from the reading thread to the folding thread in batches. Batches go back to the
-// reader once folded, so their strings keep their capacity and the scan allocates almost nothing.
-struct Batch {
-  std::vector<RecordedEvent> records;  // the first `count` are filled
-  size_t count = 0;
-  // Decoded by the reader when it has time to spare (rebuild); empty when the folder decodes
-  // (verify, whose reader is busy hashing).
-  std::vector<LogEvent> events;
-  std::optional<int64_t> bad_seq;  // the reader stopped at this event (after the first `count`)
-  std::string problem;
-};
-
-// A bounded queue between the reader and the folder; either side can stop the other.
-class BatchQueue {
- public:
-  static constexpr size_t batches_max = 8;
-  static constexpr size_t batch_events_max = 512;
-
-  bool push(Batch batch) {
-    std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return full_.size() < batches_max || stopped_; });
-    if (stopped_) return false;
-    full_.push_back(std::move(batch));
-    not_empty_.notify_one();
-    return true;
-  }
-  std::optional<Batch> pop() {
-    std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !full_.empty() || closed_; });
-    if (full_.empty()) return std::nullopt;
-    Batch batch = std::move(full_.front());
-    full_.pop_front();
-    not_full_.notify_one();
-    return batch;
-  }
-  Batch take_empty() {
-    std::lock_guard lock(mutex_);
-    if (empty_.empty()) return Batch();
-    Batch batch = std::move(empty_.back());
-    empty_.pop_back();
-    batch.count = 0;
-    batch.events.clear();
-    batch.bad_seq.reset();
-    batch.problem.clear();
-    return batch;
-  }
-  void recycle(Batch batch) {
-    std::lock_guard lock(mutex_);
-    if (empty_.size() < batches_max + 2) empty_.push_back(std::move(batch));
-  }
-  void close() {  // the reader is done
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    not_empty_.notify_all();
-  }
-  void stop() {  // the folder wants no more
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    not_full_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> full_;
-  std::vector<Batch> empty_;
-  bool closed_ = false, stopped_ = false;
-};
-
-// What is wrong with the link from the previous event to `r`, if anything.
-std::string chain_problem(const RecordedEvent& r, int64_t expected_seq,
-                          const std::string& prev_hash) {
-  if (r.seq != expected_seq) return "expected seq " + std::to_string(expected_seq) + " (a gap)";
-  if (r.prev_hash != prev_hash)
-    return "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1);
-  EventHashFields fields{r.prev_hash,      r.seq,  r.stream, r.version, r.type,
-                         r.recorded_at_ms, r.data, r.meta};
-  if (event_hash(fields) != r.hash) return "hash does not match the event's content (altered)";
-  return {};
-}
-
-// The reading side: every event with seq <= last_seq, in order, and (when `chain` is set) its
-// link in the hash chain checked, on a connection of its own. Events never change once written,
-// so this connection's snapshot agrees with the folder's for every seq up to last_seq.
-Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
-                       BatchQueue& queue);
-
-// Decodes the event just read into the batch; false when it cannot be (the batch then says why).
-bool decode_into(Batch& batch, const RecordedEvent& r) {
-  Result<LogEvent> event = decode_log_event(r);
-  if (!event.is_ok()) {
-    batch.bad_seq = r.seq;
-    batch.problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
-    return false;
-  }
-  batch.events.push_back(std::move(event).value());
-  return true;
-}
-
-Status read_events(const std::string& path, int64_t last_seq, bool chain, bool decode,
-                   BatchQueue& queue, const std::function<Status(sqlite::Db&)>& after_reading) {
-  auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
-  if (!db.is_ok()) return db.status();
-  if (Status s = read_all_events(db.value(), last_seq, chain, decode, queue); !s.is_ok()) return s;
-  queue.close();
-  return after_reading ? after_reading(db.value()) : Status::ok();
-}
-
-Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
-                       BatchQueue& queue) {
-  sqlite::Db* db = &reader;
-  tune_for_scans(*db);
-  auto stmt = db->prepare(std::string(chain ? select_events : select_for_fold) + " LIMIT ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, last_seq);  // seqs are 1..n without gaps; a gap is what the chain check reports
-  int64_t expected_seq = 1;
-  std::string prev_hash = genesis_hash;
-  Batch batch = queue.take_empty();
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) break;
-    if (batch.records.size() == batch.count) batch.records.emplace_back();
-    RecordedEvent& r = batch.records[batch.count];
-    read_event(stmt.value(), chain, r);
-    if (chain) {
-      std::string problem = chain_problem(r, expected_seq, prev_hash);
-      if (!problem.empty()) {
-        batch.bad_seq = r.seq;
-        batch.problem = "seq " + std::to_string(r.seq) + ": " + problem;
-        queue.push(std::move(batch));
-        return Status::ok();
-      }
-      expected_seq = r.seq + 1;
-      prev_hash = r.hash;
-    }
-    if (decode && !decode_into(batch, r)) {
-      queue.push(std::move(batch));
-      return Status::ok();
-    }
-    if (++batch.count == BatchQueue::batch_events_max) {
-      if (!queue.push(std::move(batch))) return Status::ok();
-      batch = queue.take_empty();
-    }
-  }
-  if (batch.count > 0) queue.push(std::move(batch));
-  return Status::ok();
-}
-
 struct FoldOutcome {
   int64_t events = 0;
   std::optional<int64_t> bad_seq;
   std::string problem;
-
-  void stop_at(int64_t seq, std::string why) {
-    bad_seq = seq;
-    problem = "seq " + std::to_string(seq) + ": " + std::move(why);
-  }
+  TableDigest ledger_entries;  // the rows of the postings of the events folded
 };
 
-bool apply_one(Fold& fold, const RecordedEvent& r, const LogEvent& event, FoldOutcome& out,
-               Status& status) {
-  std::string problem;
-  if (const auto* e = std::get_if<Event>(&event)) {
-    status = fold.apply(r, *e, problem);
-    if (!status.is_ok()) return false;
-  } else if (const auto* w = std::get_if<WebhookEvent>(&event)) {
-    fold.apply_webhook(r, *w, problem);
-  }
-  if (!problem.empty()) out.stop_at(r.seq, problem);
-  return problem.empty();
-}
+// The fold as a lane of the scan: each chunk's events in seq order, up to the first problem (a
+// rule the fold checks, or one the reader found).
+class FoldLane {
+ public:
+  FoldLane(Fold& fold, FoldOutcome& out, const Progress& progress, int64_t total)
+      : fold_(fold), out_(out), progress_(progress), total_(total) {}
+  bool operator()(const ScanChunk& chunk);
 
-// Decodes (unless the reader did) and folds one batch; false once something is wrong.
-bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status) {
-  for (size_t i = 0; i < batch.count; ++i) {
-    const RecordedEvent& r = batch.records[i];
-    ++out.events;
-    if (!batch.events.empty()) {
-      if (!apply_one(fold, r, batch.events[i], out, status)) return false;
-      continue;
-    }
-    Result<LogEvent> event = decode_log_event(r);
-    if (!event.is_ok()) {
-      out.stop_at(r.seq, event.status().message());
+ private:
+  Fold& fold_;
+  FoldOutcome& out_;
+  const Progress& progress_;
+  int64_t total_;
+  int64_t next_progress_ = progress_every_events;
+};
+
+bool FoldLane::operator()(const ScanChunk& chunk) {
+  std::string problem;
+  for (size_t i = 0; i < chunk.count; ++i) {
+    const ScannedEvent& e = chunk.events[i];
+    if (const auto* event = std::get_if<Event>(&e.event))
+      fold_.apply(e, *event, problem);
+    else if (const auto* webhook = std::get_if<WebhookEvent>(&e.event))
+      fold_.apply_webhook(e, *webhook, problem);
+    if (!problem.empty()) {
+      out_.events = chunk.rows_before + static_cast<int64_t>(i) + 1;
+      out_.bad_seq = e.seq;
+      out_.problem = "seq " + std::to_string(e.seq) + ": " + problem;
       return false;
     }
-    if (!apply_one(fold, r, event.value(), out, status)) return false;
   }
-  if (batch.bad_seq) {
-    ++out.events;
-    out.bad_seq = batch.bad_seq;
-    out.problem = batch.problem;
+  out_.events = chunk.rows_before + static_cast<int64_t>(chunk.count);
+  out_.ledger_entries.merge(chunk.ledger_digest);
+  if (chunk.problem_seq) {
+    ++out_.events;
+    out_.bad_seq = chunk.problem_seq;
+    out_.problem = chunk.problem;
     return false;
+  }
+  if (progress_ && out_.events >= next_progress_) {
+    progress_(out_.events, total_);
+    next_progress_ = (out_.events / progress_every_events + 1) * progress_every_events;
   }
   return true;
 }
 
-// Folds the log into `sink` on this thread while another thread reads it (checking the hash
-// chain when `chain` is set, decoding it otherwise: each side gets about half the work).
-// `after_reading` runs on the reading thread, with its connection, once it has read everything,
-// so the live tables can be digested while the fold finishes.
-Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& sink,
-                const Progress& progress, FoldOutcome& out,
-                const std::function<Status(sqlite::Db&)>& after_reading = {}) {
-  BatchQueue queue;
-  Status reader_status;
-  std::thread reader([&] {
-    reader_status = read_events(path, last_seq, chain, !chain, queue, after_reading);
-    queue.close();
-  });
-  Fold fold(sink);
-  Status status;
-  int64_t next_progress = progress_every_events;
-  bool going = true;
-  while (auto batch = queue.pop()) {
-    if (going) going = fold_batch(fold, *batch, out, status);
-    if (!going) queue.stop();
-    queue.recycle(std::move(batch).value());
-    if (progress && out.events >= next_progress) {
-      progress(out.events, last_seq);
-      next_progress += progress_every_events;
-    }
-  }
-  queue.stop();
-  reader.join();
-  if (!status.is_ok()) return status;
-  if (!reader_status.is_ok()) return reader_status;
+// Reads the log up to `last_seq` on every core (checking the hash chain when `chain` is set) and
+// folds it in seq order; `lanes` see every chunk after the fold does, `side` tasks run alongside.
+Status fold_log(const std::string& path, int64_t last_seq, bool chain, const ScanShape& shape,
+                Fold& fold, const Progress& progress, FoldOutcome& out, std::vector<Lane> lanes,
+                std::vector<SideTask> side) {
+  FoldLane fold_lane(fold, out, progress, last_seq);
+  lanes.insert(lanes.begin(), [&](const ScanChunk& chunk) { return fold_lane(chunk); });
+  ScanOptions options;
+  options.path = path;
+  options.last_seq = last_seq;
+  options.chain = chain;
+  options.threads = shape.threads;
+  if (shape.chunk_events > 0) options.chunk_events = shape.chunk_events;
+  if (Status s = scan_log(options, lanes, std::move(side)); !s.is_ok()) return s;
   if (progress) progress(out.events, last_seq);
-  if (out.bad_seq) return Status::ok();
-  return fold.finish();
+  return Status::ok();
+}
+
+int threads_for(const ScanShape& shape) {
+  return shape.threads > 0 ? shape.threads : scan_threads_default();
+}
+
+void sort_by_key(std::vector<Row>& rows, int key_columns) {
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    for (int i = 0; i < key_columns; ++i) {
+      if (a[i] < b[i]) return true;
+      if (b[i] < a[i]) return false;
+    }
+    return false;
+  });
 }
 
 }  // namespace
@@ -664,6 +667,12 @@ void TableDigest::add_bytes(std::string_view bytes) {
   ++rows;
 }
 
+void TableDigest::merge(const TableDigest& other) {
+  lanes[0] += other.lanes[0];
+  lanes[1] += other.lanes[1];
+  rows += other.rows;
+}
+
 std::string TableDigest::hex() const {
   std::string out;
   for (uint64_t lane : lanes) {
@@ -706,7 +715,8 @@ Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
   return digest;
 }
 
-Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
+Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
+                              const ScanShape& shape) {
   auto start = std::chrono::steady_clock::now();
   std::set<Table> tables;
   std::set<std::string> projections;
@@ -742,26 +752,67 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   ShadowWriter writer(db, tables);
   if (!writer.status().is_ok()) return writer.status();
   RebuildReport report;
-  FoldOutcome fold;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  // The reader digests the live tables on its own connection: this transaction holds the write
-  // lock and has not touched them, so it sees them exactly as they are here.
+  // The live tables are digested on connections of their own: this transaction holds the write
+  // lock and has not touched them, so those see them exactly as they are here.
   TableDigest live[table_count];
-  auto digest_live = [&](sqlite::Db& reader_db) -> Status {
-    for (Table t : tables) {
-      auto digest = table_digest(reader_db, spec(t), spec(t).name);
+  std::vector<SideTask> digest_live;
+  for (Table t : tables) {
+    digest_live.push_back([&, t]() -> Status {
+      auto reader = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
+      if (!reader.is_ok()) return reader.status();
+      tune_for_scans(reader.value());
+      auto digest = table_digest(reader.value(), spec(t), spec(t).name);
       if (!digest.is_ok()) return digest.status();
       live[static_cast<int>(t)] = digest.value();
-    }
-    return Status::ok();
-  };
-  if (Status s = fold_log(path, total.value(), false, writer, options.progress, fold, digest_live);
+      return Status::ok();
+    });
+  }
+  // The ledger entries are written as the log is read, in seq order, beside the fold.
+  Status written;
+  std::vector<Lane> lanes;
+  if (writer.writes(Table::ledger_entries)) {
+    lanes.push_back([&](const ScanChunk& chunk) {
+      written = writer.ledger_entries(chunk);
+      return written.is_ok();
+    });
+  }
+  auto fold = std::make_unique<Fold>();
+  FoldOutcome out;
+  if (Status s = fold_log(path, total.value(), false, shape, *fold, options.progress, out,
+                          std::move(lanes), std::move(digest_live));
       !s.is_ok())
     return s;
-  report.events = fold.events;
-  if (fold.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + fold.problem);
+  if (!written.is_ok()) return written;
+  report.events = out.events;
+  if (out.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + out.problem);
+  // The other rows, made and digested on every core, are written in key order: each insert then
+  // lands at the end of its table's b-trees.
+  std::vector<std::unique_ptr<RowCollector>> collectors;
+  std::vector<RowSink*> sinks;
+  for (int i = 0; i < threads_for(shape); ++i) {
+    collectors.push_back(std::make_unique<RowCollector>(tables));
+    sinks.push_back(collectors.back().get());
+  }
+  if (Status s = finish_on_every_core(*fold, sinks); !s.is_ok()) return s;
+  fold.reset();
+  TableDigest fresh[table_count];
+  fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
   for (Table t : tables) {
-    if (!(writer.digests[static_cast<int>(t)] == live[static_cast<int>(t)]))
+    if (t == Table::ledger_entries) continue;
+    std::vector<Row> rows;
+    for (auto& c : collectors) {
+      fresh[static_cast<int>(t)].merge(c->digests[static_cast<int>(t)]);
+      auto& part = c->rows[static_cast<int>(t)];
+      rows.insert(rows.end(), std::make_move_iterator(part.begin()),
+                  std::make_move_iterator(part.end()));
+      part = {};
+    }
+    sort_by_key(rows, spec(t).key_columns);
+    if (Status s = writer.rows(t, rows); !s.is_ok()) return s;
+  }
+  for (Table t : tables) {
+    if (!(fresh[static_cast<int>(t)] == live[static_cast<int>(t)]))
       report.differed.push_back(spec(t).name);
     if (Status s = swap_in(db, t); !s.is_ok()) return s;
     report.tables.push_back(spec(t).name);
@@ -806,7 +857,7 @@ Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db) {
   return rebuilt;
 }
 
-Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
+Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress, const ScanShape& shape) {
   auto start = std::chrono::steady_clock::now();
   tune_for_scans(db);
   // The live tables are read in this transaction's snapshot, with the events up to its last seq.
@@ -817,9 +868,9 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
   VerifyReport report;
   TableDigest live[table_count];
   std::vector<std::string> live_problems;
-  // Runs on the reading thread once the events are read; this thread is folding meanwhile and
-  // does not touch `db`.
-  auto digest_live = [&](sqlite::Db&) -> Status {
+  // Runs on whichever worker of the scan is free; nothing else uses `db` meanwhile (the scan
+  // reads the log on connections of its own).
+  SideTask digest_live = [&]() -> Status {
     for (const TableSpec& s : table_specs()) {
       auto digest = table_digest(db, s, s.name);
       if (!digest.is_ok()) return digest.status();
@@ -837,24 +888,35 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
     }
     return Status::ok();
   };
-  DigestSink fresh;
-  FoldOutcome fold;
+  auto fold = std::make_unique<Fold>();
+  FoldOutcome out;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  if (Status s = fold_log(path, total.value(), true, fresh, progress, fold, digest_live);
+  if (Status s =
+          fold_log(path, total.value(), true, shape, *fold, progress, out, {}, {digest_live});
       !s.is_ok())
     return s;
-  report.events = fold.events;
-  report.first_bad_seq = fold.bad_seq;
-  if (fold.bad_seq) {
-    report.problems.push_back(fold.problem);
+  report.events = out.events;
+  report.first_bad_seq = out.bad_seq;
+  if (out.bad_seq) {
+    report.problems.push_back(out.problem);
   } else {
+    std::vector<DigestSink> digests(static_cast<size_t>(threads_for(shape)));
+    std::vector<RowSink*> sinks;
+    for (DigestSink& d : digests) sinks.push_back(&d);
+    if (Status s = finish_on_every_core(*fold, sinks); !s.is_ok()) return s;
+    TableDigest fresh[table_count];
+    fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
+    for (const DigestSink& d : digests) {
+      for (int t = 0; t < table_count; ++t) fresh[t].merge(d.digests[t]);
+    }
     for (const TableSpec& s : table_specs()) {
-      if (!(live[static_cast<int>(s.table)] == fresh.digests[static_cast<int>(s.table)]))
+      if (!(live[static_cast<int>(s.table)] == fresh[static_cast<int>(s.table)]))
         report.problems.push_back("projection table " + std::string(s.name) +
                                   " differs from a fresh rebuild (run escrowctl rebuild)");
     }
     report.problems.insert(report.problems.end(), live_problems.begin(), live_problems.end());
   }
+  fold.reset();
   report.seconds = seconds_since(start);
   return report;
 }
