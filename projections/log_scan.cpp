@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ledger/canonical_decode.h"
 #include "ledger/store/event_store.h"
 #include "ledger/store/sqlite.h"
 #include "projections/tables.h"
@@ -17,6 +18,13 @@ namespace escrow::projections {
 
 Result<LogEvent> decode_log_event(std::string_view stream, std::string_view type,
                                   std::string_view data) {
+  // Nearly every event is stored as the encoder wrote it, which the fast path reads; anything
+  // else goes through the general decoder, as before.
+  if (stream == webhook_stream) {
+    if (auto event = decode_canonical_webhook_event(type, data)) return LogEvent(std::move(*event));
+  } else if (auto event = decode_canonical_event(type, data)) {
+    return LogEvent(std::move(*event));
+  }
   if (stream == webhook_stream) {
     Result<WebhookEvent> event = decode_webhook_event(type, data);
     if (!event.is_ok()) return event.status();
@@ -163,14 +171,15 @@ void ChunkReader::read_row(ScanChunk& chunk, size_t row) {
   if (const Event* domain = std::get_if<Event>(&e.event); domain && feeds_postings(stream)) {
     e.postings = postings_for(*domain);
     for (size_t i = 0; i < e.postings.size(); ++i)
-      chunk.ledger_digest.add(ledger_entry_row(seq, static_cast<int>(i), e.postings[i]));
+      chunk.ledger_digest.add_ledger_entry(seq, static_cast<int>(i), e.postings[i]);
   }
   ++chunk.count;
 }
 
-// The scheduler: workers take, in this order of preference, the next chunk of a lane that is
-// free and has it ready; the next chunk to read (while the reading is not too far ahead of the
-// slowest lane); a side task. Chunks are handed to the lanes only once every chunk before them
+// The scheduler: workers take, in this order of preference, a side task (they are few and long,
+// so they start first rather than trail at the end); the next chunk of a lane that is free and
+// has it ready; the next chunk to read (while the reading is not too far ahead of the slowest
+// lane). Chunks are handed to the lanes only once every chunk before them
 // was read and its link checked, so lanes see the log in order with no gap.
 class Scan {
  public:
@@ -242,7 +251,7 @@ void Scan::work() {
   ChunkReader reader(options_);
   std::unique_lock lock(mutex_);
   while (error_.is_ok()) {
-    if (run_lane(lock) || read_next(lock, reader) || run_side_task(lock)) continue;
+    if (run_side_task(lock) || run_lane(lock) || read_next(lock, reader)) continue;
     if (min_cursor() >= end_ && side_.empty() && side_running_ == 0) break;
     cv_.wait(lock);
   }

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -23,7 +26,8 @@ namespace {
 class RowSink {
  public:
   virtual ~RowSink() = default;
-  virtual Status row(Table table, const Row& row) = 0;
+  virtual bool wants(Table) const { return true; }  // rows of other tables need not be made
+  virtual Status row(Table table, Row row) = 0;
 };
 
 // When each record of a booking (a payment, a refund, ...) was first and last touched, by key. A
@@ -88,6 +92,9 @@ class Fold {
   // emitted on as many threads at once (each reads the fold only), and together they are all the
   // rows exactly once.
   Status finish(int part, int parts, RowSink& sink) const;
+  // Frees the states of the `part`-th slice (once its rows are out), so that the states are
+  // freed on every core rather than all at the end on one.
+  void release(int part, int parts);
 
  private:
   void post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
@@ -205,7 +212,7 @@ void Fold::post(const ScannedEvent& e, const Event& event, std::string_view book
 
 // Calls f(key, value) for the entries of the `part`-th of `parts` slices of the map's buckets.
 template <class Map, class F>
-Status for_slice(const Map& map, int part, int parts, F&& f) {
+Status for_slice(Map& map, int part, int parts, F&& f) {
   size_t buckets = map.bucket_count();
   size_t first = buckets * part / parts, last = buckets * (part + 1) / parts;
   for (size_t b = first; b < last; ++b) {
@@ -216,35 +223,45 @@ Status for_slice(const Map& map, int part, int parts, F&& f) {
   return Status::ok();
 }
 
+const std::vector<ChargeRecord> no_charges;
+const std::vector<RefundRecord> no_refunds;
+const std::vector<ChargebackRecord> no_chargebacks;
+
 std::pair<std::string_view, std::string_view> split_balance_key(std::string_view key) {
   size_t split = key.rfind('\n');
   return {key.substr(0, split), key.substr(split + 1)};
 }
 
 Status Fold::finish_bookings(int part, int parts, RowSink& sink) const {
+  bool wanted[table_count];
+  for (int t = 0; t < table_count; ++t) wanted[t] = sink.wants(static_cast<Table>(t));
+  auto wants = [&](Table t) { return wanted[static_cast<int>(t)]; };
+  if (!wants(Table::bookings) && !wants(Table::payments) && !wants(Table::refunds) &&
+      !wants(Table::chargebacks) && !wants(Table::disputes))
+    return Status::ok();
   return for_slice(bookings_, part, parts, [&](const std::string& id, const BookingAgg& agg) {
     const BookingState& b = agg.state;
     if (!b.exists()) return Status::ok();
     auto touched = [&](Table t) -> const TouchedRecords& {
       return agg.touched[static_cast<int>(t)];
     };
-    if (Status s =
-            sink.row(Table::bookings, booking_row(b, agg.times, agg.created_seq, agg.milestones));
-        !s.is_ok())
-      return s;
-    for (const ChargeRecord& c : b.charges) {
+    if (wants(Table::bookings)) {
+      Row row = booking_row(b, agg.times, agg.created_seq, agg.milestones);
+      if (Status s = sink.row(Table::bookings, std::move(row)); !s.is_ok()) return s;
+    }
+    for (const ChargeRecord& c : wants(Table::payments) ? b.charges : no_charges) {
       const Times& t = touched(Table::payments).of(c.reference);
       if (Status s = sink.row(Table::payments, payment_row(b, c, t)); !s.is_ok()) return s;
     }
-    for (const RefundRecord& r : b.refunds) {
+    for (const RefundRecord& r : wants(Table::refunds) ? b.refunds : no_refunds) {
       const Times& t = touched(Table::refunds).of(r.refund_id);
       if (Status s = sink.row(Table::refunds, refund_row(b, r, t)); !s.is_ok()) return s;
     }
-    for (const ChargebackRecord& c : b.chargebacks) {
+    for (const ChargebackRecord& c : wants(Table::chargebacks) ? b.chargebacks : no_chargebacks) {
       const Times& t = touched(Table::chargebacks).of(std::to_string(c.dispute_id));
       if (Status s = sink.row(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
     }
-    if (b.dispute) {
+    if (b.dispute && wants(Table::disputes)) {
       const Times& t = touched(Table::disputes).of(id);
       if (Status s = sink.row(Table::disputes, dispute_row(b, t)); !s.is_ok()) return s;
     }
@@ -254,35 +271,53 @@ Status Fold::finish_bookings(int part, int parts, RowSink& sink) const {
 
 Status Fold::finish(int part, int parts, RowSink& sink) const {
   if (Status s = finish_bookings(part, parts, sink); !s.is_ok()) return s;
-  Status s = for_slice(providers_, part, parts, [&](const std::string&, const ProviderAgg& agg) {
-    for (const PayoutRecord& p : agg.state.payouts) {
-      Row row = payout_row(agg.state, p, agg.payouts.of(p.payout_id));
-      if (Status s = sink.row(Table::payouts, row); !s.is_ok()) return s;
-    }
-    return Status::ok();
-  });
-  if (!s.is_ok()) return s;
-  s = for_slice(provider_balances_, part, parts, [&](const std::string& key, const BalanceSums& b) {
-    auto [provider, currency] = split_balance_key(key);
-    Row row{std::string(provider), std::string(currency), b.available,
-            b.pending_escrow,      b.in_flight,           b.total_earned};
-    return sink.row(Table::provider_balances, row);
-  });
-  if (!s.is_ok()) return s;
-  s = for_slice(accounts_, part, parts, [&](const std::string& key, int64_t balance) {
-    auto [account, currency] = split_balance_key(key);
-    return sink.row(Table::account_balances,
-                    Row{std::string(account), std::string(currency), balance});
-  });
-  if (!s.is_ok()) return s;
+  if (sink.wants(Table::payouts)) {
+    Status s = for_slice(providers_, part, parts, [&](const std::string&, const ProviderAgg& agg) {
+      for (const PayoutRecord& p : agg.state.payouts) {
+        Row row = payout_row(agg.state, p, agg.payouts.of(p.payout_id));
+        if (Status s = sink.row(Table::payouts, std::move(row)); !s.is_ok()) return s;
+      }
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+  }
+  if (sink.wants(Table::provider_balances)) {
+    Status s = for_slice(provider_balances_, part, parts,
+                         [&](const std::string& key, const BalanceSums& b) {
+                           auto [provider, currency] = split_balance_key(key);
+                           Row row{std::string(provider), std::string(currency), b.available,
+                                   b.pending_escrow,      b.in_flight,           b.total_earned};
+                           return sink.row(Table::provider_balances, std::move(row));
+                         });
+    if (!s.is_ok()) return s;
+  }
+  if (sink.wants(Table::account_balances)) {
+    Status s = for_slice(accounts_, part, parts, [&](const std::string& key, int64_t balance) {
+      auto [account, currency] = split_balance_key(key);
+      return sink.row(Table::account_balances,
+                      Row{std::string(account), std::string(currency), balance});
+    });
+    if (!s.is_ok()) return s;
+  }
+  if (!sink.wants(Table::webhook_deliveries)) return Status::ok();
   return for_slice(deliveries_, part, parts, [&](int64_t, const DeliveryRow& delivery) {
     return sink.row(Table::webhook_deliveries, delivery_row(delivery));
   });
 }
 
+void Fold::release(int part, int parts) {
+  auto clear = [](const auto&, auto& value) {
+    value = std::decay_t<decltype(value)>();
+    return Status::ok();
+  };
+  (void)for_slice(bookings_, part, parts, clear);
+  (void)for_slice(providers_, part, parts, clear);
+  (void)for_slice(deliveries_, part, parts, clear);
+}
+
 class DigestSink final : public RowSink {
  public:
-  Status row(Table table, const Row& row) override {
+  Status row(Table table, Row row) override {
     digests[static_cast<int>(table)].add(row);
     return Status::ok();
   }
@@ -292,28 +327,33 @@ class DigestSink final : public RowSink {
 // Keeps the rows of some tables, with their digests, for the shadow tables.
 class RowCollector final : public RowSink {
  public:
-  explicit RowCollector(const std::set<Table>& tables) : tables_(tables) {}
-  Status row(Table table, const Row& row) override {
+  explicit RowCollector(std::set<Table> tables) : tables_(std::move(tables)) {}
+  bool wants(Table table) const override { return tables_.count(table) > 0; }
+  Status row(Table table, Row row) override {
     if (!tables_.count(table)) return Status::ok();
     digests[static_cast<int>(table)].add(row);
-    rows[static_cast<int>(table)].push_back(row);
+    rows[static_cast<int>(table)].push_back(std::move(row));
     return Status::ok();
   }
   TableDigest digests[table_count];
   std::vector<Row> rows[table_count];
 
  private:
-  const std::set<Table>& tables_;
+  std::set<Table> tables_;
 };
 
-// Emits the fold's end state into one sink per slice, each slice on a thread of its own.
-Status finish_on_every_core(const Fold& fold, std::vector<RowSink*> sinks) {
+// Emits the fold's end state into one sink per slice, each slice on a thread of its own, and
+// (when `release` is set) frees each slice's states once its rows are out.
+Status finish_on_every_core(Fold& fold, std::vector<RowSink*> sinks, bool release = true) {
   std::vector<Status> statuses(sinks.size());
   std::vector<std::thread> threads;
   int parts = static_cast<int>(sinks.size());
-  for (int part = 1; part < parts; ++part)
-    threads.emplace_back([&, part] { statuses[part] = fold.finish(part, parts, *sinks[part]); });
-  statuses[0] = fold.finish(0, parts, *sinks[0]);
+  auto finish = [&](int part) {
+    statuses[part] = fold.finish(part, parts, *sinks[part]);
+    if (release) fold.release(part, parts);
+  };
+  for (int part = 1; part < parts; ++part) threads.emplace_back(finish, part);
+  finish(0);
   for (std::thread& t : threads) t.join();
   for (const Status& s : statuses)
     if (!s.is_ok()) return s;
@@ -658,6 +698,18 @@ void TableDigest::add(const Row& row) {
   add_bytes(bytes);
 }
 
+void TableDigest::add_ledger_entry(int64_t seq, int idx, const Posting& posting) {
+  thread_local std::string bytes;
+  bytes.clear();
+  serialize_int(bytes, seq);
+  serialize_int(bytes, idx);
+  serialize_text(bytes, posting.debit_account);
+  serialize_text(bytes, posting.credit_account);
+  serialize_int(bytes, posting.amount.amount_minor);
+  serialize_text(bytes, currency_code(posting.amount.currency));
+  add_bytes(bytes);
+}
+
 // XXH3-128 per row, summed: the digest does not depend on row order, and it is never stored,
 // only compared between two computations made by the same binary.
 void TableDigest::add_bytes(std::string_view bytes) {
@@ -715,6 +767,93 @@ Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
   return digest;
 }
 
+namespace {
+
+// The rows of one table of the end state, digested and in key order.
+struct TableRows {
+  Table table = Table::bookings;
+  std::vector<Row> rows;
+  TableDigest digest;
+};
+
+// Makes the end state's rows table by table on a thread of its own, each sorted by key so that
+// every insert lands at the end of its table's b-trees, while this thread writes the table before
+// it and swaps it in. The fold is freed on that thread once its rows are made. `fresh` gets the
+// digest of every table written. ledger_entries, written during the scan, is swapped in first.
+Status write_end_state(sqlite::Db& db, ShadowWriter& writer, const std::set<Table>& tables,
+                       std::unique_ptr<Fold> fold, TableDigest (&fresh)[table_count]) {
+  constexpr size_t tables_ahead_max = 2;
+  std::vector<Table> rest;
+  for (Table t : tables)
+    if (t != Table::ledger_entries) rest.push_back(t);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<TableRows> ready;
+  Status made;
+  bool stop = false;
+  std::thread maker([&] {
+    for (Table t : rest) {
+      // The writer waits for the first table: it is made on every core.
+      int parts = t == rest.front() ? scan_threads_default() : 1;
+      std::vector<std::unique_ptr<RowCollector>> collectors;
+      std::vector<RowSink*> sinks;
+      for (int i = 0; i < parts; ++i) {
+        collectors.push_back(std::make_unique<RowCollector>(std::set<Table>{t}));
+        sinks.push_back(collectors.back().get());
+      }
+      Status s = finish_on_every_core(*fold, sinks, false);
+      TableRows table{t, {}, {}};
+      for (auto& c : collectors) {
+        auto& part = c->rows[static_cast<int>(t)];
+        table.rows.insert(table.rows.end(), std::make_move_iterator(part.begin()),
+                          std::make_move_iterator(part.end()));
+        table.digest.merge(c->digests[static_cast<int>(t)]);
+      }
+      if (s.is_ok()) sort_by_key(table.rows, spec(t).key_columns);
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return ready.size() < tables_ahead_max || stop; });
+      if (stop) return;
+      if (!s.is_ok()) made = s;
+      ready.push_back(std::move(table));
+      changed.notify_all();
+      if (!s.is_ok()) return;
+    }
+    fold.reset();
+  });
+  auto take = [&]() -> std::optional<TableRows> {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return !ready.empty(); });
+    if (!made.is_ok()) return std::nullopt;
+    TableRows table = std::move(ready.front());
+    ready.pop_front();
+    changed.notify_all();
+    return table;
+  };
+  auto write = [&]() -> Status {
+    if (tables.count(Table::ledger_entries)) {
+      if (Status s = swap_in(db, Table::ledger_entries); !s.is_ok()) return s;
+    }
+    for (size_t i = 0; i < rest.size(); ++i) {
+      std::optional<TableRows> table = take();
+      if (!table) return made;
+      if (Status s = writer.rows(table->table, table->rows); !s.is_ok()) return s;
+      if (Status s = swap_in(db, table->table); !s.is_ok()) return s;
+      fresh[static_cast<int>(table->table)] = table->digest;
+    }
+    return Status::ok();
+  };
+  Status status = write();
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+    changed.notify_all();
+  }
+  maker.join();
+  return status;
+}
+
+}  // namespace
+
 Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
                               const ScanShape& shape) {
   auto start = std::chrono::steady_clock::now();
@@ -737,11 +876,22 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
     if (row.is_ok() && row.value()) synchronous_before = q->column_int64(0);
   }
   (void)db.exec("PRAGMA synchronous = NORMAL");
+  // The pages of the dropped tables held what the log holds; zeroing them all (the library's
+  // default here) would write each of them once more.
+  int64_t secure_delete_before = 1;
+  if (auto q = db.prepare("PRAGMA secure_delete"); q.is_ok()) {
+    auto row = q->step();
+    if (row.is_ok() && row.value()) secure_delete_before = q->column_int64(0);
+  }
+  (void)db.exec("PRAGMA secure_delete = FAST");
   struct RestoreSynchronous {
     sqlite::Db& db;
-    int64_t level;
-    ~RestoreSynchronous() { (void)db.exec("PRAGMA synchronous = " + std::to_string(level)); }
-  } restore{db, synchronous_before};
+    int64_t level, secure_delete;
+    ~RestoreSynchronous() {
+      (void)db.exec("PRAGMA synchronous = " + std::to_string(level));
+      (void)db.exec("PRAGMA secure_delete = " + std::to_string(secure_delete));
+    }
+  } restore{db, synchronous_before, secure_delete_before};
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {
@@ -786,35 +936,12 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
   if (!written.is_ok()) return written;
   report.events = out.events;
   if (out.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + out.problem);
-  // The other rows, made and digested on every core, are written in key order: each insert then
-  // lands at the end of its table's b-trees.
-  std::vector<std::unique_ptr<RowCollector>> collectors;
-  std::vector<RowSink*> sinks;
-  for (int i = 0; i < threads_for(shape); ++i) {
-    collectors.push_back(std::make_unique<RowCollector>(tables));
-    sinks.push_back(collectors.back().get());
-  }
-  if (Status s = finish_on_every_core(*fold, sinks); !s.is_ok()) return s;
-  fold.reset();
   TableDigest fresh[table_count];
   fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
-  for (Table t : tables) {
-    if (t == Table::ledger_entries) continue;
-    std::vector<Row> rows;
-    for (auto& c : collectors) {
-      fresh[static_cast<int>(t)].merge(c->digests[static_cast<int>(t)]);
-      auto& part = c->rows[static_cast<int>(t)];
-      rows.insert(rows.end(), std::make_move_iterator(part.begin()),
-                  std::make_move_iterator(part.end()));
-      part = {};
-    }
-    sort_by_key(rows, spec(t).key_columns);
-    if (Status s = writer.rows(t, rows); !s.is_ok()) return s;
-  }
+  if (Status s = write_end_state(db, writer, tables, std::move(fold), fresh); !s.is_ok()) return s;
   for (Table t : tables) {
     if (!(fresh[static_cast<int>(t)] == live[static_cast<int>(t)]))
       report.differed.push_back(spec(t).name);
-    if (Status s = swap_in(db, t); !s.is_ok()) return s;
     report.tables.push_back(spec(t).name);
   }
   for (const std::string& p : projections) {

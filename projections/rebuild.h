@@ -33,6 +33,8 @@ struct TableDigest {
   void add(const Row& row);
   void add_bytes(std::string_view serialized_row);
   void merge(const TableDigest& other);  // the digest of both sets of rows
+  // add(ledger_entry_row(seq, idx, posting)) without making the row.
+  void add_ledger_entry(int64_t seq, int idx, const Posting& posting);
   bool operator==(const TableDigest&) const = default;
   std::string hex() const;
 };

@@ -150,6 +150,18 @@ std::vector<std::string> table_digests(const std::string& path) {
 
 }  // namespace
 
+TEST_CASE("a ledger entry is digested as its row would be") {
+  for (const Posting& p :
+       {Posting{"escrow:b1", "provider:p1:available", Money{950'000, Currency::NGN}},
+        Posting{"", "paystack:clearing", Money{-1, Currency::NGN}},
+        Posting{"client:c\n1:refund_in_flight", "x", Money{0, Currency::NGN}}}) {
+    projections::TableDigest direct, by_row;
+    direct.add_ledger_entry(42, 1, p);
+    by_row.add(projections::ledger_entry_row(42, 1, p));
+    CHECK(direct == by_row);
+  }
+}
+
 TEST_CASE("verify and rebuild agree whatever the chunks and threads") {
   Log log;
   log.write_history();
