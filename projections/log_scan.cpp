@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
@@ -122,7 +121,7 @@ Status ChunkReader::read(int64_t index, ScanChunk& chunk) {
       stmt_.reset();
       return more.status();
     }
-    if (!more.value() || chunk.problem_seq) break;
+    if (!more.value()) break;
     read_row(chunk, row);
     if (chunk.problem_seq) break;
   }
@@ -176,19 +175,14 @@ void ChunkReader::read_row(ScanChunk& chunk, size_t row) {
   ++chunk.count;
 }
 
-// The scheduler: workers take, in this order of preference, a side task (they are few and long,
-// so they start first rather than trail at the end); the next chunk of a lane that is free and
-// has it ready; the next chunk to read (while the reading is not too far ahead of the slowest
-// lane). Chunks are handed to the lanes only once every chunk before them
+// The scheduler: workers take, in this order of preference, the next chunk of a lane that is
+// free and has it ready; the next chunk to read (while the reading is not too far ahead of the
+// slowest lane). Chunks are handed to the lanes only once every chunk before them
 // was read and its link checked, so lanes see the log in order with no gap.
 class Scan {
  public:
-  Scan(const ScanOptions& options, const std::vector<Lane>& lanes, std::vector<SideTask> side)
-      : options_(options),
-        lanes_(lanes),
-        side_(std::make_move_iterator(side.begin()), std::make_move_iterator(side.end())),
-        cursor_(lanes.size(), 0),
-        busy_(lanes.size(), false) {
+  Scan(const ScanOptions& options, const std::vector<Lane>& lanes)
+      : options_(options), lanes_(lanes), cursor_(lanes.size(), 0), busy_(lanes.size(), false) {
     int64_t c = options.chunk_events;
     chunks_ = options.last_seq > 0 ? (options.last_seq + c - 1) / c : 0;
     end_ = chunks_;
@@ -212,7 +206,6 @@ class Scan {
   void work();
   bool run_lane(std::unique_lock<std::mutex>& lock);
   bool read_next(std::unique_lock<std::mutex>& lock, ChunkReader& reader);
-  bool run_side_task(std::unique_lock<std::mutex>& lock);
   int64_t min_cursor() const {
     int64_t m = end_;
     for (int64_t c : cursor_) m = std::min(m, c);
@@ -229,8 +222,6 @@ class Scan {
   const std::vector<Lane>& lanes_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<SideTask> side_;
-  int side_running_ = 0;
   int in_flight_max_ = 8;
   int64_t chunks_ = 0;
   int64_t end_ = 0;        // chunks from here on are never handed over (the scan stopped)
@@ -251,8 +242,8 @@ void Scan::work() {
   ChunkReader reader(options_);
   std::unique_lock lock(mutex_);
   while (error_.is_ok()) {
-    if (run_side_task(lock) || run_lane(lock) || read_next(lock, reader)) continue;
-    if (min_cursor() >= end_ && side_.empty() && side_running_ == 0) break;
+    if (run_lane(lock) || read_next(lock, reader)) continue;
+    if (min_cursor() >= end_) break;
     cv_.wait(lock);
   }
   cv_.notify_all();
@@ -300,20 +291,6 @@ bool Scan::read_next(std::unique_lock<std::mutex>& lock, ChunkReader& reader) {
   return true;
 }
 
-bool Scan::run_side_task(std::unique_lock<std::mutex>& lock) {
-  if (side_.empty()) return false;
-  SideTask task = std::move(side_.front());
-  side_.pop_front();
-  ++side_running_;
-  lock.unlock();
-  Status status = task();
-  lock.lock();
-  --side_running_;
-  if (!status.is_ok()) fail(status);
-  cv_.notify_all();
-  return true;
-}
-
 // Hands over, in order, every chunk that is read and follows the last one handed over: checks the
 // link into its first row and numbers its rows. A problem makes it the last chunk.
 void Scan::link_ready_chunks() {
@@ -353,13 +330,12 @@ void Scan::recycle_consumed() {
 
 }  // namespace
 
-Status scan_log(const ScanOptions& options, const std::vector<Lane>& lanes,
-                std::vector<SideTask> side_tasks) {
+Status scan_log(const ScanOptions& options, const std::vector<Lane>& lanes) {
   LEDGER_ASSERT(!lanes.empty(), "a scan has at least one lane");
   LEDGER_ASSERT(options.chunk_events > 0, "chunks hold events");
   int threads = options.threads > 0 ? options.threads : scan_threads_default();
   int in_flight = options.chunks_in_flight_max > 0 ? options.chunks_in_flight_max : 4 * threads;
-  Scan scan(options, lanes, std::move(side_tasks));
+  Scan scan(options, lanes);
   return scan.run(threads, in_flight);
 }
 

@@ -15,8 +15,7 @@
 // with the rows before the problem and the problem itself.
 //
 // Thread-safety: scan_log() starts and joins its own threads and returns when all is done. A lane
-// runs on any of them, never on two at once, and sees chunk k only after chunk k - 1. Side tasks
-// run once each on whichever worker is idle.
+// runs on any of them, never on two at once, and sees chunk k only after chunk k - 1.
 #pragma once
 
 #include <cstdint>
@@ -75,9 +74,6 @@ struct ScanChunk {
 
 // A sequential consumer of the chunks; false stops the scan after this chunk.
 using Lane = std::function<bool(const ScanChunk&)>;
-// Work that runs once, on whichever worker is idle, alongside the chunks (e.g. digesting the live
-// tables on a connection of its own).
-using SideTask = std::function<Status()>;
 
 struct ScanOptions {
   std::string path;      // the database file; read on connections of the scan's own
@@ -89,9 +85,8 @@ struct ScanOptions {
 };
 
 // Reads the log and feeds every lane every chunk, in order, until the end or a problem. The
-// first operating error (SQLite) of any worker or side task stops everything and is returned.
-Status scan_log(const ScanOptions& options, const std::vector<Lane>& lanes,
-                std::vector<SideTask> side_tasks = {});
+// first operating error (SQLite) of any worker stops everything and is returned.
+Status scan_log(const ScanOptions& options, const std::vector<Lane>& lanes);
 
 // The number of workers scan_log() uses for `threads` = 0.
 int scan_threads_default();

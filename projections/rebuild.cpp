@@ -23,6 +23,10 @@ namespace escrow::projections {
 
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 class RowSink {
  public:
   virtual ~RowSink() = default;
@@ -85,6 +89,12 @@ typename Map::mapped_type& find_or_add(Map& map, const std::string& key) {
 // The whole log folded in memory, in seq order: the same states and rows the live path writes.
 class Fold {
  public:
+  // Sized for a log of `events` events, so the tables rarely grow while folding.
+  explicit Fold(int64_t events) {
+    size_t expected = static_cast<size_t>(std::max<int64_t>(events, 0) / 8);
+    bookings_.reserve(expected);
+    accounts_.reserve(expected);
+  }
   // Applies one event. A broken rule is described in `problem` (the event is then not applied).
   void apply(const ScannedEvent& e, const Event& event, std::string& problem);
   void apply_webhook(const ScannedEvent& e, const WebhookEvent& event, std::string& problem);
@@ -95,6 +105,8 @@ class Fold {
   // Frees the states of the `part`-th slice (once its rows are out), so that the states are
   // freed on every core rather than all at the end on one.
   void release(int part, int parts);
+  // Frees the `part`-th of `parts` shares of the fold's tables, once every slice is released.
+  void clear(int part, int parts);
 
  private:
   void post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
@@ -315,6 +327,19 @@ void Fold::release(int part, int parts) {
   (void)for_slice(deliveries_, part, parts, clear);
 }
 
+void Fold::clear(int part, int parts) {
+  int i = 0;
+  auto share = [&](auto& map) {
+    if (i++ % parts == part) std::decay_t<decltype(map)>().swap(map);
+  };
+  share(bookings_);
+  share(accounts_);
+  share(providers_);
+  share(provider_balances_);
+  share(deliveries_);
+  share(delivery_keys_);
+}
+
 class DigestSink final : public RowSink {
  public:
   Status row(Table table, Row row) override {
@@ -355,6 +380,13 @@ Status finish_on_every_core(Fold& fold, std::vector<RowSink*> sinks, bool releas
   for (int part = 1; part < parts; ++part) threads.emplace_back(finish, part);
   finish(0);
   for (std::thread& t : threads) t.join();
+  threads.clear();
+  if (release) {
+    for (int part = 1; part < parts; ++part)
+      threads.emplace_back([&, part] { fold.clear(part, parts); });
+    fold.clear(0, parts);
+    for (std::thread& t : threads) t.join();
+  }
   for (const Status& s : statuses)
     if (!s.is_ok()) return s;
   return Status::ok();
@@ -500,10 +532,6 @@ Status ShadowWriter::rows(Table t, const std::vector<Row>& rows) {
   });
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 Result<int64_t> max_seq(sqlite::Db& db) {
   auto stmt = db.prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
   if (!stmt.is_ok()) return stmt.status();
@@ -559,19 +587,52 @@ Status create_shadow(sqlite::Db& db, Table t) {
   return db.exec(sql);
 }
 
-// Replaces the live table with its shadow and recreates the live table's indexes.
-Status swap_in(sqlite::Db& db, Table t) {
-  std::string name = spec(t).name;
-  auto indexes = ddl_of(db, "index", name.c_str());
-  if (!indexes.is_ok()) return indexes.status();
-  if (Status s = db.exec("DROP TABLE " + name); !s.is_ok()) return s;
-  if (Status s = db.exec("ALTER TABLE " + shadow_name(t) + " RENAME TO " + name); !s.is_ok())
-    return s;
-  for (const std::string& sql : indexes.value()) {
-    if (Status s = db.exec(sql); !s.is_ok()) return s;
+// The live tables a rebuild replaces. Their indexes' definitions are read first; the old tables
+// can then be dropped early (inside the rebuild's transaction, while the log is still being
+// read: other connections go on seeing them until the commit), and each shadow is swapped in
+// under the live name with those indexes recreated.
+class LiveTables {
+ public:
+  Status read_indexes(sqlite::Db& db, const std::set<Table>& tables) {
+    for (Table t : tables) {
+      auto indexes = ddl_of(db, "index", spec(t).name);
+      if (!indexes.is_ok()) return indexes.status();
+      indexes_[static_cast<int>(t)] = std::move(indexes).value();
+      replaced_[static_cast<int>(t)] = true;
+    }
+    return Status::ok();
   }
-  return Status::ok();
-}
+  Status drop_all(sqlite::Db& db) {
+    for (int t = 0; t < table_count; ++t) {
+      if (Status s = drop(db, static_cast<Table>(t)); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  }
+  // Replaces the live table with its shadow and recreates the live table's indexes.
+  Status swap_in(sqlite::Db& db, Table t) {
+    if (Status s = drop(db, t); !s.is_ok()) return s;
+    if (Status s = db.exec("ALTER TABLE " + shadow_name(t) + " RENAME TO " + spec(t).name);
+        !s.is_ok())
+      return s;
+    for (const std::string& sql : indexes_[static_cast<int>(t)]) {
+      if (Status s = db.exec(sql); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  }
+
+ private:
+  Status drop(sqlite::Db& db, Table t) {
+    int i = static_cast<int>(t);
+    if (!replaced_[i] || dropped_[i]) return Status::ok();
+    if (Status s = db.exec("DROP TABLE " + std::string(spec(t).name)); !s.is_ok()) return s;
+    dropped_[i] = true;
+    return Status::ok();
+  }
+
+  std::vector<std::string> indexes_[table_count];
+  bool replaced_[table_count] = {};
+  bool dropped_[table_count] = {};
+};
 
 struct FoldOutcome {
   int64_t events = 0;
@@ -627,10 +688,9 @@ bool FoldLane::operator()(const ScanChunk& chunk) {
 }
 
 // Reads the log up to `last_seq` on every core (checking the hash chain when `chain` is set) and
-// folds it in seq order; `lanes` see every chunk after the fold does, `side` tasks run alongside.
+// folds it in seq order; `lanes` see every chunk after the fold does.
 Status fold_log(const std::string& path, int64_t last_seq, bool chain, const ScanShape& shape,
-                Fold& fold, const Progress& progress, FoldOutcome& out, std::vector<Lane> lanes,
-                std::vector<SideTask> side) {
+                Fold& fold, const Progress& progress, FoldOutcome& out, std::vector<Lane> lanes) {
   FoldLane fold_lane(fold, out, progress, last_seq);
   lanes.insert(lanes.begin(), [&](const ScanChunk& chunk) { return fold_lane(chunk); });
   ScanOptions options;
@@ -639,10 +699,29 @@ Status fold_log(const std::string& path, int64_t last_seq, bool chain, const Sca
   options.chain = chain;
   options.threads = shape.threads;
   if (shape.chunk_events > 0) options.chunk_events = shape.chunk_events;
-  if (Status s = scan_log(options, lanes, std::move(side)); !s.is_ok()) return s;
+  if (Status s = scan_log(options, lanes); !s.is_ok()) return s;
   if (progress) progress(out.events, last_seq);
   return Status::ok();
 }
+
+// Runs a task on a thread of its own, beside whatever this thread does; wait() (or the
+// destructor) joins it.
+class Background {
+ public:
+  explicit Background(std::function<Status()> task)
+      : thread_([this, task = std::move(task)] { status_ = task(); }) {}
+  ~Background() { (void)wait(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  Status wait() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  Status status_;
+  std::thread thread_;  // declared last: started once status_ exists
+};
 
 int threads_for(const ScanShape& shape) {
   return shape.threads > 0 ? shape.threads : scan_threads_default();
@@ -776,12 +855,32 @@ struct TableRows {
   TableDigest digest;
 };
 
+// The rows of `table.table` in the end state, made in `parts` slices at once, digested and sorted.
+Status make_rows(Fold& fold, int parts, TableRows& table) {
+  int t = static_cast<int>(table.table);
+  std::vector<std::unique_ptr<RowCollector>> collectors;
+  std::vector<RowSink*> sinks;
+  for (int i = 0; i < parts; ++i) {
+    collectors.push_back(std::make_unique<RowCollector>(std::set<Table>{table.table}));
+    sinks.push_back(collectors.back().get());
+  }
+  if (Status s = finish_on_every_core(fold, sinks, false); !s.is_ok()) return s;
+  for (auto& c : collectors) {
+    table.rows.insert(table.rows.end(), std::make_move_iterator(c->rows[t].begin()),
+                      std::make_move_iterator(c->rows[t].end()));
+    table.digest.merge(c->digests[t]);
+  }
+  sort_by_key(table.rows, spec(table.table).key_columns);
+  return Status::ok();
+}
+
 // Makes the end state's rows table by table on a thread of its own, each sorted by key so that
 // every insert lands at the end of its table's b-trees, while this thread writes the table before
 // it and swaps it in. The fold is freed on that thread once its rows are made. `fresh` gets the
 // digest of every table written. ledger_entries, written during the scan, is swapped in first.
-Status write_end_state(sqlite::Db& db, ShadowWriter& writer, const std::set<Table>& tables,
-                       std::unique_ptr<Fold> fold, TableDigest (&fresh)[table_count]) {
+Status write_end_state(sqlite::Db& db, ShadowWriter& writer, LiveTables& live,
+                       const std::set<Table>& tables, std::unique_ptr<Fold> fold,
+                       TableDigest (&fresh)[table_count]) {
   constexpr size_t tables_ahead_max = 2;
   std::vector<Table> rest;
   for (Table t : tables)
@@ -794,22 +893,8 @@ Status write_end_state(sqlite::Db& db, ShadowWriter& writer, const std::set<Tabl
   std::thread maker([&] {
     for (Table t : rest) {
       // The writer waits for the first table: it is made on every core.
-      int parts = t == rest.front() ? scan_threads_default() : 1;
-      std::vector<std::unique_ptr<RowCollector>> collectors;
-      std::vector<RowSink*> sinks;
-      for (int i = 0; i < parts; ++i) {
-        collectors.push_back(std::make_unique<RowCollector>(std::set<Table>{t}));
-        sinks.push_back(collectors.back().get());
-      }
-      Status s = finish_on_every_core(*fold, sinks, false);
       TableRows table{t, {}, {}};
-      for (auto& c : collectors) {
-        auto& part = c->rows[static_cast<int>(t)];
-        table.rows.insert(table.rows.end(), std::make_move_iterator(part.begin()),
-                          std::make_move_iterator(part.end()));
-        table.digest.merge(c->digests[static_cast<int>(t)]);
-      }
-      if (s.is_ok()) sort_by_key(table.rows, spec(t).key_columns);
+      Status s = make_rows(*fold, t == rest.front() ? scan_threads_default() : 1, table);
       std::unique_lock lock(mutex);
       changed.wait(lock, [&] { return ready.size() < tables_ahead_max || stop; });
       if (stop) return;
@@ -831,13 +916,13 @@ Status write_end_state(sqlite::Db& db, ShadowWriter& writer, const std::set<Tabl
   };
   auto write = [&]() -> Status {
     if (tables.count(Table::ledger_entries)) {
-      if (Status s = swap_in(db, Table::ledger_entries); !s.is_ok()) return s;
+      if (Status s = live.swap_in(db, Table::ledger_entries); !s.is_ok()) return s;
     }
     for (size_t i = 0; i < rest.size(); ++i) {
       std::optional<TableRows> table = take();
       if (!table) return made;
       if (Status s = writer.rows(table->table, table->rows); !s.is_ok()) return s;
-      if (Status s = swap_in(db, table->table); !s.is_ok()) return s;
+      if (Status s = live.swap_in(db, table->table); !s.is_ok()) return s;
       fresh[static_cast<int>(table->table)] = table->digest;
     }
     return Status::ok();
@@ -850,6 +935,70 @@ Status write_end_state(sqlite::Db& db, ShadowWriter& writer, const std::set<Tabl
   }
   maker.join();
   return status;
+}
+
+// The connection's settings for a rebuild, put back afterwards.
+// - synchronous=NORMAL: a rebuild lost to a power cut leaves the old projections in place, so its
+//   commit need not wait for the disk; WAL mode keeps the file consistent either way.
+// - secure_delete=FAST: the pages of the dropped tables held what the log holds; zeroing every one
+//   of them (the library's default here) would make the commit write each of them once more.
+class RebuildSettings {
+ public:
+  explicit RebuildSettings(sqlite::Db& db)
+      : db_(db), synchronous_(read("synchronous", 2)), secure_delete_(read("secure_delete", 1)) {
+    (void)db_.exec("PRAGMA synchronous = NORMAL; PRAGMA secure_delete = FAST");
+  }
+  ~RebuildSettings() {
+    (void)db_.exec("PRAGMA synchronous = " + std::to_string(synchronous_));
+    const char* secure_delete = secure_delete_ == 2 ? "FAST" : secure_delete_ ? "ON" : "OFF";
+    (void)db_.exec(std::string("PRAGMA secure_delete = ") + secure_delete);
+  }
+  RebuildSettings(const RebuildSettings&) = delete;
+  RebuildSettings& operator=(const RebuildSettings&) = delete;
+
+ private:
+  int64_t read(const char* pragma, int64_t fallback) {
+    auto q = db_.prepare(std::string("PRAGMA ") + pragma);
+    if (!q.is_ok()) return fallback;
+    auto row = q->step();
+    return row.is_ok() && row.value() ? q->column_int64(0) : fallback;
+  }
+
+  sqlite::Db& db_;
+  int64_t synchronous_, secure_delete_;
+};
+
+// Digests each live table on a connection of its own: the rebuild's transaction holds the write
+// lock and its changes are not committed, so those connections see the tables as they were when
+// it began.
+Status digest_live_tables(const std::string& path, const std::set<Table>& tables,
+                          TableDigest (&live)[table_count]) {
+  auto reader = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
+  if (!reader.is_ok()) return reader.status();
+  tune_for_scans(reader.value());
+  for (Table t : tables) {
+    auto digest = table_digest(reader.value(), spec(t), spec(t).name);
+    if (!digest.is_ok()) return digest.status();
+    live[static_cast<int>(t)] = digest.value();
+  }
+  return Status::ok();
+}
+
+Status record_versions(sqlite::Db& db, const std::set<std::string>& projections,
+                       int64_t built_seq) {
+  for (const std::string& p : projections) {
+    auto stmt = db.prepare(
+        "INSERT INTO projection_versions (name, version, built_at, built_seq) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
+        "excluded.built_at, built_seq = excluded.built_seq");
+    if (!stmt.is_ok()) return stmt.status();
+    stmt->bind(1, p)
+        .bind(2, projection_version(p))
+        .bind(3, SystemClock().now_ms())
+        .bind(4, built_seq);
+    if (Status s = stmt->run(); !s.is_ok()) return s;
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -868,30 +1017,7 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
     return Status(StatusCode::invalid_argument,
                   "no projection named " + options.projection.value_or(""));
   tune_for_scans(db);
-  // A rebuild lost to a power cut leaves the old projections in place, so its commit need not
-  // wait for the disk; WAL mode keeps the file consistent either way.
-  int64_t synchronous_before = 2;
-  if (auto q = db.prepare("PRAGMA synchronous"); q.is_ok()) {
-    auto row = q->step();
-    if (row.is_ok() && row.value()) synchronous_before = q->column_int64(0);
-  }
-  (void)db.exec("PRAGMA synchronous = NORMAL");
-  // The pages of the dropped tables held what the log holds; zeroing them all (the library's
-  // default here) would write each of them once more.
-  int64_t secure_delete_before = 1;
-  if (auto q = db.prepare("PRAGMA secure_delete"); q.is_ok()) {
-    auto row = q->step();
-    if (row.is_ok() && row.value()) secure_delete_before = q->column_int64(0);
-  }
-  (void)db.exec("PRAGMA secure_delete = FAST");
-  struct RestoreSynchronous {
-    sqlite::Db& db;
-    int64_t level, secure_delete;
-    ~RestoreSynchronous() {
-      (void)db.exec("PRAGMA synchronous = " + std::to_string(level));
-      (void)db.exec("PRAGMA secure_delete = " + std::to_string(secure_delete));
-    }
-  } restore{db, synchronous_before, secure_delete_before};
+  RebuildSettings settings(db);
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {
@@ -903,59 +1029,45 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
   if (!writer.status().is_ok()) return writer.status();
   RebuildReport report;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  // The live tables are digested on connections of their own: this transaction holds the write
-  // lock and has not touched them, so those see them exactly as they are here.
-  TableDigest live[table_count];
-  std::vector<SideTask> digest_live;
-  for (Table t : tables) {
-    digest_live.push_back([&, t]() -> Status {
-      auto reader = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
-      if (!reader.is_ok()) return reader.status();
-      tune_for_scans(reader.value());
-      auto digest = table_digest(reader.value(), spec(t), spec(t).name);
-      if (!digest.is_ok()) return digest.status();
-      live[static_cast<int>(t)] = digest.value();
-      return Status::ok();
-    });
-  }
-  // The ledger entries are written as the log is read, in seq order, beside the fold.
+  LiveTables replaced;
+  if (Status s = replaced.read_indexes(db, tables); !s.is_ok()) return s;
+  // The writer's lane drops the old tables first, then writes the ledger entries as the log is
+  // read, in seq order, beside the fold.
   Status written;
+  bool dropped = false;
   std::vector<Lane> lanes;
-  if (writer.writes(Table::ledger_entries)) {
-    lanes.push_back([&](const ScanChunk& chunk) {
+  lanes.push_back([&](const ScanChunk& chunk) {
+    if (!dropped) {
+      dropped = true;
+      written = replaced.drop_all(db);
+    }
+    if (written.is_ok() && writer.writes(Table::ledger_entries))
       written = writer.ledger_entries(chunk);
-      return written.is_ok();
-    });
-  }
-  auto fold = std::make_unique<Fold>();
+    return written.is_ok();
+  });
+  auto fold = std::make_unique<Fold>(total.value());
   FoldOutcome out;
   if (Status s = fold_log(path, total.value(), false, shape, *fold, options.progress, out,
-                          std::move(lanes), std::move(digest_live));
+                          std::move(lanes));
       !s.is_ok())
     return s;
   if (!written.is_ok()) return written;
   report.events = out.events;
   if (out.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + out.problem);
+  // The live tables are digested while the new ones are written, which leaves a core free.
+  TableDigest live[table_count];
+  Background live_digest([&] { return digest_live_tables(path, tables, live); });
   TableDigest fresh[table_count];
   fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
-  if (Status s = write_end_state(db, writer, tables, std::move(fold), fresh); !s.is_ok()) return s;
+  if (Status s = write_end_state(db, writer, replaced, tables, std::move(fold), fresh); !s.is_ok())
+    return s;
+  if (Status s = live_digest.wait(); !s.is_ok()) return s;
   for (Table t : tables) {
     if (!(fresh[static_cast<int>(t)] == live[static_cast<int>(t)]))
       report.differed.push_back(spec(t).name);
     report.tables.push_back(spec(t).name);
   }
-  for (const std::string& p : projections) {
-    auto stmt = db.prepare(
-        "INSERT INTO projection_versions (name, version, built_at, built_seq) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
-        "excluded.built_at, built_seq = excluded.built_seq");
-    if (!stmt.is_ok()) return stmt.status();
-    stmt->bind(1, p)
-        .bind(2, projection_version(p))
-        .bind(3, SystemClock().now_ms())
-        .bind(4, total.value());
-    if (Status s = stmt->run(); !s.is_ok()) return s;
-  }
+  if (Status s = record_versions(db, projections, total.value()); !s.is_ok()) return s;
   if (Status s = txn->commit(); !s.is_ok()) return s;
   report.seconds = seconds_since(start);
   return report;
@@ -995,9 +1107,9 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress, const Scan
   VerifyReport report;
   TableDigest live[table_count];
   std::vector<std::string> live_problems;
-  // Runs on whichever worker of the scan is free; nothing else uses `db` meanwhile (the scan
-  // reads the log on connections of its own).
-  SideTask digest_live = [&]() -> Status {
+  // Runs beside the scan, on a thread of its own; nothing else uses `db` meanwhile (the scan reads
+  // the log on connections of its own).
+  auto digest_live = [&]() -> Status {
     for (const TableSpec& s : table_specs()) {
       auto digest = table_digest(db, s, s.name);
       if (!digest.is_ok()) return digest.status();
@@ -1015,13 +1127,13 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress, const Scan
     }
     return Status::ok();
   };
-  auto fold = std::make_unique<Fold>();
+  Background live_digest(digest_live);
+  auto fold = std::make_unique<Fold>(total.value());
   FoldOutcome out;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  if (Status s =
-          fold_log(path, total.value(), true, shape, *fold, progress, out, {}, {digest_live});
-      !s.is_ok())
+  if (Status s = fold_log(path, total.value(), true, shape, *fold, progress, out, {}); !s.is_ok())
     return s;
+  if (Status s = live_digest.wait(); !s.is_ok()) return s;
   report.events = out.events;
   report.first_bad_seq = out.bad_seq;
   if (out.bad_seq) {
