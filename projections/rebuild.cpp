@@ -1,5 +1,6 @@
 #include "projections/rebuild.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -16,16 +17,42 @@
 
 #include "ledger/hash.h"
 #include "ledger/store/event_store.h"
-#include "projections/live.h"
+#include "projections/log_scan.h"
 
 namespace escrow::projections {
 
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 class RowSink {
  public:
   virtual ~RowSink() = default;
-  virtual Status row(Table table, const Row& row) = 0;
+  virtual bool wants(Table) const { return true; }  // rows of other tables need not be made
+  virtual Status row(Table table, Row row) = 0;
+};
+
+// When each record of a booking (a payment, a refund, ...) was first and last touched, by key. A
+// booking has a handful of each, so a short list beats a hash table.
+class TouchedRecords {
+ public:
+  Times& at(const std::string& key) {
+    for (auto& [k, times] : records_)
+      if (k == key) return times;
+    records_.emplace_back(key, Times());
+    return records_.back().second;
+  }
+  const Times& of(std::string_view key) const {
+    for (const auto& [k, times] : records_)
+      if (k == key) return times;
+    LEDGER_ASSERT(false, "every record of a state was touched by an event");
+    return records_.front().second;
+  }
+
+ private:
+  std::vector<std::pair<std::string, Times>> records_;
 };
 
 struct BookingAgg {
@@ -33,68 +60,76 @@ struct BookingAgg {
   Times times;
   Milestones milestones;
   int64_t created_seq = 0;
-  std::unordered_map<std::string, Times> touched[table_count];
+  TouchedRecords touched[table_count];
 };
 
 struct ProviderAgg {
   ProviderState state;
-  std::unordered_map<std::string, Times> payouts;
+  TouchedRecords payouts;
 };
 
 struct BalanceSums {
   int64_t available = 0, pending_escrow = 0, in_flight = 0, total_earned = 0;
 };
 
-// A decoded event of the log: a domain event, a webhook event, or nothing (an event of another
-// subsystem, which feeds no projection).
-using LogEvent = std::variant<std::monostate, Event, WebhookEvent>;
-
-// Decodes one event by its stream; a bad event of a known stream or type is corrupt.
-Result<LogEvent> decode_log_event(const RecordedEvent& r) {
-  if (r.stream == webhook_stream) {
-    Result<WebhookEvent> event = decode_webhook_event(r.type, r.data);
-    if (!event.is_ok()) return event.status();
-    return LogEvent(std::move(event).value());
-  }
-  Result<Event> event = decode_event(r.type, r.data);
-  if (event.is_ok()) return LogEvent(std::move(event).value());
-  if (!is_known_event_type(r.type) && !r.stream.starts_with("booking-") &&
-      !r.stream.starts_with("provider-"))
-    return LogEvent();
-  return event.status();
+// "<name>\n<currency>": the key of a balance per account (or provider) and currency.
+void balance_key(std::string& key, std::string_view name, Currency currency) {
+  key.assign(name);
+  key.push_back('\n');
+  key.append(currency_code(currency));
 }
 
-// The whole log folded in memory: the same states and rows the live path writes.
+template <class Map>
+typename Map::mapped_type& find_or_add(Map& map, const std::string& key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(key, typename Map::mapped_type()).first;
+  return it->second;
+}
+
+// The whole log folded in memory, in seq order: the same states and rows the live path writes.
 class Fold {
  public:
-  explicit Fold(RowSink& sink) : sink_(sink) {}
-
+  // Sized for a log of `events` events, so the tables rarely grow while folding.
+  explicit Fold(int64_t events) {
+    size_t expected = static_cast<size_t>(std::max<int64_t>(events, 0) / 8);
+    bookings_.reserve(expected);
+    accounts_.reserve(expected);
+  }
   // Applies one event. A broken rule is described in `problem` (the event is then not applied).
-  Status apply(const RecordedEvent& r, const Event& event, std::string& problem);
-  void apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem);
-  Status finish();
+  void apply(const ScannedEvent& e, const Event& event, std::string& problem);
+  void apply_webhook(const ScannedEvent& e, const WebhookEvent& event, std::string& problem);
+  // Emits the rows of the end state, the `part`-th of `parts` slices of them: the slices can be
+  // emitted on as many threads at once (each reads the fold only), and together they are all the
+  // rows exactly once.
+  Status finish(int part, int parts, RowSink& sink) const;
+  // Frees the states of the `part`-th slice (once its rows are out), so that the states are
+  // freed on every core rather than all at the end on one.
+  void release(int part, int parts);
+  // Frees the `part`-th of `parts` shares of the fold's tables, once every slice is released.
+  void clear(int part, int parts);
 
  private:
-  Status post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
-              std::string& problem);
+  void post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
+            std::string& problem);
+  Status finish_bookings(int part, int parts, RowSink& sink) const;
 
-  RowSink& sink_;
   std::unordered_map<std::string, BookingAgg> bookings_;
   std::unordered_map<std::string, ProviderAgg> providers_;
-  std::unordered_map<std::string, int64_t> accounts_;  // "<account>\n<currency>" -> balance
-  std::map<std::pair<std::string, Currency>, BalanceSums> provider_balances_;
+  std::unordered_map<std::string, int64_t> accounts_;               // balance_key -> balance
+  std::unordered_map<std::string, BalanceSums> provider_balances_;  // balance_key -> sums
   std::unordered_map<int64_t, DeliveryRow> deliveries_;  // by id (the WebhookReceived's seq)
   std::unordered_set<std::string> delivery_keys_;
+  std::string key_;  // scratch for balance keys
 };
 
-Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& problem) {
-  std::string_view stream = r.stream;
+void Fold::apply(const ScannedEvent& e, const Event& event, std::string& problem) {
+  std::string_view stream = e.stream;
   if (stream.starts_with("booking-")) {
-    BookingAgg& agg = bookings_[std::string(stream.substr(8))];
-    if (r.version != agg.state.version + 1) {
-      problem = "stream " + r.stream + " skips from version " + std::to_string(agg.state.version) +
-                " to " + std::to_string(r.version);
-      return Status::ok();
+    BookingAgg& agg = find_or_add(bookings_, e.stream.substr(8));
+    if (e.version != agg.state.version + 1) {
+      problem = "stream " + e.stream + " skips from version " + std::to_string(agg.state.version) +
+                " to " + std::to_string(e.version);
+      return;
     }
     // Checked before folding, which would stop the process on it (an impossible history).
     if (const auto* c = std::get_if<ChargebackResolved>(&event)) {
@@ -106,45 +141,45 @@ Status Fold::apply(const RecordedEvent& r, const Event& event, std::string& prob
           c->from_escrow.amount_minor > agg.state.held_minor()) {
         problem = "chargeback " + std::to_string(c->dispute_id) + " of booking " +
                   agg.state.terms.booking_id + " does not add up, or was resolved twice";
-        return Status::ok();
+        return;
       }
     }
     evolve(agg.state, event);
-    agg.times.touch(r.recorded_at_ms);
-    agg.milestones.note(event, r.recorded_at_ms, agg.state);
-    if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = r.seq;
+    agg.times.touch(e.recorded_at_ms);
+    agg.milestones.note(event, e.recorded_at_ms, agg.state);
+    if (std::holds_alternative<BookingCreated>(event)) agg.created_seq = e.seq;
     for (const Touch& t : touches(event))
-      agg.touched[static_cast<int>(t.table)][t.key].touch(r.recorded_at_ms);
+      agg.touched[static_cast<int>(t.table)].at(t.key).touch(e.recorded_at_ms);
     const BookingState& s = agg.state;
     if (s.released_minor + s.refunded_minor + s.charged_back_minor > s.captured_minor) {
       problem = "booking " + s.terms.booking_id +
                 " released, refunded and charged back more than captured";
-      return Status::ok();
+      return;
     }
-    return post(r, event, s.terms.provider_id, problem);
+    return post(e, event, s.terms.provider_id, problem);
   }
   if (stream.starts_with("provider-")) {
-    ProviderAgg& agg = providers_[std::string(stream.substr(9))];
-    if (r.version != agg.state.version + 1) {
-      problem = "stream " + r.stream + " skips a version";
-      return Status::ok();
+    ProviderAgg& agg = find_or_add(providers_, e.stream.substr(9));
+    if (e.version != agg.state.version + 1) {
+      problem = "stream " + e.stream + " skips a version";
+      return;
     }
     evolve(agg.state, event);
     agg.state.provider_id = std::string(stream.substr(9));
-    for (const Touch& t : touches(event)) agg.payouts[t.key].touch(r.recorded_at_ms);
-    return post(r, event, "", problem);
+    for (const Touch& t : touches(event)) agg.payouts.at(t.key).touch(e.recorded_at_ms);
+    return post(e, event, "", problem);
   }
-  return Status::ok();  // another subsystem's stream: no projection of these
+  // another subsystem's stream: no projection of these
 }
 
 // The webhook log's own rules: one delivery per key, attempts numbered 1, 2, 3, ...
-void Fold::apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std::string& problem) {
+void Fold::apply_webhook(const ScannedEvent& e, const WebhookEvent& event, std::string& problem) {
   if (const auto* received = std::get_if<WebhookReceived>(&event)) {
     if (!delivery_keys_.insert(received->dedupe_key).second) {
       problem = "webhook delivery key " + received->dedupe_key + " is stored twice";
       return;
     }
-    deliveries_.emplace(r.seq, delivery_received(r.seq, r.recorded_at_ms, *received));
+    deliveries_.emplace(e.seq, delivery_received(e.seq, e.recorded_at_ms, *received));
     return;
   }
   const auto& processed = std::get<WebhookProcessed>(event);
@@ -158,137 +193,343 @@ void Fold::apply_webhook(const RecordedEvent& r, const WebhookEvent& event, std:
              processed.outcome != "failed") {
     problem = "webhook delivery outcome '" + processed.outcome + "' is unknown";
   } else {
-    delivery_processed(it->second, processed, r.recorded_at_ms);
+    delivery_processed(it->second, processed, e.recorded_at_ms);
   }
 }
 
-Status Fold::post(const RecordedEvent& r, const Event& event, std::string_view booking_provider,
-                  std::string& problem) {
-  std::vector<Posting> postings = postings_for(event);
-  for (size_t i = 0; i < postings.size(); ++i) {
-    const Posting& p = postings[i];
-    if (Status s =
-            sink_.row(Table::ledger_entries, ledger_entry_row(r.seq, static_cast<int>(i), p));
-        !s.is_ok())
-      return s;
-    const char* currency = currency_code(p.amount.currency);
-    int64_t& debit = accounts_[p.debit_account + "\n" + currency];
+// The account balances and provider balances of an event's postings (its ledger_entries rows are
+// digested, and written, from the postings the reader derived).
+void Fold::post(const ScannedEvent& e, const Event& event, std::string_view booking_provider,
+                std::string& problem) {
+  for (const Posting& p : e.postings) {
+    balance_key(key_, p.debit_account, p.amount.currency);
+    int64_t& debit = find_or_add(accounts_, key_);
     debit -= p.amount.amount_minor;
-    accounts_[p.credit_account + "\n" + currency] += p.amount.amount_minor;
+    balance_key(key_, p.credit_account, p.amount.currency);
+    find_or_add(accounts_, key_) += p.amount.amount_minor;
     if (debit < 0 && account_is_non_negative(p.debit_account) &&
         !may_overdraw(event, p.debit_account) && problem.empty())
       problem = "account " + p.debit_account + " would go negative";
   }
-  for (const ProviderBalanceDelta& d : provider_balance_deltas(event, postings, booking_provider)) {
-    BalanceSums& sums = provider_balances_[{d.provider_id, d.currency}];
+  for (const ProviderBalanceDelta& d :
+       provider_balance_deltas(event, e.postings, booking_provider)) {
+    balance_key(key_, d.provider_id, d.currency);
+    BalanceSums& sums = find_or_add(provider_balances_, key_);
     sums.available += d.available;
     sums.pending_escrow += d.pending_escrow;
     sums.in_flight += d.in_flight;
     sums.total_earned += d.total_earned;
   }
+}
+
+// Calls f(key, value) for the entries of the `part`-th of `parts` slices of the map's buckets.
+template <class Map, class F>
+Status for_slice(Map& map, int part, int parts, F&& f) {
+  size_t buckets = map.bucket_count();
+  size_t first = buckets * part / parts, last = buckets * (part + 1) / parts;
+  for (size_t b = first; b < last; ++b) {
+    for (auto it = map.begin(b); it != map.end(b); ++it) {
+      if (Status s = f(it->first, it->second); !s.is_ok()) return s;
+    }
+  }
   return Status::ok();
 }
 
-Status Fold::finish() {
-  auto emit = [&](Table t, const Row& row) { return sink_.row(t, row); };
-  for (const auto& [id, agg] : bookings_) {
+const std::vector<ChargeRecord> no_charges;
+const std::vector<RefundRecord> no_refunds;
+const std::vector<ChargebackRecord> no_chargebacks;
+
+std::pair<std::string_view, std::string_view> split_balance_key(std::string_view key) {
+  size_t split = key.rfind('\n');
+  return {key.substr(0, split), key.substr(split + 1)};
+}
+
+Status Fold::finish_bookings(int part, int parts, RowSink& sink) const {
+  bool wanted[table_count];
+  for (int t = 0; t < table_count; ++t) wanted[t] = sink.wants(static_cast<Table>(t));
+  auto wants = [&](Table t) { return wanted[static_cast<int>(t)]; };
+  if (!wants(Table::bookings) && !wants(Table::payments) && !wants(Table::refunds) &&
+      !wants(Table::chargebacks) && !wants(Table::disputes))
+    return Status::ok();
+  return for_slice(bookings_, part, parts, [&](const std::string& id, const BookingAgg& agg) {
     const BookingState& b = agg.state;
-    if (!b.exists()) continue;
-    const auto& touched = agg.touched;
-    if (Status s =
-            emit(Table::bookings, booking_row(b, agg.times, agg.created_seq, agg.milestones));
-        !s.is_ok())
-      return s;
-    for (const ChargeRecord& c : b.charges) {
-      if (Status s =
-              emit(Table::payments,
-                   payment_row(b, c, touched[static_cast<int>(Table::payments)].at(c.reference)));
-          !s.is_ok())
-        return s;
+    if (!b.exists()) return Status::ok();
+    auto touched = [&](Table t) -> const TouchedRecords& {
+      return agg.touched[static_cast<int>(t)];
+    };
+    if (wants(Table::bookings)) {
+      Row row = booking_row(b, agg.times, agg.created_seq, agg.milestones);
+      if (Status s = sink.row(Table::bookings, std::move(row)); !s.is_ok()) return s;
     }
-    for (const RefundRecord& r : b.refunds) {
-      if (Status s =
-              emit(Table::refunds,
-                   refund_row(b, r, touched[static_cast<int>(Table::refunds)].at(r.refund_id)));
-          !s.is_ok())
-        return s;
+    for (const ChargeRecord& c : wants(Table::payments) ? b.charges : no_charges) {
+      const Times& t = touched(Table::payments).of(c.reference);
+      if (Status s = sink.row(Table::payments, payment_row(b, c, t)); !s.is_ok()) return s;
     }
-    for (const ChargebackRecord& c : b.chargebacks) {
-      const Times& t =
-          touched[static_cast<int>(Table::chargebacks)].at(std::to_string(c.dispute_id));
-      if (Status s = emit(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
+    for (const RefundRecord& r : wants(Table::refunds) ? b.refunds : no_refunds) {
+      const Times& t = touched(Table::refunds).of(r.refund_id);
+      if (Status s = sink.row(Table::refunds, refund_row(b, r, t)); !s.is_ok()) return s;
     }
-    if (b.dispute) {
-      if (Status s = emit(Table::disputes,
-                          dispute_row(b, touched[static_cast<int>(Table::disputes)].at(id)));
-          !s.is_ok())
-        return s;
+    for (const ChargebackRecord& c : wants(Table::chargebacks) ? b.chargebacks : no_chargebacks) {
+      const Times& t = touched(Table::chargebacks).of(std::to_string(c.dispute_id));
+      if (Status s = sink.row(Table::chargebacks, chargeback_row(b, c, t)); !s.is_ok()) return s;
     }
-  }
-  for (const auto& [id, agg] : providers_) {
-    for (const PayoutRecord& p : agg.state.payouts) {
-      if (Status s = emit(Table::payouts, payout_row(agg.state, p, agg.payouts.at(p.payout_id)));
-          !s.is_ok())
-        return s;
+    if (b.dispute && wants(Table::disputes)) {
+      const Times& t = touched(Table::disputes).of(id);
+      if (Status s = sink.row(Table::disputes, dispute_row(b, t)); !s.is_ok()) return s;
     }
+    return Status::ok();
+  });
+}
+
+Status Fold::finish(int part, int parts, RowSink& sink) const {
+  if (Status s = finish_bookings(part, parts, sink); !s.is_ok()) return s;
+  if (sink.wants(Table::payouts)) {
+    Status s = for_slice(providers_, part, parts, [&](const std::string&, const ProviderAgg& agg) {
+      for (const PayoutRecord& p : agg.state.payouts) {
+        Row row = payout_row(agg.state, p, agg.payouts.of(p.payout_id));
+        if (Status s = sink.row(Table::payouts, std::move(row)); !s.is_ok()) return s;
+      }
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
   }
-  for (const auto& [key, b] : provider_balances_) {
-    Row row{key.first,   std::string(currency_code(key.second)),
-            b.available, b.pending_escrow,
-            b.in_flight, b.total_earned};
-    if (Status s = emit(Table::provider_balances, row); !s.is_ok()) return s;
+  if (sink.wants(Table::provider_balances)) {
+    Status s = for_slice(provider_balances_, part, parts,
+                         [&](const std::string& key, const BalanceSums& b) {
+                           auto [provider, currency] = split_balance_key(key);
+                           Row row{std::string(provider), std::string(currency), b.available,
+                                   b.pending_escrow,      b.in_flight,           b.total_earned};
+                           return sink.row(Table::provider_balances, std::move(row));
+                         });
+    if (!s.is_ok()) return s;
   }
-  for (const auto& [key, balance] : accounts_) {
-    size_t split = key.rfind('\n');
-    Row row{key.substr(0, split), key.substr(split + 1), balance};
-    if (Status s = emit(Table::account_balances, row); !s.is_ok()) return s;
+  if (sink.wants(Table::account_balances)) {
+    Status s = for_slice(accounts_, part, parts, [&](const std::string& key, int64_t balance) {
+      auto [account, currency] = split_balance_key(key);
+      return sink.row(Table::account_balances,
+                      Row{std::string(account), std::string(currency), balance});
+    });
+    if (!s.is_ok()) return s;
   }
-  for (const auto& [id, delivery] : deliveries_) {
-    if (Status s = emit(Table::webhook_deliveries, delivery_row(delivery)); !s.is_ok()) return s;
-  }
-  return Status::ok();
+  if (!sink.wants(Table::webhook_deliveries)) return Status::ok();
+  return for_slice(deliveries_, part, parts, [&](int64_t, const DeliveryRow& delivery) {
+    return sink.row(Table::webhook_deliveries, delivery_row(delivery));
+  });
+}
+
+void Fold::release(int part, int parts) {
+  auto clear = [](const auto&, auto& value) {
+    value = std::decay_t<decltype(value)>();
+    return Status::ok();
+  };
+  (void)for_slice(bookings_, part, parts, clear);
+  (void)for_slice(providers_, part, parts, clear);
+  (void)for_slice(deliveries_, part, parts, clear);
+}
+
+void Fold::clear(int part, int parts) {
+  int i = 0;
+  auto share = [&](auto& map) {
+    if (i++ % parts == part) std::decay_t<decltype(map)>().swap(map);
+  };
+  share(bookings_);
+  share(accounts_);
+  share(providers_);
+  share(provider_balances_);
+  share(deliveries_);
+  share(delivery_keys_);
 }
 
 class DigestSink final : public RowSink {
  public:
-  Status row(Table table, const Row& row) override {
+  Status row(Table table, Row row) override {
     digests[static_cast<int>(table)].add(row);
     return Status::ok();
   }
   TableDigest digests[table_count];
 };
 
-class ShadowWriter final : public RowSink {
+// Keeps the rows of some tables, with their digests, for the shadow tables.
+class RowCollector final : public RowSink {
  public:
-  ShadowWriter(sqlite::Db& db, const std::set<Table>& tables) : tables_(tables) {
-    for (Table t : tables) {
-      auto stmt = db.prepare(insert_sql(spec(t), shadow_name(t)));
-      if (!stmt.is_ok()) {
-        status_ = stmt.status();
-        return;
-      }
-      inserts_[static_cast<int>(t)] = std::move(stmt).value();
-    }
-  }
-  static std::string shadow_name(Table t) { return std::string(spec(t).name) + "__shadow"; }
-  const Status& status() const { return status_; }
-  Status row(Table table, const Row& row) override {
+  explicit RowCollector(std::set<Table> tables) : tables_(std::move(tables)) {}
+  bool wants(Table table) const override { return tables_.count(table) > 0; }
+  Status row(Table table, Row row) override {
     if (!tables_.count(table)) return Status::ok();
     digests[static_cast<int>(table)].add(row);
-    sqlite::Stmt& stmt = inserts_[static_cast<int>(table)];
-    bind_row(stmt, row);
-    return stmt.run();
+    rows[static_cast<int>(table)].push_back(std::move(row));
+    return Status::ok();
   }
-  TableDigest digests[table_count];  // of the rows written: the fresh side of the comparison
+  TableDigest digests[table_count];
+  std::vector<Row> rows[table_count];
 
  private:
   std::set<Table> tables_;
-  sqlite::Stmt inserts_[table_count];
+};
+
+// Emits the fold's end state into one sink per slice, each slice on a thread of its own, and
+// (when `release` is set) frees each slice's states once its rows are out.
+Status finish_on_every_core(Fold& fold, std::vector<RowSink*> sinks, bool release = true) {
+  std::vector<Status> statuses(sinks.size());
+  std::vector<std::thread> threads;
+  int parts = static_cast<int>(sinks.size());
+  auto finish = [&](int part) {
+    statuses[part] = fold.finish(part, parts, *sinks[part]);
+    if (release) fold.release(part, parts);
+  };
+  for (int part = 1; part < parts; ++part) threads.emplace_back(finish, part);
+  finish(0);
+  for (std::thread& t : threads) t.join();
+  threads.clear();
+  if (release) {
+    for (int part = 1; part < parts; ++part)
+      threads.emplace_back([&, part] { fold.clear(part, parts); });
+    fold.clear(0, parts);
+    for (std::thread& t : threads) t.join();
+  }
+  for (const Status& s : statuses)
+    if (!s.is_ok()) return s;
+  return Status::ok();
+}
+
+std::string shadow_name(Table t) {
+  return std::string(spec(t).name) + "__shadow";
+}
+
+void bind_value(sqlite3_stmt* stmt, int index, const SqlValue& value) {
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    sqlite3_bind_int64(stmt, index, *i);
+  } else if (const auto* text = std::get_if<std::string>(&value)) {
+    sqlite3_bind_text64(stmt, index, text->data(), text->size(), SQLITE_STATIC, SQLITE_UTF8);
+  } else {
+    sqlite3_bind_null(stmt, index);
+  }
+}
+
+// Writes rows into the shadow tables, many rows per INSERT: the statement's own cost (stepping,
+// resetting) is paid once per batch rather than once per row. Values are bound without copying,
+// so the rows given must stay as they are until the call returns.
+class ShadowWriter {
+ public:
+  static constexpr int batch_rows_max = 64;
+  static constexpr int batch_params_max = 999;  // SQLite's smallest limit on parameters
+
+  ShadowWriter(sqlite::Db& db, const std::set<Table>& tables) : db_(db), tables_(tables) {
+    for (Table t : tables) {
+      if (Status s = prepare(t); !s.is_ok()) {
+        status_ = s;
+        return;
+      }
+    }
+  }
+  const Status& status() const { return status_; }
+  bool writes(Table t) const { return tables_.count(t) > 0; }
+
+  // The ledger_entries rows of a chunk's events, in (seq, idx) order.
+  Status ledger_entries(const ScanChunk& chunk);
+  Status rows(Table t, const std::vector<Row>& rows);
+
+ private:
+  struct Insert {
+    sqlite::Stmt batch, single;
+    int batch_rows = 1;
+    int columns = 0;
+  };
+  Status prepare(Table t);
+  Status step(sqlite3_stmt* stmt);
+  template <class Bind>
+  Status insert(Table t, size_t count, Bind&& bind);
+
+  sqlite::Db& db_;
+  std::set<Table> tables_;
+  Insert inserts_[table_count];
   Status status_;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+Status ShadowWriter::prepare(Table t) {
+  const TableSpec& s = spec(t);
+  Insert& insert = inserts_[static_cast<int>(t)];
+  insert.columns = static_cast<int>(s.columns.size());
+  insert.batch_rows = std::clamp(batch_params_max / insert.columns, 1, batch_rows_max);
+  std::string columns, one_row;
+  for (const char* c : s.columns) {
+    columns += (columns.empty() ? "" : ", ") + std::string(c);
+    one_row += one_row.empty() ? "(?" : ", ?";
+  }
+  one_row += ")";
+  std::string head = "INSERT INTO " + shadow_name(t) + " (" + columns + ") VALUES ";
+  std::string batch = head;
+  for (int r = 0; r < insert.batch_rows; ++r) batch += (r ? ", " : "") + one_row;
+  auto batch_stmt = db_.prepare(batch);
+  if (!batch_stmt.is_ok()) return batch_stmt.status();
+  auto single_stmt = db_.prepare(head + one_row);
+  if (!single_stmt.is_ok()) return single_stmt.status();
+  insert.batch = std::move(batch_stmt).value();
+  insert.single = std::move(single_stmt).value();
+  return Status::ok();
+}
+
+Status ShadowWriter::step(sqlite3_stmt* stmt) {
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_DONE) return Status::ok();
+  return sqlite::status_from_code(sqlite3_extended_errcode(db_.raw()), "insert", db_.raw());
+}
+
+// Inserts `count` rows, bind(stmt, first_parameter, i) binding the i-th: whole batches first,
+// then the rest one by one.
+template <class Bind>
+Status ShadowWriter::insert(Table t, size_t count, Bind&& bind) {
+  Insert& insert = inserts_[static_cast<int>(t)];
+  size_t batch = static_cast<size_t>(insert.batch_rows);
+  size_t i = 0;
+  for (; batch > 1 && i + batch <= count; i += batch) {
+    for (size_t r = 0; r < batch; ++r)
+      bind(insert.batch.raw(), static_cast<int>(r) * insert.columns + 1, i + r);
+    if (Status s = step(insert.batch.raw()); !s.is_ok()) return s;
+  }
+  for (; i < count; ++i) {
+    bind(insert.single.raw(), 1, i);
+    if (Status s = step(insert.single.raw()); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status ShadowWriter::ledger_entries(const ScanChunk& chunk) {
+  struct Entry {
+    int64_t seq;
+    int idx;
+    const Posting* posting;
+  };
+  thread_local std::vector<Entry> entries;
+  entries.clear();
+  for (size_t i = 0; i < chunk.count; ++i) {
+    const ScannedEvent& e = chunk.events[i];
+    for (size_t p = 0; p < e.postings.size(); ++p)
+      entries.push_back(Entry{e.seq, static_cast<int>(p), &e.postings[p]});
+  }
+  // The columns of ledger_entry_row(), bound straight from the posting.
+  return insert(Table::ledger_entries, entries.size(),
+                [&](sqlite3_stmt* stmt, int first, size_t i) {
+                  const Entry& entry = entries[i];
+                  const Posting& p = *entry.posting;
+                  sqlite3_bind_int64(stmt, first, entry.seq);
+                  sqlite3_bind_int64(stmt, first + 1, entry.idx);
+                  sqlite3_bind_text64(stmt, first + 2, p.debit_account.data(),
+                                      p.debit_account.size(), SQLITE_STATIC, SQLITE_UTF8);
+                  sqlite3_bind_text64(stmt, first + 3, p.credit_account.data(),
+                                      p.credit_account.size(), SQLITE_STATIC, SQLITE_UTF8);
+                  sqlite3_bind_int64(stmt, first + 4, p.amount.amount_minor);
+                  sqlite3_bind_text64(stmt, first + 5, currency_code(p.amount.currency), 3,
+                                      SQLITE_STATIC, SQLITE_UTF8);
+                });
+}
+
+Status ShadowWriter::rows(Table t, const std::vector<Row>& rows) {
+  return insert(t, rows.size(), [&](sqlite3_stmt* stmt, int first, size_t i) {
+    const Row& row = rows[i];
+    for (size_t c = 0; c < row.size(); ++c) bind_value(stmt, first + static_cast<int>(c), row[c]);
+  });
 }
 
 Result<int64_t> max_seq(sqlite::Db& db) {
@@ -298,26 +539,6 @@ Result<int64_t> max_seq(sqlite::Db& db) {
   if (!row.is_ok()) return row.status();
   return stmt->column_int64(0);
 }
-
-// Reads the row of select_events (all columns) or select_for_fold (what a fold needs).
-void read_event(const sqlite::Stmt& stmt, bool all_columns, RecordedEvent& e) {
-  e.seq = stmt.column_int64(0);
-  e.stream.assign(stmt.column_view(1));
-  e.version = stmt.column_int64(2);
-  e.type.assign(stmt.column_view(3));
-  e.data.assign(stmt.column_view(4));
-  e.recorded_at_ms = stmt.column_int64(5);
-  if (!all_columns) return;
-  e.meta.assign(stmt.column_view(6));
-  e.prev_hash.assign(stmt.column_view(7));
-  e.hash.assign(stmt.column_view(8));
-}
-
-constexpr const char* select_events =
-    "SELECT seq, stream, version, type, data, recorded_at, meta, prev_hash, hash FROM events "
-    "ORDER BY seq";
-constexpr const char* select_for_fold =
-    "SELECT seq, stream, version, type, data, recorded_at FROM events ORDER BY seq";
 
 // Large reads go through a memory map rather than read() calls and a small page cache.
 void tune_for_scans(sqlite::Db& db) {
@@ -361,258 +582,159 @@ Status create_shadow(sqlite::Db& db, Table t) {
   std::string stored_name = sql.substr(head.size(), name_end - head.size());
   if (sql.rfind(head, 0) != 0 || (stored_name != name && stored_name != "\"" + name + "\""))
     return Status(StatusCode::corrupt, "unexpected DDL for " + name);
-  sql.replace(0, name_end, head + ShadowWriter::shadow_name(t));
-  if (Status s = db.exec("DROP TABLE IF EXISTS " + ShadowWriter::shadow_name(t)); !s.is_ok())
-    return s;
+  sql.replace(0, name_end, head + shadow_name(t));
+  if (Status s = db.exec("DROP TABLE IF EXISTS " + shadow_name(t)); !s.is_ok()) return s;
   return db.exec(sql);
 }
 
-// Replaces the live table with its shadow and recreates the live table's indexes.
-Status swap_in(sqlite::Db& db, Table t) {
-  std::string name = spec(t).name;
-  auto indexes = ddl_of(db, "index", name.c_str());
-  if (!indexes.is_ok()) return indexes.status();
-  if (Status s = db.exec("DROP TABLE " + name); !s.is_ok()) return s;
-  if (Status s = db.exec("ALTER TABLE " + ShadowWriter::shadow_name(t) + " RENAME TO " + name);
-      !s.is_ok())
-    return s;
-  for (const std::string& sql : indexes.value()) {
-    if (Status s = db.exec(sql); !s.is_ok()) return s;
-  }
-  return Status::ok();
-}
-
-// Events travel from the reading thread to the folding thread in batches. Batches go back to the
-// reader once folded, so their strings keep their capacity and the scan allocates almost nothing.
-struct Batch {
-  std::vector<RecordedEvent> records;  // the first `count` are filled
-  size_t count = 0;
-  // Decoded by the reader when it has time to spare (rebuild); empty when the folder decodes
-  // (verify, whose reader is busy hashing).
-  std::vector<LogEvent> events;
-  std::optional<int64_t> bad_seq;  // the reader stopped at this event (after the first `count`)
-  std::string problem;
-};
-
-// A bounded queue between the reader and the folder; either side can stop the other.
-class BatchQueue {
+// The live tables a rebuild replaces. Their indexes' definitions are read first; the old tables
+// can then be dropped early (inside the rebuild's transaction, while the log is still being
+// read: other connections go on seeing them until the commit), and each shadow is swapped in
+// under the live name with those indexes recreated.
+class LiveTables {
  public:
-  static constexpr size_t batches_max = 8;
-  static constexpr size_t batch_events_max = 512;
-
-  bool push(Batch batch) {
-    std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return full_.size() < batches_max || stopped_; });
-    if (stopped_) return false;
-    full_.push_back(std::move(batch));
-    not_empty_.notify_one();
-    return true;
+  Status read_indexes(sqlite::Db& db, const std::set<Table>& tables) {
+    for (Table t : tables) {
+      auto indexes = ddl_of(db, "index", spec(t).name);
+      if (!indexes.is_ok()) return indexes.status();
+      indexes_[static_cast<int>(t)] = std::move(indexes).value();
+      replaced_[static_cast<int>(t)] = true;
+    }
+    return Status::ok();
   }
-  std::optional<Batch> pop() {
-    std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !full_.empty() || closed_; });
-    if (full_.empty()) return std::nullopt;
-    Batch batch = std::move(full_.front());
-    full_.pop_front();
-    not_full_.notify_one();
-    return batch;
+  Status drop_all(sqlite::Db& db) {
+    for (int t = 0; t < table_count; ++t) {
+      if (Status s = drop(db, static_cast<Table>(t)); !s.is_ok()) return s;
+    }
+    return Status::ok();
   }
-  Batch take_empty() {
-    std::lock_guard lock(mutex_);
-    if (empty_.empty()) return Batch();
-    Batch batch = std::move(empty_.back());
-    empty_.pop_back();
-    batch.count = 0;
-    batch.events.clear();
-    batch.bad_seq.reset();
-    batch.problem.clear();
-    return batch;
-  }
-  void recycle(Batch batch) {
-    std::lock_guard lock(mutex_);
-    if (empty_.size() < batches_max + 2) empty_.push_back(std::move(batch));
-  }
-  void close() {  // the reader is done
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    not_empty_.notify_all();
-  }
-  void stop() {  // the folder wants no more
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    not_full_.notify_all();
+  // Replaces the live table with its shadow and recreates the live table's indexes.
+  Status swap_in(sqlite::Db& db, Table t) {
+    if (Status s = drop(db, t); !s.is_ok()) return s;
+    if (Status s = db.exec("ALTER TABLE " + shadow_name(t) + " RENAME TO " + spec(t).name);
+        !s.is_ok())
+      return s;
+    for (const std::string& sql : indexes_[static_cast<int>(t)]) {
+      if (Status s = db.exec(sql); !s.is_ok()) return s;
+    }
+    return Status::ok();
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> full_;
-  std::vector<Batch> empty_;
-  bool closed_ = false, stopped_ = false;
+  Status drop(sqlite::Db& db, Table t) {
+    int i = static_cast<int>(t);
+    if (!replaced_[i] || dropped_[i]) return Status::ok();
+    if (Status s = db.exec("DROP TABLE " + std::string(spec(t).name)); !s.is_ok()) return s;
+    dropped_[i] = true;
+    return Status::ok();
+  }
+
+  std::vector<std::string> indexes_[table_count];
+  bool replaced_[table_count] = {};
+  bool dropped_[table_count] = {};
 };
-
-// What is wrong with the link from the previous event to `r`, if anything.
-std::string chain_problem(const RecordedEvent& r, int64_t expected_seq,
-                          const std::string& prev_hash) {
-  if (r.seq != expected_seq) return "expected seq " + std::to_string(expected_seq) + " (a gap)";
-  if (r.prev_hash != prev_hash)
-    return "prev_hash does not match the hash of seq " + std::to_string(r.seq - 1);
-  EventHashFields fields{r.prev_hash,      r.seq,  r.stream, r.version, r.type,
-                         r.recorded_at_ms, r.data, r.meta};
-  if (event_hash(fields) != r.hash) return "hash does not match the event's content (altered)";
-  return {};
-}
-
-// The reading side: every event with seq <= last_seq, in order, and (when `chain` is set) its
-// link in the hash chain checked, on a connection of its own. Events never change once written,
-// so this connection's snapshot agrees with the folder's for every seq up to last_seq.
-Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
-                       BatchQueue& queue);
-
-// Decodes the event just read into the batch; false when it cannot be (the batch then says why).
-bool decode_into(Batch& batch, const RecordedEvent& r) {
-  Result<LogEvent> event = decode_log_event(r);
-  if (!event.is_ok()) {
-    batch.bad_seq = r.seq;
-    batch.problem = "seq " + std::to_string(r.seq) + ": " + event.status().message();
-    return false;
-  }
-  batch.events.push_back(std::move(event).value());
-  return true;
-}
-
-Status read_events(const std::string& path, int64_t last_seq, bool chain, bool decode,
-                   BatchQueue& queue, const std::function<Status(sqlite::Db&)>& after_reading) {
-  auto db = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
-  if (!db.is_ok()) return db.status();
-  if (Status s = read_all_events(db.value(), last_seq, chain, decode, queue); !s.is_ok()) return s;
-  queue.close();
-  return after_reading ? after_reading(db.value()) : Status::ok();
-}
-
-Status read_all_events(sqlite::Db& reader, int64_t last_seq, bool chain, bool decode,
-                       BatchQueue& queue) {
-  sqlite::Db* db = &reader;
-  tune_for_scans(*db);
-  auto stmt = db->prepare(std::string(chain ? select_events : select_for_fold) + " LIMIT ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, last_seq);  // seqs are 1..n without gaps; a gap is what the chain check reports
-  int64_t expected_seq = 1;
-  std::string prev_hash = genesis_hash;
-  Batch batch = queue.take_empty();
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.is_ok()) return row.status();
-    if (!row.value()) break;
-    if (batch.records.size() == batch.count) batch.records.emplace_back();
-    RecordedEvent& r = batch.records[batch.count];
-    read_event(stmt.value(), chain, r);
-    if (chain) {
-      std::string problem = chain_problem(r, expected_seq, prev_hash);
-      if (!problem.empty()) {
-        batch.bad_seq = r.seq;
-        batch.problem = "seq " + std::to_string(r.seq) + ": " + problem;
-        queue.push(std::move(batch));
-        return Status::ok();
-      }
-      expected_seq = r.seq + 1;
-      prev_hash = r.hash;
-    }
-    if (decode && !decode_into(batch, r)) {
-      queue.push(std::move(batch));
-      return Status::ok();
-    }
-    if (++batch.count == BatchQueue::batch_events_max) {
-      if (!queue.push(std::move(batch))) return Status::ok();
-      batch = queue.take_empty();
-    }
-  }
-  if (batch.count > 0) queue.push(std::move(batch));
-  return Status::ok();
-}
 
 struct FoldOutcome {
   int64_t events = 0;
   std::optional<int64_t> bad_seq;
   std::string problem;
-
-  void stop_at(int64_t seq, std::string why) {
-    bad_seq = seq;
-    problem = "seq " + std::to_string(seq) + ": " + std::move(why);
-  }
+  TableDigest ledger_entries;  // the rows of the postings of the events folded
 };
 
-bool apply_one(Fold& fold, const RecordedEvent& r, const LogEvent& event, FoldOutcome& out,
-               Status& status) {
-  std::string problem;
-  if (const auto* e = std::get_if<Event>(&event)) {
-    status = fold.apply(r, *e, problem);
-    if (!status.is_ok()) return false;
-  } else if (const auto* w = std::get_if<WebhookEvent>(&event)) {
-    fold.apply_webhook(r, *w, problem);
-  }
-  if (!problem.empty()) out.stop_at(r.seq, problem);
-  return problem.empty();
-}
+// The fold as a lane of the scan: each chunk's events in seq order, up to the first problem (a
+// rule the fold checks, or one the reader found).
+class FoldLane {
+ public:
+  FoldLane(Fold& fold, FoldOutcome& out, const Progress& progress, int64_t total)
+      : fold_(fold), out_(out), progress_(progress), total_(total) {}
+  bool operator()(const ScanChunk& chunk);
 
-// Decodes (unless the reader did) and folds one batch; false once something is wrong.
-bool fold_batch(Fold& fold, const Batch& batch, FoldOutcome& out, Status& status) {
-  for (size_t i = 0; i < batch.count; ++i) {
-    const RecordedEvent& r = batch.records[i];
-    ++out.events;
-    if (!batch.events.empty()) {
-      if (!apply_one(fold, r, batch.events[i], out, status)) return false;
-      continue;
-    }
-    Result<LogEvent> event = decode_log_event(r);
-    if (!event.is_ok()) {
-      out.stop_at(r.seq, event.status().message());
+ private:
+  Fold& fold_;
+  FoldOutcome& out_;
+  const Progress& progress_;
+  int64_t total_;
+  int64_t next_progress_ = progress_every_events;
+};
+
+bool FoldLane::operator()(const ScanChunk& chunk) {
+  std::string problem;
+  for (size_t i = 0; i < chunk.count; ++i) {
+    const ScannedEvent& e = chunk.events[i];
+    if (const auto* event = std::get_if<Event>(&e.event))
+      fold_.apply(e, *event, problem);
+    else if (const auto* webhook = std::get_if<WebhookEvent>(&e.event))
+      fold_.apply_webhook(e, *webhook, problem);
+    if (!problem.empty()) {
+      out_.events = chunk.rows_before + static_cast<int64_t>(i) + 1;
+      out_.bad_seq = e.seq;
+      out_.problem = "seq " + std::to_string(e.seq) + ": " + problem;
       return false;
     }
-    if (!apply_one(fold, r, event.value(), out, status)) return false;
   }
-  if (batch.bad_seq) {
-    ++out.events;
-    out.bad_seq = batch.bad_seq;
-    out.problem = batch.problem;
+  out_.events = chunk.rows_before + static_cast<int64_t>(chunk.count);
+  out_.ledger_entries.merge(chunk.ledger_digest);
+  if (chunk.problem_seq) {
+    ++out_.events;
+    out_.bad_seq = chunk.problem_seq;
+    out_.problem = chunk.problem;
     return false;
+  }
+  if (progress_ && out_.events >= next_progress_) {
+    progress_(out_.events, total_);
+    next_progress_ = (out_.events / progress_every_events + 1) * progress_every_events;
   }
   return true;
 }
 
-// Folds the log into `sink` on this thread while another thread reads it (checking the hash
-// chain when `chain` is set, decoding it otherwise: each side gets about half the work).
-// `after_reading` runs on the reading thread, with its connection, once it has read everything,
-// so the live tables can be digested while the fold finishes.
-Status fold_log(const std::string& path, int64_t last_seq, bool chain, RowSink& sink,
-                const Progress& progress, FoldOutcome& out,
-                const std::function<Status(sqlite::Db&)>& after_reading = {}) {
-  BatchQueue queue;
-  Status reader_status;
-  std::thread reader([&] {
-    reader_status = read_events(path, last_seq, chain, !chain, queue, after_reading);
-    queue.close();
-  });
-  Fold fold(sink);
-  Status status;
-  int64_t next_progress = progress_every_events;
-  bool going = true;
-  while (auto batch = queue.pop()) {
-    if (going) going = fold_batch(fold, *batch, out, status);
-    if (!going) queue.stop();
-    queue.recycle(std::move(batch).value());
-    if (progress && out.events >= next_progress) {
-      progress(out.events, last_seq);
-      next_progress += progress_every_events;
-    }
-  }
-  queue.stop();
-  reader.join();
-  if (!status.is_ok()) return status;
-  if (!reader_status.is_ok()) return reader_status;
+// Reads the log up to `last_seq` on every core (checking the hash chain when `chain` is set) and
+// folds it in seq order; `lanes` see every chunk after the fold does.
+Status fold_log(const std::string& path, int64_t last_seq, bool chain, const ScanShape& shape,
+                Fold& fold, const Progress& progress, FoldOutcome& out, std::vector<Lane> lanes) {
+  FoldLane fold_lane(fold, out, progress, last_seq);
+  lanes.insert(lanes.begin(), [&](const ScanChunk& chunk) { return fold_lane(chunk); });
+  ScanOptions options;
+  options.path = path;
+  options.last_seq = last_seq;
+  options.chain = chain;
+  options.threads = shape.threads;
+  if (shape.chunk_events > 0) options.chunk_events = shape.chunk_events;
+  if (Status s = scan_log(options, lanes); !s.is_ok()) return s;
   if (progress) progress(out.events, last_seq);
-  if (out.bad_seq) return Status::ok();
-  return fold.finish();
+  return Status::ok();
+}
+
+// Runs a task on a thread of its own, beside whatever this thread does; wait() (or the
+// destructor) joins it.
+class Background {
+ public:
+  explicit Background(std::function<Status()> task)
+      : thread_([this, task = std::move(task)] { status_ = task(); }) {}
+  ~Background() { (void)wait(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  Status wait() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  Status status_;
+  std::thread thread_;  // declared last: started once status_ exists
+};
+
+int threads_for(const ScanShape& shape) {
+  return shape.threads > 0 ? shape.threads : scan_threads_default();
+}
+
+void sort_by_key(std::vector<Row>& rows, int key_columns) {
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    for (int i = 0; i < key_columns; ++i) {
+      if (a[i] < b[i]) return true;
+      if (b[i] < a[i]) return false;
+    }
+    return false;
+  });
 }
 
 }  // namespace
@@ -655,6 +777,18 @@ void TableDigest::add(const Row& row) {
   add_bytes(bytes);
 }
 
+void TableDigest::add_ledger_entry(int64_t seq, int idx, const Posting& posting) {
+  thread_local std::string bytes;
+  bytes.clear();
+  serialize_int(bytes, seq);
+  serialize_int(bytes, idx);
+  serialize_text(bytes, posting.debit_account);
+  serialize_text(bytes, posting.credit_account);
+  serialize_int(bytes, posting.amount.amount_minor);
+  serialize_text(bytes, currency_code(posting.amount.currency));
+  add_bytes(bytes);
+}
+
 // XXH3-128 per row, summed: the digest does not depend on row order, and it is never stored,
 // only compared between two computations made by the same binary.
 void TableDigest::add_bytes(std::string_view bytes) {
@@ -662,6 +796,12 @@ void TableDigest::add_bytes(std::string_view bytes) {
   lanes[0] += h.low64;
   lanes[1] += h.high64;
   ++rows;
+}
+
+void TableDigest::merge(const TableDigest& other) {
+  lanes[0] += other.lanes[0];
+  lanes[1] += other.lanes[1];
+  rows += other.rows;
 }
 
 std::string TableDigest::hex() const {
@@ -706,7 +846,165 @@ Result<TableDigest> table_digest(sqlite::Db& db, const TableSpec& spec,
   return digest;
 }
 
-Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
+namespace {
+
+// The rows of one table of the end state, digested and in key order.
+struct TableRows {
+  Table table = Table::bookings;
+  std::vector<Row> rows;
+  TableDigest digest;
+};
+
+// The rows of `table.table` in the end state, made in `parts` slices at once, digested and sorted.
+Status make_rows(Fold& fold, int parts, TableRows& table) {
+  int t = static_cast<int>(table.table);
+  std::vector<std::unique_ptr<RowCollector>> collectors;
+  std::vector<RowSink*> sinks;
+  for (int i = 0; i < parts; ++i) {
+    collectors.push_back(std::make_unique<RowCollector>(std::set<Table>{table.table}));
+    sinks.push_back(collectors.back().get());
+  }
+  if (Status s = finish_on_every_core(fold, sinks, false); !s.is_ok()) return s;
+  for (auto& c : collectors) {
+    table.rows.insert(table.rows.end(), std::make_move_iterator(c->rows[t].begin()),
+                      std::make_move_iterator(c->rows[t].end()));
+    table.digest.merge(c->digests[t]);
+  }
+  sort_by_key(table.rows, spec(table.table).key_columns);
+  return Status::ok();
+}
+
+// Makes the end state's rows table by table on a thread of its own, each sorted by key so that
+// every insert lands at the end of its table's b-trees, while this thread writes the table before
+// it and swaps it in. The fold is freed on that thread once its rows are made. `fresh` gets the
+// digest of every table written. ledger_entries, written during the scan, is swapped in first.
+Status write_end_state(sqlite::Db& db, ShadowWriter& writer, LiveTables& live,
+                       const std::set<Table>& tables, std::unique_ptr<Fold> fold,
+                       TableDigest (&fresh)[table_count]) {
+  constexpr size_t tables_ahead_max = 2;
+  std::vector<Table> rest;
+  for (Table t : tables)
+    if (t != Table::ledger_entries) rest.push_back(t);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<TableRows> ready;
+  Status made;
+  bool stop = false;
+  std::thread maker([&] {
+    for (Table t : rest) {
+      // The writer waits for the first table: it is made on every core.
+      TableRows table{t, {}, {}};
+      Status s = make_rows(*fold, t == rest.front() ? scan_threads_default() : 1, table);
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return ready.size() < tables_ahead_max || stop; });
+      if (stop) return;
+      if (!s.is_ok()) made = s;
+      ready.push_back(std::move(table));
+      changed.notify_all();
+      if (!s.is_ok()) return;
+    }
+    fold.reset();
+  });
+  auto take = [&]() -> std::optional<TableRows> {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return !ready.empty(); });
+    if (!made.is_ok()) return std::nullopt;
+    TableRows table = std::move(ready.front());
+    ready.pop_front();
+    changed.notify_all();
+    return table;
+  };
+  auto write = [&]() -> Status {
+    if (tables.count(Table::ledger_entries)) {
+      if (Status s = live.swap_in(db, Table::ledger_entries); !s.is_ok()) return s;
+    }
+    for (size_t i = 0; i < rest.size(); ++i) {
+      std::optional<TableRows> table = take();
+      if (!table) return made;
+      if (Status s = writer.rows(table->table, table->rows); !s.is_ok()) return s;
+      if (Status s = live.swap_in(db, table->table); !s.is_ok()) return s;
+      fresh[static_cast<int>(table->table)] = table->digest;
+    }
+    return Status::ok();
+  };
+  Status status = write();
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+    changed.notify_all();
+  }
+  maker.join();
+  return status;
+}
+
+// The connection's settings for a rebuild, put back afterwards.
+// - synchronous=NORMAL: a rebuild lost to a power cut leaves the old projections in place, so its
+//   commit need not wait for the disk; WAL mode keeps the file consistent either way.
+// - secure_delete=FAST: the pages of the dropped tables held what the log holds; zeroing every one
+//   of them (the library's default here) would make the commit write each of them once more.
+class RebuildSettings {
+ public:
+  explicit RebuildSettings(sqlite::Db& db)
+      : db_(db), synchronous_(read("synchronous", 2)), secure_delete_(read("secure_delete", 1)) {
+    (void)db_.exec("PRAGMA synchronous = NORMAL; PRAGMA secure_delete = FAST");
+  }
+  ~RebuildSettings() {
+    (void)db_.exec("PRAGMA synchronous = " + std::to_string(synchronous_));
+    const char* secure_delete = secure_delete_ == 2 ? "FAST" : secure_delete_ ? "ON" : "OFF";
+    (void)db_.exec(std::string("PRAGMA secure_delete = ") + secure_delete);
+  }
+  RebuildSettings(const RebuildSettings&) = delete;
+  RebuildSettings& operator=(const RebuildSettings&) = delete;
+
+ private:
+  int64_t read(const char* pragma, int64_t fallback) {
+    auto q = db_.prepare(std::string("PRAGMA ") + pragma);
+    if (!q.is_ok()) return fallback;
+    auto row = q->step();
+    return row.is_ok() && row.value() ? q->column_int64(0) : fallback;
+  }
+
+  sqlite::Db& db_;
+  int64_t synchronous_, secure_delete_;
+};
+
+// Digests each live table on a connection of its own: the rebuild's transaction holds the write
+// lock and its changes are not committed, so those connections see the tables as they were when
+// it began.
+Status digest_live_tables(const std::string& path, const std::set<Table>& tables,
+                          TableDigest (&live)[table_count]) {
+  auto reader = sqlite::Db::open(path, sqlite::Db::Mode::read_only);
+  if (!reader.is_ok()) return reader.status();
+  tune_for_scans(reader.value());
+  for (Table t : tables) {
+    auto digest = table_digest(reader.value(), spec(t), spec(t).name);
+    if (!digest.is_ok()) return digest.status();
+    live[static_cast<int>(t)] = digest.value();
+  }
+  return Status::ok();
+}
+
+Status record_versions(sqlite::Db& db, const std::set<std::string>& projections,
+                       int64_t built_seq) {
+  for (const std::string& p : projections) {
+    auto stmt = db.prepare(
+        "INSERT INTO projection_versions (name, version, built_at, built_seq) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
+        "excluded.built_at, built_seq = excluded.built_seq");
+    if (!stmt.is_ok()) return stmt.status();
+    stmt->bind(1, p)
+        .bind(2, projection_version(p))
+        .bind(3, SystemClock().now_ms())
+        .bind(4, built_seq);
+    if (Status s = stmt->run(); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options,
+                              const ScanShape& shape) {
   auto start = std::chrono::steady_clock::now();
   std::set<Table> tables;
   std::set<std::string> projections;
@@ -719,19 +1017,7 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
     return Status(StatusCode::invalid_argument,
                   "no projection named " + options.projection.value_or(""));
   tune_for_scans(db);
-  // A rebuild lost to a power cut leaves the old projections in place, so its commit need not
-  // wait for the disk; WAL mode keeps the file consistent either way.
-  int64_t synchronous_before = 2;
-  if (auto q = db.prepare("PRAGMA synchronous"); q.is_ok()) {
-    auto row = q->step();
-    if (row.is_ok() && row.value()) synchronous_before = q->column_int64(0);
-  }
-  (void)db.exec("PRAGMA synchronous = NORMAL");
-  struct RestoreSynchronous {
-    sqlite::Db& db;
-    int64_t level;
-    ~RestoreSynchronous() { (void)db.exec("PRAGMA synchronous = " + std::to_string(level)); }
-  } restore{db, synchronous_before};
+  RebuildSettings settings(db);
   auto txn = sqlite::Transaction::begin(db, sqlite::Transaction::Kind::immediate);
   if (!txn.is_ok()) return txn.status();
   for (Table t : tables) {
@@ -742,42 +1028,46 @@ Result<RebuildReport> rebuild(sqlite::Db& db, const RebuildOptions& options) {
   ShadowWriter writer(db, tables);
   if (!writer.status().is_ok()) return writer.status();
   RebuildReport report;
-  FoldOutcome fold;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  // The reader digests the live tables on its own connection: this transaction holds the write
-  // lock and has not touched them, so it sees them exactly as they are here.
-  TableDigest live[table_count];
-  auto digest_live = [&](sqlite::Db& reader_db) -> Status {
-    for (Table t : tables) {
-      auto digest = table_digest(reader_db, spec(t), spec(t).name);
-      if (!digest.is_ok()) return digest.status();
-      live[static_cast<int>(t)] = digest.value();
+  LiveTables replaced;
+  if (Status s = replaced.read_indexes(db, tables); !s.is_ok()) return s;
+  // The writer's lane drops the old tables first, then writes the ledger entries as the log is
+  // read, in seq order, beside the fold.
+  Status written;
+  bool dropped = false;
+  std::vector<Lane> lanes;
+  lanes.push_back([&](const ScanChunk& chunk) {
+    if (!dropped) {
+      dropped = true;
+      written = replaced.drop_all(db);
     }
-    return Status::ok();
-  };
-  if (Status s = fold_log(path, total.value(), false, writer, options.progress, fold, digest_live);
+    if (written.is_ok() && writer.writes(Table::ledger_entries))
+      written = writer.ledger_entries(chunk);
+    return written.is_ok();
+  });
+  auto fold = std::make_unique<Fold>(total.value());
+  FoldOutcome out;
+  if (Status s = fold_log(path, total.value(), false, shape, *fold, options.progress, out,
+                          std::move(lanes));
       !s.is_ok())
     return s;
-  report.events = fold.events;
-  if (fold.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + fold.problem);
+  if (!written.is_ok()) return written;
+  report.events = out.events;
+  if (out.bad_seq) return Status(StatusCode::corrupt, "cannot rebuild: " + out.problem);
+  // The live tables are digested while the new ones are written, which leaves a core free.
+  TableDigest live[table_count];
+  Background live_digest([&] { return digest_live_tables(path, tables, live); });
+  TableDigest fresh[table_count];
+  fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
+  if (Status s = write_end_state(db, writer, replaced, tables, std::move(fold), fresh); !s.is_ok())
+    return s;
+  if (Status s = live_digest.wait(); !s.is_ok()) return s;
   for (Table t : tables) {
-    if (!(writer.digests[static_cast<int>(t)] == live[static_cast<int>(t)]))
+    if (!(fresh[static_cast<int>(t)] == live[static_cast<int>(t)]))
       report.differed.push_back(spec(t).name);
-    if (Status s = swap_in(db, t); !s.is_ok()) return s;
     report.tables.push_back(spec(t).name);
   }
-  for (const std::string& p : projections) {
-    auto stmt = db.prepare(
-        "INSERT INTO projection_versions (name, version, built_at, built_seq) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, built_at = "
-        "excluded.built_at, built_seq = excluded.built_seq");
-    if (!stmt.is_ok()) return stmt.status();
-    stmt->bind(1, p)
-        .bind(2, projection_version(p))
-        .bind(3, SystemClock().now_ms())
-        .bind(4, total.value());
-    if (Status s = stmt->run(); !s.is_ok()) return s;
-  }
+  if (Status s = record_versions(db, projections, total.value()); !s.is_ok()) return s;
   if (Status s = txn->commit(); !s.is_ok()) return s;
   report.seconds = seconds_since(start);
   return report;
@@ -806,7 +1096,7 @@ Result<std::vector<std::string>> rebuild_stale(sqlite::Db& db) {
   return rebuilt;
 }
 
-Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
+Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress, const ScanShape& shape) {
   auto start = std::chrono::steady_clock::now();
   tune_for_scans(db);
   // The live tables are read in this transaction's snapshot, with the events up to its last seq.
@@ -817,9 +1107,9 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
   VerifyReport report;
   TableDigest live[table_count];
   std::vector<std::string> live_problems;
-  // Runs on the reading thread once the events are read; this thread is folding meanwhile and
-  // does not touch `db`.
-  auto digest_live = [&](sqlite::Db&) -> Status {
+  // Runs beside the scan, on a thread of its own; nothing else uses `db` meanwhile (the scan reads
+  // the log on connections of its own).
+  auto digest_live = [&]() -> Status {
     for (const TableSpec& s : table_specs()) {
       auto digest = table_digest(db, s, s.name);
       if (!digest.is_ok()) return digest.status();
@@ -837,24 +1127,35 @@ Result<VerifyReport> verify(sqlite::Db& db, const Progress& progress) {
     }
     return Status::ok();
   };
-  DigestSink fresh;
-  FoldOutcome fold;
+  Background live_digest(digest_live);
+  auto fold = std::make_unique<Fold>(total.value());
+  FoldOutcome out;
   std::string path = sqlite3_db_filename(db.raw(), "main");
-  if (Status s = fold_log(path, total.value(), true, fresh, progress, fold, digest_live);
-      !s.is_ok())
+  if (Status s = fold_log(path, total.value(), true, shape, *fold, progress, out, {}); !s.is_ok())
     return s;
-  report.events = fold.events;
-  report.first_bad_seq = fold.bad_seq;
-  if (fold.bad_seq) {
-    report.problems.push_back(fold.problem);
+  if (Status s = live_digest.wait(); !s.is_ok()) return s;
+  report.events = out.events;
+  report.first_bad_seq = out.bad_seq;
+  if (out.bad_seq) {
+    report.problems.push_back(out.problem);
   } else {
+    std::vector<DigestSink> digests(static_cast<size_t>(threads_for(shape)));
+    std::vector<RowSink*> sinks;
+    for (DigestSink& d : digests) sinks.push_back(&d);
+    if (Status s = finish_on_every_core(*fold, sinks); !s.is_ok()) return s;
+    TableDigest fresh[table_count];
+    fresh[static_cast<int>(Table::ledger_entries)] = out.ledger_entries;
+    for (const DigestSink& d : digests) {
+      for (int t = 0; t < table_count; ++t) fresh[t].merge(d.digests[t]);
+    }
     for (const TableSpec& s : table_specs()) {
-      if (!(live[static_cast<int>(s.table)] == fresh.digests[static_cast<int>(s.table)]))
+      if (!(live[static_cast<int>(s.table)] == fresh[static_cast<int>(s.table)]))
         report.problems.push_back("projection table " + std::string(s.name) +
                                   " differs from a fresh rebuild (run escrowctl rebuild)");
     }
     report.problems.insert(report.problems.end(), live_problems.begin(), live_problems.end());
   }
+  fold.reset();
   report.seconds = seconds_since(start);
   return report;
 }
