@@ -88,8 +88,9 @@ class CommandShell {
     // a competing command on the same stream there, as a concurrent request would, so that the
     // append meets a version conflict and the command is decided again.
     std::function<void()> before_append;
-    // The events of every command whose append committed, on the calling thread, as the append
-    // returns: where one command's events end and the next one's begin.
+    // The events of every command whose append committed, as the append returns (on the
+    // calling thread for execute(), on the writer thread for submit()): where one command's
+    // events end and the next one's begin.
     std::function<void(std::span<const RecordedEvent>)> committed;
   };
   void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
